@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DowntimeError, ExitCode, oneLine } from './errors.js';
+import { processIo, type Io } from './io.js';
+import { toolVersion } from './version.js';
+import { commands, type CommandContext } from './commands/index.js';
+
+/**
+ * Builds the CLI. Every command handler returns an exit code; errors are caught once here:
+ * a DowntimeError prints its one-line message, anything else is reported as a bug — never a stack trace
+ * unless DOWNTIME_DEBUG is set.
+ */
+export function buildCli(argv: string[], io: Io, ctx: CommandContext = { io, exitCode: ExitCode.Ok }): Argv {
+  let cli = yargs(argv)
+    .scriptName('downtime')
+    .usage('$0 <command> [options]\n\nMeasure how long a MySQL/MariaDB database is really down, as its clients see it.')
+    .version(toolVersion())
+    .help()
+    .alias('h', 'help')
+    .strict()
+    .demandCommand(1, 'name a command: downtime <command> --help shows one')
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      if (err) throw err;
+      throw new DowntimeError(`${oneLine(msg ?? 'invalid arguments')} (see downtime --help)`, ExitCode.Usage);
+    });
+  for (const make of commands) cli = cli.command(make(ctx) as CommandModule);
+  return cli;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  try {
+    // Handlers store their exit code in ctx (yargs ignores handler return values).
+    const ctx: CommandContext = { io, exitCode: ExitCode.Ok };
+    await buildCli(argv, io, ctx).parseAsync();
+    exitCode = ctx.exitCode;
+  } catch (err) {
+    exitCode = reportError(err, io);
+  }
+  return exitCode;
+}
+
+export function reportError(err: unknown, io: Io): number {
+  if (err instanceof DowntimeError) {
+    io.stderr(`downtime: ${oneLine(err.message)}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr(
+    `downtime: internal error: ${oneLine(message)} (this is a bug; rerun with DOWNTIME_DEBUG=1 and report it)\n`,
+  );
+  if (io.env.DOWNTIME_DEBUG && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
+  return ExitCode.Internal;
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  const io = processIo();
+  const code = await main(hideBin(process.argv), io);
+  process.exitCode = code;
+}

@@ -1,0 +1,157 @@
+/**
+ * A scenario after parsing: every value typed, every duration in ms, every default filled.
+ * Nothing downstream re-checks a scenario; if it has a ParsedScenario, the input was good.
+ * The file format is documented in docs/scenarios.md; the JSON Schema is in ./schema.ts.
+ */
+
+import type { ConnectionModel } from '../results/types.js';
+
+/** Local sandbox topologies: a source with a replica behind a proxy, or one server. */
+export type SandboxKind = 'blue-green' | 'single';
+export const SANDBOX_KINDS: readonly SandboxKind[] = ['blue-green', 'single'];
+
+export const CONNECTION_MODELS: readonly ConnectionModel[] = ['pool', 'per-probe'];
+
+/**
+ * Where the password for `target` comes from. The scenario never holds the password itself:
+ * a file path, an environment variable name or a command whose stdout is the password.
+ * `file` is kept as written (`~/` means the home directory of whoever runs it).
+ */
+export type PasswordSource =
+  { from: 'file'; path: string } | { from: 'env'; name: string } | { from: 'command'; command: string };
+
+/** What the probes talk to: a local sandbox the run starts itself, or an existing server. */
+export type ScenarioDb =
+  | { kind: 'sandbox'; sandbox: SandboxKind }
+  | {
+      kind: 'target';
+      /** mysql://USER@HOST[:PORT]/DATABASE as written (never with a password: the parser refuses that). */
+      url: string;
+      /** Undefined: the run falls back to its usual sources (MYSQL_PWD, a prompt). */
+      password: PasswordSource | undefined;
+    };
+
+/** Sandbox steps and their options (durations in ms). */
+export interface StepOptionsByName {
+  /** Stop the server, stay down `offlineMs` (the upgrade's offline phase), start it again and upgrade the data. */
+  'in-place-upgrade': { offlineMs: number };
+  /** Blue/green switchover: wait until replica lag <= maxLagMs (give up after timeoutMs), then move the endpoint. */
+  switchover: { maxLagMs: number; timeoutMs: number };
+  /** Clean shutdown and start of the server behind the endpoint. */
+  restart: Record<string, never>;
+  /** kill -9 of the server behind the endpoint, then start it again. */
+  kill: Record<string, never>;
+  /** Unplanned failover: kill -9 the source and promote the replica without waiting for lag. */
+  failover: Record<string, never>;
+}
+export type StepName = keyof StepOptionsByName;
+export const STEP_NAMES: readonly StepName[] = ['in-place-upgrade', 'switchover', 'restart', 'kill', 'failover'];
+/** Steps that need a replica, i.e. `sandbox: blue-green`. */
+export const STEPS_NEEDING_REPLICA: readonly StepName[] = ['switchover', 'failover'];
+
+/** A step with its options, discriminated by `name`. */
+export type StepSpec = { [K in StepName]: { name: K; options: StepOptionsByName[K] } }[StepName];
+
+interface ActionBase {
+  /** Position in the file's `actions` list (0-based), for messages and event details. */
+  index: number;
+  /** Offset from the run start, ms; always < durationMs. */
+  atMs: number;
+  /** Label for charts and events; defaults to the step name, or `action N` (1-based) for a command. */
+  name: string;
+}
+
+/** A shell command run at `atMs`; killed after `timeoutMs` (if set) and at the end of the run in any case. */
+export interface CommandAction extends ActionBase {
+  kind: 'run';
+  command: string;
+  timeoutMs: number | undefined;
+}
+
+/** A sandbox step run at `atMs`. */
+export interface StepAction extends ActionBase {
+  kind: 'step';
+  step: StepSpec;
+}
+
+export type ScenarioAction = CommandAction | StepAction;
+
+export interface LoadSpec {
+  /** Read probes per second across all workers; 0 turns read probes off. */
+  readsPerSec: number;
+  /** Write probes per second across all workers; 0 turns write probes off. */
+  writesPerSec: number;
+  /** Worker threads; undefined means "the default" (the CPU count, decided by the run). */
+  workers: number | undefined;
+  connection: ConnectionModel;
+  /** A probe slower than this has failed (class `timeout`). */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  /** Cap on probes in flight per op; a due probe beyond it is recorded as `dropped`. */
+  maxInFlight: number;
+  /** The harness's table: a plain identifier, safe to put in SQL unquoted. */
+  table: string;
+  /** Overrides of the probe statements; undefined means the built-in ones. */
+  readSql: string | undefined;
+  writeSql: string | undefined;
+}
+
+export interface ReportSpec {
+  /** Directory for the rendered report. */
+  out: string;
+  /** Whether `run` renders the report when it ends. */
+  enabled: boolean;
+}
+
+export interface ParsedScenario {
+  /** Where it came from (a file path, or e.g. "--scenario flags"), for messages. */
+  source: string;
+  /** The run label; a slug, safe in file names. */
+  name: string;
+  description: string | undefined;
+  db: ScenarioDb;
+  durationMs: number;
+  load: LoadSpec;
+  /** In file order (not sorted by time). */
+  actions: ScenarioAction[];
+  /** Threshold expressions as written (trimmed), checked by the threshold parser given to parseScenario. */
+  thresholds: string[];
+  report: ReportSpec;
+  /** The results file (NDJSON). */
+  out: string;
+}
+
+/** Hook for the real threshold parser (src/analyze): returns an error message, or undefined when valid. */
+export type ThresholdValidator = (text: string) => string | undefined;
+
+export interface ParseScenarioOptions {
+  /** Prefix of the error message and `ParsedScenario.source`, usually the file path. */
+  source: string;
+  validateThreshold?: ThresholdValidator;
+}
+
+/** Defaults, in one place: the parser, the JSON Schema and docs/scenarios.md all use these. */
+export const SCENARIO_DEFAULTS = {
+  readsPerSec: 100,
+  writesPerSec: 50,
+  connection: 'pool' as ConnectionModel,
+  timeoutMs: 2000,
+  connectTimeoutMs: 1000,
+  maxInFlight: 64,
+  table: 'downtime_probe',
+  reportEnabled: true,
+  /** `reports/<name>.ndjson` and `reports/<name>/`. */
+  outDir: 'reports',
+  inPlaceUpgradeOfflineMs: 10_000,
+  switchoverMaxLagMs: 1000,
+  switchoverTimeoutMs: 60_000,
+} as const;
+
+/** Limits that catch typos (an extra zero) before they turn into a harness that cannot keep up. */
+export const SCENARIO_LIMITS = {
+  maxRatePerSec: 100_000,
+  maxWorkers: 256,
+  maxInFlight: 100_000,
+  minDurationMs: 1000,
+  maxNameLength: 64,
+} as const;

@@ -469,14 +469,16 @@ function parseTargetUrl(p: Problems, v: unknown): string | undefined {
   if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') {
     problems.push(`must start with mysql:// (got ${u.protocol}//); ${form}`);
   } else {
-    if (u.password !== '') {
+    // An empty password (`user:@host`) counts too: the ':' shows a password was meant to go there.
+    if (u.password !== '' || /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(text)) {
       problems.push(
         'must not contain a password (scenario files get shared and stored); remove it and use password: {file: PATH} or {env: VAR}',
       );
     }
     if (u.hostname === '') problems.push(`has no host; ${form}`);
     if (u.username === '') problems.push(`has no user; ${form}`);
-    const database = safeDecode(u.pathname.replace(/^\//, ''));
+    // Not decoded: a database name that needs %-escapes is not a plain identifier anyway.
+    const database = u.pathname.replace(/^\//, '');
     if (database === '') problems.push(`names no database; ${form} (the harness creates its table there)`);
     else if (!new RegExp(IDENTIFIER_PATTERN).test(database)) {
       problems.push('database must be a plain identifier (letters, digits, _)');
@@ -487,14 +489,6 @@ function parseTargetUrl(p: Problems, v: unknown): string | undefined {
   }
   for (const message of problems) p.add('target', message);
   return problems.length === 0 ? text : undefined;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {

@@ -16,7 +16,7 @@ import { commands, type CommandContext } from './commands/index.js';
 export function buildCli(argv: string[], io: Io, ctx: CommandContext = { io, exitCode: ExitCode.Ok }): Argv {
   let cli = yargs(argv)
     .scriptName('downtime')
-    .usage('$0 <command> [options]\n\nMeasure how long a MySQL/MariaDB database is really down, as its clients see it.')
+    .usage('$0 <command> [options]\n\nMeasures how long a MySQL/MariaDB database is down, as its clients see it.')
     .version(toolVersion())
     .help()
     .alias('h', 'help')

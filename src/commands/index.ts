@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { Io } from '../io.js';
+import { runCommand } from './run.js';
 
 /** What every command gets: the Io, and a place to leave its exit code. */
 export interface CommandContext {
@@ -13,4 +14,4 @@ export interface CommandContext {
  */
 export type CommandFactory = (ctx: CommandContext) => CommandModule<object, never>;
 
-export const commands: CommandFactory[] = [];
+export const commands: CommandFactory[] = [runCommand];

@@ -1,0 +1,150 @@
+import mysql from 'mysql2';
+import type { WorkerConfig } from './protocol.js';
+
+type Connection = mysql.Connection;
+
+/**
+ * How probes get a connection. `pool`: persistent connections reused like an application's pool; a
+ * broken one is discarded and replaced on demand. `per-probe`: a new connection for every probe, as a
+ * serverless client sees DNS and connection refusal.
+ */
+export interface ConnectionStrategy {
+  /** Returns a connection; connecting (if needed) is bounded by `connectTimeoutMs`. */
+  acquire(connectTimeoutMs: number): Connection;
+  /** Gives a connection back: healthy ones may be reused, others are destroyed. */
+  release(conn: Connection, healthy: boolean): void;
+  close(): void;
+  /** Connections currently open (idle + in use). */
+  openCount(): number;
+}
+
+function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connection {
+  const conn = mysql.createConnection({
+    host: cfg.host,
+    port: cfg.port,
+    user: cfg.user,
+    password: cfg.password,
+    database: cfg.database,
+    connectTimeout: Math.max(1, Math.round(connectTimeoutMs)),
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    dateStrings: true,
+    multipleStatements: false,
+  });
+  return conn;
+}
+
+interface Tracked {
+  dead: boolean;
+  die: () => void;
+}
+
+const STATE = new WeakMap<Connection, Tracked>();
+
+function track(conn: Connection, onDead: () => void): Connection {
+  const st: Tracked = {
+    dead: false,
+    die: () => {
+      if (st.dead) return;
+      st.dead = true;
+      onDead();
+    },
+  };
+  STATE.set(conn, st);
+  const die = st.die;
+  // An idle connection whose server went away emits 'error' (with no callback to receive it) or 'end':
+  // without these listeners that error would crash the worker.
+  conn.on('error', die);
+  conn.on('end', die);
+  return conn;
+}
+
+function isDead(conn: Connection): boolean {
+  return STATE.get(conn)?.dead ?? true;
+}
+
+export class PoolStrategy implements ConnectionStrategy {
+  private idle: Connection[] = [];
+  private open = 0;
+  constructor(private readonly cfg: WorkerConfig['conn']) {}
+
+  acquire(connectTimeoutMs: number): Connection {
+    while (this.idle.length > 0) {
+      const c = this.idle.pop() as Connection;
+      if (!isDead(c)) return c;
+    }
+    this.open++;
+    let counted = true;
+    const conn = track(connect(this.cfg, connectTimeoutMs), () => {
+      if (counted) {
+        counted = false;
+        this.open--;
+      }
+      const i = this.idle.indexOf(conn);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
+    return conn;
+  }
+
+  release(conn: Connection, healthy: boolean): void {
+    if (healthy && !isDead(conn)) {
+      this.idle.push(conn);
+      return;
+    }
+    destroy(conn);
+  }
+
+  close(): void {
+    for (const c of this.idle) destroy(c);
+    this.idle = [];
+  }
+
+  openCount(): number {
+    return this.open;
+  }
+}
+
+export class PerProbeStrategy implements ConnectionStrategy {
+  private open = 0;
+  constructor(private readonly cfg: WorkerConfig['conn']) {}
+
+  acquire(connectTimeoutMs: number): Connection {
+    this.open++;
+    let counted = true;
+    return track(connect(this.cfg, connectTimeoutMs), () => {
+      if (counted) {
+        counted = false;
+        this.open--;
+      }
+    });
+  }
+
+  release(conn: Connection, healthy: boolean): void {
+    if (healthy && !isDead(conn)) {
+      // COM_QUIT, politely; the probe's latency was already taken, so closing costs it nothing.
+      conn.end(() => destroy(conn));
+      return;
+    }
+    destroy(conn);
+  }
+
+  close(): void {}
+
+  openCount(): number {
+    return this.open;
+  }
+}
+
+/** Tears a connection down at once and marks it dead (its pending callbacks get an error). */
+export function destroy(conn: Connection): void {
+  try {
+    conn.destroy();
+  } catch {
+    // already gone
+  }
+  STATE.get(conn)?.die();
+}
+
+export function makeStrategy(cfg: WorkerConfig): ConnectionStrategy {
+  return cfg.connection === 'pool' ? new PoolStrategy(cfg.conn) : new PerProbeStrategy(cfg.conn);
+}

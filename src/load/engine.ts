@@ -1,0 +1,278 @@
+import type mysql from 'mysql2';
+import { DROPPED, OK, OPS, type Op, type Run, type ServerSeen } from '../results/types.js';
+import { wallClockMs } from '../io.js';
+import { classifyError } from './classify.js';
+import { makeStrategy, type ConnectionStrategy } from './connections.js';
+import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
+import { dueAtMs, dueNow, secondOf, type OpPlan } from './pacer.js';
+import { bindParams, identityFromRow, identityKey, type Identity } from './probes.js';
+import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
+
+interface Bucket {
+  sec: number;
+  due: number;
+  ok: number;
+  failed: Record<string, number>;
+  dropped: number;
+  inFlight: number;
+  hist: Histogram | null;
+  /** seq and outcome of every probe, in completion order; sorted when sealed. */
+  seqs: number[];
+  outcomes: string[];
+  servers: Map<string, ServerSeen>;
+}
+
+interface OpState {
+  op: Op;
+  plan: OpPlan;
+  sql: WorkerConfig['ops'][Op] & object;
+  strategy: ConnectionStrategy;
+  nextSeq: number;
+  /** Intended time of the next unissued seq, or null when this op issues no more. */
+  nextDueMs: number | null;
+  inFlight: number;
+  buckets: Map<number, Bucket>;
+}
+
+/**
+ * One worker's probe engine: paces its share of each op's probes (open model), runs them, and groups
+ * outcomes into per-second buckets. A bucket is sealed — final — only when every probe due in that
+ * second has completed, failed or timed out; sealed buckets go to the main thread.
+ */
+export class ProbeEngine {
+  private readonly ops: OpState[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
+  private stopAtMs = Infinity;
+  private finished = false;
+  /** The highest write seq this worker saw acknowledged: reads look it up by primary key. */
+  private lastAckedWriteSeq = -1;
+  private readonly send: (m: WorkerMessage) => void;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly cfg: WorkerConfig,
+    send: (m: WorkerMessage) => void,
+    now: () => number = wallClockMs,
+  ) {
+    this.send = send;
+    this.now = now;
+    for (const op of OPS) {
+      const o = cfg.ops[op];
+      if (!o) continue;
+      const plan: OpPlan = { ratePerSec: o.ratePerSec, t0Ms: o.t0Ms, endMs: o.endMs };
+      const first = dueNow(plan, 0, cfg.worker, cfg.workers, -Infinity);
+      this.ops.push({
+        op,
+        plan,
+        sql: o,
+        strategy: makeStrategy(cfg),
+        nextSeq: first.nextSeq,
+        nextDueMs: o.ratePerSec > 0 && dueAtMs(plan, first.nextSeq) < plan.endMs ? dueAtMs(plan, first.nextSeq) : null,
+        inFlight: 0,
+        buckets: new Map(),
+      });
+    }
+  }
+
+  start(): void {
+    this.schedule();
+    this.reportTimer = setInterval(() => this.report(), this.cfg.reportEveryMs);
+  }
+
+  /** Stop issuing probes due at or after `atMs`; those in flight finish (bounded by the timeout). */
+  stop(atMs: number): void {
+    this.stopAtMs = Math.min(this.stopAtMs, atMs);
+    this.tick();
+  }
+
+  private schedule(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    let next = Infinity;
+    for (const s of this.ops)
+      if (s.nextDueMs !== null && s.nextDueMs < this.stopAtMs) next = Math.min(next, s.nextDueMs);
+    if (next === Infinity) {
+      for (const s of this.ops) s.nextDueMs = null;
+      this.maybeFinish();
+      return;
+    }
+    // Timers fire late, never early: a probe is sent at or just after its intended time, and the
+    // lateness is part of its measured latency.
+    this.timer = setTimeout(() => this.tick(), Math.max(0, next - this.now()));
+  }
+
+  private tick(): void {
+    const nowMs = this.now();
+    for (const s of this.ops) {
+      if (s.nextDueMs === null) continue;
+      const d = dueNow(s.plan, s.nextSeq, this.cfg.worker, this.cfg.workers, nowMs, this.stopAtMs);
+      s.nextSeq = d.nextSeq;
+      s.nextDueMs = d.nextDueMs;
+      for (const seq of d.seqs) this.issue(s, seq);
+    }
+    this.schedule();
+  }
+
+  private bucket(s: OpState, sec: number): Bucket {
+    let b = s.buckets.get(sec);
+    if (!b) {
+      b = {
+        sec,
+        due: 0,
+        ok: 0,
+        failed: {},
+        dropped: 0,
+        inFlight: 0,
+        hist: null,
+        seqs: [],
+        outcomes: [],
+        servers: new Map(),
+      };
+      s.buckets.set(sec, b);
+    }
+    return b;
+  }
+
+  private issue(s: OpState, seq: number): void {
+    const intended = dueAtMs(s.plan, seq);
+    const b = this.bucket(s, secondOf(intended));
+    b.due++;
+    if (s.inFlight >= this.cfg.maxInFlight) {
+      b.seqs.push(seq);
+      b.outcomes.push(DROPPED);
+      b.dropped++;
+      return;
+    }
+    s.inFlight++;
+    b.inFlight++;
+    const deadlineMs = intended + this.cfg.timeoutMs;
+    let conn: mysql.Connection | null = null;
+    let done = false;
+    const finish = (outcome: string, identity: Identity | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timeout);
+      const endMs = this.now();
+      s.inFlight--;
+      b.inFlight--;
+      b.seqs.push(seq);
+      b.outcomes.push(outcome);
+      if (outcome === OK) {
+        b.ok++;
+        if (b.hist === null) b.hist = newHistogram();
+        recordUs(b.hist, (endMs - intended) * 1000);
+        if (s.op === 'write' && seq > this.lastAckedWriteSeq) this.lastAckedWriteSeq = seq;
+        if (identity) {
+          const key = identityKey(identity);
+          const seen = b.servers.get(key);
+          if (seen) seen.count++;
+          else b.servers.set(key, { ...identity, count: 1 });
+        }
+      } else {
+        b.failed[outcome] = (b.failed[outcome] ?? 0) + 1;
+      }
+      if (b.inFlight === 0 && s.nextDueMs === null) this.maybeFinish();
+    };
+    // The deadline counts from the intended time: a probe that starts late has less time, as the
+    // client it stands for would.
+    const timeout = setTimeout(
+      () => {
+        finish('timeout', null);
+        if (conn) s.strategy.release(conn, false); // the query may still be running: never reuse
+      },
+      Math.max(0, deadlineMs - this.now()),
+    );
+    try {
+      conn = s.strategy.acquire(Math.max(1, Math.min(this.cfg.connectTimeoutMs, deadlineMs - this.now())));
+    } catch (err) {
+      finish(classifyError(err), null);
+      return;
+    }
+    const c = conn;
+    const values = bindParams(s.sql.sql, {
+      run_id: this.cfg.runId,
+      seq: s.op === 'read' ? this.lastAckedWriteSeq : seq,
+      intended_ms: Math.round(intended),
+    });
+    c.query({ sql: s.sql.sql.sql, values }, (err, rows) => {
+      if (done) return; // timed out already; the connection was discarded
+      if (err) {
+        const fatal = (err as { fatal?: boolean }).fatal === true;
+        finish(classifyError(err), null);
+        // A server error (e.g. read-only) leaves the connection usable; a fatal one does not.
+        s.strategy.release(c, !fatal);
+        return;
+      }
+      const row = Array.isArray(rows) ? (rows[0] as Record<string, unknown> | undefined) : undefined;
+      finish(OK, s.op === 'read' ? identityFromRow(row) : null);
+      s.strategy.release(c, true);
+    });
+  }
+
+  /** Highest second whose probes (of this worker) are all final. */
+  private sealedThrough(): number {
+    let sealed = ALL_SEALED;
+    for (const s of this.ops) {
+      if (s.nextDueMs !== null) sealed = Math.min(sealed, secondOf(s.nextDueMs) - 1);
+      for (const b of s.buckets.values()) if (b.inFlight > 0) sealed = Math.min(sealed, b.sec - 1);
+    }
+    return sealed;
+  }
+
+  /** Sends every sealed bucket to the main thread. */
+  report(): void {
+    const sealed = this.sealedThrough();
+    const out: WorkerBucket[] = [];
+    for (const s of this.ops) {
+      for (const [sec, b] of s.buckets) {
+        if (sec > sealed) continue;
+        s.buckets.delete(sec);
+        out.push(this.toWire(s.op, b));
+      }
+    }
+    if (out.length > 0 || sealed === ALL_SEALED) this.send({ type: 'buckets', buckets: out, sealedThroughSec: sealed });
+  }
+
+  private toWire(op: Op, b: Bucket): WorkerBucket {
+    const order = b.seqs.map((_, i) => i).sort((x, y) => (b.seqs[x] as number) - (b.seqs[y] as number));
+    const runs: Run[] = [];
+    let last: Run | undefined;
+    for (const i of order) {
+      const seq = b.seqs[i] as number;
+      const outcome = b.outcomes[i] as string;
+      if (last && last[2] === outcome && last[0] + last[1] * this.cfg.workers === seq) last[1]++;
+      else {
+        last = [seq, 1, outcome];
+        runs.push(last);
+      }
+    }
+    return {
+      op,
+      sec: b.sec,
+      due: b.due,
+      ok: b.ok,
+      failed: b.failed,
+      dropped: b.dropped,
+      hist: b.hist ? encodeHistogram(b.hist) : null,
+      runs,
+      servers: [...b.servers.values()],
+    };
+  }
+
+  private maybeFinish(): void {
+    if (this.finished) return;
+    for (const s of this.ops) if (s.nextDueMs !== null || s.inFlight > 0) return;
+    this.finished = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.reportTimer !== null) clearInterval(this.reportTimer);
+    this.report();
+    for (const s of this.ops) s.strategy.close();
+    this.send({ type: 'done' });
+  }
+
+  /** Connections open across ops (for leak checks). */
+  openConnections(): number {
+    return this.ops.reduce((n, s) => n + s.strategy.openCount(), 0);
+  }
+}

@@ -1,0 +1,43 @@
+import * as hdr from 'hdr-histogram-js';
+
+/**
+ * Latency histograms: HDR, microseconds, 3 significant digits. Workers encode theirs as compressed
+ * base64 to cross the thread boundary (autocannon's histUtil); the main thread decodes and adds.
+ * Only plain JS histograms are used: JS and WASM ones don't mix.
+ */
+export const HIST_LOWEST_US = 1;
+export const HIST_HIGHEST_US = 3_600_000_000; // one hour
+export const HIST_DIGITS = 3;
+
+export type Histogram = hdr.Histogram;
+
+export function newHistogram(): Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: HIST_LOWEST_US,
+    highestTrackableValue: HIST_HIGHEST_US,
+    numberOfSignificantValueDigits: HIST_DIGITS,
+    bitBucketSize: 32,
+    useWebAssembly: false,
+  });
+}
+
+/** Records a latency, clamped into the trackable range. */
+export function recordUs(h: Histogram, latencyUs: number): void {
+  const v = Math.min(HIST_HIGHEST_US, Math.max(HIST_LOWEST_US, Math.round(latencyUs)));
+  h.recordValue(v);
+}
+
+export function encodeHistogram(h: Histogram): string {
+  return hdr.encodeIntoCompressedBase64(h);
+}
+
+export function decodeHistogram(encoded: string): Histogram {
+  return hdr.decodeFromCompressedBase64(encoded, 32, false);
+}
+
+/** Merges encoded histograms into one (a new histogram; inputs untouched). */
+export function mergeEncoded(encoded: Iterable<string | null>): Histogram {
+  const merged = newHistogram();
+  for (const e of encoded) if (e) merged.add(decodeHistogram(e));
+  return merged;
+}

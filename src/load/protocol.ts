@@ -1,0 +1,42 @@
+import type { ConnectionModel, Op, Run, ServerSeen } from '../results/types.js';
+import type { CompiledSql } from './probes.js';
+
+/** Everything a worker needs; passed as workerData. Holds the password: never log or store it. */
+export interface WorkerConfig {
+  worker: number;
+  workers: number;
+  runId: string;
+  ops: Partial<Record<Op, { ratePerSec: number; t0Ms: number; endMs: number; sql: CompiledSql }>>;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  connection: ConnectionModel;
+  /** Cap on this worker's probes in flight, per op. */
+  maxInFlight: number;
+  conn: { host: string; port: number; user: string; database: string; password: string | undefined };
+  /** How often sealed seconds are sent to the main thread. */
+  reportEveryMs: number;
+}
+
+/** One worker's share of one op-second. Its runs cover the worker's own seqs (stride = workers). */
+export interface WorkerBucket {
+  op: Op;
+  sec: number;
+  due: number;
+  ok: number;
+  failed: Record<string, number>;
+  dropped: number;
+  hist: string | null;
+  /** [firstSeq, count, outcome] over seqs firstSeq, firstSeq + workers, … */
+  runs: Run[];
+  servers: ServerSeen[];
+}
+
+export type WorkerMessage =
+  | { type: 'buckets'; buckets: WorkerBucket[]; sealedThroughSec: number }
+  | { type: 'done' }
+  | { type: 'error'; message: string };
+
+export type MainMessage = { type: 'stop'; atMs: number };
+
+/** sealedThroughSec once a worker has nothing left to report. */
+export const ALL_SEALED = Number.MAX_SAFE_INTEGER;

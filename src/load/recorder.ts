@@ -1,0 +1,94 @@
+import { type Op, type Run, type SecondRecord, type ServerSeen } from '../results/types.js';
+import { encodeHistogram, mergeEncoded } from './histogram.js';
+import { identityKey } from './probes.js';
+import type { WorkerBucket } from './protocol.js';
+
+/**
+ * Main-thread merge of worker buckets into per-second records. Buckets are keyed by epoch second, not
+ * by arrival; a second is emitted only when every worker has sealed it, so a record is final when written.
+ */
+export class Recorder {
+  private readonly pending: Record<Op, Map<number, WorkerBucket[]>> = { read: new Map(), write: new Map() };
+  private readonly sealed: number[];
+  private emittedThrough = -Infinity;
+
+  constructor(
+    private readonly workers: number,
+    private readonly ops: readonly Op[],
+  ) {
+    this.sealed = new Array<number>(workers).fill(-Infinity);
+  }
+
+  /** Adds a worker's sealed buckets; returns the records that became final, in time order. */
+  add(worker: number, buckets: WorkerBucket[], sealedThroughSec: number): SecondRecord[] {
+    for (const b of buckets) {
+      const m = this.pending[b.op];
+      const list = m.get(b.sec);
+      if (list) list.push(b);
+      else m.set(b.sec, [b]);
+    }
+    this.sealed[worker] = Math.max(this.sealed[worker] ?? -Infinity, sealedThroughSec);
+    return this.drain(Math.min(...this.sealed));
+  }
+
+  /** Emits everything still pending (end of run, or a worker that died). */
+  flushAll(): SecondRecord[] {
+    return this.drain(Infinity);
+  }
+
+  private drain(through: number): SecondRecord[] {
+    const secs = new Set<number>();
+    for (const op of this.ops) for (const sec of this.pending[op].keys()) if (sec <= through) secs.add(sec);
+    const out: SecondRecord[] = [];
+    for (const sec of [...secs].sort((a, b) => a - b)) {
+      for (const op of this.ops) {
+        const parts = this.pending[op].get(sec);
+        if (!parts) continue;
+        this.pending[op].delete(sec);
+        out.push(mergeBuckets(op, sec, parts, this.workers));
+      }
+    }
+    if (through > this.emittedThrough) this.emittedThrough = through;
+    return out;
+  }
+}
+
+/** Merges the workers' shares of one op-second: counts summed, histograms added, runs interleaved by seq. */
+export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers: number): SecondRecord {
+  let due = 0;
+  let ok = 0;
+  let dropped = 0;
+  const failed: Record<string, number> = {};
+  const servers = new Map<string, ServerSeen>();
+  const probes: [number, string][] = [];
+  for (const p of parts) {
+    due += p.due;
+    ok += p.ok;
+    dropped += p.dropped;
+    for (const [cls, n] of Object.entries(p.failed)) failed[cls] = (failed[cls] ?? 0) + n;
+    for (const s of p.servers) {
+      const key = identityKey(s);
+      const seen = servers.get(key);
+      if (seen) seen.count += s.count;
+      else servers.set(key, { ...s });
+    }
+    // Worker runs step by `workers`; expand, then re-compress over the global sequence.
+    for (const [first, count, outcome] of p.runs) {
+      for (let k = 0; k < count; k++) probes.push([first + k * workers, outcome]);
+    }
+  }
+  probes.sort((a, b) => a[0] - b[0]);
+  const runs: Run[] = [];
+  let last: Run | undefined;
+  for (const [seq, outcome] of probes) {
+    if (last && last[2] === outcome && last[0] + last[1] === seq) last[1]++;
+    else {
+      last = [seq, 1, outcome];
+      runs.push(last);
+    }
+  }
+  const hists = parts.map((p) => p.hist).filter((h): h is string => h !== null);
+  const hist =
+    hists.length === 0 ? null : hists.length === 1 ? (hists[0] as string) : encodeHistogram(mergeEncoded(hists));
+  return { type: 'second', op, sec, due, ok, failed, dropped, hist, runs, servers: [...servers.values()] };
+}

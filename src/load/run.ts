@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { hostname, cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import type { Io } from '../io.js';
+import { ResultsWriter, assertWritableOutput } from '../results/writer.js';
+import {
+  OPS,
+  RESULTS_FORMAT,
+  RESULTS_VERSION,
+  type ConnectionModel,
+  type EventRecord,
+  type Op,
+  type OpTotals,
+  type ResultsHeader,
+  type ResultsTrailer,
+  type SecondRecord,
+} from '../results/types.js';
+import { toolVersion } from '../version.js';
+import { HIST_DIGITS, HIST_HIGHEST_US, HIST_LOWEST_US, decodeHistogram } from './histogram.js';
+import { totalDue } from './pacer.js';
+import { compileSql, defaultReadSql, defaultWriteSql } from './probes.js';
+import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import { Recorder } from './recorder.js';
+import { connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
+import type { Target } from './target.js';
+
+export type EventInput = Omit<EventRecord, 'type'>;
+
+/** Something to do at a time during the run: a shell command or a sandbox step. */
+export interface RunAction {
+  /** Offset from the run's start, ms. */
+  atMs: number;
+  name: string;
+  /** Runs the action. Its start and end are recorded as an `action` event; it may add its own events. */
+  execute: (ctx: ActionContext) => Promise<Record<string, unknown> | void>;
+}
+
+export interface ActionContext {
+  event: (e: EventInput) => void;
+  /** Aborted when the run ends: long actions must stop then. */
+  signal: AbortSignal;
+}
+
+export interface RunOptions {
+  target: Target;
+  password: string | undefined;
+  passwordSource: string;
+  label: string;
+  /** Probes per second per op; 0 disables the op. */
+  rates: Record<Op, number>;
+  durationMs: number;
+  workers: number;
+  connection: ConnectionModel;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  maxInFlight: number;
+  table: string;
+  readSql?: string | undefined;
+  writeSql?: string | undefined;
+  out: string;
+  overwrite: boolean;
+  scenario?: unknown;
+  actions?: RunAction[];
+  /** Print one progress line per second on stderr. */
+  progress: boolean;
+}
+
+export interface RunResult {
+  path: string;
+  runId: string;
+  header: ResultsHeader;
+  trailer: ResultsTrailer;
+  /** The user pressed Ctrl-C twice: the run was cut short at once. */
+  abandoned: boolean;
+}
+
+/** How long after the last probe's deadline workers may take to report before they are given up on. */
+const WORKER_GRACE_MS = 5_000;
+
+/**
+ * Runs a measurement: checks the target, starts workers at a whole second, merges their buckets into the
+ * results file (flushed every second), runs timed actions, and ends on time or on SIGINT/SIGTERM
+ * (first: stop sending, finish what is in flight; second: write what is final and return at once).
+ */
+export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResult> {
+  assertWritableOutput(opts.out, opts.overwrite);
+  const ops = OPS.filter((op) => opts.rates[op] > 0);
+  if (ops.length === 0) throw new DowntimeError('both --reads and --writes are 0; nothing to measure', ExitCode.Usage);
+  const readSql = compileSql(opts.readSql ?? defaultReadSql(opts.table), '--read-sql');
+  const writeSql = compileSql(opts.writeSql ?? defaultWriteSql(opts.table), '--write-sql');
+  const runId = randomUUID();
+
+  const setupConn = await connectOnce(opts);
+  try {
+    await ensureProbeTable(setupConn, opts.table, opts.target.database);
+    await insertSeedRow(setupConn, opts.table, runId, io.now());
+  } finally {
+    setupConn.destroy();
+  }
+
+  // Start on a whole second, so that per-second records hold whole seconds of probes.
+  const t0Ms = Math.ceil((io.now() + 300) / 1000) * 1000;
+  const endMs = t0Ms + opts.durationMs;
+  const workers = Math.max(1, Math.min(opts.workers, 64));
+  const header: ResultsHeader = {
+    type: 'header',
+    format: RESULTS_FORMAT,
+    version: RESULTS_VERSION,
+    tool: { name: 'downtime', version: toolVersion() },
+    runId,
+    label: opts.label,
+    target: { ...opts.target },
+    host: {
+      hostname: hostname(),
+      pid: process.pid,
+      platform: process.platform,
+      node: process.version,
+      cpus: cpus().length,
+    },
+    startMs: t0Ms,
+    durationMs: opts.durationMs,
+    ops: Object.fromEntries(ops.map((op) => [op, { ratePerSec: opts.rates[op], t0Ms }])),
+    timeoutMs: opts.timeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    connection: opts.connection,
+    workers,
+    maxInFlight: opts.maxInFlight,
+    resolution: 'probe',
+    table: opts.table,
+    readSql: opts.readSql ?? defaultReadSql(opts.table),
+    writeSql: opts.writeSql ?? defaultWriteSql(opts.table),
+    histogram: { unit: 'us', lowestUs: HIST_LOWEST_US, highestUs: HIST_HIGHEST_US, significantDigits: HIST_DIGITS },
+    ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+  };
+  const writer = ResultsWriter.open(opts.out, { overwrite: opts.overwrite });
+  writer.write(header);
+  writer.flush();
+
+  const totals: Partial<Record<Op, OpTotals>> = {};
+  for (const op of ops) totals[op] = { due: 0, ok: 0, failed: 0, dropped: 0 };
+  const recorder = new Recorder(workers, ops);
+  const event = (e: EventInput): void => writer.write({ type: 'event', ...e });
+  const progress = new ProgressPrinter(io, t0Ms, ops, opts.progress);
+  const writeRecords = (records: SecondRecord[]): void => {
+    for (const r of records) {
+      const t = totals[r.op] as OpTotals;
+      t.due += r.due;
+      t.ok += r.ok;
+      t.dropped += r.dropped;
+      t.failed += Object.values(r.failed).reduce((a, b) => a + b, 0);
+      writer.write(r);
+    }
+    progress.add(records);
+  };
+
+  const abort = new AbortController();
+  let abandoned = false;
+  let reason: ResultsTrailer['reason'] = 'completed';
+  let errorMessage: string | undefined;
+
+  const threads: Worker[] = [];
+  const done = new Set<number>();
+  let resolveAll: () => void = () => undefined;
+  const allDone = new Promise<void>((r) => (resolveAll = r));
+  const markDone = (w: number): void => {
+    done.add(w);
+    if (done.size === workers) resolveAll();
+  };
+  for (let w = 0; w < workers; w++) {
+    const cfg: WorkerConfig = {
+      worker: w,
+      workers,
+      runId,
+      ops: Object.fromEntries(
+        ops.map((op) => [op, { ratePerSec: opts.rates[op], t0Ms, endMs, sql: op === 'read' ? readSql : writeSql }]),
+      ),
+      timeoutMs: opts.timeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      connection: opts.connection,
+      maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
+      conn: { ...opts.target, password: opts.password },
+      reportEveryMs: 200,
+    };
+    const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
+    thread.on('message', (m: WorkerMessage) => {
+      if (m.type === 'buckets') writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
+      else if (m.type === 'done') markDone(w);
+      else if (m.type === 'error') {
+        reason = 'error';
+        errorMessage = m.message;
+        markDone(w);
+      }
+    });
+    thread.on('error', (err) => {
+      reason = 'error';
+      errorMessage = oneLine(err.message);
+      event({ atMs: io.now(), kind: 'warning', name: 'worker-crashed', detail: { worker: w, message: errorMessage } });
+      markDone(w);
+    });
+    thread.on('exit', () => markDone(w));
+    threads.push(thread);
+  }
+
+  const flushTimer = setInterval(() => writer.flush(), 1000);
+  event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });
+
+  // Timed actions.
+  const running: Promise<void>[] = [];
+  const actionTimers = (opts.actions ?? []).map((action) =>
+    setTimeout(
+      () => {
+        const startedMs = io.now();
+        event({ atMs: startedMs, kind: 'action', name: action.name, detail: { phase: 'start' } });
+        running.push(
+          action.execute({ event, signal: abort.signal }).then(
+            (detail) =>
+              event({
+                atMs: startedMs,
+                endMs: io.now(),
+                kind: 'action',
+                name: action.name,
+                detail: { phase: 'end', ok: true, ...(detail ?? {}) },
+              }),
+            (err: unknown) =>
+              event({
+                atMs: startedMs,
+                endMs: io.now(),
+                kind: 'action',
+                name: action.name,
+                detail: { phase: 'end', ok: false, error: oneLine(err instanceof Error ? err.message : String(err)) },
+              }),
+          ),
+        );
+      },
+      Math.max(0, t0Ms + action.atMs - io.now()),
+    ),
+  );
+
+  // Signals: first stops sending, second abandons.
+  let interrupts = 0;
+  let abandonNow: () => void = () => undefined;
+  const abandonedPromise = new Promise<void>((r) => (abandonNow = r));
+  const unregister = io.onSignal((signal) => {
+    interrupts++;
+    if (interrupts === 1) {
+      reason = 'interrupted';
+      const atMs = io.now();
+      event({ atMs, kind: 'run', name: 'interrupted', detail: { signal } });
+      io.stderr(`downtime: ${signal}: stopping; finishing probes in flight (press Ctrl-C again to quit at once)\n`);
+      for (const t of threads) t.postMessage({ type: 'stop', atMs } satisfies MainMessage);
+      for (const timer of actionTimers) clearTimeout(timer);
+      abort.abort();
+    } else {
+      abandoned = true;
+      abandonNow();
+    }
+  });
+
+  // Bound the wait: every probe ends by its deadline, so workers are done soon after endMs + timeout.
+  const watchdogMs = endMs + opts.timeoutMs + WORKER_GRACE_MS - io.now();
+  let watchdog: NodeJS.Timeout | undefined;
+  const watchdogPromise = new Promise<void>((r) => (watchdog = setTimeout(r, Math.max(0, watchdogMs))));
+  await Promise.race([
+    allDone,
+    abandonedPromise,
+    watchdogPromise.then(() => {
+      if (done.size < workers) {
+        reason = 'error';
+        errorMessage = `${workers - done.size} worker(s) did not finish in time`;
+      }
+    }),
+  ]);
+  clearTimeout(watchdog);
+  for (const timer of actionTimers) clearTimeout(timer);
+  abort.abort();
+  unregister();
+  if (!abandoned) await Promise.race([Promise.allSettled(running), abandonedPromise, delay(5_000)]);
+  await Promise.all(threads.map((t) => t.terminate()));
+  // Whatever is still pending (a worker that died, or an abandoned run) is written as it stands.
+  writeRecords(recorder.flushAll());
+  clearInterval(flushTimer);
+  const endedMs = Math.min(io.now(), endMs);
+  event({ atMs: endedMs, kind: 'run', name: 'end', detail: { reason } });
+  const trailer: ResultsTrailer = {
+    type: 'trailer',
+    endMs: endedMs,
+    reason,
+    totals,
+    ...(errorMessage !== undefined ? { error: errorMessage } : {}),
+  };
+  writer.write(trailer);
+  writer.close();
+  progress.finish(totals, ops, (o) => totalDue({ ratePerSec: opts.rates[o], t0Ms, endMs }));
+  return { path: writer.path, runId, header, trailer, abandoned };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** One line per second on stderr, like sysbench's --report-interval. */
+class ProgressPrinter {
+  private pending = new Map<number, SecondRecord[]>();
+  constructor(
+    private readonly io: Io,
+    private readonly t0Ms: number,
+    private readonly ops: Op[],
+    private readonly enabled: boolean,
+  ) {}
+
+  add(records: SecondRecord[]): void {
+    if (!this.enabled) return;
+    for (const r of records) {
+      const list = this.pending.get(r.sec) ?? [];
+      list.push(r);
+      this.pending.set(r.sec, list);
+      if (list.length === this.ops.length) {
+        this.pending.delete(r.sec);
+        this.io.stderr(progressLine(list, this.t0Ms) + '\n');
+      }
+    }
+  }
+
+  finish(totals: Partial<Record<Op, OpTotals>>, ops: Op[], planned: (op: Op) => number): void {
+    if (!this.enabled) return;
+    const parts = ops.map((op) => {
+      const t = totals[op] as OpTotals;
+      return `${op}s ${t.ok}/${t.due} ok (${t.failed} failed, ${t.dropped} dropped; ${planned(op)} planned)`;
+    });
+    this.io.stderr(`downtime: done: ${parts.join(', ')}\n`);
+  }
+}
+
+export function progressLine(records: SecondRecord[], t0Ms: number): string {
+  const sec = records[0]?.sec ?? 0;
+  const elapsed = sec - Math.floor(t0Ms / 1000) + 1;
+  const parts: string[] = [];
+  const errors = new Map<string, number>();
+  const p99: string[] = [];
+  for (const r of records) {
+    const failed = Object.values(r.failed).reduce((a, b) => a + b, 0) + r.dropped;
+    parts.push(`${r.op}s ${r.ok} ok ${failed} failed`);
+    for (const [cls, n] of Object.entries(r.failed)) errors.set(cls, (errors.get(cls) ?? 0) + n);
+    if (r.dropped > 0) errors.set('dropped', (errors.get('dropped') ?? 0) + r.dropped);
+    p99.push(r.hist ? (decodeHistogram(r.hist).getValueAtPercentile(99) / 1000).toFixed(2) : '-');
+  }
+  const top = [...errors.entries()].sort((a, b) => b[1] - a[1])[0];
+  const err = top ? ` | ${top[0]} ×${top[1]}` : '';
+  return `[ ${String(elapsed).padStart(4)}s ] ${parts.join(' | ')} | p99 ${p99.join('/')} ms${err}`;
+}

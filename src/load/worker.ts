@@ -1,0 +1,17 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { ProbeEngine } from './engine.js';
+import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+
+/** Worker thread entry: one ProbeEngine with its own mysql2 connections. */
+const port = parentPort;
+if (port === null) throw new Error('worker.ts must run as a worker thread');
+const send = (m: WorkerMessage): void => port.postMessage(m);
+try {
+  const engine = new ProbeEngine(workerData as WorkerConfig, send);
+  port.on('message', (m: MainMessage) => {
+    if (m.type === 'stop') engine.stop(m.atMs);
+  });
+  engine.start();
+} catch (err) {
+  send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+}

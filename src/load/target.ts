@@ -23,6 +23,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,63}$/;
 export function parseTargetUrl(text: string): { target: Target; urlPassword: string | undefined } {
   let u: URL;
   try {
+    if (!text.includes('://')) throw new Error('no scheme');
     u = new URL(text);
   } catch {
     throw new DowntimeError(

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeHistogram, encodeHistogram, mergeEncoded, newHistogram, recordUs } from '../src/load/histogram.js';
+
+test('encode/decode round trip keeps counts and percentiles', () => {
+  const h = newHistogram();
+  for (let i = 1; i <= 1000; i++) recordUs(h, i * 100);
+  const back = decodeHistogram(encodeHistogram(h));
+  assert.equal(back.totalCount, 1000);
+  assert.equal(back.getValueAtPercentile(50), h.getValueAtPercentile(50));
+  assert.equal(back.getValueAtPercentile(100), h.getValueAtPercentile(100));
+});
+
+test('merging worker histograms equals recording everything in one', () => {
+  const a = newHistogram();
+  const b = newHistogram();
+  const all = newHistogram();
+  for (let i = 0; i < 500; i++) {
+    const x = 200 + ((i * 7919) % 5000);
+    const y = 50_000 + ((i * 104_729) % 900_000);
+    recordUs(a, x);
+    recordUs(b, y);
+    recordUs(all, x);
+    recordUs(all, y);
+  }
+  const merged = mergeEncoded([encodeHistogram(a), null, encodeHistogram(b)]);
+  assert.equal(merged.totalCount, 1000);
+  for (const p of [50, 90, 99, 99.9, 100])
+    assert.equal(merged.getValueAtPercentile(p), all.getValueAtPercentile(p), `p${p}`);
+});
+
+test('values outside the trackable range are clamped, not lost', () => {
+  const h = newHistogram();
+  recordUs(h, 0);
+  recordUs(h, -5);
+  recordUs(h, 1e12);
+  assert.equal(h.totalCount, 3);
+});

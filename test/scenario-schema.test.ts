@@ -1,0 +1,75 @@
+/**
+ * The JSON Schema of scenario files agrees with the parser: the shipped scenarios and good files pass
+ * both, bad files the schema can express fail both (the table of bad files lives in scenario.test.ts and
+ * is checked against the schema there), and docs/scenarios.md embeds exactly this schema.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse as parseYaml } from 'yaml';
+import { scenarioSchema } from '../src/scenario/schema.js';
+import { loadScenario } from '../src/scenario/parse.js';
+import { validate, type Schema } from './helpers/json-schema.js';
+
+const repoRoot = new URL('../../', import.meta.url);
+
+const schema = scenarioSchema as unknown as Schema;
+
+test('the validator itself: catches each keyword it claims to check', () => {
+  const s: Schema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['a'],
+    properties: {
+      a: { type: 'integer', minimum: 1, maximum: 3 },
+      b: { enum: ['x', 'y'] },
+      c: { type: 'string', pattern: '^z+$' },
+      d: { type: 'array', items: { $ref: '#/$defs/n' } },
+      e: { oneOf: [{ const: 1 }, { type: 'integer' }] },
+      f: { not: { const: 'no' }, anyOf: [{ const: 'yes' }, { const: 'maybe' }] },
+    },
+    if: { required: ['b'], properties: { b: { const: 'y' } } },
+    then: { required: ['c'] },
+    $defs: { n: { type: 'number' } },
+  };
+  assert.deepEqual(validate(s, { a: 2, b: 'x', c: 'zz', d: [1, 2.5], e: 2, f: 'yes' }), []);
+  assert.deepEqual(validate(s, {}), ['$: missing a']);
+  assert.deepEqual(validate(s, { a: 2.5 }), ['$.a: not integer']);
+  assert.deepEqual(validate(s, { a: 0 }), ['$.a: below minimum']);
+  assert.deepEqual(validate(s, { a: 4 }), ['$.a: above maximum']);
+  assert.deepEqual(validate(s, { a: 1, b: 'q' }), ['$.b: not in enum']);
+  assert.deepEqual(validate(s, { a: 1, c: 'za' }), ['$.c: does not match ^z+$']);
+  assert.deepEqual(validate(s, { a: 1, d: [1, '2'] }), ['$.d[1]: not number']);
+  assert.deepEqual(validate(s, { a: 1, e: 1 }), ['$.e: oneOf']);
+  assert.deepEqual(validate(s, { a: 1, f: 'no' }), ['$.f: anyOf', '$.f: not']);
+  assert.deepEqual(validate(s, { a: 1, b: 'y' }), ['$: missing c']);
+  assert.deepEqual(validate(s, { a: 1, zz: 1 }), ['$: unknown zz']);
+  assert.throws(() => validate({ minLength: 1 }, 'x'), /does not know keyword minLength/);
+});
+
+test('every shipped scenario parses and passes the schema', () => {
+  const dir = new URL('scenarios/', repoRoot);
+  const files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+  assert.ok(files.length >= 4, `expected the shipped scenarios in ${dir.pathname}, found ${files.join(', ')}`);
+  for (const file of files) {
+    const path = new URL(file, dir);
+    const parsed = loadScenario(path.pathname);
+    assert.equal(parsed.name, file.replace(/\.(ya?ml|json)$/, ''), `${file}: name matches the file name`);
+    assert.deepEqual(validate(schema, parseYaml(readFileSync(path, 'utf8'))), [], file);
+  }
+});
+
+test('docs/scenarios.md embeds exactly the schema from src/scenario/schema.ts', () => {
+  const doc = readFileSync(new URL('docs/scenarios.md', repoRoot), 'utf8');
+  const block = /<!-- schema:begin -->\n```json\n([\s\S]*?)\n```\n<!-- schema:end -->/.exec(doc)?.[1];
+  assert.ok(
+    block !== undefined,
+    'docs/scenarios.md has a ```json block between <!-- schema:begin --> and <!-- schema:end -->',
+  );
+  assert.equal(
+    block,
+    JSON.stringify(scenarioSchema, null, 2),
+    'docs/scenarios.md is stale: replace its schema block with the output of ' +
+      `node -e "import('./dist/src/scenario/schema.js').then(m => console.log(JSON.stringify(m.scenarioSchema, null, 2)))"`,
+  );
+});

@@ -1,0 +1,680 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse as parseYaml } from 'yaml';
+import { DowntimeError, ExitCode } from '../src/errors.js';
+import { loadScenario, parseScenario, parseScenarioText, ScenarioError, suggest } from '../src/scenario/parse.js';
+import { redactScenario, scrubSecrets } from '../src/scenario/redact.js';
+import { scenarioSchema } from '../src/scenario/schema.js';
+import type { ParsedScenario } from '../src/scenario/types.js';
+import { validate, type Schema } from './helpers/json-schema.js';
+
+const SRC = 't.yaml';
+/** A minimal good file; bad cases below are small edits of it. */
+const BASE = 'name: t\nsandbox: blue-green\nduration: 1m\n';
+const TARGET = 'name: t\ntarget: mysql://app@db.example:3306/probe\nduration: 1m\n';
+
+function messageOf(text: string, source = SRC): string {
+  try {
+    parseScenarioText(text, source);
+  } catch (err) {
+    assert.ok(err instanceof DowntimeError, `expected a DowntimeError, got ${String(err)}`);
+    assert.equal(err.exitCode, ExitCode.Usage);
+    assert.ok(!err.message.includes('\n'), 'the message is one line');
+    return err.message;
+  }
+  assert.fail(`expected ${JSON.stringify(text)} to be refused`);
+}
+
+/**
+ * Bad files and their exact messages. `schema: false` marks what only the parser can check
+ * (minimum durations, `at` before the end of the run, …); every other row must fail the JSON Schema too.
+ */
+const BAD: { why: string; text: string; message: string; schema?: false }[] = [
+  {
+    why: 'the example from the brief: three problems at once, unknown key last, no "duration is required" echo',
+    text: 'name: x\nsandbox: blue-green\nduraton: 2m\nload:\n  reads: -5\nactions:\n  - {at: 10s, run: a}\n  - {at: 30, run: b}\n',
+    message:
+      't.yaml: 3 problems: load.reads: must be a number >= 0 (got -5); actions[1].at: "30" has no unit; write 30s or 30ms; unknown key "duraton" (did you mean "duration"?)',
+  },
+  {
+    why: 'empty file',
+    text: '# nothing but a comment\n',
+    message:
+      't.yaml: is empty; a scenario needs at least name:, duration: and target: or sandbox: (see docs/scenarios.md)',
+  },
+  {
+    why: 'a list instead of a mapping',
+    text: '- name: t\n',
+    message: 't.yaml: must be a mapping with name:, duration:, load:, … (see docs/scenarios.md) (got a list)',
+  },
+  {
+    why: 'no name',
+    text: 'sandbox: single\nduration: 1m\n',
+    message: 't.yaml: name: is required; add e.g. name: blue-green-rehearsal (the run label)',
+  },
+  {
+    why: 'a name unusable in file names',
+    text: BASE.replace('name: t', 'name: my run/2'),
+    message:
+      't.yaml: name: must be letters, digits, ".", "_" or "-", starting with a letter or digit, at most 64 characters (got "my run/2")',
+  },
+  {
+    why: 'no duration',
+    text: 'name: t\nsandbox: single\n',
+    message: 't.yaml: duration: is required; add e.g. duration: 2m',
+  },
+  {
+    why: 'a duration without a unit',
+    text: BASE.replace('1m', '90'),
+    message: 't.yaml: duration: "90" has no unit; write 90s or 90ms',
+  },
+  {
+    why: 'a clock time is not a duration',
+    text: BASE.replace('1m', '"1:30"'),
+    message: 't.yaml: duration: "1:30" is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1m30s',
+  },
+  {
+    why: 'a duration shorter than one second',
+    text: BASE.replace('1m', '500ms'),
+    message: 't.yaml: duration: must be at least 1s (got 500ms)',
+    schema: false,
+  },
+  {
+    why: 'neither sandbox nor target',
+    text: 'name: t\nduration: 1m\n',
+    message:
+      't.yaml: set target: mysql://USER@HOST:PORT/DATABASE, or sandbox: blue-green or single to rehearse on local servers',
+  },
+  {
+    why: 'both sandbox and target',
+    text: BASE + 'target: mysql://app@db:3306/probe\n',
+    message:
+      't.yaml: set either sandbox: or target:, not both (sandbox: starts local servers; target: is an existing one)',
+  },
+  {
+    why: 'a misspelt sandbox kind',
+    text: BASE.replace('blue-green', 'bluegreen'),
+    message: 't.yaml: sandbox: must be one of blue-green, single (got "bluegreen"; did you mean "blue-green"?)',
+  },
+  {
+    why: 'a password inside the target URL (never echoed)',
+    text: TARGET.replace('app@', 'app:s3cret@'),
+    message:
+      't.yaml: target: must not contain a password (scenario files get shared and stored); remove it and use password: {file: PATH} or {env: VAR}',
+  },
+  {
+    why: 'not a mysql URL',
+    text: TARGET.replace('mysql://', 'http://'),
+    message: 't.yaml: target: must start with mysql:// (got http://); write mysql://USER@HOST:PORT/DATABASE',
+  },
+  {
+    why: 'a target with no user and no database',
+    text: TARGET.replace('app@', '').replace('/probe', ''),
+    message:
+      't.yaml: 2 problems: target: has no user; write mysql://USER@HOST:PORT/DATABASE; target: names no database; write mysql://USER@HOST:PORT/DATABASE (the harness creates its table there)',
+  },
+  {
+    why: 'URL options belong under load:',
+    text: TARGET.replace('/probe', '/probe?connectTimeout=1000'),
+    message: 't.yaml: target: takes no ?options or #fragment; set timeouts under load: instead',
+  },
+  {
+    why: 'the password itself (never echoed)',
+    text: TARGET + 'password: hunter2\n',
+    message:
+      't.yaml: password: must not hold the password itself; write password: {file: PATH}, {env: VAR} or {command: CMD} instead',
+  },
+  {
+    why: 'password with a sandbox',
+    text: BASE + 'password: {env: MYSQL_PWD}\n',
+    message: 't.yaml: password: only applies to target:; the sandbox needs no password',
+  },
+  {
+    why: 'two password sources',
+    text: TARGET + 'password: {file: ~/.pw, env: MYSQL_PWD}\n',
+    message: 't.yaml: password: has file: and env:; keep one',
+  },
+  {
+    why: 'a password pasted where the variable name goes (not echoed)',
+    text: TARGET + 'password: {env: "pa$$ w0rd"}\n',
+    message: 't.yaml: password.env: must be the name of an environment variable such as MYSQL_PWD (letters, digits, _)',
+  },
+  {
+    why: 'a rate written as a string',
+    text: BASE + 'load: {reads: "200"}\n',
+    message: 't.yaml: load.reads: must be a number >= 0 (got "200")',
+  },
+  {
+    why: 'a rate with an extra zero or three',
+    text: BASE + 'load: {writes: 1000000}\n',
+    message: 't.yaml: load.writes: must be at most 100000 per second (got 1000000)',
+  },
+  {
+    why: 'no probes at all',
+    text: BASE + 'load: {reads: 0, writes: 0}\n',
+    message: 't.yaml: load: reads and writes are both 0; set at least one above 0',
+  },
+  {
+    why: 'workers: zero and fractional in-flight cap',
+    text: BASE + 'load: {workers: 0, maxInFlight: 2.5}\n',
+    message:
+      't.yaml: 2 problems: load.workers: must be a whole number from 1 to 256 (got 0); load.maxInFlight: must be a whole number from 1 to 100000 (got 2.5)',
+  },
+  {
+    why: 'a misspelt connection model',
+    text: BASE + 'load: {connection: pooled}\n',
+    message: 't.yaml: load.connection: must be one of pool, per-probe (got "pooled"; did you mean "pool"?)',
+  },
+  {
+    why: 'a zero timeout',
+    text: BASE + 'load: {timeout: 0s}\n',
+    message: 't.yaml: load.timeout: must be more than 0 (got 0s)',
+    schema: false,
+  },
+  {
+    why: 'SQL in the table name',
+    text: BASE + 'load: {table: "probe; DROP TABLE users"}\n',
+    message:
+      't.yaml: load.table: must be a plain identifier (letters, digits and _, not starting with a digit, at most 64) (got "probe; DROP TABLE users")',
+  },
+  {
+    why: 'misspelt load keys: a transposition and a case slip',
+    text: BASE + 'load: {raeds: 5, connecttimeout: 1s}\n',
+    message:
+      't.yaml: 2 problems: load: unknown key "raeds" (did you mean "reads"?); load: unknown key "connecttimeout" (did you mean "connectTimeout"?)',
+  },
+  {
+    why: 'actions as a mapping',
+    text: BASE + 'actions: {at: 10s, run: x}\n',
+    message: 't.yaml: actions: must be a list of actions, each with at: and run: or step: (got a mapping)',
+  },
+  {
+    why: 'an action after the end of the run',
+    text: BASE + 'actions:\n  - {at: 1m, step: restart}\n',
+    message:
+      't.yaml: actions[0].at: must be before the end of the run (got 1m; duration: 1m); start it earlier or run longer',
+    schema: false,
+  },
+  {
+    why: 'an action with no time',
+    text: BASE + 'actions:\n  - run: date\n',
+    message: 't.yaml: actions[0].at: is required; add e.g. at: 20s (the offset from the run start)',
+  },
+  {
+    why: 'an action item that is a string',
+    text: BASE + 'actions:\n  - restart at 10s\n',
+    message: 't.yaml: actions[0]: must be a mapping with at: and run: or step: (got "restart at 10s")',
+  },
+  {
+    why: 'both run and step',
+    text: BASE + 'actions:\n  - {at: 10s, run: date, step: restart}\n',
+    message: 't.yaml: actions[0]: has both run: and step:; keep one (run: a shell command, step: a sandbox step)',
+  },
+  {
+    why: 'neither run nor step',
+    text: BASE + 'actions:\n  - {at: 10s, name: nothing}\n',
+    message: 't.yaml: actions[0]: needs run: (a shell command) or step: (a sandbox step)',
+  },
+  {
+    why: 'a sandbox step against a real target',
+    text: TARGET + 'actions:\n  - {at: 10s, step: restart}\n',
+    message:
+      't.yaml: actions[0].step: needs sandbox: (steps act on local sandbox servers); use run: for a command against target:',
+  },
+  {
+    why: 'a switchover without a replica',
+    text: BASE.replace('blue-green', 'single') + 'actions:\n  - {at: 10s, step: switchover}\n',
+    message:
+      't.yaml: actions[0].step: switchover needs sandbox: blue-green (sandbox: single has no replica to switch to)',
+  },
+  {
+    why: 'a misspelt step',
+    text: BASE + 'actions:\n  - {at: 10s, step: switchvoer}\n',
+    message: 't.yaml: actions[0].step: unknown step "switchvoer" (did you mean "switchover"?)',
+  },
+  {
+    why: 'an unknown step',
+    text: BASE + 'actions:\n  - {at: 10s, step: reboot-the-world}\n',
+    message:
+      't.yaml: actions[0].step: unknown step "reboot-the-world"; steps: in-place-upgrade, switchover, restart, kill, failover',
+  },
+  {
+    why: 'step options on a command',
+    text: BASE + 'actions:\n  - {at: 10s, run: date, with: {maxLag: 1s}}\n',
+    message: 't.yaml: actions[0].with: only applies to step: actions; put options in the command itself',
+  },
+  {
+    why: 'a command timeout on a step',
+    text: BASE + 'actions:\n  - {at: 10s, step: switchover, timeout: 1m}\n',
+    message:
+      't.yaml: actions[0].timeout: only applies to run: actions; a step has its own limits (e.g. with: {timeout: 1m} for switchover)',
+  },
+  {
+    why: 'misspelt and unitless step options',
+    text: BASE + 'actions:\n  - {at: 10s, step: switchover, with: {maxlag: 1s, timeout: 30}}\n',
+    message:
+      't.yaml: 2 problems: actions[0].with.timeout: "30" has no unit; write 30s or 30ms; actions[0].with: unknown key "maxlag" (did you mean "maxLag"?)',
+  },
+  {
+    why: 'options on a step that takes none',
+    text: BASE + 'actions:\n  - {at: 10s, step: kill, with: {signal: 9}}\n',
+    message: 't.yaml: actions[0].with: unknown key "signal" (kill takes no options)',
+  },
+  {
+    why: 'thresholds in prose',
+    text: BASE + 'thresholds:\n  - write downtime under a minute\n  - lost_writes==0\n',
+    message:
+      't.yaml: thresholds[0]: "write downtime under a minute" is not <metric><op><value>; write e.g. write_downtime<60s (op: < <= > >= == !=)',
+  },
+  {
+    why: 'a single threshold not in a list',
+    text: BASE + 'thresholds: write_downtime<60s\n',
+    message:
+      't.yaml: thresholds: must be a list such as [write_downtime<60s, lost_writes==0] (got "write_downtime<60s")',
+  },
+  {
+    why: 'YAML 1.2: yes is a string, not a boolean',
+    text: BASE + 'report: {enabled: yes}\n',
+    message: 't.yaml: report.enabled: must be true or false (got "yes")',
+  },
+  {
+    why: 'unknown report key with no near match',
+    text: BASE + 'report: {format: png}\n',
+    message: 't.yaml: report: unknown key "format" (allowed: out, enabled)',
+  },
+  {
+    why: 'an empty description and a numeric out',
+    text: BASE + 'description:\nout: 5\n',
+    message: 't.yaml: 2 problems: description: must not be empty; out: must be a string (got 5)',
+  },
+  {
+    why: 'unknown top-level key, no near match',
+    text: BASE + 'retries: 3\n',
+    message:
+      't.yaml: unknown key "retries" (allowed: name, description, sandbox, target, password, duration, load, actions, thresholds, report, out)',
+  },
+];
+
+describe('bad scenario files: one DowntimeError (ExitCode.Usage) listing every problem', () => {
+  assert.ok(BAD.length >= 25);
+  for (const row of BAD) {
+    test(row.why, () => {
+      assert.equal(messageOf(row.text), row.message);
+      // Secrets in the file never reach the message.
+      for (const secret of ['s3cret', 'hunter2', 'pa$$']) assert.ok(!row.message.includes(secret));
+      if (row.schema !== false) {
+        const errors = validate(scenarioSchema as unknown as Schema, parseYaml(row.text));
+        assert.notDeepEqual(errors, [], 'the JSON Schema refuses it too');
+      }
+    });
+  }
+});
+
+describe('unparseable text: one line with line:col', () => {
+  test('YAML syntax error', () => {
+    assert.equal(
+      messageOf('name: t\nload: [1, 2\nduration: 1m\n'),
+      't.yaml:3:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    );
+  });
+  test('a duplicate key is an error, not last-one-wins', () => {
+    assert.equal(
+      messageOf(BASE + 'duration: 2m\n'),
+      't.yaml:4:1: invalid YAML: a key appears twice in one mapping; keep one',
+    );
+  });
+  test('broken JSON in a .json file says JSON', () => {
+    assert.equal(
+      messageOf('{"name": "t",\n "sandbox" "single"}', 'x.json'),
+      'x.json:2:12: invalid JSON: Missing , or : between flow map items',
+    );
+  });
+  test('an alias to nowhere', () => {
+    assert.equal(
+      messageOf('name: *nope\n'),
+      't.yaml: invalid YAML: Unresolved alias (the anchor must be set before the alias): nope',
+    );
+  });
+  test('more than 20 problems: the first 20 and a count', () => {
+    const keys = Array.from({ length: 22 }, (_, i) => `zz${i}: 1`).join('\n');
+    const message = messageOf(BASE + keys + '\n');
+    assert.match(message, /^t\.yaml: 22 problems: unknown key "zz0" /);
+    assert.match(message, /unknown key "zz19" [^;]*; … and 2 more$/);
+  });
+});
+
+const DEFAULT_LOAD = {
+  readsPerSec: 100,
+  writesPerSec: 50,
+  workers: undefined,
+  connection: 'pool',
+  timeoutMs: 2000,
+  connectTimeoutMs: 1000,
+  maxInFlight: 64,
+  table: 'downtime_probe',
+  readSql: undefined,
+  writeSql: undefined,
+} as const;
+
+describe('good files parse to the expected ParsedScenario', () => {
+  test('the smallest file gets every default', () => {
+    const expected: ParsedScenario = {
+      source: SRC,
+      name: 't',
+      description: undefined,
+      db: { kind: 'sandbox', sandbox: 'blue-green' },
+      durationMs: 60_000,
+      load: { ...DEFAULT_LOAD },
+      actions: [],
+      thresholds: [],
+      report: { out: 'reports/t', enabled: true },
+      out: 'reports/t.ndjson',
+    };
+    assert.deepEqual(parseScenarioText(BASE, SRC), expected);
+  });
+
+  test('every key set', () => {
+    const text = `
+name: full.run_1
+description: Everything at once
+target: "mysql://app@db.example:3307/probe"
+password:
+  command: aws rds generate-db-auth-token --hostname db.example --port 3307 --username app
+duration: 1m30s
+load:
+  reads: 0.5
+  writes: 0
+  workers: 3
+  connection: per-probe
+  timeout: 1500ms
+  connectTimeout: 750ms
+  maxInFlight: 8
+  table: probe_2
+  readSql: SELECT 1
+  writeSql: INSERT INTO probe_2 (run_id) VALUES (?)
+actions:
+  - at: 0s
+    run: "echo start"
+  - at: 1m29s
+    name: late
+    run: sleep 100
+    timeout: 0.5s
+thresholds:
+  - " write_downtime < 60s "
+  - lost_writes==0
+report: {out: /tmp/r, enabled: false}
+out: /tmp/r.ndjson
+`;
+    const expected: ParsedScenario = {
+      source: SRC,
+      name: 'full.run_1',
+      description: 'Everything at once',
+      db: {
+        kind: 'target',
+        url: 'mysql://app@db.example:3307/probe',
+        password: {
+          from: 'command',
+          command: 'aws rds generate-db-auth-token --hostname db.example --port 3307 --username app',
+        },
+      },
+      durationMs: 90_000,
+      load: {
+        readsPerSec: 0.5,
+        writesPerSec: 0,
+        workers: 3,
+        connection: 'per-probe',
+        timeoutMs: 1500,
+        connectTimeoutMs: 750,
+        maxInFlight: 8,
+        table: 'probe_2',
+        readSql: 'SELECT 1',
+        writeSql: 'INSERT INTO probe_2 (run_id) VALUES (?)',
+      },
+      actions: [
+        { kind: 'run', index: 0, atMs: 0, name: 'action 1', command: 'echo start', timeoutMs: undefined },
+        { kind: 'run', index: 1, atMs: 89_000, name: 'late', command: 'sleep 100', timeoutMs: 500 },
+      ],
+      thresholds: ['write_downtime < 60s', 'lost_writes==0'],
+      report: { out: '/tmp/r', enabled: false },
+      out: '/tmp/r.ndjson',
+    };
+    assert.deepEqual(parseScenarioText(text, SRC), expected);
+    assert.deepEqual(validate(scenarioSchema as unknown as Schema, parseYaml(text)), []);
+  });
+
+  test('every step, with options defaulted and given; actions stay in file order', () => {
+    const text =
+      BASE +
+      `actions:
+  - {at: 50s, step: failover}
+  - {at: 40s, step: kill}
+  - {at: 30s, step: restart, with: {}}
+  - {at: 20s, step: switchover, with: {maxLag: 250ms}}
+  - {at: 10s, step: in-place-upgrade, name: upgrade, with: {offline: 0s}}
+  - {at: 5s, step: in-place-upgrade}
+  - {at: 1s, step: switchover, with: {maxLag: 2s, timeout: 5m}}
+`;
+    assert.deepEqual(parseScenarioText(text, SRC).actions, [
+      { kind: 'step', index: 0, atMs: 50_000, name: 'failover', step: { name: 'failover', options: {} } },
+      { kind: 'step', index: 1, atMs: 40_000, name: 'kill', step: { name: 'kill', options: {} } },
+      { kind: 'step', index: 2, atMs: 30_000, name: 'restart', step: { name: 'restart', options: {} } },
+      {
+        kind: 'step',
+        index: 3,
+        atMs: 20_000,
+        name: 'switchover',
+        step: { name: 'switchover', options: { maxLagMs: 250, timeoutMs: 60_000 } },
+      },
+      {
+        kind: 'step',
+        index: 4,
+        atMs: 10_000,
+        name: 'upgrade',
+        step: { name: 'in-place-upgrade', options: { offlineMs: 0 } },
+      },
+      {
+        kind: 'step',
+        index: 5,
+        atMs: 5000,
+        name: 'in-place-upgrade',
+        step: { name: 'in-place-upgrade', options: { offlineMs: 10_000 } },
+      },
+      {
+        kind: 'step',
+        index: 6,
+        atMs: 1000,
+        name: 'switchover',
+        step: { name: 'switchover', options: { maxLagMs: 2000, timeoutMs: 300_000 } },
+      },
+    ]);
+    assert.deepEqual(validate(scenarioSchema as unknown as Schema, parseYaml(text)), []);
+  });
+
+  test('JSON, by extension or by content, gives the same result as YAML', () => {
+    const json = JSON.stringify({ name: 't', sandbox: 'blue-green', duration: '1m' }, null, '\t');
+    const fromYaml = parseScenarioText(BASE, 'same');
+    assert.deepEqual(parseScenarioText(json, 'same'), fromYaml);
+    assert.deepEqual(parseScenarioText(json, 'x.json'), { ...fromYaml, source: 'x.json' });
+  });
+
+  test('the shipped local blue/green scenario', () => {
+    const parsed = loadScenario(new URL('../../scenarios/local-blue-green.yaml', import.meta.url).pathname);
+    assert.deepEqual({ ...parsed, source: '', description: '' }, {
+      source: '',
+      name: 'local-blue-green',
+      description: '',
+      db: { kind: 'sandbox', sandbox: 'blue-green' },
+      durationMs: 75_000,
+      load: { ...DEFAULT_LOAD, readsPerSec: 100, writesPerSec: 50, timeoutMs: 2000 },
+      actions: [
+        {
+          kind: 'step',
+          index: 0,
+          atMs: 20_000,
+          name: 'switchover',
+          step: { name: 'switchover', options: { maxLagMs: 1000, timeoutMs: 30_000 } },
+        },
+      ],
+      thresholds: ['write_downtime<60s', 'lost_writes==0'],
+      report: { out: 'reports/local-blue-green', enabled: true },
+      out: 'reports/local-blue-green.ndjson',
+    } satisfies ParsedScenario);
+  });
+
+  test('the shipped RDS scenarios parse, with their placeholders inside strings', () => {
+    for (const name of ['rds-in-place', 'rds-blue-green']) {
+      const parsed = loadScenario(new URL(`../../scenarios/${name}.yaml`, import.meta.url).pathname);
+      assert.equal(parsed.db.kind, 'target');
+      const action = parsed.actions[0];
+      assert.ok(action?.kind === 'run');
+      assert.match(action.command, /^aws rds \S+ --\S+ FILL_IN_\w+ /);
+      assert.ok(!action.command.includes('\n'), 'folded into one command line');
+    }
+  });
+});
+
+describe('threshold hook', () => {
+  test('the real threshold parser can be plugged in; its message gets the path', () => {
+    const known = new Set(['write_downtime', 'lost_writes']);
+    const validateThreshold = (s: string): string | undefined => {
+      const metric = /^\s*([A-Za-z_][A-Za-z0-9_.]*)/.exec(s)?.[1] ?? '';
+      return known.has(metric) ? undefined : `unknown metric "${metric}"`;
+    };
+    const text = BASE + 'thresholds: [write_downtime<60s, read_dowtnime<1s, "bad"]\n';
+    assert.equal(
+      (() => {
+        try {
+          parseScenario(text, { source: SRC, validateThreshold });
+        } catch (err) {
+          return (err as Error).message;
+        }
+        return 'accepted';
+      })(),
+      't.yaml: 2 problems: thresholds[1]: unknown metric "read_dowtnime"; thresholds[2]: "bad" is not <metric><op><value>; write e.g. write_downtime<60s (op: < <= > >= == !=)',
+    );
+    const ok = parseScenario(BASE + 'thresholds: [lost_writes==0]\n', { source: SRC, validateThreshold });
+    assert.deepEqual(ok.thresholds, ['lost_writes==0']);
+  });
+});
+
+describe('loadScenario', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'downtime-scenario-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a missing file is ExitCode.InputFile', () => {
+    const path = join(dir, 'nope.yaml');
+    assert.throws(
+      () => loadScenario(path),
+      (err: unknown) =>
+        err instanceof DowntimeError &&
+        err.exitCode === ExitCode.InputFile &&
+        err.message ===
+          `cannot read scenario ${path}: no such file; check the path (ready-made ones are in scenarios/)`,
+    );
+  });
+
+  test('a directory is ExitCode.InputFile', () => {
+    const path = join(dir, 'sub');
+    mkdirSync(path);
+    assert.throws(
+      () => loadScenario(path),
+      (err: unknown) =>
+        err instanceof DowntimeError &&
+        err.exitCode === ExitCode.InputFile &&
+        err.message === `scenario ${path} is a directory; name a .yaml or .json file in it`,
+    );
+  });
+
+  test('a bad file is ExitCode.Usage, a ScenarioError with the problems one by one, prefixed by its path', () => {
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, 'name: t\nsandbox: single\nduration: 1m\nload: {reads: -1, writes: x}\n');
+    assert.throws(
+      () => loadScenario(path),
+      (err: unknown) =>
+        err instanceof ScenarioError &&
+        err.exitCode === ExitCode.Usage &&
+        err.message.startsWith(`${path}: 2 problems: load.reads:`) &&
+        err.problems.length === 2 &&
+        err.problems[1] === 'load.writes: must be a number >= 0 (got "x")',
+    );
+  });
+
+  test('a good .json file', () => {
+    const path = join(dir, 'good.json');
+    writeFileSync(path, JSON.stringify({ name: 'j', sandbox: 'single', duration: '10s' }));
+    const parsed = loadScenario(path);
+    assert.equal(parsed.source, path);
+    assert.equal(parsed.durationMs, 10_000);
+  });
+});
+
+describe('redactScenario', () => {
+  test('keeps where the password comes from, marked; scrubs secrets from commands; leaves the input alone', () => {
+    const text = `
+name: r
+target: mysql://app@db:3306/probe
+password: {command: "PGPASSWORD=x aws rds generate-db-auth-token --hostname db --username app"}
+duration: 1m
+actions:
+  - at: 10s
+    run: "MYSQL_PWD='hunter 2' mysql --password=s3cret -e 'SELECT 1' mysql://root:pw@db/x --api-token abc"
+`;
+    const parsed = parseScenarioText(text, SRC);
+    const copy = structuredClone(parsed);
+    const redacted = redactScenario(parsed);
+    assert.deepEqual(parsed, copy, 'input unchanged');
+    assert.deepEqual(redacted.db, {
+      kind: 'target',
+      url: 'mysql://app@db:3306/probe',
+      password: {
+        from: 'command',
+        command: 'PGPASSWORD=*** aws rds generate-db-auth-token --hostname db --username app',
+        valueStored: false,
+      },
+    });
+    assert.equal(
+      redacted.actions[0]?.kind === 'run' ? redacted.actions[0].command : '',
+      "MYSQL_PWD=*** mysql --password=*** -e 'SELECT 1' mysql://root:***@db/x --api-token ***",
+    );
+    assert.equal(redacted.redacted, true);
+    const stored = JSON.stringify(redacted);
+    for (const secret of ['hunter', 's3cret', ':pw@', 'abc', '=x ']) assert.ok(!stored.includes(secret), secret);
+  });
+
+  test('file and env sources are kept as they are, marked; a URL password from elsewhere is scrubbed', () => {
+    const parsed = parseScenarioText(TARGET + 'password: {file: ~/.pw}\n', SRC);
+    assert.deepEqual(redactScenario(parsed).db, {
+      kind: 'target',
+      url: 'mysql://app@db.example:3306/probe',
+      password: { from: 'file', path: '~/.pw', valueStored: false },
+    });
+    const fromFlags: ParsedScenario = {
+      ...parsed,
+      db: { kind: 'target', url: 'mysql://app:pw@h/db', password: { from: 'env', name: 'MYSQL_PWD' } },
+    };
+    assert.deepEqual(redactScenario(fromFlags).db, {
+      kind: 'target',
+      url: 'mysql://app:***@h/db',
+      password: { from: 'env', name: 'MYSQL_PWD', valueStored: false },
+    });
+  });
+
+  test('scrubSecrets leaves ordinary commands alone', () => {
+    const command =
+      'aws rds switchover-blue-green-deployment --blue-green-deployment-identifier bgd-1 --switchover-timeout 300';
+    assert.equal(scrubSecrets(command), command);
+    assert.equal(scrubSecrets('mysql --password -h db'), 'mysql --password -h db');
+  });
+});
+
+test('suggest: near misses only', () => {
+  const keys = ['reads', 'writes', 'connectTimeout', 'timeout'];
+  assert.equal(suggest('raeds', keys), 'reads');
+  assert.equal(suggest('connect_timeout', keys), 'connectTimeout');
+  assert.equal(suggest('Timeout', keys), 'timeout');
+  assert.equal(suggest('banana', keys), undefined);
+  assert.equal(suggest('', keys), undefined);
+});

@@ -38,7 +38,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     // Handlers store their exit code in ctx (yargs ignores handler return values).
     const ctx: CommandContext = { io, exitCode: ExitCode.Ok };
-    await buildCli(argv, io, ctx).parseAsync();
+    // With a parse callback yargs hands --help/--version text to us instead of printing it itself.
+    let output = '';
+    await buildCli(argv, io, ctx).parseAsync(argv, {}, (_err, _args, text) => {
+      output = text;
+    });
+    if (output !== '') io.stdout(output.endsWith('\n') ? output : output + '\n');
     exitCode = ctx.exitCode;
   } catch (err) {
     exitCode = reportError(err, io);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { loadScenario, parseScenario, parseScenarioText, ScenarioError, suggest } from '../src/scenario/parse.js';
+import { scenarioOutputs } from '../src/scenario/outputs.js';
 import { redactScenario, scrubSecrets } from '../src/scenario/redact.js';
 import { scenarioSchema } from '../src/scenario/schema.js';
 import type { ParsedScenario } from '../src/scenario/types.js';
@@ -80,6 +81,12 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     why: 'a duration shorter than one second',
     text: BASE.replace('1m', '500ms'),
     message: 't.yaml: duration: must be at least 1s (got 500ms)',
+    schema: false,
+  },
+  {
+    why: 'a duration of a year (a typo for 1m?)',
+    text: BASE.replace('1m', '8760h'),
+    message: 't.yaml: duration: must be at most 168h (got 8760h)',
     schema: false,
   },
   {
@@ -161,7 +168,7 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     why: 'workers: zero and fractional in-flight cap',
     text: BASE + 'load: {workers: 0, maxInFlight: 2.5}\n',
     message:
-      't.yaml: 2 problems: load.workers: must be a whole number from 1 to 256 (got 0); load.maxInFlight: must be a whole number from 1 to 100000 (got 2.5)',
+      't.yaml: 2 problems: load.workers: must be a whole number from 1 to 64 (got 0); load.maxInFlight: must be a whole number from 1 to 100000 (got 2.5)',
   },
   {
     why: 'a misspelt connection model',
@@ -171,7 +178,7 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
   {
     why: 'a zero timeout',
     text: BASE + 'load: {timeout: 0s}\n',
-    message: 't.yaml: load.timeout: must be more than 0 (got 0s)',
+    message: 't.yaml: load.timeout: must be at least 10ms (got 0s)',
     schema: false,
   },
   {
@@ -352,8 +359,8 @@ const DEFAULT_LOAD = {
   workers: undefined,
   connection: 'pool',
   timeoutMs: 2000,
-  connectTimeoutMs: 1000,
-  maxInFlight: 64,
+  connectTimeoutMs: 2000,
+  maxInFlight: 256,
   table: 'downtime_probe',
   readSql: undefined,
   writeSql: undefined,
@@ -370,8 +377,8 @@ describe('good files parse to the expected ParsedScenario', () => {
       load: { ...DEFAULT_LOAD },
       actions: [],
       thresholds: [],
-      report: { out: 'reports/t', enabled: true },
-      out: 'reports/t.ndjson',
+      report: { out: undefined, enabled: true },
+      out: undefined,
     };
     assert.deepEqual(parseScenarioText(BASE, SRC), expected);
   });
@@ -493,6 +500,11 @@ out: /tmp/r.ndjson
     assert.deepEqual(validate(scenarioSchema as unknown as Schema, parseYaml(text)), []);
   });
 
+  test('connectTimeout defaults to load.timeout, as with downtime run', () => {
+    const parsed = parseScenarioText(BASE + 'load: {timeout: 5s}\n', SRC);
+    assert.equal(parsed.load.connectTimeoutMs, 5000);
+  });
+
   test('JSON, by extension or by content, gives the same result as YAML', () => {
     const json = JSON.stringify({ name: 't', sandbox: 'blue-green', duration: '1m' }, null, '\t');
     const fromYaml = parseScenarioText(BASE, 'same');
@@ -519,8 +531,8 @@ out: /tmp/r.ndjson
         },
       ],
       thresholds: ['write_downtime<60s', 'lost_writes==0'],
-      report: { out: 'reports/local-blue-green', enabled: true },
-      out: 'reports/local-blue-green.ndjson',
+      report: { out: undefined, enabled: true },
+      out: undefined,
     } satisfies ParsedScenario);
   });
 
@@ -668,6 +680,19 @@ actions:
     assert.equal(scrubSecrets(command), command);
     assert.equal(scrubSecrets('mysql --password -h db'), 'mysql --password -h db');
   });
+});
+
+test('scenarioOutputs: a timestamped results file by default, the report next to it', () => {
+  const parsed = parseScenarioText(BASE, SRC);
+  const nowMs = Date.UTC(2026, 10, 28, 14, 5, 9, 750);
+  assert.deepEqual(scenarioOutputs(parsed, nowMs), {
+    resultsPath: 'reports/t-20261128-140509.ndjson',
+    reportDir: 'reports/t-20261128-140509',
+  });
+  const given = parseScenarioText(BASE + 'out: /tmp/x.json\n', SRC);
+  assert.deepEqual(scenarioOutputs(given, nowMs), { resultsPath: '/tmp/x.json', reportDir: '/tmp/x.json-report' });
+  const both = parseScenarioText(BASE + 'out: a.ndjson\nreport: {out: r}\n', SRC);
+  assert.deepEqual(scenarioOutputs(both, nowMs), { resultsPath: 'a.ndjson', reportDir: 'r' });
 });
 
 test('suggest: near misses only', () => {

@@ -311,12 +311,15 @@ function readNumber(
   return v;
 }
 
-/** A duration with a unit. YAML numbers (`at: 30`) are read as text so the message can say which unit to add. */
+/**
+ * A duration with a unit, within [minMs, maxMs]. YAML numbers (`at: 30`) are read as text so the message can
+ * say which unit to add.
+ */
 function readDuration(
   p: Problems,
   o: Open,
   key: string,
-  opts: { required?: string; min: number; minText: string; inclusive: boolean },
+  opts: { required?: string; minMs: number; maxMs?: number },
 ): number | undefined {
   const v = o.value[key];
   const path = join(o.path, key);
@@ -333,11 +336,27 @@ function readDuration(
     p.add(path, r.error);
     return undefined;
   }
-  if (opts.inclusive ? r.ms < opts.min : r.ms <= opts.min) {
-    p.add(path, `must be ${opts.inclusive ? 'at least' : 'more than'} ${opts.minText} (got ${String(v).trim()})`);
+  if (r.ms < opts.minMs) {
+    p.add(path, `must be at least ${durationText(opts.minMs)} (got ${String(v).trim()})`);
+    return undefined;
+  }
+  if (opts.maxMs !== undefined && r.ms > opts.maxMs) {
+    p.add(path, `must be at most ${durationText(opts.maxMs)} (got ${String(v).trim()})`);
     return undefined;
   }
   return r.ms;
+}
+
+/** Formats ms the way a scenario file writes it: 2s, 1m, 7d is 168h, 1500ms. */
+export function durationText(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 function readEnum<T extends string>(p: Problems, o: Open, key: string, values: readonly T[]): T | undefined {
@@ -377,9 +396,8 @@ function parseTop(value: unknown, p: Problems, options: ParseScenarioOptions): P
   const db = parseDb(p, o);
   const durationMs = readDuration(p, o, 'duration', {
     required: 'add e.g. duration: 2m',
-    min: SCENARIO_LIMITS.minDurationMs,
-    minText: '1s',
-    inclusive: true,
+    minMs: SCENARIO_LIMITS.minDurationMs,
+    maxMs: SCENARIO_LIMITS.maxDurationMs,
   });
   const load = parseLoad(p, o.value.load);
   // What the file declares, even when its value is wrong: a step under a (bad) target: is still misplaced.
@@ -392,7 +410,7 @@ function parseTop(value: unknown, p: Problems, options: ParseScenarioOptions): P
   const timing = durationMs === undefined ? undefined : { durationMs, text: String(o.value.duration).trim() };
   const actions = parseActions(p, o.value.actions, timing, declared);
   const thresholds = parseThresholds(p, o.value.thresholds, options);
-  const report = parseReport(p, o.value.report, name);
+  const report = parseReport(p, o.value.report);
   const out = readString(p, o, 'out');
   close(p, o);
 
@@ -418,7 +436,7 @@ function parseTop(value: unknown, p: Problems, options: ParseScenarioOptions): P
     actions,
     thresholds,
     report,
-    out: out ?? `${SCENARIO_DEFAULTS.outDir}/${name}.ndjson`,
+    out,
   };
 }
 
@@ -536,9 +554,9 @@ function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
   const writes = readNumber(p, o, 'writes', rate);
   const workers = readNumber(p, o, 'workers', { min: 1, max: SCENARIO_LIMITS.maxWorkers, integer: true });
   const connection = readEnum<ConnectionModel>(p, o, 'connection', CONNECTION_MODELS);
-  const positive = { min: 0, minText: '0', inclusive: false };
-  const timeoutMs = readDuration(p, o, 'timeout', positive);
-  const connectTimeoutMs = readDuration(p, o, 'connectTimeout', positive);
+  const timeoutBounds = { minMs: SCENARIO_LIMITS.minTimeoutMs, maxMs: SCENARIO_LIMITS.maxTimeoutMs };
+  const timeoutMs = readDuration(p, o, 'timeout', timeoutBounds);
+  const connectTimeoutMs = readDuration(p, o, 'connectTimeout', timeoutBounds);
   const maxInFlight = readNumber(p, o, 'maxInFlight', { min: 1, max: SCENARIO_LIMITS.maxInFlight, integer: true });
   const table = readString(p, o, 'table', {
     pattern: IDENTIFIER_PATTERN,
@@ -559,7 +577,7 @@ function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
     workers,
     connection: connection ?? d.connection,
     timeoutMs: timeoutMs ?? d.timeoutMs,
-    connectTimeoutMs: connectTimeoutMs ?? d.connectTimeoutMs,
+    connectTimeoutMs: connectTimeoutMs ?? timeoutMs ?? d.timeoutMs,
     maxInFlight: maxInFlight ?? d.maxInFlight,
     table: table ?? d.table,
     readSql,
@@ -598,9 +616,7 @@ function parseAction(
   const before = p.list.length;
   const atMs = readDuration(p, o, 'at', {
     required: 'add e.g. at: 20s (the offset from the run start)',
-    min: 0,
-    minText: '0s',
-    inclusive: true,
+    minMs: 0,
   });
   if (atMs !== undefined && timing !== undefined && atMs >= timing.durationMs) {
     p.add(
@@ -621,7 +637,7 @@ function parseAction(
   } else if (hasRun) {
     const command = readString(p, o, 'run');
     if (has(o, 'with')) p.add(join(path, 'with'), 'only applies to step: actions; put options in the command itself');
-    const timeoutMs = readDuration(p, o, 'timeout', { min: 0, minText: '0', inclusive: false });
+    const timeoutMs = readDuration(p, o, 'timeout', { minMs: 1 });
     if (command !== undefined) {
       result = { kind: 'run', index, atMs: 0, name: '', command, timeoutMs };
     }
@@ -677,17 +693,16 @@ function parseStep(p: Problems, o: Open, declared: Declared): StepSpec | undefin
   if (wo === undefined) return undefined;
   const before = p.list.length;
   let step: StepSpec | undefined;
-  const positive = { min: 0, minText: '0', inclusive: false };
   const d = SCENARIO_DEFAULTS;
   switch (name) {
     case 'in-place-upgrade': {
-      const offlineMs = readDuration(p, wo, 'offline', { min: 0, minText: '0s', inclusive: true });
+      const offlineMs = readDuration(p, wo, 'offline', { minMs: 0 });
       step = { name, options: { offlineMs: offlineMs ?? d.inPlaceUpgradeOfflineMs } };
       break;
     }
     case 'switchover': {
-      const maxLagMs = readDuration(p, wo, 'maxLag', { min: 0, minText: '0s', inclusive: true });
-      const timeoutMs = readDuration(p, wo, 'timeout', positive);
+      const maxLagMs = readDuration(p, wo, 'maxLag', { minMs: 0 });
+      const timeoutMs = readDuration(p, wo, 'timeout', { minMs: 1 });
       step = {
         name,
         options: { maxLagMs: maxLagMs ?? d.switchoverMaxLagMs, timeoutMs: timeoutMs ?? d.switchoverTimeoutMs },
@@ -736,7 +751,7 @@ function parseThresholds(p: Problems, v: unknown, options: ParseScenarioOptions)
   return p.list.length > before ? undefined : out;
 }
 
-function parseReport(p: Problems, v: unknown, name: string | undefined): ReportSpec | undefined {
+function parseReport(p: Problems, v: unknown): ReportSpec | undefined {
   if (v === undefined) v = {};
   const o = open(p, v, 'report', REPORT_KEYS, 'a mapping with out: and enabled:');
   if (o === undefined) return undefined;
@@ -745,10 +760,7 @@ function parseReport(p: Problems, v: unknown, name: string | undefined): ReportS
   const enabled = readBoolean(p, o, 'enabled');
   close(p, o);
   if (p.list.length > before) return undefined;
-  return {
-    out: out ?? `${SCENARIO_DEFAULTS.outDir}/${name ?? 'run'}`,
-    enabled: enabled ?? SCENARIO_DEFAULTS.reportEnabled,
-  };
+  return { out, enabled: enabled ?? SCENARIO_DEFAULTS.reportEnabled };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

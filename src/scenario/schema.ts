@@ -8,6 +8,7 @@
 import {
   ACTION_KEYS,
   DURATION_PATTERN,
+  durationText,
   ENV_NAME_PATTERN,
   IDENTIFIER_PATTERN,
   LOAD_KEYS,
@@ -30,18 +31,6 @@ import {
 /** A URL with a user, a host, a plain database name, and neither a password nor ?options. */
 export const TARGET_PATTERN = `^\\s*(mysql|mariadb)://[^:@/?#\\s]+@[^/?#@\\s]+/${IDENTIFIER_PATTERN.slice(1, -1)}\\s*$`;
 const NOT_BLANK = '\\S';
-
-/** Formats ms the way a scenario file writes it (defaults shown in the schema and docs). */
-export function durationText(ms: number): string {
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
 
 const duration = (description: string, defaultMs?: number): Record<string, unknown> => ({
   $ref: '#/$defs/duration',
@@ -90,7 +79,7 @@ const topProperties = {
     description: 'mysql://USER@HOST:PORT/DATABASE of an existing server, without a password. Exclusive with sandbox',
   },
   password: { $ref: '#/$defs/password' },
-  duration: duration(`Length of the run (at least ${durationText(L.minDurationMs)})`),
+  duration: duration(`Length of the run (${durationText(L.minDurationMs)} to ${durationText(L.maxDurationMs)})`),
   load: { $ref: '#/$defs/load' },
   actions: {
     type: 'array',
@@ -107,10 +96,7 @@ const topProperties = {
     description: 'Pass/fail conditions checked after the run; a failed one makes the exit code 99',
   },
   report: { $ref: '#/$defs/report' },
-  out: {
-    ...text('Results file (NDJSON)'),
-    default: `${D.outDir}/<name>.ndjson`,
-  },
+  out: text(`Results file (NDJSON); default: ${D.outDir}/<name>-<UTC time>.ndjson`),
 };
 keysOf(topProperties, TOP_KEYS, 'top-level');
 
@@ -140,8 +126,11 @@ const loadProperties = {
     default: D.connection,
     description: 'pool: reuse connections; per-probe: connect for every probe',
   },
-  timeout: duration('A probe slower than this has failed', D.timeoutMs),
-  connectTimeout: duration('Timeout for opening a connection', D.connectTimeoutMs),
+  timeout: duration(
+    `A probe slower than this has failed (${durationText(L.minTimeoutMs)} to ${durationText(L.maxTimeoutMs)})`,
+    D.timeoutMs,
+  ),
+  connectTimeout: duration('Timeout for opening a connection (default: load.timeout)'),
   maxInFlight: {
     type: 'integer',
     minimum: 1,
@@ -171,7 +160,7 @@ const actionProperties = {
 keysOf(actionProperties, ACTION_KEYS, 'action');
 
 const reportProperties = {
-  out: { ...text('Directory for the rendered report'), default: `${D.outDir}/<name>` },
+  out: text('Directory for the rendered report; default: the results file path without .ndjson'),
   enabled: { type: 'boolean', default: D.reportEnabled, description: 'Render the report when the run ends' },
 };
 keysOf(reportProperties, REPORT_KEYS, 'report');

@@ -97,8 +97,8 @@ export interface LoadSpec {
 }
 
 export interface ReportSpec {
-  /** Directory for the rendered report. */
-  out: string;
+  /** Directory for the rendered report; undefined: the results file's path without `.ndjson` (see scenarioOutputs). */
+  out: string | undefined;
   /** Whether `run` renders the report when it ends. */
   enabled: boolean;
 }
@@ -117,8 +117,11 @@ export interface ParsedScenario {
   /** Threshold expressions as written (trimmed), checked by the threshold parser given to parseScenario. */
   thresholds: string[];
   report: ReportSpec;
-  /** The results file (NDJSON). */
-  out: string;
+  /**
+   * The results file (NDJSON); undefined: `reports/<name>-<UTC time>.ndjson` (see scenarioOutputs), so that
+   * running a scenario again does not collide with the last run's file.
+   */
+  out: string | undefined;
 }
 
 /** Hook for the real threshold parser (src/analyze): returns an error message, or undefined when valid. */
@@ -136,11 +139,11 @@ export const SCENARIO_DEFAULTS = {
   writesPerSec: 50,
   connection: 'pool' as ConnectionModel,
   timeoutMs: 2000,
-  connectTimeoutMs: 1000,
-  maxInFlight: 64,
+  /** The connect timeout defaults to load.timeout (as `downtime run` does). */
+  maxInFlight: 256,
   table: 'downtime_probe',
   reportEnabled: true,
-  /** `reports/<name>.ndjson` and `reports/<name>/`. */
+  /** Default results file: `reports/<name>-<UTC time>.ndjson`. */
   outDir: 'reports',
   inPlaceUpgradeOfflineMs: 10_000,
   switchoverMaxLagMs: 1000,
@@ -150,8 +153,12 @@ export const SCENARIO_DEFAULTS = {
 /** Limits that catch typos (an extra zero) before they turn into a harness that cannot keep up. */
 export const SCENARIO_LIMITS = {
   maxRatePerSec: 100_000,
-  maxWorkers: 256,
+  maxWorkers: 64,
   maxInFlight: 100_000,
   minDurationMs: 1000,
+  maxDurationMs: 7 * 24 * 3_600_000,
+  /** Probe and connect timeouts: below 10 ms every probe would fail; above an hour is no probe. */
+  minTimeoutMs: 10,
+  maxTimeoutMs: 3_600_000,
   maxNameLength: 64,
 } as const;

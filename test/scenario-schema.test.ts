@@ -73,3 +73,20 @@ test('docs/scenarios.md embeds exactly the schema from src/scenario/schema.ts', 
       `node -e "import('./dist/src/scenario/schema.js').then(m => console.log(JSON.stringify(m.scenarioSchema, null, 2)))"`,
   );
 });
+
+test('docs/scenario.schema.json (for editors) is the same schema', () => {
+  const file = JSON.parse(readFileSync(new URL('docs/scenario.schema.json', repoRoot), 'utf8')) as unknown;
+  assert.deepEqual(
+    file,
+    JSON.parse(JSON.stringify(scenarioSchema)),
+    'docs/scenario.schema.json is stale: regenerate it from dist/src/scenario/schema.js (then npx prettier --write it)',
+  );
+});
+
+test('the shipped scenarios point editors at the schema', () => {
+  const dir = new URL('scenarios/', repoRoot);
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+    const first = readFileSync(new URL(file, dir), 'utf8').split('\n')[0];
+    assert.equal(first, '# yaml-language-server: $schema=../docs/scenario.schema.json', file);
+  }
+});

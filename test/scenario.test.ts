@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { loadScenario, parseScenario, parseScenarioText, ScenarioError, suggest } from '../src/scenario/parse.js';
 import { scenarioOutputs } from '../src/scenario/outputs.js';
+import { expandHome, resolveScenarioPassword } from '../src/scenario/password.js';
 import { redactScenario, scrubSecrets } from '../src/scenario/redact.js';
 import { scenarioSchema } from '../src/scenario/schema.js';
 import type { ParsedScenario } from '../src/scenario/types.js';
@@ -702,4 +703,67 @@ test('suggest: near misses only', () => {
   assert.equal(suggest('Timeout', keys), 'timeout');
   assert.equal(suggest('banana', keys), undefined);
   assert.equal(suggest('', keys), undefined);
+});
+
+describe('resolveScenarioPassword', () => {
+  const home = mkdtempSync(join(tmpdir(), 'downtime-home-'));
+  after(() => rmSync(home, { recursive: true, force: true }));
+  const io = { env: { HOME: home, PATH: process.env.PATH, DB_PW: 'from env' }, cwd: home };
+
+  async function failure(p: Promise<unknown>): Promise<DowntimeError> {
+    try {
+      await p;
+    } catch (err) {
+      assert.ok(err instanceof DowntimeError);
+      return err;
+    }
+    assert.fail('expected a DowntimeError');
+  }
+
+  test('file: ~/ is HOME, one trailing newline dropped', async () => {
+    writeFileSync(join(home, 'pw'), 'se cret \n');
+    assert.equal(expandHome('~/pw', io), join(home, 'pw'));
+    assert.equal(expandHome('/abs/~/pw', io), '/abs/~/pw');
+    assert.deepEqual(await resolveScenarioPassword({ from: 'file', path: '~/pw' }, io), {
+      password: 'se cret ',
+      source: 'password file ~/pw',
+    });
+  });
+
+  test('file missing: ExitCode.InputFile', async () => {
+    const err = await failure(resolveScenarioPassword({ from: 'file', path: '~/nope' }, io));
+    assert.equal(err.exitCode, ExitCode.InputFile);
+    assert.equal(
+      err.message,
+      'cannot read password file ~/nope: no such file; point password.file at a readable file holding only the password',
+    );
+  });
+
+  test('env: set and unset', async () => {
+    assert.deepEqual(await resolveScenarioPassword({ from: 'env', name: 'DB_PW' }, io), {
+      password: 'from env',
+      source: '$DB_PW',
+    });
+    const err = await failure(resolveScenarioPassword({ from: 'env', name: 'NOPE_PW' }, io));
+    assert.equal(
+      err.message,
+      'password.env: NOPE_PW is not set (or empty); export it, or use password.file / password.command',
+    );
+  });
+
+  test('command: stdout is the password; on failure stderr is shown, stdout never', async () => {
+    assert.deepEqual(await resolveScenarioPassword({ from: 'command', command: "printf 'tok3n\\n'" }, io), {
+      password: 'tok3n',
+      source: 'password command',
+    });
+    const err = await failure(
+      resolveScenarioPassword({ from: 'command', command: 'echo leaked; echo "token expired" >&2; exit 3' }, io),
+    );
+    assert.equal(
+      err.message,
+      'password.command exited with status 3: token expired; run it by hand to check it prints the password',
+    );
+    const empty = await failure(resolveScenarioPassword({ from: 'command', command: 'true' }, io));
+    assert.equal(empty.message, 'password.command printed nothing; it must print the password on standard output');
+  });
 });

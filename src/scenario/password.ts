@@ -1,0 +1,118 @@
+/**
+ * Resolves a scenario's `password:` source to the password, at run time only. The password goes to the
+ * connection and nowhere else: no message here contains it (nor a command's stdout, which is it).
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import type { Io } from '../io.js';
+import type { PasswordSource } from './types.js';
+
+/** A password command that takes longer is stuck (waiting for input, MFA prompt, network). */
+export const PASSWORD_COMMAND_TIMEOUT_MS = 30_000;
+
+export interface ResolvedPassword {
+  password: string;
+  /** For messages: `password file ~/.pw`, `$MYSQL_PWD`, `password command`. */
+  source: string;
+}
+
+/** `~/x` is relative to HOME (from the Io, so tests can point it elsewhere), like a shell would read it. */
+export function expandHome(path: string, io: Pick<Io, 'env'>): string {
+  if (path !== '~' && !path.startsWith('~/')) return path;
+  return join(io.env.HOME ?? homedir(), path.slice(1));
+}
+
+export async function resolveScenarioPassword(
+  source: PasswordSource,
+  io: Pick<Io, 'env' | 'cwd'>,
+): Promise<ResolvedPassword> {
+  switch (source.from) {
+    case 'file': {
+      const path = expandHome(source.path, io);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const why =
+          code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EACCES'
+              ? 'permission denied'
+              : code === 'EISDIR'
+                ? 'it is a directory'
+                : (code ?? 'unreadable');
+        throw new DowntimeError(
+          `cannot read password file ${source.path}: ${why}; point password.file at a readable file holding only the password`,
+          ExitCode.InputFile,
+        );
+      }
+      // Editors add a final newline; a password never ends with one.
+      return { password: text.replace(/\r?\n$/, ''), source: `password file ${source.path}` };
+    }
+    case 'env': {
+      const value = io.env[source.name];
+      if (value === undefined || value === '') {
+        throw new DowntimeError(
+          `password.env: ${source.name} is not set (or empty); export it, or use password.file / password.command`,
+          ExitCode.Usage,
+        );
+      }
+      return { password: value, source: `$${source.name}` };
+    }
+    case 'command': {
+      const password = await runPasswordCommand(source.command, io);
+      return { password, source: 'password command' };
+    }
+  }
+}
+
+function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      '/bin/sh',
+      ['-c', command],
+      {
+        cwd: io.cwd,
+        env: io.env as NodeJS.ProcessEnv,
+        timeout: PASSWORD_COMMAND_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 * 1024,
+        windowsHide: true,
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          // stderr is shown (it says why: expired credentials, unknown host); stdout never is.
+          const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+          const why = e.killed
+            ? `did not finish within ${PASSWORD_COMMAND_TIMEOUT_MS / 1000}s`
+            : typeof e.code === 'number'
+              ? `exited with status ${e.code}`
+              : `could not run (${String(e.code ?? e.message)})`;
+          const detail = oneLine(String(stderr)).slice(0, 200);
+          reject(
+            new DowntimeError(
+              `password.command ${why}${detail ? `: ${detail}` : ''}; run it by hand to check it prints the password`,
+              ExitCode.Usage,
+            ),
+          );
+          return;
+        }
+        const password = String(stdout).replace(/\r?\n$/, '');
+        if (password === '') {
+          reject(
+            new DowntimeError(
+              'password.command printed nothing; it must print the password on standard output',
+              ExitCode.Usage,
+            ),
+          );
+          return;
+        }
+        resolve(password);
+      },
+    );
+  });
+}

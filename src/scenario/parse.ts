@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { DowntimeError, ExitCode } from '../errors.js';
+import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import type { ConnectionModel } from '../results/types.js';
 import { parseDuration } from '../util/duration.js';
 import {
@@ -154,18 +154,14 @@ function parseYaml(text: string, source: string): unknown {
     const pos = lineCounter.linePos(first.pos[0]);
     const what = first.code === 'DUPLICATE_KEY' ? 'a key appears twice in one mapping; keep one' : first.message;
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more ${kind} errors)` : '';
-    throw new ScenarioError(`${source}:${pos.line}:${pos.col}`, [`invalid ${kind}: ${oneLineText(what)}${more}`]);
+    throw new ScenarioError(`${source}:${pos.line}:${pos.col}`, [`invalid ${kind}: ${oneLine(what)}${more}`]);
   }
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     // Unresolved aliases and alias bombs surface only when converting.
-    throw new ScenarioError(source, [`invalid ${kind}: ${oneLineText((err as Error).message)}`]);
+    throw new ScenarioError(source, [`invalid ${kind}: ${oneLine((err as Error).message)}`]);
   }
-}
-
-function oneLineText(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /**
@@ -174,7 +170,8 @@ function oneLineText(text: string): string {
 export function parseScenarioValue(value: unknown, options: ParseScenarioOptions): ParsedScenario {
   const p = new Problems();
   const parsed = parseTop(value, p, options);
-  if (p.list.length > 0 || parsed === undefined) throw new ScenarioError(options.source, p.list);
+  if (p.list.length > 0) throw new ScenarioError(options.source, p.list);
+  if (parsed === undefined) throw new Error('scenario parser refused a file without saying why');
   return parsed;
 }
 

@@ -299,6 +299,12 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     message: 't.yaml: 2 problems: description: must not be empty; out: must be a string (got 5)',
   },
   {
+    why: '__proto__ is an unknown key like any other (no prototype games)',
+    text: BASE + 'load:\n  __proto__: {reads: 1}\n',
+    message:
+      't.yaml: load: unknown key "__proto__" (allowed: reads, writes, workers, connection, timeout, connectTimeout, maxInFlight, table, readSql, writeSql)',
+  },
+  {
     why: 'unknown top-level key, no near match',
     text: BASE + 'retries: 3\n',
     message:

@@ -73,9 +73,10 @@ function check(root: Schema, s: Schema, v: unknown, path: string, errors: string
   if (typeOf(v) === 'object') {
     const o = v as Record<string, unknown>;
     const props = (s.properties ?? {}) as Record<string, Schema>;
-    for (const r of (s.required ?? []) as string[]) if (!(r in o)) fail(`missing ${r}`);
+    for (const r of (s.required ?? []) as string[]) if (!Object.hasOwn(o, r)) fail(`missing ${r}`);
     for (const [k, val] of Object.entries(o)) {
-      const sub = props[k];
+      // Own properties only: `__proto__` or `constructor` in a file must not find Object.prototype's.
+      const sub = Object.hasOwn(props, k) ? props[k] : undefined;
       if (sub !== undefined) check(root, sub, val, `${path}.${k}`, errors);
       else if (s.additionalProperties === false) fail(`unknown ${k}`);
     }

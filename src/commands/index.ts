@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { Io } from '../io.js';
 import { runCommand } from './run.js';
+import { scenarioCommand } from './scenario.js';
 
 /** What every command gets: the Io, and a place to leave its exit code. */
 export interface CommandContext {
@@ -14,4 +15,4 @@ export interface CommandContext {
  */
 export type CommandFactory = (ctx: CommandContext) => CommandModule<object, never>;
 
-export const commands: CommandFactory[] = [runCommand];
+export const commands: CommandFactory[] = [runCommand, scenarioCommand];

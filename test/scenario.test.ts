@@ -74,6 +74,11 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     message: 't.yaml: duration: "90" has no unit; write 90s or 90ms',
   },
   {
+    why: 'a value with a newline in it still gives a one-line message',
+    text: BASE.replace('1m', '"1m\\n30s"'),
+    message: 't.yaml: duration: "1m 30s" is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1m30s',
+  },
+  {
     why: 'a clock time is not a duration',
     text: BASE.replace('1m', '"1:30"'),
     message: 't.yaml: duration: "1:30" is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1m30s',

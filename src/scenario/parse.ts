@@ -181,7 +181,8 @@ export function parseScenarioValue(value: unknown, options: ParseScenarioOptions
 class Problems {
   readonly list: string[] = [];
   add(path: string, message: string): void {
-    this.list.push(path === '' ? message : `${path}: ${message}`);
+    // One line, always: a quoted YAML value can hold a newline that a message repeats.
+    this.list.push(oneLine(path === '' ? message : `${path}: ${message}`));
   }
 }
 

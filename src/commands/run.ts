@@ -28,6 +28,7 @@ export interface RunArgs {
   passwordFile?: string;
   label?: string;
   progress: boolean;
+  report: boolean;
 }
 
 export const MAX_RATE = 100_000;
@@ -153,6 +154,11 @@ export function runFlags<T>(y: Argv<T>) {
       type: 'boolean',
       default: true,
       describe: 'one line per second on stderr (--no-progress to hide)',
+    })
+    .option('report', {
+      type: 'boolean',
+      default: true,
+      describe: 'render the report at the end (--no-report to skip)',
     });
 }
 

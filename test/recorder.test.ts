@@ -85,5 +85,4 @@ test('a second is emitted only when every worker sealed it, in time order', () =
     rest.map((r) => [r.sec, r.due]),
     [[2, 2]],
   );
-  assert.deepEqual(rec.flushAll(), []);
 });

@@ -10,7 +10,6 @@ import type { WorkerBucket } from './protocol.js';
 export class Recorder {
   private readonly pending: Record<Op, Map<number, WorkerBucket[]>> = { read: new Map(), write: new Map() };
   private readonly sealed: number[];
-  private emittedThrough = -Infinity;
 
   constructor(
     private readonly workers: number,
@@ -31,11 +30,6 @@ export class Recorder {
     return this.drain(Math.min(...this.sealed));
   }
 
-  /** Emits everything still pending (end of run, or a worker that died). */
-  flushAll(): SecondRecord[] {
-    return this.drain(Infinity);
-  }
-
   private drain(through: number): SecondRecord[] {
     const secs = new Set<number>();
     for (const op of this.ops) for (const sec of this.pending[op].keys()) if (sec <= through) secs.add(sec);
@@ -48,7 +42,6 @@ export class Recorder {
         out.push(mergeBuckets(op, sec, parts, this.workers));
       }
     }
-    if (through > this.emittedThrough) this.emittedThrough = through;
     return out;
   }
 }

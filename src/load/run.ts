@@ -151,6 +151,8 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       t.failed += Object.values(r.failed).reduce((a, b) => a + b, 0);
       writer.write(r);
     }
+    // Final seconds go to the file at once (a kill -9 cannot lose them), before they are shown.
+    writer.flush();
     progress.add(records);
   };
 
@@ -202,7 +204,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     threads.push(thread);
   }
 
-  const flushTimer = setInterval(() => writer.flush(), 1000);
+  const flushTimer = setInterval(() => writer.sync(), 1000);
   event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });
 
   // Timed actions.
@@ -277,8 +279,8 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   unregister();
   if (!abandoned) await Promise.race([Promise.allSettled(running), abandonedPromise, delay(5_000)]);
   await Promise.all(threads.map((t) => t.terminate()));
-  // Whatever is still pending (a worker that died, or an abandoned run) is written as it stands.
-  writeRecords(recorder.flushAll());
+  // Seconds not sealed by every worker (an abandoned run, a worker that died) are not final: they are
+  // left out rather than written with some workers' probes missing.
   clearInterval(flushTimer);
   const endedMs = Math.min(io.now(), endMs);
   event({ atMs: endedMs, kind: 'run', name: 'end', detail: { reason } });

@@ -5,7 +5,8 @@ import type { ResultsLine } from './types.js';
 
 /**
  * Appends results lines to a file as the run goes. The file is a journal: it must survive a
- * kill -9, so it is written in place (not to a temp name) and flushed to disk every second.
+ * kill -9, so it is written in place (not to a temp name); lines reach the OS as soon as they are
+ * final (flush), and the disk once a second (sync), which also covers a power cut.
  */
 export class ResultsWriter {
   private fd: number | null;
@@ -36,18 +37,24 @@ export class ResultsWriter {
     this.pending.push(JSON.stringify(line) + '\n');
   }
 
-  /** Writes queued lines and syncs them to disk. */
+  /** Hands queued lines to the OS: after this, a kill -9 of the process cannot lose them. */
   flush(): void {
     if (this.fd === null || this.pending.length === 0) return;
     const text = this.pending.join('');
     this.pending = [];
     writeSync(this.fd, text);
+  }
+
+  /** Flushes, then waits until the data is on disk. */
+  sync(): void {
+    if (this.fd === null) return;
+    this.flush();
     fdatasyncSync(this.fd);
   }
 
   close(): void {
     if (this.fd === null) return;
-    this.flush();
+    this.sync();
     closeSync(this.fd);
     this.fd = null;
   }

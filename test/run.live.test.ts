@@ -1,0 +1,210 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../src/cli.js';
+import { ExitCode } from '../src/errors.js';
+import { bufferIo } from '../src/io.js';
+import { readResults } from '../src/results/reader.js';
+import type { ResultsFile } from '../src/results/types.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { assertInvariants } from './helpers/invariants.js';
+
+const cliPath = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+let srv: TestServer;
+let dir: string;
+
+before(async () => {
+  srv = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), 'downtime-run-live-'));
+});
+
+after(async () => {
+  await srv?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(args: string[], env: Record<string, string> = { MYSQL_PWD: srv.password }) {
+  const io = bufferIo(env);
+  const code = await main(['run', '--target', srv.url, '--no-report', ...args], io);
+  return { code, out: io.out.join(''), err: io.err.join('') };
+}
+
+function sum(r: ResultsFile, op: 'read' | 'write', field: 'due' | 'ok' | 'dropped'): number {
+  return r.seconds[op].reduce((a, s) => a + s[field], 0);
+}
+
+test('a 10 s run at 100 reads/s + 50 writes/s records ~1000 reads and ~500 writes, all ok', async () => {
+  const out = join(dir, 'steady.ndjson');
+  const res = await run(['--reads', '100', '--writes', '50', '--duration', '10s', '--out', out]);
+  assert.equal(res.code, ExitCode.Ok, res.err);
+  const r = readResults(out);
+  assertInvariants(r);
+  assert.equal(r.complete, true);
+  assert.equal(r.trailer?.reason, 'completed');
+  // Exact, in fact: the run starts on a whole second and every due probe is recorded.
+  assert.ok(Math.abs(sum(r, 'read', 'due') - 1000) <= 20, `reads due ${sum(r, 'read', 'due')}`);
+  assert.ok(Math.abs(sum(r, 'write', 'due') - 500) <= 10, `writes due ${sum(r, 'write', 'due')}`);
+  assert.equal(sum(r, 'read', 'ok'), sum(r, 'read', 'due'), 'all reads ok');
+  assert.equal(sum(r, 'write', 'ok'), sum(r, 'write', 'due'), 'all writes ok');
+  assert.equal(r.seconds.read.length, 10);
+  // Who answered: the test server, every read.
+  const ids = new Set(r.seconds.read.flatMap((s) => s.servers.map((x) => x.serverId)));
+  assert.deepEqual([...ids], [srv.server.serverId]);
+  // One progress line per second on stderr.
+  assert.equal(res.err.split('\n').filter((l) => /^\[\s+\d+s \] reads \d+ ok/.test(l)).length, 10, res.err);
+  // The acknowledged writes are really in the table.
+  const rows = await srv.server.rootQuery<{ n: number }[]>(
+    `SELECT COUNT(*) AS n FROM ${srv.database}.downtime_probe WHERE run_id = ? AND seq >= 0`,
+    [r.header.runId],
+  );
+  assert.equal(Number(rows[0]?.n), sum(r, 'write', 'ok'));
+  // The password appears nowhere.
+  for (const text of [readFileSync(out, 'utf8'), res.out, res.err]) assert.ok(!text.includes(srv.password));
+});
+
+for (const connection of ['pool', 'per-probe'] as const) {
+  test(`stopping the server mid-run (${connection}) turns probes into classified failures, and the run carries on`, async () => {
+    const out = join(dir, `stop-${connection}.ndjson`);
+    const running = run([
+      '--reads',
+      '100',
+      '--writes',
+      '50',
+      '--duration',
+      '9s',
+      '--timeout',
+      '1s',
+      '--connection',
+      connection,
+      '--out',
+      out,
+    ]);
+    // The run starts on the next whole second after setup; stop ~2.5 s in, for ~3 s.
+    await new Promise((r) => setTimeout(r, 3000));
+    const stoppedAt = Date.now();
+    await srv.server.stop();
+    await new Promise((r) => setTimeout(r, 2500));
+    await srv.server.start();
+    const restartedAt = Date.now();
+    const res = await running;
+    assert.equal(res.code, ExitCode.Ok, res.err);
+    const r = readResults(out);
+    assertInvariants(r);
+    assert.equal(r.complete, true);
+    for (const op of ['read', 'write'] as const) {
+      const failed = new Map<string, number>();
+      for (const s of r.seconds[op])
+        for (const [c, n] of Object.entries(s.failed)) failed.set(c, (failed.get(c) ?? 0) + n);
+      const total = [...failed.values()].reduce((a, b) => a + b, 0);
+      // ≥ 2.5 s of outage at these rates; classes are the ones a stopped server produces.
+      assert.ok(total >= (op === 'read' ? 200 : 100), `${op} failures: ${JSON.stringify([...failed])}`);
+      assert.ok(failed.has('refused'), `${op}: connections refused while down: ${JSON.stringify([...failed])}`);
+      for (const cls of failed.keys()) {
+        assert.ok(
+          ['refused', 'lost-connection', 'server-shutdown', 'reset', 'connection-killed', 'timeout'].includes(cls),
+          `unexpected class ${cls}`,
+        );
+      }
+      // Probes succeed again after the restart: the last second is all ok.
+      const last = r.seconds[op].at(-1);
+      assert.equal(last?.ok, last?.due, `${op}: recovered after restart`);
+    }
+    // Failures fall inside the stop (with a timeout's slack either side).
+    const failSecs = r.seconds.read.filter((s) => s.ok < s.due).map((s) => s.sec * 1000);
+    assert.ok((failSecs[0] ?? 0) >= Math.floor(stoppedAt / 1000) * 1000 - 1000);
+    assert.ok((failSecs.at(-1) ?? Infinity) <= restartedAt + 1000);
+  });
+}
+
+test('a wrong password: one line, exit 4, password not echoed', async () => {
+  const res = await run(['--duration', '2s', '--out', join(dir, 'pw.ndjson')], { MYSQL_PWD: 'definitely-wrong-pw' });
+  assert.equal(res.code, ExitCode.AccessDenied, res.err);
+  assert.match(
+    res.err,
+    /refused the credentials of user downtime \(password from MYSQL_PWD\); check the user and password/,
+  );
+  assert.equal(res.err.trim().split('\n').length, 1);
+  assert.ok(!res.err.includes('definitely-wrong-pw'));
+});
+
+/** Runs the real CLI as a child process (for signals), resolving once `lines` progress lines were printed. */
+function spawnRun(out: string, lines: number) {
+  const child = spawn(
+    process.execPath,
+    [cliPath, 'run', '--target', srv.url, '--no-report', '--duration', '30s', '--out', out],
+    {
+      env: { ...process.env, MYSQL_PWD: srv.password },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const progressed = new Promise<void>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if ((stderr.match(/^\[/gm) ?? []).length >= lines) resolve();
+    });
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(signal ? -1 : code)),
+  );
+  const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  exited.finally(() => clearTimeout(timer));
+  return { child, progressed, exited, output: () => ({ stdout, stderr }) };
+}
+
+test('SIGINT stops cleanly: the file is complete, reason interrupted, exit 0', async () => {
+  const out = join(dir, 'sigint.ndjson');
+  const p = spawnRun(out, 2);
+  await p.progressed;
+  p.child.kill('SIGINT');
+  const code = await p.exited;
+  assert.equal(code, ExitCode.Ok, p.output().stderr);
+  const r = readResults(out);
+  assertInvariants(r);
+  assert.equal(r.complete, true);
+  assert.equal(r.trailer?.reason, 'interrupted');
+  assert.ok(r.seconds.read.length >= 2 && r.seconds.read.length <= 6, `seconds: ${r.seconds.read.length}`);
+  assert.ok(!readFileSync(out, 'utf8').includes(srv.password));
+  assert.ok(!p.output().stderr.includes(srv.password));
+});
+
+test('a second SIGINT exits at once with 130, even while probes hang; the file stays readable', async () => {
+  const out = join(dir, 'sigint2.ndjson');
+  const p = spawnRun(out, 1);
+  await p.progressed;
+  // A hung server: probes in flight would take the whole 2 s timeout to end.
+  srv.server.pause();
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    p.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 100));
+    const secondAt = Date.now();
+    p.child.kill('SIGINT');
+    assert.equal(await p.exited, ExitCode.Interrupted, p.output().stderr);
+    assert.ok(Date.now() - secondAt < 1500, `exited ${Date.now() - secondAt} ms after the second SIGINT`);
+  } finally {
+    srv.server.resume();
+  }
+  const r = readResults(out);
+  assertInvariants(r);
+  assert.ok(r.seconds.read.length >= 1);
+});
+
+test('kill -9 mid-run leaves a readable, incomplete results file', async () => {
+  const out = join(dir, 'kill9.ndjson');
+  const p = spawnRun(out, 3);
+  await p.progressed;
+  p.child.kill('SIGKILL');
+  await p.exited;
+  const r = readResults(out);
+  assert.equal(r.complete, false);
+  assertInvariants(r);
+  // Written as it goes: every second already reported on stderr is in the file.
+  assert.ok(r.seconds.read.length >= 3, `seconds kept: ${r.seconds.read.length}`);
+});

@@ -56,12 +56,20 @@ test('a 10 s run at 100 reads/s + 50 writes/s records ~1000 reads and ~500 write
   assert.deepEqual([...ids], [srv.server.serverId]);
   // One progress line per second on stderr.
   assert.equal(res.err.split('\n').filter((l) => /^\[\s+\d+s \] reads \d+ ok/.test(l)).length, 10, res.err);
-  // The acknowledged writes are really in the table.
+  // Every acknowledged write was found on the server afterwards, then the run's rows were removed.
+  assert.deepEqual(r.trailer?.writes, {
+    acknowledged: sum(r, 'write', 'ok'),
+    lost: 0,
+    lostSeconds: [],
+    inDoubtCommitted: 0,
+    inDoubtAbsent: 0,
+    checkedAt: srv.url,
+  });
   const rows = await srv.server.rootQuery<{ n: number }[]>(
-    `SELECT COUNT(*) AS n FROM ${srv.database}.downtime_probe WHERE run_id = ? AND seq >= 0`,
+    `SELECT COUNT(*) AS n FROM ${srv.database}.downtime_probe WHERE run_id = ?`,
     [r.header.runId],
   );
-  assert.equal(Number(rows[0]?.n), sum(r, 'write', 'ok'));
+  assert.equal(Number(rows[0]?.n), 0, 'cleaned up');
   // The password appears nowhere.
   for (const text of [readFileSync(out, 'utf8'), res.out, res.err]) assert.ok(!text.includes(srv.password));
 });
@@ -119,6 +127,32 @@ for (const connection of ['pool', 'per-probe'] as const) {
     assert.ok((failSecs.at(-1) ?? Infinity) <= restartedAt + 1000);
   });
 }
+
+test("rows deleted behind the harness's back are reported as lost writes, exactly", async () => {
+  const out = join(dir, 'lost.ndjson');
+  const running = run(['--reads', '20', '--writes', '50', '--duration', '4s', '--out', out]);
+  // Wait until the run has acknowledged its first 30 writes, then delete ten of them.
+  let runId: string | undefined;
+  for (let i = 0; i < 100 && runId === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const rows = await srv.server.rootQuery<{ run_id: string }[]>(
+      `SELECT run_id FROM ${srv.database}.downtime_probe WHERE seq = 29 ORDER BY written_at DESC LIMIT 1`,
+    );
+    runId = rows[0]?.run_id;
+  }
+  assert.ok(runId, 'the run wrote');
+  await srv.server.rootQuery(`DELETE FROM ${srv.database}.downtime_probe WHERE run_id = ? AND seq BETWEEN 10 AND 19`, [
+    runId,
+  ]);
+  const res = await running;
+  assert.equal(res.code, ExitCode.Ok, res.err);
+  const r = readResults(out);
+  assert.equal(r.header.runId, runId);
+  assert.equal(r.trailer?.writes?.lost, 10);
+  assert.deepEqual(r.trailer?.writes?.lostSeconds, [Math.floor(r.header.startMs / 1000)]);
+  assert.equal(r.trailer?.writes?.acknowledged, sum(r, 'write', 'ok'));
+  assert.match(res.err, /10 acknowledged write\(s\) are missing/);
+});
 
 test('a wrong password: one line, exit 4, password not echoed', async () => {
   const res = await run(['--duration', '2s', '--out', join(dir, 'pw.ndjson')], { MYSQL_PWD: 'definitely-wrong-pw' });

@@ -15,6 +15,9 @@ import {
   type ResultsHeader,
   type ResultsTrailer,
   type SecondRecord,
+  type OpSchedule,
+  type WriteVerification,
+  intendedMs,
 } from '../results/types.js';
 import { toolVersion } from '../version.js';
 import { HIST_DIGITS, HIST_HIGHEST_US, HIST_LOWEST_US, decodeHistogram } from './histogram.js';
@@ -22,6 +25,7 @@ import { totalDue } from './pacer.js';
 import { compileSql, defaultReadSql, defaultWriteSql } from './probes.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
+import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
 import { connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
 import type { Target } from './target.js';
 
@@ -64,6 +68,10 @@ export interface RunOptions {
   actions?: RunAction[];
   /** Print one progress line per second on stderr. */
   progress: boolean;
+  /** After the run, look up every acknowledged write on the endpoint (default true). */
+  verify?: boolean;
+  /** Keep the run's rows in the probe table afterwards (default: deleted). */
+  keep?: boolean;
 }
 
 export interface RunResult {
@@ -142,8 +150,12 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   const recorder = new Recorder(workers, ops);
   const event = (e: EventInput): void => writer.write({ type: 'event', ...e });
   const progress = new ProgressPrinter(io, t0Ms, ops, opts.progress);
+  const ledger = ops.includes('write')
+    ? new WriteLedger(totalDue({ ratePerSec: opts.rates.write, t0Ms, endMs }))
+    : null;
   const writeRecords = (records: SecondRecord[]): void => {
     for (const r of records) {
+      if (r.op === 'write') ledger?.add(r);
       const t = totals[r.op] as OpTotals;
       t.due += r.due;
       t.ok += r.ok;
@@ -284,17 +296,73 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   clearInterval(flushTimer);
   const endedMs = Math.min(io.now(), endMs);
   event({ atMs: endedMs, kind: 'run', name: 'end', detail: { reason } });
+  writer.flush();
+  let writes: WriteVerification | undefined;
+  if (!abandoned && ledger !== null && opts.verify !== false) {
+    writes = await verifyWrites(opts, runId, ledger, { ratePerSec: opts.rates.write, t0Ms }, event, io);
+  } else if (!abandoned && opts.keep !== true) {
+    await cleanUp(opts, runId, event, io);
+  }
   const trailer: ResultsTrailer = {
     type: 'trailer',
     endMs: endedMs,
     reason,
     totals,
+    ...(writes !== undefined ? { writes } : {}),
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
   };
   writer.write(trailer);
   writer.close();
   progress.finish(totals, ops, (o) => totalDue({ ratePerSec: opts.rates[o], t0Ms, endMs }));
   return { path: writer.path, runId, header, trailer, abandoned };
+}
+
+/**
+ * Looks up every write of the run on the (final) endpoint: acknowledged but missing rows are lost
+ * writes. Then deletes the run's rows unless asked to keep them. A failure here is a warning in the
+ * file, not a failed run: the measurement itself stands.
+ */
+async function verifyWrites(
+  opts: RunOptions,
+  runId: string,
+  ledger: WriteLedger,
+  schedule: OpSchedule,
+  event: (e: EventInput) => void,
+  io: Io,
+): Promise<WriteVerification | undefined> {
+  let conn: Awaited<ReturnType<typeof connectOnce>> | undefined;
+  try {
+    conn = await connectOnce(opts);
+    const present = await presentSeqs(conn, opts.table, runId);
+    const result = ledger.compare(present, (seq) => Math.floor(intendedMs(schedule, seq) / 1000));
+    const verification: WriteVerification = { ...result, checkedAt: opts.target.url };
+    event({ atMs: io.now(), kind: 'note', name: 'writes-verified', detail: { ...verification } });
+    if (result.lost > 0) {
+      io.stderr(`downtime: ${result.lost} acknowledged write(s) are missing on ${opts.target.url}: lost writes\n`);
+    }
+    if (opts.keep !== true) await deleteRunRows(conn, opts.table, runId);
+    return verification;
+  } catch (err) {
+    const message = oneLine(err instanceof Error ? err.message : String(err));
+    event({ atMs: io.now(), kind: 'warning', name: 'verify-failed', detail: { message } });
+    io.stderr(`downtime: warning: could not verify writes: ${message}\n`);
+    return undefined;
+  } finally {
+    conn?.destroy();
+  }
+}
+
+async function cleanUp(opts: RunOptions, runId: string, event: (e: EventInput) => void, io: Io): Promise<void> {
+  let conn: Awaited<ReturnType<typeof connectOnce>> | undefined;
+  try {
+    conn = await connectOnce(opts);
+    await deleteRunRows(conn, opts.table, runId);
+  } catch (err) {
+    const message = oneLine(err instanceof Error ? err.message : String(err));
+    event({ atMs: io.now(), kind: 'warning', name: 'cleanup-failed', detail: { message } });
+  } finally {
+    conn?.destroy();
+  }
 }
 
 function delay(ms: number): Promise<void> {

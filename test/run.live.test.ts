@@ -54,6 +54,7 @@ test('a 10 s run at 100 reads/s + 50 writes/s records ~1000 reads and ~500 write
   // Who answered: the test server, every read.
   const ids = new Set(r.seconds.read.flatMap((s) => s.servers.map((x) => x.serverId)));
   assert.deepEqual([...ids], [srv.server.serverId]);
+  assert.equal(r.events.filter((e) => e.kind === 'identity').length, 1, 'one server answered throughout');
   // One progress line per second on stderr.
   assert.equal(res.err.split('\n').filter((l) => /^\[\s+\d+s \] reads \d+ ok/.test(l)).length, 10, res.err);
   // Every acknowledged write was found on the server afterwards, then the run's rows were removed.

@@ -47,6 +47,7 @@ export class ProbeEngine {
   private finished = false;
   /** The highest write seq this worker saw acknowledged: reads look it up by primary key. */
   private lastAckedWriteSeq = -1;
+  private lastIdentityKey: string | null = null;
   private readonly send: (m: WorkerMessage) => void;
   private readonly now: () => number;
 
@@ -165,6 +166,10 @@ export class ProbeEngine {
         if (s.op === 'write' && seq > this.lastAckedWriteSeq) this.lastAckedWriteSeq = seq;
         if (identity) {
           const key = identityKey(identity);
+          if (key !== this.lastIdentityKey) {
+            this.lastIdentityKey = key;
+            this.send({ type: 'identity', identity, intendedMs: intended, atMs: endMs });
+          }
           const seen = b.servers.get(key);
           if (seen) seen.count++;
           else b.servers.set(key, { ...identity, count: 1 });

@@ -1,5 +1,5 @@
 import type { ConnectionModel, Op, Run, ServerSeen } from '../results/types.js';
-import type { CompiledSql } from './probes.js';
+import type { CompiledSql, Identity } from './probes.js';
 
 /** Everything a worker needs; passed as workerData. Holds the password: never log or store it. */
 export interface WorkerConfig {
@@ -34,6 +34,8 @@ export interface WorkerBucket {
 export type WorkerMessage =
   | { type: 'buckets'; buckets: WorkerBucket[]; sealedThroughSec: number }
   | { type: 'done' }
+  /** This worker's reads are now answered by another server (or the same one with read_only flipped). */
+  | { type: 'identity'; identity: Identity; intendedMs: number; atMs: number }
   | { type: 'error'; message: string };
 
 export type MainMessage = { type: 'stop'; atMs: number };

@@ -22,7 +22,7 @@ import {
 import { toolVersion } from '../version.js';
 import { HIST_DIGITS, HIST_HIGHEST_US, HIST_LOWEST_US, decodeHistogram } from './histogram.js';
 import { totalDue } from './pacer.js';
-import { compileSql, defaultReadSql, defaultWriteSql } from './probes.js';
+import { compileSql, defaultReadSql, defaultWriteSql, identityKey, type Identity } from './probes.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
@@ -168,6 +168,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     progress.add(records);
   };
 
+  const identities = new IdentityTimeline(event);
   const abort = new AbortController();
   let abandoned = false;
   let reason: ResultsTrailer['reason'] = 'completed';
@@ -199,6 +200,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
     thread.on('message', (m: WorkerMessage) => {
       if (m.type === 'buckets') writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
+      else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs);
       else if (m.type === 'done') markDone(w);
       else if (m.type === 'error') {
         reason = 'error';
@@ -362,6 +364,59 @@ async function cleanUp(opts: RunOptions, runId: string, event: (e: EventInput) =
     event({ atMs: io.now(), kind: 'warning', name: 'cleanup-failed', detail: { message } });
   } finally {
     conn?.destroy();
+  }
+}
+
+/**
+ * Who answered: an `identity` event each time reads start being answered by a server other than the
+ * last one announced (the first worker to see the change announces it), and a warning when a server
+ * answers again after it was replaced — a stale pool or DNS still pointing at the old instance.
+ */
+export class IdentityTimeline {
+  private current: string | null = null;
+  private readonly seen = new Set<string>();
+  private events = 0;
+  private static readonly MAX_EVENTS = 1000;
+
+  constructor(private readonly event: (e: EventInput) => void) {}
+
+  observe(worker: number, id: Identity, intendedAtMs: number, atMs: number): void {
+    const key = identityKey(id);
+    if (key === this.current) return;
+    const returning = this.seen.has(key);
+    const previous = this.current;
+    this.current = key;
+    this.seen.add(key);
+    if (++this.events > IdentityTimeline.MAX_EVENTS) {
+      if (this.events === IdentityTimeline.MAX_EVENTS + 1) {
+        this.event({
+          atMs,
+          kind: 'warning',
+          name: 'identity-flapping',
+          detail: { message: 'more than 1000 changes of the answering server; no more are recorded' },
+        });
+      }
+      return;
+    }
+    const who = `server_id ${id.serverId ?? '?'} (${id.hostname ?? '?'}, ${id.version ?? '?'}${id.readOnly ? ', read-only' : ''})`;
+    this.event({
+      atMs: intendedAtMs,
+      kind: 'identity',
+      name: previous === null ? `answered by ${who}` : `now answered by ${who}`,
+      detail: { ...id, worker, answeredAtMs: atMs },
+    });
+    if (returning && previous !== null) {
+      this.event({
+        atMs: intendedAtMs,
+        kind: 'warning',
+        name: 'stale-server',
+        detail: {
+          ...id,
+          worker,
+          message: `reads answered again by ${who} after it had been replaced (stale pool or DNS?)`,
+        },
+      });
+    }
   }
 }
 

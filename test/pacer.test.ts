@@ -78,3 +78,10 @@ test('secondOf buckets by intended time', () => {
   assert.equal(secondOf(1_700_000_000_999.9), 1_700_000_000);
   assert.equal(secondOf(1_700_000_001_000), 1_700_000_001);
 });
+
+test('lagSummary: p99 and max of send lags', async () => {
+  const { lagSummary } = await import('../src/load/engine.js');
+  assert.deepEqual(lagSummary([]), { p99: 0, max: 0 });
+  assert.deepEqual(lagSummary([...Array(100).keys()].map((i) => i + 1)), { p99: 99, max: 100 });
+  assert.deepEqual(lagSummary([5.4]), { p99: 5, max: 5 });
+});

@@ -5,7 +5,17 @@ import { Recorder, mergeBuckets } from '../src/load/recorder.js';
 import type { WorkerBucket } from '../src/load/protocol.js';
 
 function bucket(partial: Partial<WorkerBucket> & Pick<WorkerBucket, 'sec' | 'runs'>): WorkerBucket {
-  return { op: 'read', due: 0, ok: 0, failed: {}, dropped: 0, hist: null, servers: [], ...partial };
+  return {
+    op: 'read',
+    due: 0,
+    ok: 0,
+    failed: {},
+    dropped: 0,
+    hist: null,
+    servers: [],
+    sendLagUs: { p99: 0, max: 0 },
+    ...partial,
+  };
 }
 
 test('mergeBuckets interleaves worker runs into global runs and sums counts', () => {
@@ -61,6 +71,7 @@ test('mergeBuckets interleaves worker runs into global runs and sums counts', ()
   assert.equal(decodeHistogram(r.hist as string).totalCount, r.ok, 'one latency per success');
   assert.equal(r.ok, 5);
   assert.equal(r.servers[0]?.count, 3);
+  assert.deepEqual(r.sendLagUs, { p99: 0, max: 0 });
 });
 
 test('a second is emitted only when every worker sealed it, in time order', () => {

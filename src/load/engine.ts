@@ -20,6 +20,8 @@ interface Bucket {
   seqs: number[];
   outcomes: string[];
   servers: Map<string, ServerSeen>;
+  /** How late each probe was issued after its intended time (µs): the harness's own scheduling health. */
+  lagsUs: number[];
 }
 
 interface OpState {
@@ -129,6 +131,7 @@ export class ProbeEngine {
         seqs: [],
         outcomes: [],
         servers: new Map(),
+        lagsUs: [],
       };
       s.buckets.set(sec, b);
     }
@@ -139,6 +142,7 @@ export class ProbeEngine {
     const intended = dueAtMs(s.plan, seq);
     const b = this.bucket(s, secondOf(intended));
     b.due++;
+    b.lagsUs.push((this.now() - intended) * 1000);
     if (s.inFlight >= this.cfg.maxInFlight) {
       b.seqs.push(seq);
       b.outcomes.push(DROPPED);
@@ -262,6 +266,7 @@ export class ProbeEngine {
       hist: b.hist ? encodeHistogram(b.hist) : null,
       runs,
       servers: [...b.servers.values()],
+      sendLagUs: lagSummary(b.lagsUs),
     };
   }
 
@@ -280,4 +285,15 @@ export class ProbeEngine {
   openConnections(): number {
     return this.ops.reduce((n, s) => n + s.strategy.openCount(), 0);
   }
+}
+
+/** p99 and max of a second's send lags (µs, rounded). */
+export function lagSummary(lagsUs: number[]): { p99: number; max: number } {
+  if (lagsUs.length === 0) return { p99: 0, max: 0 };
+  const sorted = Float64Array.from(lagsUs).sort();
+  const at = Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1);
+  return {
+    p99: Math.max(0, Math.round(sorted[at] as number)),
+    max: Math.max(0, Math.round(sorted[sorted.length - 1] as number)),
+  };
 }

@@ -29,6 +29,7 @@ export interface WorkerBucket {
   /** [firstSeq, count, outcome] over seqs firstSeq, firstSeq + workers, … */
   runs: Run[];
   servers: ServerSeen[];
+  sendLagUs: { p99: number; max: number };
 }
 
 export type WorkerMessage =

@@ -54,7 +54,11 @@ export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers
   const failed: Record<string, number> = {};
   const servers = new Map<string, ServerSeen>();
   const probes: [number, string][] = [];
+  const sendLagUs = { p99: 0, max: 0 };
   for (const p of parts) {
+    // Per-worker p99s cannot be merged exactly; the worst worker's is the conservative figure.
+    sendLagUs.p99 = Math.max(sendLagUs.p99, p.sendLagUs.p99);
+    sendLagUs.max = Math.max(sendLagUs.max, p.sendLagUs.max);
     due += p.due;
     ok += p.ok;
     dropped += p.dropped;
@@ -83,5 +87,5 @@ export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers
   const hists = parts.map((p) => p.hist).filter((h): h is string => h !== null);
   const hist =
     hists.length === 0 ? null : hists.length === 1 ? (hists[0] as string) : encodeHistogram(mergeEncoded(hists));
-  return { type: 'second', op, sec, due, ok, failed, dropped, hist, runs, servers: [...servers.values()] };
+  return { type: 'second', op, sec, due, ok, failed, dropped, hist, runs, servers: [...servers.values()], sendLagUs };
 }

@@ -90,6 +90,12 @@ export interface SecondRecord {
   runs: Run[];
   /** Servers that answered (reads report identity; writes do not), by count. */
   servers: ServerSeen[];
+  /**
+   * How late the harness issued probes after their intended times (µs): p99 (the worst worker's) and max.
+   * Large values mean the load host, not the database, was the bottleneck. Optional: absent in files
+   * from versions that did not record it.
+   */
+  sendLagUs?: { p99: number; max: number };
 }
 
 export type EventKind =

@@ -1,0 +1,370 @@
+import { decodeHistogram, newHistogram, type Histogram } from '../load/histogram.js';
+import { OPS, type EventRecord, type Op, type ResultsFile, type SecondRecord } from '../results/types.js';
+import {
+  addCounts,
+  intersectIntervals,
+  intersectWindows,
+  observedIntervals,
+  scanOp,
+  singleOpFull,
+  totalMs,
+  type FullWindow,
+  type OpScan,
+} from './windows.js';
+
+export { parseThreshold, evaluateThresholds, validateThreshold, THRESHOLD_METRICS } from './thresholds.js';
+export type { Threshold, ThresholdResult } from './thresholds.js';
+
+/** Version of the summary object (docs/summary-json.md); bumped on a change a reader would misread. */
+export const SUMMARY_VERSION = 1;
+/** "If this happened once a month": a month is 30.44 days (365.25 / 12). */
+export const MONTH_MS = 30.44 * 24 * 3_600_000;
+
+export type OutageOp = Op | 'full';
+
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** Successful probes the percentiles are computed from. */
+  count: number;
+}
+
+export interface Span {
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+}
+
+export interface Outage extends Span {
+  op: OutageOp;
+  /** Not-ok probes in the window by class (`dropped` included); for `full`, both ops' probes in the overlap. */
+  errors: Record<string, number>;
+  /** Still failing when the run ended: ends at the end of the run. */
+  open: boolean;
+  /** Ended where seconds are missing from the file (see `gaps`), not at a successful probe. */
+  endsAtGap: boolean;
+  /** Begins right after missing seconds: the outage may have started inside the gap. */
+  startsAfterGap: boolean;
+}
+
+export interface Availability {
+  /** 0…1, or null when nothing was observed. */
+  availability: number | null;
+  /** -log10(1 - availability); null when availability is 1 (no downtime) or unknown. */
+  nines: number | null;
+}
+
+export interface OpSummary {
+  ratePerSec: number;
+  due: number;
+  /** Probes sent (due minus dropped). */
+  sent: number;
+  ok: number;
+  failed: number;
+  dropped: number;
+  /** Failed by class, plus `dropped`. */
+  errors: Record<string, number>;
+  windows: number;
+  downtimeMs: number;
+  /** Time the file covers for this op, minus gaps. */
+  observedMs: number;
+  gapMs: number;
+  availability: number | null;
+  nines: number | null;
+  /** From the first failed probe to the end of the last window. */
+  disruption: Span | null;
+  latencyMs: LatencyMs | null;
+}
+
+export interface Summary {
+  summaryVersion: number;
+  file: string;
+  label: string;
+  runId: string;
+  target: string;
+  /** Start of the probe schedule (epoch ms). */
+  startMs: number;
+  /** End of what the file covers (intended time of the next probe that would have been due). */
+  endMs: number;
+  durationMs: number;
+  plannedDurationMs: number;
+  timeoutMs: number;
+  /** The trailer is present: the run ended cleanly. */
+  complete: boolean;
+  /** The last line was cut off (crash mid-write) and ignored. */
+  truncated: boolean;
+  reason: 'completed' | 'interrupted' | 'error' | null;
+  ops: Partial<Record<Op, OpSummary>>;
+  /** Every window, read, write and full, ordered by start (then read, write, full). */
+  outages: Outage[];
+  downtimeMs: Record<OutageOp, number | null>;
+  windows: Record<OutageOp, number | null>;
+  availability: Record<OutageOp, number | null>;
+  nines: Record<OutageOp, number | null>;
+  /** The same downtime if it happened once in a 30.44-day month. */
+  oncePerMonth: { monthMs: number } & Record<OutageOp, Availability>;
+  /** First failure (any op) to the end of the last window (any op). */
+  disruption: Span | null;
+  gaps: (Span & { op: Op; missingProbes: number })[];
+  writes: {
+    acknowledged: number;
+    lost: number;
+    lostSeconds: number[];
+    inDoubtCommitted: number;
+    inDoubtAbsent: number;
+    checkedAt: string;
+  } | null;
+  /** Actions, phases, faults and identity changes, for reading the windows against. */
+  events: { atMs: number; kind: string; name: string; endMs?: number; phase?: string }[];
+}
+
+/** One op-second, for charts and seconds.csv. */
+export interface SecondPoint {
+  op: Op;
+  sec: number;
+  due: number;
+  ok: number;
+  failed: number;
+  failedByClass: Record<string, number>;
+  dropped: number;
+  latencyMs: LatencyMs | null;
+}
+
+export interface Analysis {
+  summary: Summary;
+  /** Per op, per second, in time order. */
+  series: Record<Op, SecondPoint[]>;
+  /** Every error class seen, sorted. */
+  classes: string[];
+}
+
+export function analyze(results: ResultsFile): Summary {
+  return analyzeDetailed(results).summary;
+}
+
+const EVENT_KINDS = new Set(['action', 'phase', 'fault', 'identity']);
+
+export function analyzeDetailed(results: ResultsFile): Analysis {
+  const { header, trailer } = results;
+  const scans: Partial<Record<Op, OpScan>> = {};
+  const ops: Partial<Record<Op, OpSummary>> = {};
+  const series: Record<Op, SecondPoint[]> = { read: [], write: [] };
+  const classes = new Set<string>();
+  for (const op of OPS) {
+    const schedule = header.ops[op];
+    if (!schedule) continue;
+    const scan = scanOp(op, schedule, results.seconds[op], trailer?.totals[op]?.due);
+    scans[op] = scan;
+    const { points, latency } = secondsOf(op, results.seconds[op]);
+    series[op] = points;
+    const errors: Record<string, number> = {};
+    let due = 0;
+    let okCount = 0;
+    let dropped = 0;
+    for (const s of results.seconds[op]) {
+      due += s.due;
+      okCount += s.ok;
+      dropped += s.dropped;
+      addCounts(errors, s.failed);
+    }
+    for (const c of Object.keys(errors)) classes.add(c);
+    const failed = Object.values(errors).reduce((a, b) => a + b, 0);
+    if (dropped > 0) errors.dropped = dropped;
+    const downtimeMs = scan.windows.reduce((a, w) => a + (w.endMs - w.startMs), 0);
+    const gapMs = scan.gaps.reduce((a, g) => a + (g.endMs - g.startMs), 0);
+    const observedMs = scan.endMs - scan.startMs - gapMs;
+    const av = availabilityOf(downtimeMs, observedMs);
+    const first = scan.windows[0];
+    const last = scan.windows[scan.windows.length - 1];
+    ops[op] = {
+      ratePerSec: schedule.ratePerSec,
+      due,
+      sent: due - dropped,
+      ok: okCount,
+      failed,
+      dropped,
+      errors: sortKeys(errors),
+      windows: scan.windows.length,
+      downtimeMs,
+      observedMs,
+      gapMs,
+      availability: av.availability,
+      nines: av.nines,
+      disruption: first && last ? span(first.startMs, last.endMs) : null,
+      latencyMs: latency,
+    };
+  }
+
+  const read = scans.read;
+  const write = scans.write;
+  let full: FullWindow[] = [];
+  let fullObserved: [number, number][] = [];
+  if (read && write) {
+    full = intersectWindows(read, write);
+    fullObserved = intersectIntervals(observedIntervals(read), observedIntervals(write));
+  } else if (read ?? write) {
+    const only = (read ?? write) as OpScan;
+    full = singleOpFull(only);
+    fullObserved = observedIntervals(only);
+  }
+
+  const outages: Outage[] = [];
+  for (const op of OPS) {
+    for (const w of scans[op]?.windows ?? []) {
+      outages.push({
+        op,
+        ...span(w.startMs, w.endMs),
+        errors: sortKeys(w.errors),
+        open: w.open,
+        endsAtGap: w.endsAtGap,
+        startsAfterGap: w.startsAfterGap,
+      });
+    }
+  }
+  for (const w of full) {
+    outages.push({
+      op: 'full',
+      ...span(w.startMs, w.endMs),
+      errors: sortKeys(w.errors),
+      open: w.open,
+      endsAtGap: w.endsAtGap,
+      startsAfterGap: w.startsAfterGap,
+    });
+  }
+  const opOrder: Record<OutageOp, number> = { read: 0, write: 1, full: 2 };
+  outages.sort((a, b) => a.startMs - b.startMs || opOrder[a.op] - opOrder[b.op]);
+
+  const anyOp = read !== undefined || write !== undefined;
+  const fullDowntimeMs = full.reduce((a, w) => a + (w.endMs - w.startMs), 0);
+  const fullAv = anyOp ? availabilityOf(fullDowntimeMs, totalMs(fullObserved)) : { availability: null, nines: null };
+  const downtimeMs = {
+    read: ops.read?.downtimeMs ?? null,
+    write: ops.write?.downtimeMs ?? null,
+    full: anyOp ? fullDowntimeMs : null,
+  };
+  const monthly = (d: number | null): Availability =>
+    d === null ? { availability: null, nines: null } : availabilityOf(d, MONTH_MS);
+
+  const opWindows = outages.filter((o) => o.op !== 'full');
+  const firstStart = Math.min(...opWindows.map((o) => o.startMs));
+  const lastEnd = Math.max(...opWindows.map((o) => o.endMs));
+  const startMs = Math.min(...OPS.flatMap((op) => (scans[op] ? [scans[op].startMs] : [])), header.startMs);
+  const endMs = Math.max(...OPS.flatMap((op) => (scans[op] ? [scans[op].endMs] : [])), startMs);
+
+  const summary: Summary = {
+    summaryVersion: SUMMARY_VERSION,
+    file: results.path,
+    label: header.label,
+    runId: header.runId,
+    target: header.target.url,
+    startMs,
+    endMs,
+    durationMs: endMs - startMs,
+    plannedDurationMs: header.durationMs,
+    timeoutMs: header.timeoutMs,
+    complete: results.complete,
+    truncated: results.truncated,
+    reason: trailer?.reason ?? null,
+    ops,
+    outages,
+    downtimeMs,
+    windows: {
+      read: ops.read?.windows ?? null,
+      write: ops.write?.windows ?? null,
+      full: anyOp ? full.length : null,
+    },
+    availability: {
+      read: ops.read?.availability ?? null,
+      write: ops.write?.availability ?? null,
+      full: fullAv.availability,
+    },
+    nines: { read: ops.read?.nines ?? null, write: ops.write?.nines ?? null, full: fullAv.nines },
+    oncePerMonth: {
+      monthMs: MONTH_MS,
+      read: monthly(downtimeMs.read),
+      write: monthly(downtimeMs.write),
+      full: monthly(downtimeMs.full),
+    },
+    disruption: opWindows.length > 0 ? span(firstStart, lastEnd) : null,
+    gaps: OPS.flatMap((op) =>
+      (scans[op]?.gaps ?? []).map((g) => ({ op, ...span(g.startMs, g.endMs), missingProbes: g.count })),
+    ),
+    writes: trailer?.writes
+      ? {
+          acknowledged: trailer.writes.acknowledged,
+          lost: trailer.writes.lost,
+          lostSeconds: [...trailer.writes.lostSeconds],
+          inDoubtCommitted: trailer.writes.inDoubtCommitted,
+          inDoubtAbsent: trailer.writes.inDoubtAbsent,
+          checkedAt: trailer.writes.checkedAt,
+        }
+      : null,
+    events: results.events.filter((e) => EVENT_KINDS.has(e.kind)).map(eventOf),
+  };
+  return { summary, series, classes: [...classes].sort() };
+}
+
+function eventOf(e: EventRecord): Summary['events'][number] {
+  const out: Summary['events'][number] = { atMs: e.atMs, kind: e.kind, name: e.name };
+  if (e.endMs !== undefined) out.endMs = e.endMs;
+  const phase = e.detail?.phase;
+  if (typeof phase === 'string') out.phase = phase;
+  return out;
+}
+
+function span(startMs: number, endMs: number): Span {
+  return { startMs, endMs, durationMs: endMs - startMs };
+}
+
+/** Availability over `observedMs`; nines are -log10(1 - a), null when there was no downtime (infinitely many). */
+export function availabilityOf(downtimeMs: number, observedMs: number): Availability {
+  if (!(observedMs > 0)) return { availability: null, nines: null };
+  const unavailable = Math.min(1, Math.max(0, downtimeMs / observedMs));
+  return { availability: 1 - unavailable, nines: unavailable === 0 ? null : -Math.log10(unavailable) };
+}
+
+function sortKeys(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function latencyOf(h: Histogram): LatencyMs | null {
+  if (h.totalCount === 0) return null;
+  const ms = (us: number): number => Math.round(us) / 1000;
+  return {
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    p999: ms(h.getValueAtPercentile(99.9)),
+    max: ms(h.maxValue),
+    count: h.totalCount,
+  };
+}
+
+/** Per-second points and the op's merged latency: each histogram is decoded once. */
+function secondsOf(op: Op, seconds: SecondRecord[]): { points: SecondPoint[]; latency: LatencyMs | null } {
+  const merged = newHistogram();
+  const points: SecondPoint[] = [];
+  for (const s of seconds) {
+    let latencyMs: LatencyMs | null = null;
+    if (s.hist) {
+      const h = decodeHistogram(s.hist);
+      latencyMs = latencyOf(h);
+      merged.add(h);
+    }
+    const failed = Object.values(s.failed).reduce((a, b) => a + b, 0);
+    points.push({
+      op,
+      sec: s.sec,
+      due: s.due,
+      ok: s.ok,
+      failed,
+      failedByClass: s.failed,
+      dropped: s.dropped,
+      latencyMs,
+    });
+  }
+  return { points, latency: latencyOf(merged) };
+}

@@ -1,0 +1,234 @@
+import { OK, intendedMs, type Op, type OpSchedule, type Run, type SecondRecord } from '../results/types.js';
+
+/**
+ * Outage windows of one op, from the per-probe `runs` of its second records.
+ *
+ * A window is a maximal stretch of intended times in which probes were due and none succeeded: it starts at
+ * the intended time of its first not-ok probe (failed or dropped) and ends at the intended time of the first
+ * ok probe after it. Boundaries come from seqs, not from per-second counts, so they are exact to one probe
+ * interval whatever the second boundaries are.
+ *
+ * A gap in seqs (seconds missing from the file, e.g. after a crash) is unknown time: it is neither success
+ * nor failure. A window open when a gap begins ends at the gap (flagged `endsAtGap`); failures right after a
+ * gap start a new window (flagged `startsAfterGap`), because the outage may have started inside the gap.
+ */
+export interface OpWindow {
+  op: Op;
+  startMs: number;
+  endMs: number;
+  /** Not-ok probes in the window by class (`dropped` included). */
+  errors: Record<string, number>;
+  /** The window's probes as [firstSeq, count, outcome] runs; used to count errors inside sub-intervals. */
+  runs: Run[];
+  /** Still failing when the run ended: the window ends at the end of the run. */
+  open: boolean;
+  /** Ended because seconds are missing from the file, not because a probe succeeded. */
+  endsAtGap: boolean;
+  /** Its first failed probe is the first probe after missing seconds: it may have started earlier. */
+  startsAfterGap: boolean;
+}
+
+export interface Gap {
+  op: Op;
+  startMs: number;
+  endMs: number;
+  /** Seqs missing: [firstSeq, count]. */
+  firstSeq: number;
+  count: number;
+}
+
+export interface OpScan {
+  op: Op;
+  schedule: OpSchedule;
+  windows: OpWindow[];
+  gaps: Gap[];
+  /** Seqs covered by the file: 0 … nextSeq-1 (minus gaps). */
+  nextSeq: number;
+  /** Start of the op's schedule (intended time of seq 0). */
+  startMs: number;
+  /** End of what the file covers: the intended time the next probe would have been due. */
+  endMs: number;
+}
+
+/**
+ * Scans one op. `expectedSeqs` (from the trailer's totals, when present) makes missing final seconds a gap
+ * too; without a trailer the end of the file is the end of what is known.
+ */
+export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], expectedSeqs?: number): OpScan {
+  const windows: OpWindow[] = [];
+  const gaps: Gap[] = [];
+  let open: OpWindow | null = null;
+  let nextSeq = 0;
+  let afterGap = false;
+  const at = (seq: number): number => intendedMs(schedule, seq);
+
+  const gapTo = (firstSeq: number): void => {
+    gaps.push({ op, startMs: at(nextSeq), endMs: at(firstSeq), firstSeq: nextSeq, count: firstSeq - nextSeq });
+    if (open) {
+      open.endMs = at(nextSeq);
+      open.endsAtGap = true;
+      windows.push(open);
+      open = null;
+    }
+    afterGap = true;
+  };
+
+  for (const sec of seconds) {
+    for (const run of sec.runs) {
+      let [first, count] = run;
+      const outcome = run[2];
+      // Seqs already seen (a duplicated second) are ignored: each probe counts once.
+      if (first < nextSeq) {
+        count -= nextSeq - first;
+        first = nextSeq;
+      }
+      if (count <= 0) continue;
+      if (first > nextSeq) gapTo(first);
+      if (outcome === OK) {
+        if (open) {
+          open.endMs = at(first);
+          windows.push(open);
+          open = null;
+        }
+      } else {
+        if (!open) {
+          open = {
+            op,
+            startMs: at(first),
+            endMs: at(first),
+            errors: {},
+            runs: [],
+            open: false,
+            endsAtGap: false,
+            startsAfterGap: afterGap,
+          };
+        }
+        open.errors[outcome] = (open.errors[outcome] ?? 0) + count;
+        const last = open.runs[open.runs.length - 1];
+        if (last && last[2] === outcome && last[0] + last[1] === first) last[1] += count;
+        else open.runs.push([first, count, outcome]);
+      }
+      afterGap = false;
+      nextSeq = first + count;
+    }
+  }
+  if (expectedSeqs !== undefined && expectedSeqs > nextSeq) {
+    gapTo(expectedSeqs);
+    nextSeq = expectedSeqs;
+  }
+  const endMs = at(nextSeq);
+  if (open) {
+    const o: OpWindow = open;
+    o.endMs = endMs;
+    o.open = true;
+    windows.push(o);
+  }
+  return { op, schedule, windows, gaps, nextSeq, startMs: at(0), endMs };
+}
+
+/** First seq whose intended time is ≥ t. The epsilon absorbs float error in t0 + seq·1000/rate. */
+export function seqAtOrAfter(schedule: OpSchedule, t: number): number {
+  return Math.max(0, Math.ceil(((t - schedule.t0Ms) * schedule.ratePerSec) / 1000 - 1e-9));
+}
+
+/** Not-ok probes of `w` whose intended time lies in [fromMs, toMs), by class. */
+export function errorsBetween(w: OpWindow, schedule: OpSchedule, fromMs: number, toMs: number): Record<string, number> {
+  const lo = seqAtOrAfter(schedule, fromMs);
+  const hi = seqAtOrAfter(schedule, toMs);
+  const out: Record<string, number> = {};
+  for (const [first, count, outcome] of w.runs) {
+    const n = Math.min(first + count, hi) - Math.max(first, lo);
+    if (n > 0) out[outcome] = (out[outcome] ?? 0) + n;
+  }
+  return out;
+}
+
+export interface FullWindow {
+  startMs: number;
+  endMs: number;
+  errors: Record<string, number>;
+  /** Per op, the not-ok probes inside the overlap. */
+  errorsByOp: Partial<Record<Op, Record<string, number>>>;
+  open: boolean;
+  endsAtGap: boolean;
+  startsAfterGap: boolean;
+}
+
+/** Full outage: where read and write windows overlap (their intersection). Touching windows do not overlap. */
+export function intersectWindows(read: OpScan, write: OpScan): FullWindow[] {
+  const out: FullWindow[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < read.windows.length && j < write.windows.length) {
+    const r = read.windows[i] as OpWindow;
+    const w = write.windows[j] as OpWindow;
+    const startMs = Math.max(r.startMs, w.startMs);
+    const endMs = Math.min(r.endMs, w.endMs);
+    if (endMs > startMs) {
+      const byRead = errorsBetween(r, read.schedule, startMs, endMs);
+      const byWrite = errorsBetween(w, write.schedule, startMs, endMs);
+      out.push({
+        startMs,
+        endMs,
+        errors: addCounts(addCounts({}, byRead), byWrite),
+        errorsByOp: { read: byRead, write: byWrite },
+        open: (r.open && endMs === r.endMs) || (w.open && endMs === w.endMs),
+        endsAtGap: (r.endsAtGap && endMs === r.endMs) || (w.endsAtGap && endMs === w.endMs),
+        startsAfterGap: (r.startsAfterGap && startMs === r.startMs) || (w.startsAfterGap && startMs === w.startMs),
+      });
+    }
+    if (r.endMs < w.endMs) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** Full outage when only one op was probed: that op's windows. */
+export function singleOpFull(scan: OpScan): FullWindow[] {
+  return scan.windows.map((w) => ({
+    startMs: w.startMs,
+    endMs: w.endMs,
+    errors: { ...w.errors },
+    errorsByOp: { [scan.op]: { ...w.errors } },
+    open: w.open,
+    endsAtGap: w.endsAtGap,
+    startsAfterGap: w.startsAfterGap,
+  }));
+}
+
+export function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+/** Observed intervals of an op: its span minus its gaps. */
+export function observedIntervals(scan: OpScan): [number, number][] {
+  const out: [number, number][] = [];
+  let from = scan.startMs;
+  for (const g of scan.gaps) {
+    if (g.startMs > from) out.push([from, g.startMs]);
+    from = g.endMs;
+  }
+  if (scan.endMs > from) out.push([from, scan.endMs]);
+  return out;
+}
+
+export function intersectIntervals(a: [number, number][], b: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as [number, number];
+    const y = b[j] as [number, number];
+    const s = Math.max(x[0], y[0]);
+    const e = Math.min(x[1], y[1]);
+    if (e > s) out.push([s, e]);
+    if (x[1] < y[1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+export function totalMs(intervals: [number, number][]): number {
+  return intervals.reduce((a, [s, e]) => a + (e - s), 0);
+}

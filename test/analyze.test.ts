@@ -1,0 +1,322 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { analyze, analyzeDetailed, MONTH_MS, type Outage, type Summary } from '../src/analyze/index.js';
+import { parseResults } from '../src/results/reader.js';
+import { assertInvariants } from './helpers/invariants.js';
+import { SYNTH_START_MS as T0, syntheticResults, type SyntheticSpec } from './helpers/synthetic.js';
+
+function run(spec: SyntheticSpec, checkInvariants = true): Summary {
+  const r = parseResults(syntheticResults(spec), 'synthetic.ndjson');
+  if (checkInvariants) assertInvariants(r);
+  return analyze(r);
+}
+
+/** Windows as [op, startOffsetMs, endOffsetMs] for compact exact comparison. */
+function windows(s: Summary): [string, number, number][] {
+  return s.outages.map((o) => [o.op, o.startMs - T0, o.endMs - T0]);
+}
+
+test('the generator writes files that satisfy the results invariants and the reader accepts', () => {
+  const text = syntheticResults({
+    durationMs: 5000,
+    rates: { read: 7, write: 3 },
+    outages: [{ op: 'both', fromMs: 1000, toMs: 2500, cls: 'refused' }],
+  });
+  const r = parseResults(text);
+  assertInvariants(r);
+  assert.equal(r.complete, true);
+  assert.equal(r.trailer?.totals.read?.due, 35);
+  assert.equal(r.trailer?.totals.write?.due, 15);
+});
+
+test('overlapping read and write windows: exact boundaries, full = intersection, errors per window', () => {
+  // reads every 100 ms, writes every 200 ms
+  const s = run({
+    durationMs: 20_000,
+    rates: { read: 10, write: 5 },
+    outages: [
+      { op: 'read', fromMs: 5000, toMs: 7300, cls: 'refused' },
+      { op: 'write', fromMs: 5100, toMs: 8000, cls: 'read-only' },
+      { op: 'write', fromMs: 7600, toMs: 8000, cls: 'timeout' },
+    ],
+  });
+  // Reads 5000…7200 fail (23 probes), first ok at 7300. Writes 5200…7800 fail (14), first ok at 8000.
+  assert.deepEqual(windows(s), [
+    ['read', 5000, 7300],
+    ['write', 5200, 8000],
+    ['full', 5200, 7300],
+  ]);
+  const [r, w, f] = s.outages as [Outage, Outage, Outage];
+  assert.deepEqual(r.errors, { refused: 23 });
+  assert.deepEqual(w.errors, { 'read-only': 12, timeout: 2 });
+  // In [5200, 7300): reads 5200…7200 (21 refused), writes 5200…7200 (11 read-only).
+  assert.deepEqual(f.errors, { 'read-only': 11, refused: 21 });
+  assert.equal(f.durationMs, 2100);
+  assert.deepEqual(s.downtimeMs, { read: 2300, write: 2800, full: 2100 });
+  assert.deepEqual(s.windows, { read: 1, write: 1, full: 1 });
+  assert.equal(s.ops.read?.due, 200);
+  assert.equal(s.ops.read?.failed, 23);
+  assert.equal(s.ops.read?.ok, 177);
+  assert.equal(s.ops.write?.sent, 100);
+  assert.deepEqual(s.disruption, { startMs: T0 + 5000, endMs: T0 + 8000, durationMs: 3000 });
+  assert.equal(r.open, false);
+  assert.equal(s.complete, true);
+  assert.equal(s.durationMs, 20_000);
+  // Availability over the run: 2.3 s of 20 s down.
+  assert.equal(s.availability.read, 1 - 2300 / 20_000);
+  assert.equal(s.nines.read, -Math.log10(2300 / 20_000));
+});
+
+test('flapping: each stretch is its own window; disruption spans them; windows straddle second boundaries', () => {
+  const s = run({
+    durationMs: 10_000,
+    rates: { read: 10 },
+    outages: [
+      { op: 'read', fromMs: 2900, toMs: 3500, cls: 'lost-connection' },
+      { op: 'read', fromMs: 3700, toMs: 4000, cls: 'refused' },
+      { op: 'read', fromMs: 4100, toMs: 4200, cls: 'dropped' },
+    ],
+  });
+  assert.deepEqual(windows(s), [
+    ['read', 2900, 3500],
+    ['full', 2900, 3500],
+    ['read', 3700, 4000],
+    ['full', 3700, 4000],
+    ['read', 4100, 4200],
+    ['full', 4100, 4200],
+  ]);
+  assert.equal(s.windows.read, 3);
+  assert.equal(s.downtimeMs.read, 1000);
+  assert.deepEqual(s.ops.read?.disruption, { startMs: T0 + 2900, endMs: T0 + 4200, durationMs: 1300 });
+  assert.deepEqual(s.ops.read?.errors, { dropped: 1, 'lost-connection': 6, refused: 3 });
+  assert.equal(s.ops.read?.dropped, 1);
+  assert.equal(s.ops.read?.sent, 99);
+  // Only reads probed: full is the read windows, and write metrics are null, not zero.
+  assert.equal(s.downtimeMs.write, null);
+  assert.equal(s.ops.write, undefined);
+});
+
+test('outage at the very start, and one still open at the end of the run', () => {
+  const s = run({
+    durationMs: 10_000,
+    rates: { read: 10, write: 10 },
+    outages: [
+      { op: 'both', fromMs: 0, toMs: 1000, cls: 'refused' },
+      { op: 'write', fromMs: 8000, toMs: 10_000, cls: 'read-only' },
+    ],
+  });
+  assert.deepEqual(windows(s), [
+    ['read', 0, 1000],
+    ['write', 0, 1000],
+    ['full', 0, 1000],
+    ['write', 8000, 10_000],
+  ]);
+  const last = s.outages[3] as Outage;
+  assert.equal(last.open, true);
+  assert.equal((s.outages[0] as Outage).open, false);
+  assert.equal(s.downtimeMs.write, 3000);
+  assert.equal(s.downtimeMs.full, 1000);
+});
+
+test('both ops open at the end: the full window is open too', () => {
+  const s = run({
+    durationMs: 5000,
+    rates: { read: 4, write: 2 },
+    outages: [{ op: 'both', fromMs: 3000, toMs: 5000, cls: 'refused' }],
+  });
+  assert.deepEqual(windows(s), [
+    ['read', 3000, 5000],
+    ['write', 3000, 5000],
+    ['full', 3000, 5000],
+  ]);
+  assert.ok(s.outages.every((o) => o.open));
+});
+
+test('empty seconds (rate below 1/s): boundaries still come from seqs', () => {
+  // One probe every 2 s: 0, 2000, 4000, …; seconds 1, 3, 5 … have no line at all.
+  const s = run({
+    durationMs: 20_000,
+    rates: { read: 0.5 },
+    outages: [{ op: 'read', fromMs: 3000, toMs: 7000, cls: 'timeout' }],
+  });
+  assert.deepEqual(windows(s), [
+    ['read', 4000, 8000],
+    ['full', 4000, 8000],
+  ]);
+  assert.deepEqual(s.gaps, []);
+  assert.deepEqual((s.outages[0] as Outage).errors, { timeout: 2 });
+});
+
+test('a gap in seqs is reported, never counted as success nor as observed time', () => {
+  const s = run(
+    {
+      durationMs: 20_000,
+      rates: { read: 10, write: 10 },
+      outages: [{ op: 'read', fromMs: 9500, toMs: 13_000, cls: 'refused' }],
+      gaps: [{ op: 'read', fromSec: 10, toSec: 12 }],
+    },
+    false,
+  );
+  // The window runs into the gap: it ends where knowledge ends; failures after the gap open a new window.
+  // Writes never failed, so there is no full outage.
+  assert.deepEqual(windows(s), [
+    ['read', 9500, 10_000],
+    ['read', 12_000, 13_000],
+  ]);
+  const [a, b] = s.outages as [Outage, Outage];
+  assert.equal(a.endsAtGap, true);
+  assert.equal(b.startsAfterGap, true);
+  assert.deepEqual(s.gaps, [
+    { op: 'read', startMs: T0 + 10_000, endMs: T0 + 12_000, durationMs: 2000, missingProbes: 20 },
+  ]);
+  assert.equal(s.ops.read?.observedMs, 18_000);
+  assert.equal(s.ops.read?.gapMs, 2000);
+  assert.equal(s.downtimeMs.read, 1500);
+  assert.equal(s.availability.read, 1 - 1500 / 18_000);
+  // Full availability counts only time both ops were observed.
+  assert.equal(s.availability.full, 1);
+  assert.equal(s.ops.write?.observedMs, 20_000);
+});
+
+test('a crashed run (no trailer, truncated last line) ends where the file ends', () => {
+  const text = syntheticResults({
+    durationMs: 10_000,
+    rates: { read: 10 },
+    outages: [{ op: 'read', fromMs: 6000, toMs: 10_000, cls: 'lost-connection' }],
+    gaps: [{ op: 'read', fromSec: 8, toSec: 10 }],
+    complete: false,
+  });
+  const r = parseResults(text + '{"type":"second","op":"re', 'crash.ndjson');
+  const s = analyze(r);
+  assert.equal(s.complete, false);
+  assert.equal(s.truncated, true);
+  assert.equal(s.reason, null);
+  assert.deepEqual(windows(s), [
+    ['read', 6000, 8000],
+    ['full', 6000, 8000],
+  ]);
+  assert.equal((s.outages[0] as Outage).open, true);
+  assert.equal(s.durationMs, 8000);
+});
+
+test('missing final seconds with a trailer that says more were due are a gap', () => {
+  const text = syntheticResults({ durationMs: 5000, rates: { read: 10 } });
+  const lines = text.trimEnd().split('\n');
+  // Drop the last read second but keep the trailer (due 50): seqs 40…49 are missing.
+  const cut = lines.filter((l) => !l.includes(`"sec":${T0 / 1000 + 4}`));
+  const s = analyze(parseResults(cut.join('\n') + '\n'));
+  assert.deepEqual(
+    s.gaps.map((g) => [g.startMs - T0, g.endMs - T0, g.missingProbes]),
+    [[4000, 5000, 10]],
+  );
+  assert.equal(s.ops.read?.observedMs, 4000);
+});
+
+test('nines, over the run and "if this happened once a month" (30.44 days)', () => {
+  assert.equal(MONTH_MS, 2_630_016_000);
+  // 4.38 min = 262.8 s of read downtime → 99.99 % a month; 26.3 s of write downtime → 99.999 %.
+  const s = run({
+    durationMs: 300_000,
+    rates: { read: 10, write: 10 },
+    outages: [
+      { op: 'read', fromMs: 10_000, toMs: 272_800, cls: 'refused' },
+      { op: 'write', fromMs: 10_000, toMs: 36_300, cls: 'refused' },
+    ],
+  });
+  assert.equal(s.downtimeMs.read, 262_800);
+  assert.equal(s.downtimeMs.write, 26_300);
+  assert.equal(s.downtimeMs.full, 26_300);
+  const m = s.oncePerMonth;
+  assert.equal(m.read.availability, 1 - 262_800 / 2_630_016_000);
+  assert.equal(m.read.nines, -Math.log10(262_800 / 2_630_016_000));
+  assert.equal(Math.floor((m.read.availability ?? 0) * 1e4) / 1e2, 99.99);
+  assert.equal(Math.floor((m.write.availability ?? 0) * 1e5) / 1e3, 99.999);
+  assert.ok(Math.abs((m.read.nines ?? 0) - 4.000333) < 1e-6);
+  assert.ok(Math.abs((m.write.nines ?? 0) - 5.0000026) < 1e-6);
+  // Over the run itself: 262.8 s of 300 s.
+  assert.equal(s.availability.read, 1 - 262_800 / 300_000);
+});
+
+test('no downtime: availability 1, nines null (infinite), no windows', () => {
+  const s = run({ durationMs: 3000, rates: { read: 10, write: 10 } });
+  assert.deepEqual(s.outages, []);
+  assert.deepEqual(s.downtimeMs, { read: 0, write: 0, full: 0 });
+  assert.equal(s.availability.read, 1);
+  assert.equal(s.nines.full, null);
+  assert.equal(s.oncePerMonth.full.nines, null);
+  assert.equal(s.disruption, null);
+});
+
+test('latency percentiles come from the merged HDR histograms, overall and per second', () => {
+  // Latency = 1 ms for seqs 0…98, 250 ms for seq 99 (one slow probe in second 9).
+  const a = analyzeDetailed(
+    parseResults(
+      syntheticResults({
+        durationMs: 10_000,
+        rates: { read: 10 },
+        latencyUs: (_op, _off, seq) => (seq === 99 ? 250_000 : 1000),
+      }),
+    ),
+  );
+  const l = a.summary.ops.read?.latencyMs;
+  assert.ok(l);
+  assert.equal(l.count, 100);
+  assert.ok(Math.abs(l.p50 - 1) < 0.002, `p50 ${l.p50}`);
+  assert.ok(Math.abs(l.p99 - 1) < 0.002, `p99 ${l.p99}`);
+  assert.ok(Math.abs(l.max - 250) < 0.25, `max ${l.max}`);
+  assert.equal(a.series.read.length, 10);
+  const s9 = a.series.read[9]?.latencyMs;
+  assert.ok(s9 && Math.abs(s9.max - 250) < 0.25);
+  assert.ok(Math.abs((a.series.read[0]?.latencyMs?.max ?? 0) - 1) < 0.002);
+});
+
+test('a second with no successes has no latency; failures and classes are per second', () => {
+  const a = analyzeDetailed(
+    parseResults(
+      syntheticResults({
+        durationMs: 3000,
+        rates: { write: 4 },
+        outages: [{ op: 'write', fromMs: 1000, toMs: 2000, cls: 'too-many-connections' }],
+      }),
+    ),
+  );
+  const s1 = a.series.write[1];
+  assert.equal(s1?.latencyMs, null);
+  assert.equal(s1?.failed, 4);
+  assert.deepEqual(s1?.failedByClass, { 'too-many-connections': 4 });
+  assert.deepEqual(a.classes, ['too-many-connections']);
+});
+
+test('events kept for the report: actions, phases, faults and identity changes', () => {
+  const s = run({
+    durationMs: 3000,
+    rates: { read: 10 },
+    events: [
+      { atMs: T0 + 500, kind: 'action', name: 'restart', detail: { phase: 'start' } },
+      { atMs: T0 + 600, kind: 'output', name: 'noise' },
+      { atMs: T0 + 1500, kind: 'phase', name: 'SWITCHOVER_IN_PROGRESS' },
+    ],
+  });
+  assert.deepEqual(s.events, [
+    { atMs: T0 + 500, kind: 'action', name: 'restart', phase: 'start' },
+    { atMs: T0 + 1500, kind: 'phase', name: 'SWITCHOVER_IN_PROGRESS' },
+  ]);
+});
+
+test('write verification is carried through', () => {
+  const s = run({
+    durationMs: 2000,
+    rates: { write: 10 },
+    writes: {
+      acknowledged: 20,
+      lost: 2,
+      lostSeconds: [T0 / 1000 + 1],
+      inDoubtCommitted: 1,
+      inDoubtAbsent: 0,
+      checkedAt: 'mysql://app@db.test/probe',
+    },
+  });
+  assert.equal(s.writes?.lost, 2);
+  assert.equal(s.writes?.inDoubtCommitted, 1);
+  assert.deepEqual(s.writes?.lostSeconds, [T0 / 1000 + 1]);
+});

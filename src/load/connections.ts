@@ -16,6 +16,8 @@ export interface ConnectionStrategy {
   close(): void;
   /** Connections currently open (idle + in use). */
   openCount(): number;
+  /** Opens up to `n` idle connections ahead of time (pool only); failures are left for probes to meet. */
+  warm(n: number, connectTimeoutMs: number): Promise<void>;
 }
 
 function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connection {
@@ -86,6 +88,17 @@ export class PoolStrategy implements ConnectionStrategy {
     return conn;
   }
 
+  async warm(n: number, connectTimeoutMs: number): Promise<void> {
+    const opened = await Promise.all(
+      Array.from({ length: n }, async () => {
+        const conn = this.acquire(connectTimeoutMs);
+        const ok = await new Promise<boolean>((resolve) => conn.connect((err) => resolve(!err)));
+        return { conn, ok };
+      }),
+    );
+    for (const { conn, ok } of opened) this.release(conn, ok);
+  }
+
   release(conn: Connection, healthy: boolean): void {
     if (healthy && !isDead(conn)) {
       this.idle.push(conn);
@@ -129,6 +142,8 @@ export class PerProbeStrategy implements ConnectionStrategy {
   }
 
   close(): void {}
+
+  async warm(): Promise<void> {}
 
   openCount(): number {
     return this.open;

@@ -4,7 +4,7 @@ import { wallClockMs } from '../io.js';
 import { classifyError } from './classify.js';
 import { makeStrategy, type ConnectionStrategy } from './connections.js';
 import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
-import { dueAtMs, dueNow, secondOf, type OpPlan } from './pacer.js';
+import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
 import { bindParams, identityFromRow, identityKey, type Identity } from './probes.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
 
@@ -63,22 +63,34 @@ export class ProbeEngine {
     for (const op of OPS) {
       const o = cfg.ops[op];
       if (!o) continue;
-      const plan: OpPlan = { ratePerSec: o.ratePerSec, t0Ms: o.t0Ms, endMs: o.endMs };
-      const first = dueNow(plan, 0, cfg.worker, cfg.workers, -Infinity);
       this.ops.push({
         op,
-        plan,
+        plan: { ratePerSec: o.ratePerSec, t0Ms: Infinity, endMs: -Infinity },
         sql: o,
         strategy: makeStrategy(cfg),
-        nextSeq: first.nextSeq,
-        nextDueMs: o.ratePerSec > 0 && dueAtMs(plan, first.nextSeq) < plan.endMs ? dueAtMs(plan, first.nextSeq) : null,
+        nextSeq: 0,
+        nextDueMs: null,
         inFlight: 0,
         buckets: new Map(),
       });
     }
   }
 
-  start(): void {
+  /** Opens pooled connections ahead of the start, as an application's pool would hold them. */
+  async warm(): Promise<void> {
+    await Promise.all(
+      this.ops.map((s) => s.strategy.warm(Math.min(4, this.cfg.maxInFlight), this.cfg.connectTimeoutMs)),
+    );
+  }
+
+  /** Starts pacing: probe seq of each op is due at t0Ms + seq / rate, up to endMs. */
+  start(t0Ms: number, endMs: number): void {
+    for (const s of this.ops) {
+      s.plan = { ratePerSec: s.plan.ratePerSec, t0Ms, endMs };
+      s.nextSeq = firstOwnedSeq(0, this.cfg.worker, this.cfg.workers);
+      const due = dueAtMs(s.plan, s.nextSeq);
+      s.nextDueMs = s.plan.ratePerSec > 0 && due < endMs ? due : null;
+    }
     this.schedule();
     this.reportTimer = setInterval(() => this.report(), this.cfg.reportEveryMs);
   }

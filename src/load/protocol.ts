@@ -6,7 +6,7 @@ export interface WorkerConfig {
   worker: number;
   workers: number;
   runId: string;
-  ops: Partial<Record<Op, { ratePerSec: number; t0Ms: number; endMs: number; sql: CompiledSql }>>;
+  ops: Partial<Record<Op, { ratePerSec: number; sql: CompiledSql }>>;
   timeoutMs: number;
   connectTimeoutMs: number;
   connection: ConnectionModel;
@@ -34,12 +34,14 @@ export interface WorkerBucket {
 
 export type WorkerMessage =
   | { type: 'buckets'; buckets: WorkerBucket[]; sealedThroughSec: number }
+  /** Modules loaded and pool warmed: ready to be given a start time. */
+  | { type: 'ready' }
   | { type: 'done' }
   /** This worker's reads are now answered by another server (or the same one with read_only flipped). */
   | { type: 'identity'; identity: Identity; intendedMs: number; atMs: number }
   | { type: 'error'; message: string };
 
-export type MainMessage = { type: 'stop'; atMs: number };
+export type MainMessage = { type: 'start'; t0Ms: number; endMs: number } | { type: 'stop'; atMs: number };
 
 /** sealedThroughSec once a worker has nothing left to report. */
 export const ALL_SEALED = Number.MAX_SAFE_INTEGER;

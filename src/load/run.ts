@@ -107,10 +107,65 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     setupConn.destroy();
   }
 
-  // Start on a whole second, so that per-second records hold whole seconds of probes.
-  const t0Ms = Math.ceil((io.now() + 300) / 1000) * 1000;
-  const endMs = t0Ms + opts.durationMs;
+  // Workers first: they load their modules and open pooled connections before the start time is
+  // chosen, so the first second is not spent starting threads (which would show up as send lag).
   const workers = Math.max(1, Math.min(opts.workers, 64));
+  const threads: Worker[] = [];
+  const done = new Set<number>();
+  let resolveAll: () => void = () => undefined;
+  const allDone = new Promise<void>((r) => (resolveAll = r));
+  const markDone = (w: number): void => {
+    done.add(w);
+    if (done.size === workers) resolveAll();
+  };
+  let reason: ResultsTrailer['reason'] = 'completed';
+  let errorMessage: string | undefined;
+  let handle: (w: number, m: WorkerMessage) => void = () => undefined;
+  let onCrash: (w: number, message: string) => void = () => undefined;
+  const ready = new Set<number>();
+  let startupFailure: string | undefined;
+  const allReady = new Promise<void>((resolve) => {
+    handle = (w, m) => {
+      if (m.type === 'ready') ready.add(w);
+      else if (m.type === 'error') startupFailure = m.message;
+      if (ready.size === workers || startupFailure !== undefined) resolve();
+    };
+    onCrash = (_w, message) => {
+      startupFailure = message;
+      resolve();
+    };
+  });
+  for (let w = 0; w < workers; w++) {
+    const cfg: WorkerConfig = {
+      worker: w,
+      workers,
+      runId,
+      ops: Object.fromEntries(
+        ops.map((op) => [op, { ratePerSec: opts.rates[op], sql: op === 'read' ? readSql : writeSql }]),
+      ),
+      timeoutMs: opts.timeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      connection: opts.connection,
+      maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
+      conn: { ...opts.target, password: opts.password },
+      reportEveryMs: 200,
+    };
+    const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
+    thread.on('message', (m: WorkerMessage) => handle(w, m));
+    thread.on('error', (err) => onCrash(w, oneLine(err.message)));
+    thread.on('exit', () => markDone(w));
+    threads.push(thread);
+  }
+  const readyTimeout = delay(opts.connectTimeoutMs * 2 + 10_000);
+  await Promise.race([allReady, readyTimeout]);
+  if (startupFailure !== undefined || ready.size < workers) {
+    await Promise.all(threads.map((t) => t.terminate()));
+    throw new Error(`worker threads did not start: ${startupFailure ?? 'timed out'}`);
+  }
+
+  // Start on a whole second, so that per-second records hold whole seconds of probes.
+  const t0Ms = Math.ceil((io.now() + 200) / 1000) * 1000;
+  const endMs = t0Ms + opts.durationMs;
   const header: ResultsHeader = {
     type: 'header',
     format: RESULTS_FORMAT,
@@ -171,52 +226,23 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   const identities = new IdentityTimeline(event);
   const abort = new AbortController();
   let abandoned = false;
-  let reason: ResultsTrailer['reason'] = 'completed';
-  let errorMessage: string | undefined;
-
-  const threads: Worker[] = [];
-  const done = new Set<number>();
-  let resolveAll: () => void = () => undefined;
-  const allDone = new Promise<void>((r) => (resolveAll = r));
-  const markDone = (w: number): void => {
-    done.add(w);
-    if (done.size === workers) resolveAll();
-  };
-  for (let w = 0; w < workers; w++) {
-    const cfg: WorkerConfig = {
-      worker: w,
-      workers,
-      runId,
-      ops: Object.fromEntries(
-        ops.map((op) => [op, { ratePerSec: opts.rates[op], t0Ms, endMs, sql: op === 'read' ? readSql : writeSql }]),
-      ),
-      timeoutMs: opts.timeoutMs,
-      connectTimeoutMs: opts.connectTimeoutMs,
-      connection: opts.connection,
-      maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
-      conn: { ...opts.target, password: opts.password },
-      reportEveryMs: 200,
-    };
-    const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
-    thread.on('message', (m: WorkerMessage) => {
-      if (m.type === 'buckets') writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
-      else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs);
-      else if (m.type === 'done') markDone(w);
-      else if (m.type === 'error') {
-        reason = 'error';
-        errorMessage = m.message;
-        markDone(w);
-      }
-    });
-    thread.on('error', (err) => {
+  handle = (w, m) => {
+    if (m.type === 'buckets') writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
+    else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs);
+    else if (m.type === 'done') markDone(w);
+    else if (m.type === 'error') {
       reason = 'error';
-      errorMessage = oneLine(err.message);
-      event({ atMs: io.now(), kind: 'warning', name: 'worker-crashed', detail: { worker: w, message: errorMessage } });
+      errorMessage = m.message;
       markDone(w);
-    });
-    thread.on('exit', () => markDone(w));
-    threads.push(thread);
-  }
+    }
+  };
+  onCrash = (w, message) => {
+    reason = 'error';
+    errorMessage = message;
+    event({ atMs: io.now(), kind: 'warning', name: 'worker-crashed', detail: { worker: w, message } });
+    markDone(w);
+  };
+  for (const t of threads) t.postMessage({ type: 'start', t0Ms, endMs } satisfies MainMessage);
 
   const flushTimer = setInterval(() => writer.sync(), 1000);
   event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });

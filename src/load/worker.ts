@@ -9,9 +9,10 @@ const send = (m: WorkerMessage): void => port.postMessage(m);
 try {
   const engine = new ProbeEngine(workerData as WorkerConfig, send);
   port.on('message', (m: MainMessage) => {
-    if (m.type === 'stop') engine.stop(m.atMs);
+    if (m.type === 'start') engine.start(m.t0Ms, m.endMs);
+    else if (m.type === 'stop') engine.stop(m.atMs);
   });
-  engine.start();
+  void engine.warm().then(() => send({ type: 'ready' }));
 } catch (err) {
   send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
 }

@@ -1,5 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { Io } from '../io.js';
+import { compareCommand } from './compare.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scenarioCommand } from './scenario.js';
 
@@ -15,4 +17,4 @@ export interface CommandContext {
  */
 export type CommandFactory = (ctx: CommandContext) => CommandModule<object, never>;
 
-export const commands: CommandFactory[] = [runCommand, scenarioCommand];
+export const commands: CommandFactory[] = [runCommand, scenarioCommand, reportCommand, compareCommand];

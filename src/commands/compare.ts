@@ -1,0 +1,49 @@
+import { dirname, join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { DowntimeError, ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import { readResults } from '../results/reader.js';
+import { formatCompareTable, renderCompare } from '../report/index.js';
+import type { CommandContext } from './index.js';
+
+export interface CompareOptions {
+  files: string[];
+  /** Output directory; default `compare/` next to the first file. */
+  out?: string;
+  json: boolean;
+}
+
+/** Core of `downtime compare`: every file is read (and checked) before anything is written. */
+export async function compareCommandCore(opts: CompareOptions, io: Io): Promise<number> {
+  if (opts.files.length < 2) {
+    throw new DowntimeError(
+      'compare needs two or more results files, e.g. downtime compare a.ndjson b.ndjson',
+      ExitCode.Usage,
+    );
+  }
+  const runs = opts.files.map((f) => readResults(resolve(io.cwd, f)));
+  const first = opts.files[0] as string;
+  const outDir = resolve(io.cwd, opts.out ?? join(dirname(first), 'compare'));
+  const { files, summaries } = await renderCompare(runs, outDir);
+  if (opts.json) io.stdout(JSON.stringify({ runs: summaries }, null, 2) + '\n');
+  else io.stdout(formatCompareTable(summaries) + '\n' + files.map((f) => `${f}\n`).join(''));
+  return ExitCode.Ok;
+}
+
+export const compareCommand = (ctx: CommandContext): CommandModule<object, never> => ({
+  command: 'compare <files..>',
+  describe: 'compare runs: aligned timelines one above another and downtime per run',
+  builder: (y: Argv) =>
+    y
+      .positional('files', { type: 'string', array: true, describe: 'two or more results files' })
+      .option('out', { type: 'string', describe: 'output directory (default: compare/ next to the first file)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print {runs: [summary, …]} on stdout' })
+      .example(
+        '$0 compare reports/inplace.ndjson reports/bg.ndjson --out reports/compare',
+        'in-place vs blue/green',
+      ) as Argv<never>,
+  handler: async (argv: unknown) => {
+    const a = argv as { files?: string[]; out?: string; json: boolean };
+    ctx.exitCode = await compareCommandCore({ files: a.files ?? [], out: a.out, json: a.json }, ctx.io);
+  },
+});

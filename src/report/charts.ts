@@ -1,0 +1,460 @@
+import type { Analysis, Outage, OutageOp, Summary } from '../analyze/index.js';
+import type { Op } from '../results/types.js';
+import { formatDuration } from '../util/duration.js';
+
+/**
+ * Chart configurations as pure functions: analysis in → chart.js configuration (plain JSON) out, so they are
+ * compared as JSON goldens. Shading, event lines and lost-write markers are plain data under
+ * `options.plugins.downtimeMarks`; the inline plugin that draws them lives in render.ts (no function in here).
+ */
+export const CHART_WIDTH = 1600;
+export const CHART_HEIGHT = 900;
+export const DEVICE_PIXEL_RATIO = 2;
+
+export interface MarkBox {
+  /** x range in the chart's x units (seconds). */
+  fromX: number;
+  toX: number;
+  /** Shade only this y axis' panel; null: the whole chart area. */
+  axis: string | null;
+  color: string;
+  label?: string;
+}
+export interface MarkLine {
+  x: number;
+  label: string;
+  color: string;
+  dashed: boolean;
+}
+export interface MarkPoint {
+  x: number;
+  axis: string;
+  label: string;
+  color: string;
+}
+export interface Marks {
+  boxes: MarkBox[];
+  lines: MarkLine[];
+  points: MarkPoint[];
+  /** A strip along the top of the chart area for full outages (both ops down). */
+  strips: MarkBox[];
+}
+
+/** The JSON shape we produce; render.ts hands it to chart.js as a ChartConfiguration. */
+export interface ChartJson {
+  type: 'line' | 'bar';
+  data: { labels?: string[]; datasets: Record<string, unknown>[] };
+  options: Record<string, unknown>;
+}
+
+export const COLORS = {
+  readOk: '#1f77b4',
+  writeOk: '#2ca02c',
+  readFailed: '#d62728',
+  writeFailed: '#ff7f0e',
+  readWindow: 'rgba(214, 39, 40, 0.14)',
+  writeWindow: 'rgba(255, 127, 14, 0.16)',
+  full: 'rgba(150, 0, 0, 0.85)',
+  action: '#333333',
+  phase: '#7b3fa0',
+  fault: '#8b0000',
+  identity: '#777777',
+  lost: '#9400d3',
+  grid: '#e5e5e5',
+} as const;
+
+const FONT = { family: 'DejaVu Sans, sans-serif' };
+
+const secondsFrom = (originMs: number, t: number): number => Math.round((t - originMs) * 1000) / 1e6;
+
+/** "2026-01-01 00:00:00 UTC". */
+export function wallClock(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
+}
+
+function downtimeText(s: Summary, op: OutageOp): string {
+  const d = s.downtimeMs[op];
+  return d === null ? 'not probed' : formatDuration(d);
+}
+
+export function titleOf(s: Summary): string {
+  const parts = (['read', 'write', 'full'] as const).filter((op) => s.downtimeMs[op] !== null);
+  return `${s.label}: ${parts.map((op) => `${op} down ${downtimeText(s, op)}`).join(' · ')}`;
+}
+
+function subtitleOf(s: Summary, originMs: number, originWhat: string): string {
+  const incomplete = s.complete ? '' : ' · INCOMPLETE (no trailer)';
+  return `x = seconds from ${originWhat} (${wallClock(originMs)}); run ${wallClock(s.startMs)} → ${wallClock(s.endMs)} · ${s.target}${incomplete}`;
+}
+
+function eventLines(s: Summary, originMs: number): MarkLine[] {
+  const out: MarkLine[] = [];
+  for (const e of s.events) {
+    const x = secondsFrom(originMs, e.atMs);
+    if (e.kind === 'action') {
+      const end = e.phase === 'end';
+      out.push({ x, label: end ? `${e.name} done` : e.name, color: COLORS.action, dashed: end });
+    } else if (e.kind === 'phase') out.push({ x, label: e.name, color: COLORS.phase, dashed: false });
+    else if (e.kind === 'fault') out.push({ x, label: `fault: ${e.name}`, color: COLORS.fault, dashed: false });
+    else if (e.kind === 'identity') out.push({ x, label: e.name, color: COLORS.identity, dashed: true });
+  }
+  return out;
+}
+
+const MAX_WINDOW_LABELS = 8;
+
+/** Shaded outage windows per panel; the longest few get their duration written on them. */
+function windowBoxes(outages: Outage[], originMs: number, axisOf: Partial<Record<Op, string>>): MarkBox[] {
+  const boxes: MarkBox[] = [];
+  for (const op of ['read', 'write'] as const) {
+    const axis = axisOf[op];
+    if (axis === undefined) continue;
+    const ws = outages.filter((o) => o.op === op);
+    const labelled = new Set([...ws].sort((a, b) => b.durationMs - a.durationMs).slice(0, MAX_WINDOW_LABELS));
+    for (const w of ws) {
+      const box: MarkBox = {
+        fromX: secondsFrom(originMs, w.startMs),
+        toX: secondsFrom(originMs, w.endMs),
+        axis,
+        color: op === 'read' ? COLORS.readWindow : COLORS.writeWindow,
+      };
+      if (labelled.has(w)) box.label = `${formatDuration(w.durationMs)}${w.open ? ' (open)' : ''}`;
+      boxes.push(box);
+    }
+  }
+  return boxes;
+}
+
+function fullStrips(outages: Outage[], originMs: number): MarkBox[] {
+  return outages
+    .filter((o) => o.op === 'full')
+    .map((w) => ({
+      fromX: secondsFrom(originMs, w.startMs),
+      toX: secondsFrom(originMs, w.endMs),
+      axis: null,
+      color: COLORS.full,
+      label: `full outage ${formatDuration(w.durationMs)}`,
+    }));
+}
+
+function lostPoints(s: Summary, originMs: number, axis: string | undefined): MarkPoint[] {
+  if (!s.writes || axis === undefined) return [];
+  return s.writes.lostSeconds.map((sec) => ({
+    x: secondsFrom(originMs, sec * 1000 + 500),
+    axis,
+    label: 'lost write',
+    color: COLORS.lost,
+  }));
+}
+
+function baseOptions(title: string, subtitle: string): Record<string, unknown> {
+  return {
+    devicePixelRatio: DEVICE_PIXEL_RATIO,
+    animation: false,
+    responsive: false,
+    parsing: false,
+    normalized: true,
+    layout: { padding: { top: 8, right: 24, bottom: 8, left: 8 } },
+    font: FONT,
+    plugins: {
+      title: { display: true, text: title, font: { ...FONT, size: 24, weight: 'bold' }, color: '#111' },
+      subtitle: { display: true, text: subtitle, font: { ...FONT, size: 15 }, color: '#444', padding: { bottom: 8 } },
+      legend: { position: 'top', labels: { font: { ...FONT, size: 15 }, color: '#222', boxWidth: 28 } },
+      tooltip: { enabled: false },
+    },
+  };
+}
+
+function xAxis(min: number, max: number, title: string): Record<string, unknown> {
+  return {
+    type: 'linear',
+    min,
+    max,
+    title: { display: true, text: title, font: { ...FONT, size: 16 }, color: '#222' },
+    ticks: { font: { ...FONT, size: 14 }, color: '#222', maxTicksLimit: 20 },
+    grid: { color: COLORS.grid },
+  };
+}
+
+function yPanel(title: string | string[], weight = 1, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'linear',
+    stack: 'panels',
+    stackWeight: weight,
+    offset: true,
+    beginAtZero: true,
+    title: { display: true, text: title, font: { ...FONT, size: 16, weight: 'bold' }, color: '#222' },
+    ticks: { font: { ...FONT, size: 14 }, color: '#222', maxTicksLimit: 6 },
+    grid: { color: COLORS.grid },
+    border: { color: '#888' },
+    ...extra,
+  };
+}
+
+interface XY {
+  x: number;
+  y: number | null;
+}
+
+/**
+ * Per-second values as a step line: the value of second x holds over [x, x+1). chart.js's `stepped: 'before'`
+ * draws each segment at its start point's value; a closing point ends the last step.
+ */
+function steps(points: { sec: number; y: number | null }[], originMs: number): XY[] {
+  const out: XY[] = points.map((p) => ({ x: secondsFrom(originMs, p.sec * 1000), y: p.y }));
+  const last = points[points.length - 1];
+  if (last) out.push({ x: secondsFrom(originMs, (last.sec + 1) * 1000), y: last.y });
+  return out;
+}
+
+function opDatasets(a: Analysis, op: Op, axis: string, originMs: number, prefix = ''): Record<string, unknown>[] {
+  const pts = a.series[op];
+  const okColor = op === 'read' ? COLORS.readOk : COLORS.writeOk;
+  const badColor = op === 'read' ? COLORS.readFailed : COLORS.writeFailed;
+  return [
+    {
+      label: `${prefix}${op}s ok/s`,
+      data: steps(
+        pts.map((p) => ({ sec: p.sec, y: p.ok })),
+        originMs,
+      ),
+      yAxisID: axis,
+      borderColor: okColor,
+      backgroundColor: okColor,
+      borderWidth: 2,
+      pointRadius: 0,
+      stepped: 'before',
+      fill: false,
+    },
+    {
+      label: `${prefix}${op}s failed or dropped/s`,
+      data: steps(
+        pts.map((p) => ({ sec: p.sec, y: p.failed + p.dropped })),
+        originMs,
+      ),
+      yAxisID: axis,
+      borderColor: badColor,
+      backgroundColor: badColor.replace(
+        /^#(..)(..)(..)$/,
+        (_m, r: string, g: string, b: string) =>
+          `rgba(${parseInt(r, 16)}, ${parseInt(g, 16)}, ${parseInt(b, 16)}, 0.35)`,
+      ),
+      borderWidth: 2,
+      pointRadius: 0,
+      stepped: 'before',
+      fill: 'origin',
+    },
+  ];
+}
+
+function xRange(a: Analysis, originMs: number): [number, number] {
+  const s = a.summary;
+  return [secondsFrom(originMs, s.startMs), Math.max(secondsFrom(originMs, s.endMs), 1)];
+}
+
+/** Chart 1: successes and failures per second, reads above writes, windows shaded, events marked. */
+export function outcomeChart(a: Analysis): ChartJson {
+  const s = a.summary;
+  const originMs = s.startMs;
+  const ops = (['read', 'write'] as const).filter((op) => s.ops[op]);
+  // Stacked axes are laid out bottom-up: list writes first so reads are the upper panel.
+  const axisOf: Partial<Record<Op, string>> = {};
+  const scales: Record<string, unknown> = {};
+  const [min, max] = xRange(a, originMs);
+  scales.x = xAxis(min, max, 'seconds from start');
+  for (const op of [...ops].reverse()) {
+    axisOf[op] = `y_${op}`;
+    scales[`y_${op}`] = yPanel(`${op}s per second`);
+  }
+  const marks: Marks = {
+    boxes: windowBoxes(s.outages, originMs, axisOf),
+    lines: eventLines(s, originMs),
+    points: lostPoints(s, originMs, axisOf.write),
+    strips: fullStrips(s.outages, originMs),
+  };
+  const options = baseOptions(titleOf(s), subtitleOf(s, originMs, 'start'));
+  options.scales = scales;
+  (options.plugins as Record<string, unknown>).downtimeMarks = marks;
+  return {
+    type: 'line',
+    data: {
+      datasets: [...ops.flatMap((op) => opDatasets(a, op, axisOf[op] as string, originMs)), ...markLegend(marks)],
+    },
+    options,
+  };
+}
+
+/** Legend entries (datasets without data) for what the plugin draws, so the chart explains itself. */
+function markLegend(marks: Marks): Record<string, unknown>[] {
+  const entry = (label: string, color: string, axis: string): Record<string, unknown> => ({
+    label,
+    data: [],
+    yAxisID: axis,
+    backgroundColor: color,
+    borderColor: color,
+    borderWidth: 0,
+    pointRadius: 0,
+  });
+  const out: Record<string, unknown>[] = [];
+  const some = (color: string): MarkBox | undefined => marks.boxes.find((b) => b.color === color);
+  const r = some(COLORS.readWindow);
+  if (r?.axis) out.push(entry('read outage window', COLORS.readWindow, r.axis));
+  const w = some(COLORS.writeWindow);
+  if (w?.axis) out.push(entry('write outage window', COLORS.writeWindow, w.axis));
+  const axis = marks.boxes[0]?.axis ?? marks.points[0]?.axis;
+  if (marks.strips.length > 0 && axis) out.push(entry('full outage (both down)', COLORS.full, axis));
+  const p = marks.points[0];
+  if (p) out.push(entry('lost write (acknowledged, then missing)', COLORS.lost, p.axis));
+  return out;
+}
+
+/** Chart 2: latency percentiles per second (log scale), per op; seconds with no success leave a gap. */
+export function latencyChart(a: Analysis): ChartJson {
+  const s = a.summary;
+  const originMs = s.startMs;
+  const [min, max] = xRange(a, originMs);
+  const datasets: Record<string, unknown>[] = [];
+  const shades: Record<Op, string[]> = {
+    read: ['#9ecae1', '#3182bd', '#08306b'],
+    write: ['#a1d99b', '#31a354', '#00441b'],
+  };
+  for (const op of ['read', 'write'] as const) {
+    if (!s.ops[op]) continue;
+    (['p50', 'p99', 'max'] as const).forEach((p, i) => {
+      const color = shades[op][i] as string;
+      datasets.push({
+        label: `${op} ${p} (ms)`,
+        data: steps(
+          a.series[op].map((pt) => ({ sec: pt.sec, y: pt.latencyMs ? Math.max(pt.latencyMs[p], 0.001) : null })),
+          originMs,
+        ),
+        yAxisID: 'y',
+        borderColor: color,
+        backgroundColor: color,
+        borderWidth: p === 'p99' ? 2.5 : 1.5,
+        borderDash: p === 'max' ? [6, 4] : [],
+        pointRadius: 0,
+        stepped: 'before',
+        spanGaps: false,
+        fill: false,
+      });
+    });
+  }
+  const options = baseOptions(
+    `${s.label}: latency of successful probes per second (from intended time, ms, log scale)`,
+    subtitleOf(s, originMs, 'start'),
+  );
+  options.scales = {
+    x: xAxis(min, max, 'seconds from start'),
+    y: {
+      type: 'logarithmic',
+      title: { display: true, text: 'latency (ms)', font: { ...FONT, size: 16, weight: 'bold' }, color: '#222' },
+      ticks: { font: { ...FONT, size: 14 }, color: '#222' },
+      grid: { color: COLORS.grid },
+    },
+  };
+  (options.plugins as Record<string, unknown>).downtimeMarks = {
+    boxes: windowBoxes(s.outages, originMs, { read: 'y', write: 'y' }).map(({ label: _l, ...b }) => b),
+    lines: eventLines(s, originMs),
+    points: [],
+    strips: fullStrips(s.outages, originMs),
+  } satisfies Marks;
+  return { type: 'line', data: { datasets }, options };
+}
+
+/** Where a run is aligned in a comparison: its first `action` event, else its start. */
+export function alignmentOf(s: Summary): { originMs: number; what: string } {
+  const action = s.events.find((e) => e.kind === 'action');
+  return action
+    ? { originMs: action.atMs, what: `first action (${action.name})` }
+    : { originMs: s.startMs, what: 'start' };
+}
+
+/** Chart 3a: runs one above another on one time scale, aligned at their first action (or start). */
+export function compareChart(runs: Analysis[]): ChartJson {
+  const datasets: Record<string, unknown>[] = [];
+  const scales: Record<string, unknown> = {};
+  const boxes: MarkBox[] = [];
+  const lines: MarkLine[] = [];
+  const points: MarkPoint[] = [];
+  let min = Infinity;
+  let max = -Infinity;
+  // Bottom-up layout: the last run is listed first so the first run is on top.
+  runs.forEach((a, i) => {
+    const s = a.summary;
+    const { originMs } = alignmentOf(s);
+    const axis = `y_run${i}`;
+    const [lo, hi] = xRange(a, originMs);
+    min = Math.min(min, lo);
+    max = Math.max(max, hi);
+    const name = `${i + 1}. ${s.label}`;
+    for (const op of ['read', 'write'] as const) {
+      if (!s.ops[op]) continue;
+      const ds = opDatasets(a, op, axis, originMs, `${name}: `);
+      datasets.push(...ds);
+    }
+    for (const b of windowBoxes(s.outages, originMs, { read: axis, write: axis })) boxes.push({ ...b });
+    for (const l of eventLines(s, originMs))
+      if (l.color !== COLORS.identity) lines.push({ ...l, label: `${i + 1}: ${l.label}` });
+    points.push(...lostPoints(s, originMs, axis));
+  });
+  [...runs].reverse().forEach((a) => {
+    const i = runs.indexOf(a);
+    const s = a.summary;
+    scales[`y_run${i}`] = yPanel([`${i + 1}. ${s.label}`, compactDowntime(s)]);
+  });
+  const aligned = runs.map(
+    (a, i) => `${i + 1}: ${alignmentOf(a.summary).what} at ${wallClock(alignmentOf(a.summary).originMs)}`,
+  );
+  const options = baseOptions(
+    `Comparison: ${runs.map((a) => a.summary.label).join(' vs ')} — probes ok / failed per second`,
+    `x = seconds from each run's alignment point · ${aligned.join(' · ')}`,
+  );
+  options.scales = {
+    x: xAxis(
+      Number.isFinite(min) ? min : 0,
+      Number.isFinite(max) ? max : 1,
+      'seconds from alignment point (first action, else start)',
+    ),
+    ...scales,
+  };
+  (options.plugins as Record<string, unknown>).downtimeMarks = { boxes, lines, points, strips: [] } satisfies Marks;
+  return { type: 'line', data: { datasets }, options };
+}
+
+function compactDowntime(s: Summary): string {
+  return (['read', 'write', 'full'] as const)
+    .filter((op) => s.downtimeMs[op] !== null)
+    .map((op) => `${op[0]?.toUpperCase()} ${formatDuration(s.downtimeMs[op] as number)}`)
+    .join(' ');
+}
+
+/** Chart 3b: read / write / full downtime per run, seconds. */
+export function downtimeBarChart(summaries: Summary[]): ChartJson {
+  const labels = summaries.map((s, i) => `${i + 1}. ${s.label}`);
+  const colors: Record<OutageOp, string> = { read: COLORS.readOk, write: COLORS.writeOk, full: '#b00000' };
+  const datasets = (['read', 'write', 'full'] as const).map((op) => ({
+    label: `${op} downtime (s)`,
+    data: summaries.map((s) => (s.downtimeMs[op] === null ? null : Math.round(s.downtimeMs[op]) / 1000)),
+    backgroundColor: colors[op],
+    borderColor: colors[op],
+  }));
+  const options = baseOptions(
+    'Downtime per run (seconds; lower is better)',
+    summaries.map((s, i) => `${i + 1}: ${s.label} ${wallClock(s.startMs)}`).join(' · '),
+  );
+  options.parsing = true;
+  options.scales = {
+    x: { ticks: { font: { ...FONT, size: 16 }, color: '#222' }, grid: { display: false } },
+    y: {
+      beginAtZero: true,
+      title: { display: true, text: 'downtime (s)', font: { ...FONT, size: 16, weight: 'bold' }, color: '#222' },
+      ticks: { font: { ...FONT, size: 14 }, color: '#222' },
+      grid: { color: COLORS.grid },
+    },
+  };
+  return { type: 'bar', data: { labels, datasets }, options };
+}

@@ -1,0 +1,164 @@
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { analyzeDetailed, type Analysis, type Summary } from '../analyze/index.js';
+import { defaultThresholds, evaluateThresholds, type Threshold, type ThresholdResult } from '../analyze/thresholds.js';
+import { DowntimeError, ExitCode } from '../errors.js';
+import type { ResultsFile } from '../results/types.js';
+import { compareChart, downtimeBarChart, latencyChart, outcomeChart } from './charts.js';
+import { renderPng } from './render.js';
+import { formatCompareTable, reportHtml, secondsCsv, summaryMarkdown } from './text.js';
+
+export { formatSummaryTable, formatCompareTable, formatAvailability, formatNines } from './text.js';
+export { outcomeChart, latencyChart, compareChart, downtimeBarChart, alignmentOf } from './charts.js';
+export { renderPng, pngSize } from './render.js';
+
+export interface RenderReportOptions {
+  /** Thresholds to evaluate; `lost_writes==0` is added when writes were verified and none names lost_writes. */
+  thresholds?: Threshold[];
+}
+
+/** The thresholds that apply: the given ones, plus the default `lost_writes==0` when writes were verified. */
+export function thresholdsFor(summary: Summary, given: Threshold[] = []): Threshold[] {
+  const defaults = defaultThresholds(summary).filter((d) => !given.some((t) => t.metric === d.metric));
+  return [...given, ...defaults];
+}
+
+/**
+ * Writes files atomically as a set: each to a temporary name, renamed into place only once all were written,
+ * so a failure leaves no half-written report. Refuses to touch any input file.
+ */
+function writeAll(outDir: string, files: { name: string; data: string | Buffer }[], inputs: string[]): string[] {
+  const dir = resolve(outDir);
+  const inputPaths = new Set(inputs.map((p) => resolve(p)));
+  if (inputPaths.has(dir)) {
+    throw new DowntimeError(
+      `output directory ${outDir} is the results file itself; pass another --out`,
+      ExitCode.Output,
+    );
+  }
+  for (const f of files) {
+    if (inputPaths.has(join(dir, f.name))) {
+      throw new DowntimeError(
+        `writing ${join(outDir, f.name)} would overwrite an input file; pass another --out`,
+        ExitCode.Output,
+      );
+    }
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new DowntimeError(
+      `cannot create output directory ${outDir}: ${code}; pass a writable --out`,
+      ExitCode.Output,
+    );
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw new DowntimeError(`output path ${outDir} is not a directory; pass a directory as --out`, ExitCode.Output);
+  }
+  const tmpSuffix = `.tmp-${process.pid}-${Date.now()}`;
+  const written: string[] = [];
+  try {
+    for (const f of files) {
+      const tmp = join(dir, f.name + tmpSuffix);
+      writeFileSync(tmp, f.data);
+      written.push(tmp);
+    }
+  } catch (err) {
+    for (const t of written) rmSync(t, { force: true });
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new DowntimeError(`cannot write the report into ${outDir}: ${code}; pass a writable --out`, ExitCode.Output);
+  }
+  return files.map((f) => {
+    const final = join(dir, f.name);
+    renameSync(join(dir, f.name + tmpSuffix), final);
+    return final;
+  });
+}
+
+/** Renders report.png, latency.png, report.html, summary.md, summary.json and seconds.csv into `outDir`. */
+export async function renderReport(
+  results: ResultsFile,
+  outDir: string,
+  opts: RenderReportOptions = {},
+): Promise<{ summary: Summary; files: string[]; thresholdResults: ThresholdResult[] }> {
+  const analysis = analyzeDetailed(results);
+  const summary = analysis.summary;
+  const thresholdResults = evaluateThresholds(summary, thresholdsFor(summary, opts.thresholds));
+  const report = await renderPng(outcomeChart(analysis));
+  const latency = await renderPng(latencyChart(analysis));
+  const images = [
+    { name: 'report.png', png: report },
+    { name: 'latency.png', png: latency },
+  ];
+  const files = writeAll(
+    outDir,
+    [
+      ...images.map((i) => ({ name: i.name, data: i.png })),
+      { name: 'report.html', data: reportHtml(analysis, images, thresholdResults) },
+      { name: 'summary.md', data: summaryMarkdown(analysis, ['report.png', 'latency.png'], thresholdResults) },
+      { name: 'summary.json', data: summaryJson(summary, thresholdResults) },
+      { name: 'seconds.csv', data: secondsCsv(analysis) },
+    ],
+    [results.path],
+  );
+  return { summary, files, thresholdResults };
+}
+
+/** summary.json: the summary with the threshold results (docs/summary-json.md). */
+export function summaryJson(summary: Summary, thresholds: ThresholdResult[]): string {
+  return JSON.stringify({ ...summary, thresholds }, null, 2) + '\n';
+}
+
+/** Renders compare.png (runs aligned one above another), downtime.png (bars), compare.md/.html/.json. */
+export async function renderCompare(
+  runs: ResultsFile[],
+  outDir: string,
+): Promise<{ files: string[]; summaries: Summary[] }> {
+  if (runs.length === 0) throw new DowntimeError('compare needs at least one results file', ExitCode.Usage);
+  const analyses: Analysis[] = runs.map((r) => analyzeDetailed(r));
+  const summaries = analyses.map((a) => a.summary);
+  const timeline = await renderPng(compareChart(analyses));
+  const bars = await renderPng(downtimeBarChart(summaries));
+  const table = formatCompareTable(summaries);
+  const md = [
+    `## Downtime comparison: ${summaries.map((s) => s.label).join(' vs ')}`,
+    '',
+    ...summaries.map((s, i) => `${i + 1}. ${s.label}: ${s.file}`),
+    '',
+    '```',
+    table,
+    '```',
+    '',
+    'Runs are aligned at their first action event (or their start). "Once a month": the run\'s downtime in a 30.44-day month.',
+    '',
+    '![compare.png](compare.png)',
+    '',
+    '![downtime.png](downtime.png)',
+    '',
+  ].join('\n');
+  const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const html = [
+    '<!doctype html><html><head><meta charset="utf-8"><title>downtime comparison</title>',
+    '<style>body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px}img{width:100%;max-width:1600px;border:1px solid #ddd}pre{font-size:14px}</style></head><body>',
+    `<h1>${esc(`Downtime comparison: ${summaries.map((s) => s.label).join(' vs ')}`)}</h1>`,
+    `<ol>${summaries.map((s) => `<li>${esc(`${s.label}: ${s.file}`)}</li>`).join('')}</ol>`,
+    `<pre>${esc(table)}</pre>`,
+    '<p>Runs are aligned at their first action event (or their start).</p>',
+    `<img alt="compare" src="data:image/png;base64,${timeline.toString('base64')}">`,
+    `<img alt="downtime" src="data:image/png;base64,${bars.toString('base64')}">`,
+    '</body></html>\n',
+  ].join('\n');
+  const files = writeAll(
+    outDir,
+    [
+      { name: 'compare.png', data: timeline },
+      { name: 'downtime.png', data: bars },
+      { name: 'compare.md', data: md },
+      { name: 'compare.html', data: html },
+      { name: 'compare.json', data: JSON.stringify({ runs: summaries }, null, 2) + '\n' },
+    ],
+    runs.map((r) => r.path),
+  );
+  return { files, summaries };
+}

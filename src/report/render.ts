@@ -1,0 +1,148 @@
+import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
+import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
+import { CHART_HEIGHT, CHART_WIDTH, type ChartJson, type MarkBox, type Marks } from './charts.js';
+
+/**
+ * Renders chart configurations to PNG. The only non-JSON part is this inline plugin, which draws what
+ * `options.plugins.downtimeMarks` describes: shaded outage windows per panel, a strip for full outages,
+ * labelled vertical lines for events and triangles for lost writes (no chartjs-plugin-annotation).
+ */
+const FONT_FAMILY = 'DejaVu Sans, sans-serif';
+
+function boxRect(chart: Chart, b: MarkBox): { x: number; y: number; w: number; h: number } | null {
+  const area = chart.chartArea;
+  const xs = chart.scales.x;
+  if (!xs) return null;
+  const x1 = Math.max(area.left, xs.getPixelForValue(b.fromX));
+  const x2 = Math.min(area.right, xs.getPixelForValue(b.toX));
+  if (x2 < x1) return null;
+  const ys = b.axis ? chart.scales[b.axis] : undefined;
+  const top = ys ? ys.top : area.top;
+  const bottom = ys ? ys.bottom : area.bottom;
+  // A window shorter than a pixel is still drawn, one pixel wide: a short outage must not vanish.
+  return { x: x1, y: top, w: Math.max(1, x2 - x1), h: bottom - top };
+}
+
+type Ctx = Chart['ctx'];
+
+function label(ctx: Ctx, text: string, x: number, y: number, color: string, size = 14): void {
+  ctx.font = `bold ${size}px ${FONT_FAMILY}`;
+  const w = ctx.measureText(text).width;
+  ctx.fillStyle = 'rgba(255,255,255,0.85)';
+  ctx.fillRect(x - 2, y - size, w + 4, size + 4);
+  ctx.fillStyle = color;
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'bottom';
+  ctx.fillText(text, x, y + 2);
+}
+
+export const marksPlugin: Plugin<'line' | 'bar'> = {
+  id: 'downtimeMarks',
+  beforeDatasetsDraw(chart, _args, opts) {
+    const marks = opts as unknown as Marks;
+    const ctx = chart.ctx;
+    ctx.save();
+    for (const b of marks.boxes ?? []) {
+      const r = boxRect(chart, b);
+      if (!r) continue;
+      ctx.fillStyle = b.color;
+      ctx.fillRect(r.x, r.y, r.w, r.h);
+    }
+    ctx.restore();
+  },
+  afterDatasetsDraw(chart, _args, opts) {
+    const marks = opts as unknown as Marks;
+    const ctx = chart.ctx;
+    const area = chart.chartArea;
+    const xs = chart.scales.x;
+    if (!xs) return;
+    ctx.save();
+    // Window labels sit at the bottom of their panel (the top carries the full-outage strip); one that would
+    // overlap a label already drawn is skipped rather than made unreadable.
+    const drawn: { x1: number; x2: number; y: number }[] = [];
+    ctx.font = `bold 13px ${FONT_FAMILY}`;
+    for (const b of marks.boxes ?? []) {
+      const r = boxRect(chart, b);
+      if (!r || !b.label) continue;
+      const x1 = r.x + 3;
+      const x2 = x1 + ctx.measureText(b.label).width + 6;
+      const y = r.y + r.h - 6;
+      if (drawn.some((d) => d.y === y && x1 < d.x2 && d.x1 < x2)) continue;
+      drawn.push({ x1, x2, y });
+      label(ctx, b.label, x1, y, '#8b0000', 13);
+    }
+    for (const s of marks.strips ?? []) {
+      const r = boxRect(chart, s);
+      if (!r) continue;
+      ctx.fillStyle = s.color;
+      ctx.fillRect(r.x, area.top, r.w, 8);
+      if (s.label) label(ctx, s.label, r.x + 3, area.top + 26, '#8b0000', 13);
+    }
+    for (const l of marks.lines ?? []) {
+      const x = xs.getPixelForValue(l.x);
+      if (x < area.left || x > area.right) continue;
+      ctx.strokeStyle = l.color;
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash(l.dashed ? [6, 4] : []);
+      ctx.beginPath();
+      ctx.moveTo(x, area.top);
+      ctx.lineTo(x, area.bottom);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      // Rotated, reading upwards, ending near the top: long step names fit and neighbours do not overlap.
+      ctx.save();
+      ctx.translate(x - 3, area.top + 40);
+      ctx.rotate(-Math.PI / 2);
+      ctx.font = `bold 14px ${FONT_FAMILY}`;
+      const w = ctx.measureText(l.label).width;
+      ctx.fillStyle = 'rgba(255,255,255,0.85)';
+      ctx.fillRect(-w - 2, -16, w + 4, 18);
+      ctx.fillStyle = l.color;
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(l.label, 0, 0);
+      ctx.restore();
+    }
+    let labelled = false;
+    for (const p of marks.points ?? []) {
+      const x = xs.getPixelForValue(p.x);
+      const ys = chart.scales[p.axis];
+      if (!ys || x < area.left || x > area.right) continue;
+      const y = ys.bottom - 4;
+      ctx.fillStyle = p.color;
+      ctx.beginPath();
+      ctx.moveTo(x, y - 14);
+      ctx.lineTo(x - 8, y);
+      ctx.lineTo(x + 8, y);
+      ctx.closePath();
+      ctx.fill();
+      if (!labelled) {
+        label(ctx, p.label, x + 10, y - 22, p.color, 13);
+        labelled = true;
+      }
+    }
+    ctx.restore();
+  },
+};
+
+let canvas: ChartJSNodeCanvas | null = null;
+
+function renderer(): ChartJSNodeCanvas {
+  canvas ??= new ChartJSNodeCanvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white' });
+  return canvas;
+}
+
+/** Renders one chart to PNG bytes (CHART_WIDTH×CHART_HEIGHT at devicePixelRatio 2). */
+export async function renderPng(config: ChartJson): Promise<Buffer> {
+  const full = { ...config, plugins: [marksPlugin] } as unknown as ChartConfiguration;
+  return renderer().renderToBuffer(full, 'image/png');
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  const sig = '89504e470d0a1a0a';
+  if (png.subarray(0, 8).toString('hex') !== sig || png.subarray(12, 16).toString('ascii') !== 'IHDR') {
+    throw new Error('not a PNG');
+  }
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}

@@ -1,0 +1,324 @@
+import type { Analysis, LatencyMs, OutageOp, Summary } from '../analyze/index.js';
+import type { ThresholdResult } from '../analyze/thresholds.js';
+import { formatDuration } from '../util/duration.js';
+import { wallClock } from './charts.js';
+
+/** Text renderings of a summary: stdout tables, summary.md, report.html, seconds.csv. */
+const OUTAGE_OPS = ['read', 'write', 'full'] as const;
+
+/**
+ * Availability as a percentage, truncated (never rounded up: 99.9996 % is not 100 %), with as many
+ * decimals as its nines need: 99.99 %, 99.999 %.
+ */
+export function formatAvailability(
+  a: number | null,
+  nines: number | null = a === null || a === 1 ? null : -Math.log10(1 - a),
+): string {
+  if (a === null) return 'n/a';
+  if (a === 1) return '100 %';
+  const decimals = Math.min(8, Math.max(2, Math.floor((nines ?? 0) + 1e-9) - 2));
+  const f = 10 ** decimals;
+  return `${(Math.floor(a * 100 * f + 1e-9) / f).toFixed(decimals)} %`;
+}
+
+/** Nines truncated to one decimal ("4.0"), "∞" for no downtime. */
+export function formatNines(n: number | null, a: number | null): string {
+  if (a === null) return 'n/a';
+  if (n === null) return '∞';
+  return (Math.floor(n * 10 + 1e-9) / 10).toFixed(1);
+}
+
+function dt(ms: number | null): string {
+  return ms === null ? 'n/a' : formatDuration(ms);
+}
+
+function latency(l: LatencyMs | null | undefined): string {
+  if (!l) return 'n/a';
+  const f = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  return `${f(l.p50)} / ${f(l.p99)} / ${f(l.max)} ms`;
+}
+
+function errorsText(e: Record<string, number> | undefined): string {
+  const entries = Object.entries(e ?? {}).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+function writesText(s: Summary): string {
+  const w = s.writes;
+  if (!w) return 'not verified';
+  const lost = w.lost === 0 ? 'none lost' : `${w.lost} LOST`;
+  return `${lost} of ${w.acknowledged} acknowledged; in doubt: ${w.inDoubtCommitted} committed, ${w.inDoubtAbsent} absent`;
+}
+
+/** Rows of the main table: [label, read, write, full]. */
+function rows(s: Summary): string[][] {
+  const col = (f: (op: OutageOp) => string): string[] => OUTAGE_OPS.map(f);
+  const opCol = (f: (op: 'read' | 'write') => string): string[] => [f('read'), f('write'), ''];
+  return [
+    ['', 'read', 'write', 'full (both down)'],
+    ['downtime', ...col((op) => dt(s.downtimeMs[op]))],
+    ['outage windows', ...col((op) => (s.windows[op] === null ? 'n/a' : String(s.windows[op])))],
+    ['availability (this run)', ...col((op) => formatAvailability(s.availability[op], s.nines[op]))],
+    ['nines (this run)', ...col((op) => formatNines(s.nines[op], s.availability[op]))],
+    [
+      'if once a month',
+      ...col((op) =>
+        s.downtimeMs[op] === null
+          ? 'n/a'
+          : `${formatAvailability(s.oncePerMonth[op].availability, s.oncePerMonth[op].nines)} (${formatNines(s.oncePerMonth[op].nines, s.oncePerMonth[op].availability)} nines)`,
+      ),
+    ],
+    [
+      'disruption span',
+      ...opCol((op) => {
+        const d = s.ops[op]?.disruption;
+        return s.ops[op] ? (d ? formatDuration(d.durationMs) : 'none') : 'n/a';
+      }),
+    ],
+    [
+      'probes ok / failed / dropped',
+      ...opCol((op) => {
+        const o = s.ops[op];
+        return o ? `${o.ok} / ${o.failed} / ${o.dropped}` : 'n/a';
+      }),
+    ],
+    ['latency p50 / p99 / max', ...opCol((op) => (s.ops[op] ? latency(s.ops[op]?.latencyMs) : 'n/a'))],
+  ];
+}
+
+function pad(table: string[][]): string {
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
+  return table
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function runLine(s: Summary): string {
+  const state = s.complete ? (s.reason ?? 'completed') : 'INCOMPLETE (no trailer: crashed or still running)';
+  return `${s.label}: ${s.target}, ${wallClock(s.startMs)} → ${wallClock(s.endMs)} (${formatDuration(s.durationMs)}), ${state}${s.truncated ? ', last line cut off' : ''}`;
+}
+
+function gapsText(s: Summary): string {
+  if (s.gaps.length === 0) return 'none';
+  const total = s.gaps.reduce((a, g) => a + g.durationMs, 0);
+  return `${s.gaps.length} (${formatDuration(total)} not observed, not counted as up or down)`;
+}
+
+/** Compact table for stdout (report's default output, the demo). */
+export function formatSummaryTable(s: Summary): string {
+  return [
+    runLine(s),
+    pad(rows(s)),
+    `errors (read): ${errorsText(s.ops.read?.errors)}`,
+    `errors (write): ${errorsText(s.ops.write?.errors)}`,
+    `writes: ${writesText(s)}`,
+    `missing seconds: ${gapsText(s)}`,
+    `"if once a month": this run's downtime in a 30.44-day month (4.38 min = 99.99 %, 26.3 s = 99.999 %)`,
+  ].join('\n');
+}
+
+/** Side-by-side table of several runs. */
+export function formatCompareTable(summaries: Summary[]): string {
+  const head = ['', ...summaries.map((s, i) => `${i + 1}. ${s.label}`)];
+  const line = (name: string, f: (s: Summary) => string): string[] => [name, ...summaries.map(f)];
+  const table = [
+    head,
+    ...OUTAGE_OPS.map((op) => line(`${op} downtime`, (s) => dt(s.downtimeMs[op]))),
+    ...OUTAGE_OPS.map((op) => line(`${op} windows`, (s) => (s.windows[op] === null ? 'n/a' : String(s.windows[op])))),
+    ...OUTAGE_OPS.map((op) =>
+      line(
+        `${op} once a month`,
+        (s) => `${formatAvailability(s.oncePerMonth[op].availability, s.oncePerMonth[op].nines)}`,
+      ),
+    ),
+    line('disruption span', (s) => (s.disruption ? formatDuration(s.disruption.durationMs) : 'none')),
+    line('read p99 / max', (s) => latency(s.ops.read?.latencyMs)),
+    line('write p99 / max', (s) => latency(s.ops.write?.latencyMs)),
+    line('lost writes', (s) => (s.writes ? String(s.writes.lost) : 'not verified')),
+    line('complete', (s) => (s.complete ? 'yes' : 'NO')),
+  ];
+  return pad(table);
+}
+
+function mdTable(table: string[][]): string {
+  const [head, ...body] = table;
+  if (!head) return '';
+  const esc = (c: string): string => c.replace(/\|/g, '\\|');
+  return [
+    `| ${head.map(esc).join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...body.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+function outageRows(s: Summary, limit: number): string[][] {
+  const t = [['op', 'start (s from start)', 'start (UTC)', 'duration', 'errors', 'note']];
+  for (const o of s.outages.slice(0, limit)) {
+    const note = [
+      o.open ? 'still down at end' : '',
+      o.endsAtGap ? 'ends at missing seconds' : '',
+      o.startsAfterGap ? 'starts after missing seconds' : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    t.push([
+      o.op,
+      ((o.startMs - s.startMs) / 1000).toFixed(3),
+      new Date(o.startMs).toISOString(),
+      formatDuration(o.durationMs),
+      errorsText(o.errors),
+      note,
+    ]);
+  }
+  return t;
+}
+
+function thresholdLines(results: ThresholdResult[]): string[] {
+  return results.map((r) => `${r.ok ? '✓' : '✗'} ${r.message}`);
+}
+
+/** summary.md: what a person pastes into a change ticket. */
+export function summaryMarkdown(a: Analysis, images: string[], thresholds: ThresholdResult[]): string {
+  const s = a.summary;
+  const out = [
+    `## Downtime: ${s.label}`,
+    '',
+    runLine(s),
+    '',
+    mdTable(rows(s)),
+    '',
+    `- Errors (read): ${errorsText(s.ops.read?.errors)}`,
+    `- Errors (write): ${errorsText(s.ops.write?.errors)}`,
+    `- Worst latency: read ${latency(s.ops.read?.latencyMs)}, write ${latency(s.ops.write?.latencyMs)} (p50 / p99 / max, successful probes, from their intended time)`,
+    `- Writes: ${writesText(s)}`,
+    `- Missing seconds: ${gapsText(s)}`,
+    `- "If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %. Nines = -log10(1 - availability).`,
+    `- An outage window runs from the intended time of the first failed probe to that of the next successful one; full = reads and writes both down.`,
+  ];
+  if (thresholds.length > 0) out.push('', '### Thresholds', '', ...thresholdLines(thresholds).map((l) => `- ${l}`));
+  if (s.outages.length > 0) {
+    const limit = 30;
+    out.push('', '### Outage windows', '', mdTable(outageRows(s, limit)));
+    if (s.outages.length > limit) out.push('', `(${s.outages.length - limit} more in summary.json)`);
+  }
+  out.push('', ...images.map((img) => `![${img}](${img})`), '');
+  return out.join('\n');
+}
+
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function htmlTable(table: string[][]): string {
+  const [head, ...body] = table;
+  if (!head) return '';
+  return `<table><thead><tr>${head.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${body
+    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+const CSS =
+  'body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px;color:#111;max-width:1700px}' +
+  'table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}' +
+  'th{background:#f3f3f3}img{width:100%;max-width:1600px;border:1px solid #ddd;margin:12px 0}.fail{color:#b00000}.ok{color:#206020}';
+
+/** report.html: self-contained (PNGs as data: URIs, no network), the summary plus every outage window. */
+export function reportHtml(
+  a: Analysis,
+  images: { name: string; png: Buffer }[],
+  thresholds: ThresholdResult[],
+): string {
+  const s = a.summary;
+  const parts = [
+    '<!doctype html><html><head><meta charset="utf-8">',
+    `<title>${esc(`downtime: ${s.label}`)}</title><style>${CSS}</style></head><body>`,
+    `<h1>Downtime: ${esc(s.label)}</h1><p>${esc(runLine(s))}</p>`,
+    htmlTable(rows(s)),
+    '<ul>',
+    `<li>Errors (read): ${esc(errorsText(s.ops.read?.errors))}</li>`,
+    `<li>Errors (write): ${esc(errorsText(s.ops.write?.errors))}</li>`,
+    `<li>Writes: ${esc(writesText(s))}</li>`,
+    `<li>Missing seconds: ${esc(gapsText(s))}</li>`,
+    `<li>"If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %.</li>`,
+    '</ul>',
+  ];
+  if (thresholds.length > 0) {
+    parts.push(
+      '<h2>Thresholds</h2><ul>',
+      ...thresholds.map((r) => `<li class="${r.ok ? 'ok' : 'fail'}">${esc(`${r.ok ? '✓' : '✗'} ${r.message}`)}</li>`),
+      '</ul>',
+    );
+  }
+  for (const img of images) {
+    parts.push(`<img alt="${esc(img.name)}" src="data:image/png;base64,${img.png.toString('base64')}">`);
+  }
+  parts.push(
+    `<h2>Outage windows (${s.outages.length})</h2>`,
+    s.outages.length > 0 ? htmlTable(outageRows(s, Infinity)) : '<p>none</p>',
+  );
+  if (s.gaps.length > 0) {
+    parts.push(
+      '<h2>Missing seconds</h2>',
+      htmlTable([
+        ['op', 'start (UTC)', 'duration', 'probes missing'],
+        ...s.gaps.map((g) => [
+          g.op,
+          new Date(g.startMs).toISOString(),
+          formatDuration(g.durationMs),
+          String(g.missingProbes),
+        ]),
+      ]),
+    );
+  }
+  parts.push('</body></html>\n');
+  return parts.join('\n');
+}
+
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** seconds.csv: one row per second per op. */
+export function secondsCsv(a: Analysis): string {
+  const s = a.summary;
+  const head = [
+    'offset_s',
+    'epoch_s',
+    'op',
+    'due',
+    'ok',
+    'failed',
+    'dropped',
+    ...a.classes.map((c) => `failed_${c}`),
+    'p50_ms',
+    'p99_ms',
+    'max_ms',
+  ];
+  const rowsOut: (string | number | null)[][] = [];
+  for (const op of ['read', 'write'] as const) {
+    for (const p of a.series[op]) {
+      rowsOut.push([
+        p.sec - s.startMs / 1000,
+        p.sec,
+        op,
+        p.due,
+        p.ok,
+        p.failed,
+        p.dropped,
+        ...a.classes.map((c) => p.failedByClass[c] ?? 0),
+        p.latencyMs?.p50 ?? null,
+        p.latencyMs?.p99 ?? null,
+        p.latencyMs?.max ?? null,
+      ]);
+    }
+  }
+  rowsOut.sort((x, y) => (x[1] as number) - (y[1] as number) || String(x[2]).localeCompare(String(y[2])));
+  return [head, ...rowsOut].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}

@@ -39,8 +39,22 @@ function sum(r: ResultsFile, op: 'read' | 'write', field: 'due' | 'ok' | 'droppe
 
 test('a 10 s run at 100 reads/s + 50 writes/s records ~1000 reads and ~500 writes, all ok', async () => {
   const out = join(dir, 'steady.ndjson');
-  const res = await run(['--reads', '100', '--writes', '50', '--duration', '10s', '--out', out]);
+  let maxThreads = 0;
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const rows = await srv.server.rootQuery<{ Value: string }[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
+      maxThreads = Math.max(maxThreads, Number(rows[0]?.Value));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const res = await run(['--reads', '100', '--writes', '50', '--duration', '10s', '--workers', '2', '--out', out]);
+  polling = false;
+  await poller;
   assert.equal(res.code, ExitCode.Ok, res.err);
+  // The pool holds at most 10 connections per op per worker (+ the poller's own connection).
+  assert.ok(maxThreads <= 2 * 2 * 10 + 1, `Threads_connected peaked at ${maxThreads}`);
+  assert.ok(maxThreads >= 2, 'the pool really held connections');
   const r = readResults(out);
   assertInvariants(r);
   assert.equal(r.complete, true);

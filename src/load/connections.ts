@@ -3,14 +3,20 @@ import type { WorkerConfig } from './protocol.js';
 
 type Connection = mysql.Connection;
 
+/** A request for a connection; cancel() withdraws it (the probe timed out while waiting). */
+export interface Waiter {
+  cancel(): void;
+}
+
 /**
- * How probes get a connection. `pool`: persistent connections reused like an application's pool; a
- * broken one is discarded and replaced on demand. `per-probe`: a new connection for every probe, as a
- * serverless client sees DNS and connection refusal.
+ * How probes get a connection. `pool`: at most `poolSize` persistent connections reused like an
+ * application's pool — a probe that finds them all busy waits for one (the wait is part of its latency,
+ * as it is for the application), and a broken connection is discarded and replaced on demand.
+ * `per-probe`: a new connection for every probe, as a serverless client sees DNS and connection refusal.
  */
 export interface ConnectionStrategy {
-  /** Returns a connection; connecting (if needed) is bounded by `connectTimeoutMs`. */
-  acquire(connectTimeoutMs: number): Connection;
+  /** Calls `onConnection` with a connection, now or when one is free; connecting is bounded by `connectTimeoutMs`. */
+  acquire(connectTimeoutMs: number, onConnection: (conn: Connection) => void): Waiter;
   /** Gives a connection back: healthy ones may be reused, others are destroyed. */
   release(conn: Connection, healthy: boolean): void;
   close(): void;
@@ -19,6 +25,8 @@ export interface ConnectionStrategy {
   /** Opens up to `n` idle connections ahead of time (pool only); failures are left for probes to meet. */
   warm(n: number, connectTimeoutMs: number): Promise<void>;
 }
+
+const NO_WAIT: Waiter = { cancel: () => undefined };
 
 function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connection {
   const conn = mysql.createConnection({
@@ -68,13 +76,14 @@ function isDead(conn: Connection): boolean {
 export class PoolStrategy implements ConnectionStrategy {
   private idle: Connection[] = [];
   private open = 0;
-  constructor(private readonly cfg: WorkerConfig['conn']) {}
+  private waiters: { connectTimeoutMs: number; give: (c: Connection) => void; cancelled: boolean }[] = [];
 
-  acquire(connectTimeoutMs: number): Connection {
-    while (this.idle.length > 0) {
-      const c = this.idle.pop() as Connection;
-      if (!isDead(c)) return c;
-    }
+  constructor(
+    private readonly cfg: WorkerConfig['conn'],
+    private readonly poolSize: number,
+  ) {}
+
+  private create(connectTimeoutMs: number): Connection {
     this.open++;
     let counted = true;
     const conn = track(connect(this.cfg, connectTimeoutMs), () => {
@@ -84,14 +93,53 @@ export class PoolStrategy implements ConnectionStrategy {
       }
       const i = this.idle.indexOf(conn);
       if (i >= 0) this.idle.splice(i, 1);
+      // A slot came free: a waiting probe may open a new connection.
+      this.serveWaiters();
     });
     return conn;
   }
 
+  acquire(connectTimeoutMs: number, onConnection: (conn: Connection) => void): Waiter {
+    while (this.idle.length > 0) {
+      const c = this.idle.pop() as Connection;
+      if (!isDead(c)) {
+        onConnection(c);
+        return NO_WAIT;
+      }
+    }
+    if (this.open < this.poolSize) {
+      onConnection(this.create(connectTimeoutMs));
+      return NO_WAIT;
+    }
+    const w = { connectTimeoutMs, give: onConnection, cancelled: false };
+    this.waiters.push(w);
+    return { cancel: () => (w.cancelled = true) };
+  }
+
+  private nextWaiter(): (typeof this.waiters)[number] | undefined {
+    let w = this.waiters.shift();
+    while (w?.cancelled) w = this.waiters.shift();
+    return w;
+  }
+
+  private serveWaiters(): void {
+    while (this.waiters.length > 0) {
+      const idle = this.idle.pop();
+      if (idle !== undefined && isDead(idle)) continue;
+      if (idle === undefined && this.open >= this.poolSize) return;
+      const w = this.nextWaiter();
+      if (w === undefined) {
+        if (idle !== undefined) this.idle.push(idle);
+        return;
+      }
+      w.give(idle ?? this.create(w.connectTimeoutMs));
+    }
+  }
+
   async warm(n: number, connectTimeoutMs: number): Promise<void> {
     const opened = await Promise.all(
-      Array.from({ length: n }, async () => {
-        const conn = this.acquire(connectTimeoutMs);
+      Array.from({ length: Math.min(n, this.poolSize) }, async () => {
+        const conn = this.create(connectTimeoutMs);
         const ok = await new Promise<boolean>((resolve) => conn.connect((err) => resolve(!err)));
         return { conn, ok };
       }),
@@ -101,13 +149,17 @@ export class PoolStrategy implements ConnectionStrategy {
 
   release(conn: Connection, healthy: boolean): void {
     if (healthy && !isDead(conn)) {
-      this.idle.push(conn);
+      const w = this.nextWaiter();
+      if (w) w.give(conn);
+      else this.idle.push(conn);
       return;
     }
-    destroy(conn);
+    destroy(conn); // its slot frees through the dead hook, which serves waiters
   }
 
   close(): void {
+    for (const w of this.waiters) w.cancelled = true;
+    this.waiters = [];
     for (const c of this.idle) destroy(c);
     this.idle = [];
   }
@@ -121,15 +173,18 @@ export class PerProbeStrategy implements ConnectionStrategy {
   private open = 0;
   constructor(private readonly cfg: WorkerConfig['conn']) {}
 
-  acquire(connectTimeoutMs: number): Connection {
+  acquire(connectTimeoutMs: number, onConnection: (conn: Connection) => void): Waiter {
     this.open++;
     let counted = true;
-    return track(connect(this.cfg, connectTimeoutMs), () => {
-      if (counted) {
-        counted = false;
-        this.open--;
-      }
-    });
+    onConnection(
+      track(connect(this.cfg, connectTimeoutMs), () => {
+        if (counted) {
+          counted = false;
+          this.open--;
+        }
+      }),
+    );
+    return NO_WAIT;
   }
 
   release(conn: Connection, healthy: boolean): void {
@@ -161,5 +216,5 @@ export function destroy(conn: Connection): void {
 }
 
 export function makeStrategy(cfg: WorkerConfig): ConnectionStrategy {
-  return cfg.connection === 'pool' ? new PoolStrategy(cfg.conn) : new PerProbeStrategy(cfg.conn);
+  return cfg.connection === 'pool' ? new PoolStrategy(cfg.conn, cfg.poolSize) : new PerProbeStrategy(cfg.conn);
 }

@@ -200,34 +200,39 @@ export class ProbeEngine {
     const timeout = setTimeout(
       () => {
         finish('timeout', null);
-        if (conn) s.strategy.release(conn, false); // the query may still be running: never reuse
+        if (conn)
+          s.strategy.release(conn, false); // the query may still be running: never reuse
+        else waiter.cancel();
       },
       Math.max(0, deadlineMs - this.now()),
     );
-    try {
-      conn = s.strategy.acquire(Math.max(1, Math.min(this.cfg.connectTimeoutMs, deadlineMs - this.now())));
-    } catch (err) {
-      finish(classifyError(err), null);
-      return;
-    }
-    const c = conn;
-    const values = bindParams(s.sql.sql, {
-      run_id: this.cfg.runId,
-      seq: s.op === 'read' ? this.lastAckedWriteSeq : seq,
-      intended_ms: Math.round(intended),
-    });
-    c.query({ sql: s.sql.sql.sql, values }, (err, rows) => {
-      if (done) return; // timed out already; the connection was discarded
-      if (err) {
-        const fatal = (err as { fatal?: boolean }).fatal === true;
-        finish(classifyError(err), null);
-        // A server error (e.g. read-only) leaves the connection usable; a fatal one does not.
-        s.strategy.release(c, !fatal);
+    const connectTimeoutMs = Math.max(1, Math.min(this.cfg.connectTimeoutMs, deadlineMs - this.now()));
+    const waiter = s.strategy.acquire(connectTimeoutMs, (c) => {
+      if (done) {
+        s.strategy.release(c, true); // handed over after the probe gave up waiting
         return;
       }
-      const row = Array.isArray(rows) ? (rows[0] as Record<string, unknown> | undefined) : undefined;
-      finish(OK, s.op === 'read' ? identityFromRow(row) : null);
-      s.strategy.release(c, true);
+      conn = c;
+      const values = bindParams(s.sql.sql, {
+        run_id: this.cfg.runId,
+        seq: s.op === 'read' ? this.lastAckedWriteSeq : seq,
+        intended_ms: Math.round(intended),
+      });
+      c.query({ sql: s.sql.sql.sql, values }, (err, rows) => {
+        if (done) return; // timed out already; the connection was discarded
+        if (err) {
+          const fatal = (err as { fatal?: boolean }).fatal === true;
+          finish(classifyError(err), null);
+          // A server error (e.g. read-only) leaves the connection usable; a fatal one does not.
+          s.strategy.release(c, !fatal);
+          return;
+        }
+        const row = Array.isArray(rows) ? (rows[0] as Record<string, unknown> | undefined) : undefined;
+        // The timer may not have fired yet on a busy event loop: slower than the timeout is a failure.
+        if (this.now() - intended > this.cfg.timeoutMs) finish('timeout', null);
+        else finish(OK, s.op === 'read' ? identityFromRow(row) : null);
+        s.strategy.release(c, true);
+      });
     });
   }
 

@@ -12,6 +12,8 @@ export interface WorkerConfig {
   connection: ConnectionModel;
   /** Cap on this worker's probes in flight, per op. */
   maxInFlight: number;
+  /** Pool model: connections per op in this worker. */
+  poolSize: number;
   conn: { host: string; port: number; user: string; database: string; password: string | undefined };
   /** How often sealed seconds are sent to the main thread. */
   reportEveryMs: number;

@@ -59,6 +59,8 @@ export interface RunOptions {
   timeoutMs: number;
   connectTimeoutMs: number;
   maxInFlight: number;
+  /** Pool model: connections per op per worker (default 10, HikariCP's default pool size). */
+  poolSize?: number;
   table: string;
   readSql?: string | undefined;
   writeSql?: string | undefined;
@@ -82,6 +84,8 @@ export interface RunResult {
   /** The user pressed Ctrl-C twice: the run was cut short at once. */
   abandoned: boolean;
 }
+
+export const DEFAULT_POOL_SIZE = 10;
 
 /** How long after the last probe's deadline workers may take to report before they are given up on. */
 const WORKER_GRACE_MS = 5_000;
@@ -147,6 +151,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       connectTimeoutMs: opts.connectTimeoutMs,
       connection: opts.connection,
       maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
+      poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
       conn: { ...opts.target, password: opts.password },
       reportEveryMs: 200,
     };
@@ -189,6 +194,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     connection: opts.connection,
     workers,
     maxInFlight: opts.maxInFlight,
+    ...(opts.connection === 'pool' ? { poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE } : {}),
     resolution: 'probe',
     table: opts.table,
     readSql: opts.readSql ?? defaultReadSql(opts.table),

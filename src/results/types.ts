@@ -50,6 +50,8 @@ export interface ResultsHeader {
   workers: number;
   /** Cap on probes in flight per op (across workers); beyond it a due probe is `dropped`. */
   maxInFlight: number;
+  /** Pool model: connections per op per worker; a probe finding all busy waits (counted in its latency). */
+  poolSize?: number;
   /** Boundaries are recorded per probe (runs of equal outcomes), so resolution is one probe interval. */
   resolution: 'probe';
   table: string;

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bufferIo } from '../src/io.js';
+import { runMeasurement, type RunOptions, type RunResult } from '../src/load/run.js';
+import { readResults } from '../src/results/reader.js';
+import type { ResultsFile } from '../src/results/types.js';
+import { startTestServer, type TestServer } from '../test/helpers/server.js';
+
+export interface Bench {
+  srv: TestServer;
+  dir: string;
+  measure(
+    o: Partial<RunOptions> & { rates: RunOptions['rates']; durationMs: number; name: string },
+  ): Promise<{ result: RunResult; file: ResultsFile }>;
+  close(): Promise<void>;
+}
+
+/** A server of the benchmark's own, and a way to run the harness against it in-process. */
+export async function openBench(): Promise<Bench> {
+  const srv = await startTestServer();
+  const dir = mkdtempSync(join(tmpdir(), 'downtime-bench-'));
+  return {
+    srv,
+    dir,
+    async measure(o) {
+      const out = join(dir, `${o.name}-${Date.now()}.ndjson`);
+      const opts: RunOptions = {
+        target: { host: '127.0.0.1', port: srv.server.port, user: srv.user, database: srv.database, url: srv.url },
+        password: srv.password,
+        passwordSource: 'bench',
+        label: o.name,
+        workers: 2,
+        connection: 'pool',
+        timeoutMs: 2000,
+        connectTimeoutMs: 2000,
+        maxInFlight: 256,
+        table: 'downtime_probe',
+        out,
+        overwrite: false,
+        progress: false,
+        verify: false,
+        ...o,
+      };
+      const result = await runMeasurement(opts, bufferIo());
+      return { result, file: readResults(out) };
+    },
+    async close() {
+      await srv.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function sumOf(file: ResultsFile, op: 'read' | 'write', field: 'due' | 'ok' | 'dropped'): number {
+  return file.seconds[op].reduce((a, s) => a + s[field], 0);
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((sorted.length * p) / 100) - 1))] as number;
+}
+
+export function fmt(n: number, digits = 2): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : String(n);
+}

@@ -25,6 +25,8 @@ export interface MarkLine {
   label: string;
   color: string;
   dashed: boolean;
+  /** Draw only across this y axis' panel (compare: each run's own events); absent: the whole chart area. */
+  axis?: string;
 }
 export interface MarkPoint {
   x: number;
@@ -38,6 +40,8 @@ export interface Marks {
   points: MarkPoint[];
   /** A strip along the top of the chart area for full outages (both ops down). */
   strips: MarkBox[];
+  /** A caption inside the top left of a panel. */
+  captions?: { axis: string; text: string }[];
 }
 
 /** The JSON shape we produce; render.ts hands it to chart.js as a ChartConfiguration. */
@@ -186,6 +190,8 @@ function yPanel(title: string | string[], weight = 1, extra: Record<string, unkn
     stackWeight: weight,
     offset: true,
     beginAtZero: true,
+    // Headroom above the data for captions and window labels.
+    grace: '12%',
     title: { display: true, text: title, font: { ...FONT, size: 16, weight: 'bold' }, color: '#222' },
     ticks: { font: { ...FONT, size: 14 }, color: '#222', maxTicksLimit: 6 },
     grid: { color: COLORS.grid },
@@ -390,21 +396,20 @@ export function compareChart(runs: Analysis[]): ChartJson {
     const [lo, hi] = xRange(a, originMs);
     min = Math.min(min, lo);
     max = Math.max(max, hi);
-    const name = `${i + 1}. ${s.label}`;
     for (const op of ['read', 'write'] as const) {
       if (!s.ops[op]) continue;
-      const ds = opDatasets(a, op, axis, originMs, `${name}: `);
-      datasets.push(...ds);
+      // One legend entry per kind of line: later runs' datasets have no label (render.ts hides those).
+      const ds = opDatasets(a, op, axis, originMs);
+      datasets.push(...(i === 0 ? ds : ds.map((d) => ({ ...d, label: '' }))));
     }
     for (const b of windowBoxes(s.outages, originMs, { read: axis, write: axis })) boxes.push({ ...b });
-    for (const l of eventLines(s, originMs))
-      if (l.color !== COLORS.identity) lines.push({ ...l, label: `${i + 1}: ${l.label}` });
+    for (const l of eventLines(s, originMs)) if (l.color !== COLORS.identity) lines.push({ ...l, axis });
     points.push(...lostPoints(s, originMs, axis));
   });
   [...runs].reverse().forEach((a) => {
     const i = runs.indexOf(a);
     const s = a.summary;
-    scales[`y_run${i}`] = yPanel([`${i + 1}. ${s.label}`, compactDowntime(s)]);
+    scales[`y_run${i}`] = yPanel(`${i + 1}. ${s.label}`);
   });
   const aligned = runs.map(
     (a, i) => `${i + 1}: ${alignmentOf(a.summary).what} at ${wallClock(alignmentOf(a.summary).originMs)}`,
@@ -415,21 +420,31 @@ export function compareChart(runs: Analysis[]): ChartJson {
   );
   options.scales = {
     x: xAxis(
-      Number.isFinite(min) ? min : 0,
-      Number.isFinite(max) ? max : 1,
+      Number.isFinite(min) ? Math.floor(min) : 0,
+      Number.isFinite(max) ? Math.ceil(max) : 1,
       'seconds from alignment point (first action, else start)',
     ),
     ...scales,
   };
-  (options.plugins as Record<string, unknown>).downtimeMarks = { boxes, lines, points, strips: [] } satisfies Marks;
+  const captions = runs.map((a, i) => ({
+    axis: `y_run${i}`,
+    text: `${i + 1}. ${a.summary.label} — down: ${compactDowntime(a.summary)} · x = 0 at ${alignmentOf(a.summary).what}`,
+  }));
+  (options.plugins as Record<string, unknown>).downtimeMarks = {
+    boxes,
+    lines,
+    points,
+    strips: [],
+    captions,
+  } satisfies Marks;
   return { type: 'line', data: { datasets }, options };
 }
 
 function compactDowntime(s: Summary): string {
   return (['read', 'write', 'full'] as const)
     .filter((op) => s.downtimeMs[op] !== null)
-    .map((op) => `${op[0]?.toUpperCase()} ${formatDuration(s.downtimeMs[op] as number)}`)
-    .join(' ');
+    .map((op) => `${op} ${formatDuration(s.downtimeMs[op] as number)}`)
+    .join(' · ');
 }
 
 /** Chart 3b: read / write / full downtime per run, seconds. */

@@ -84,14 +84,16 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
       ctx.strokeStyle = l.color;
       ctx.lineWidth = 1.5;
       ctx.setLineDash(l.dashed ? [6, 4] : []);
+      const ys = l.axis ? chart.scales[l.axis] : undefined;
+      const top = ys ? ys.top : area.top;
       ctx.beginPath();
-      ctx.moveTo(x, area.top);
-      ctx.lineTo(x, area.bottom);
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, ys ? ys.bottom : area.bottom);
       ctx.stroke();
       ctx.setLineDash([]);
       // Rotated, reading upwards, ending near the top: long step names fit and neighbours do not overlap.
       ctx.save();
-      ctx.translate(x - 3, area.top + 40);
+      ctx.translate(x - 3, top + 40);
       ctx.rotate(-Math.PI / 2);
       ctx.font = `bold 14px ${FONT_FAMILY}`;
       const w = ctx.measureText(l.label).width;
@@ -102,6 +104,10 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
       ctx.textBaseline = 'bottom';
       ctx.fillText(l.label, 0, 0);
       ctx.restore();
+    }
+    for (const c of marks.captions ?? []) {
+      const ys = chart.scales[c.axis];
+      if (ys) label(ctx, c.text, area.left + 8, ys.top + 20, '#111', 15);
     }
     let labelled = false;
     for (const p of marks.points ?? []) {
@@ -132,9 +138,21 @@ function renderer(): ChartJSNodeCanvas {
   return canvas;
 }
 
-/** Renders one chart to PNG bytes (CHART_WIDTH×CHART_HEIGHT at devicePixelRatio 2). */
+/** Renders one chart to PNG bytes (CHART_WIDTH×CHART_HEIGHT at devicePixelRatio 2); datasets without a label stay out of the legend. */
 export async function renderPng(config: ChartJson): Promise<Buffer> {
-  const full = { ...config, plugins: [marksPlugin] } as unknown as ChartConfiguration;
+  const options = config.options as { plugins?: { legend?: { labels?: Record<string, unknown> } } };
+  const legendLabels = {
+    ...(options.plugins?.legend?.labels ?? {}),
+    filter: (item: { text?: string }) => Boolean(item.text),
+  };
+  const full = {
+    ...config,
+    options: {
+      ...options,
+      plugins: { ...options.plugins, legend: { ...options.plugins?.legend, labels: legendLabels } },
+    },
+    plugins: [marksPlugin],
+  } as unknown as ChartConfiguration;
   return renderer().renderToBuffer(full, 'image/png');
 }
 

@@ -137,8 +137,8 @@ export function formatCompareTable(summaries: Summary[]): string {
       ),
     ),
     line('disruption span', (s) => (s.disruption ? formatDuration(s.disruption.durationMs) : 'none')),
-    line('read p99 / max', (s) => latency(s.ops.read?.latencyMs)),
-    line('write p99 / max', (s) => latency(s.ops.write?.latencyMs)),
+    line('read p50 / p99 / max', (s) => latency(s.ops.read?.latencyMs)),
+    line('write p50 / p99 / max', (s) => latency(s.ops.write?.latencyMs)),
     line('lost writes', (s) => (s.writes ? String(s.writes.lost) : 'not verified')),
     line('complete', (s) => (s.complete ? 'yes' : 'NO')),
   ];

@@ -1,0 +1,293 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyzeDetailed, type Summary } from '../src/analyze/index.js';
+import { main } from '../src/cli.js';
+import { defaultReportDir } from '../src/commands/report.js';
+import { ExitCode } from '../src/errors.js';
+import { bufferIo } from '../src/io.js';
+import {
+  compareChart,
+  downtimeBarChart,
+  formatAvailability,
+  formatCompareTable,
+  formatNines,
+  formatSummaryTable,
+  latencyChart,
+  outcomeChart,
+  pngSize,
+} from '../src/report/index.js';
+import { parseResults } from '../src/results/reader.js';
+import { SYNTH_START_MS as T0, syntheticResults, type SyntheticSpec } from './helpers/synthetic.js';
+
+const GOLDEN_DIR = fileURLToPath(new URL('../../test/golden/', import.meta.url));
+
+/** Compares against test/golden/<name>.json; UPDATE_GOLDEN=1 rewrites the file instead. */
+function golden(name: string, value: unknown): void {
+  const path = join(GOLDEN_DIR, `${name}.json`);
+  const text = JSON.stringify(value, null, 2) + '\n';
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(path, text);
+    return;
+  }
+  assert.ok(existsSync(path), `golden ${path} missing: run with UPDATE_GOLDEN=1`);
+  assert.deepEqual(
+    JSON.parse(text),
+    JSON.parse(readFileSync(path, 'utf8')),
+    `chart config ${name} differs from its golden`,
+  );
+}
+
+/** An in-place restart: both ops down, writes longer (read-only first), reads flap afterwards, one lost write. */
+const IN_PLACE: SyntheticSpec = {
+  label: 'in-place',
+  durationMs: 12_000,
+  rates: { read: 10, write: 5 },
+  outages: [
+    { op: 'write', fromMs: 3000, toMs: 4000, cls: 'read-only' },
+    { op: 'both', fromMs: 4000, toMs: 6500, cls: 'refused' },
+    { op: 'read', fromMs: 7000, toMs: 7300, cls: 'lost-connection' },
+  ],
+  latencyUs: (_op, off) => (off >= 6500 && off < 8000 ? 40_000 : 1500),
+  events: [
+    { atMs: T0 + 2800, kind: 'action', name: 'restart blue', detail: { phase: 'start' } },
+    { atMs: T0 + 6400, kind: 'action', name: 'restart blue', endMs: T0 + 6400, detail: { phase: 'end' } },
+    { atMs: T0 + 5000, kind: 'phase', name: 'SERVER_DOWN' },
+  ],
+  writes: {
+    acknowledged: 45,
+    lost: 1,
+    lostSeconds: [T0 / 1000 + 2],
+    inDoubtCommitted: 1,
+    inDoubtAbsent: 0,
+    checkedAt: 'mysql://app@db.test:3306/probe',
+  },
+};
+
+const BLUE_GREEN: SyntheticSpec = {
+  label: 'blue-green',
+  startMs: T0 + 60_000,
+  durationMs: 10_000,
+  rates: { read: 10, write: 5 },
+  outages: [{ op: 'write', fromMs: 5000, toMs: 5600, cls: 'read-only' }],
+  events: [{ atMs: T0 + 60_000 + 4000, kind: 'action', name: 'switchover', detail: { phase: 'start' } }],
+};
+
+function analysisOf(spec: SyntheticSpec) {
+  return analyzeDetailed(parseResults(syntheticResults(spec), `${spec.label}.ndjson`));
+}
+
+test('chart configurations are pure JSON and match their goldens', () => {
+  const a = analysisOf(IN_PLACE);
+  const b = analysisOf(BLUE_GREEN);
+  const configs = {
+    'report-outcomes': outcomeChart(a),
+    'report-latency': latencyChart(a),
+    'compare-timeline': compareChart([a, b]),
+    'compare-downtime': downtimeBarChart([a.summary, b.summary]),
+  };
+  for (const [name, config] of Object.entries(configs)) {
+    // Pure data: survives a JSON round trip unchanged (no functions, no undefined, no NaN).
+    assert.deepEqual(JSON.parse(JSON.stringify(config)), config, `${name} is plain JSON`);
+    golden(name, config);
+  }
+  // What the marks say, independent of the goldens: windows shaded at exact offsets, events, lost write.
+  const marks = (
+    configs['report-outcomes'].options.plugins as {
+      downtimeMarks: { boxes: unknown[]; lines: unknown[]; points: unknown[]; strips: unknown[] };
+    }
+  ).downtimeMarks;
+  assert.deepEqual(
+    marks.boxes.map((x) => {
+      const b = x as { fromX: number; toX: number; axis: string };
+      return [b.axis, b.fromX, b.toX];
+    }),
+    [
+      ['y_read', 4, 6.5],
+      ['y_read', 7, 7.3],
+      ['y_write', 3, 6.6],
+    ],
+  );
+  assert.equal(marks.strips.length, 1);
+  assert.equal(marks.lines.length, 3);
+  assert.deepEqual(marks.points, [{ x: 2.5, axis: 'y_write', label: 'lost write', color: '#9400d3' }]);
+  // Compare: aligned at the first action: in-place at 2.8 s, blue-green at 4 s after their starts.
+  const x = (configs['compare-timeline'].options.scales as { x: { min: number; max: number } }).x;
+  assert.deepEqual([x.min, x.max], [-4, 10]);
+});
+
+test('formatting: availability truncated to the nines it has, nines to one decimal', () => {
+  assert.equal(formatAvailability(1 - 262_800 / 2_630_016_000), '99.99 %');
+  assert.equal(formatAvailability(1 - 26_300 / 2_630_016_000), '99.999 %');
+  assert.equal(formatAvailability(0.9999996), '99.9999 %');
+  assert.equal(formatAvailability(0.8833333), '88.33 %');
+  assert.equal(formatAvailability(1), '100 %');
+  assert.equal(formatAvailability(null), 'n/a');
+  assert.equal(formatNines(-Math.log10(1e-4), 0.9999), '4.0');
+  assert.equal(formatNines(null, 1), '∞');
+  assert.equal(formatNines(3.99, 0.99989), '3.9');
+});
+
+test('stdout tables name every op and the month framing', () => {
+  const a = analysisOf(IN_PLACE);
+  const t = formatSummaryTable(a.summary);
+  assert.match(t, /downtime\s+2\.80 s\s+3\.60 s\s+2\.50 s/);
+  assert.match(t, /30\.44-day month/);
+  assert.match(t, /1 LOST of 45 acknowledged/);
+  const c = formatCompareTable([a.summary, analysisOf(BLUE_GREEN).summary]);
+  assert.match(c, /write downtime\s+3\.60 s\s+600 ms/);
+});
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'downtime-report-'));
+}
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = bufferIo();
+  const code = await main(args, io);
+  return { code, out: io.out.join(''), err: io.err.join('') };
+}
+
+test('downtime report writes every file: real PNGs of 3200×1800, self-contained HTML, JSON, CSV', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'inplace.ndjson');
+  const input = syntheticResults(IN_PLACE);
+  writeFileSync(file, input);
+  // lost_writes==0 is applied by default when writes were verified: this run lost one.
+  const r = await cli(['report', file, '--threshold', 'write_downtime<60s']);
+  assert.equal(r.code, ExitCode.ThresholdsFailed, r.err);
+  assert.match(r.out, /write_downtime<60s: 3\.60 s — ok/);
+  assert.match(r.out, /lost_writes==0: 1 — FAILED/);
+  assert.match(r.err, /1 threshold\(s\) failed: lost_writes==0/);
+  const out = join(dir, 'inplace');
+  assert.equal(defaultReportDir(file), out);
+  assert.deepEqual(readdirSync(out).sort(), [
+    'latency.png',
+    'report.html',
+    'report.png',
+    'seconds.csv',
+    'summary.json',
+    'summary.md',
+  ]);
+  assert.equal(readFileSync(file, 'utf8'), input, 'input untouched');
+  for (const png of ['report.png', 'latency.png']) {
+    assert.deepEqual(pngSize(readFileSync(join(out, png))), { width: 3200, height: 1800 }, png);
+  }
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 2);
+  assert.doesNotMatch(html, /(src|href)="https?:/, 'no network references');
+  assert.match(html, /Outage windows \(4\)/);
+  const md = readFileSync(join(out, 'summary.md'), 'utf8');
+  assert.match(md, /!\[report\.png\]\(report\.png\)/);
+  assert.match(md, /\| downtime \| 2\.80 s \| 3\.60 s \| 2\.50 s \|/);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary & {
+    thresholds: { expr: string; ok: boolean }[];
+  };
+  assert.deepEqual(summary.downtimeMs, { read: 2800, write: 3600, full: 2500 });
+  assert.deepEqual(
+    summary.outages.map((o) => [o.op, o.startMs - T0, o.endMs - T0, o.durationMs]),
+    [
+      ['write', 3000, 6600, 3600],
+      ['read', 4000, 6500, 2500],
+      ['full', 4000, 6500, 2500],
+      ['read', 7000, 7300, 300],
+    ],
+  );
+  assert.deepEqual(summary.outages[1]?.errors, { refused: 25 });
+  assert.equal(summary.writes?.lost, 1);
+  assert.deepEqual(
+    summary.thresholds.map((x) => [x.expr, x.ok]),
+    [
+      ['write_downtime<60s', true],
+      ['lost_writes==0', false],
+    ],
+  );
+  const csv = readFileSync(join(out, 'seconds.csv'), 'utf8').trimEnd().split('\n');
+  assert.equal(
+    csv[0],
+    'offset_s,epoch_s,op,due,ok,failed,dropped,failed_lost-connection,failed_read-only,failed_refused,p50_ms,p99_ms,max_ms',
+  );
+  assert.equal(csv.length, 1 + 12 * 2);
+  assert.equal(csv[9], `4,${T0 / 1000 + 4},read,10,0,10,0,0,0,10,,,`);
+  // No temporary files left behind.
+  assert.ok(readdirSync(out).every((f) => !f.includes('.tmp-')));
+});
+
+test('downtime report --json prints the summary; a passing run exits 0; --out is honoured', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bg.ndjson');
+  writeFileSync(file, syntheticResults(BLUE_GREEN));
+  const r = await cli(['report', file, '--json', '--out', join(dir, 'out'), '--threshold', 'write_downtime<1s']);
+  assert.equal(r.code, ExitCode.Ok, r.err);
+  const s = JSON.parse(r.out) as Summary;
+  assert.equal(s.downtimeMs.write, 600);
+  assert.equal(s.downtimeMs.full, 0);
+  assert.ok(existsSync(join(dir, 'out', 'summary.json')));
+});
+
+test('bad input: one line, exit code 5 (or 2 for a bad threshold), nothing written', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const notResults = join(dir, 'notes.ndjson');
+  writeFileSync(notResults, '{"hello":"world"}\n');
+  const newer = join(dir, 'newer.ndjson');
+  writeFileSync(newer, syntheticResults(BLUE_GREEN).replace('"version":1,', '"version":99,'));
+  const good = join(dir, 'good.ndjson');
+  writeFileSync(good, syntheticResults(BLUE_GREEN));
+  const rows: [string[], number, RegExp][] = [
+    [
+      ['report', join(dir, 'missing.ndjson')],
+      ExitCode.InputFile,
+      /cannot read results file .*missing\.ndjson: no such file/,
+    ],
+    [['report', notResults], ExitCode.InputFile, /is not a downtime results file/],
+    [['report', newer], ExitCode.InputFile, /written by a newer downtime/],
+    [['report', good, '--threshold', 'write_dowtime<1s'], ExitCode.Usage, /unknown metric "write_dowtime"; metrics: /],
+    [['compare', good, join(dir, 'missing.ndjson')], ExitCode.InputFile, /no such file/],
+    [['compare', good], ExitCode.Usage, /two or more results files/],
+  ];
+  for (const [args, code, re] of rows) {
+    const before = readdirSync(dir).sort();
+    const r = await cli(args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re, args.join(' '));
+    assert.equal(r.err.trimEnd().split('\n').length, 1, 'one line');
+    assert.equal(r.out, '');
+    assert.deepEqual(readdirSync(dir).sort(), before, `${args.join(' ')}: nothing written`);
+  }
+  assert.equal(readFileSync(newer, 'utf8').includes('"version":99'), true);
+});
+
+test('downtime compare writes aligned timelines and a downtime bar chart', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const a = join(dir, 'inplace.ndjson');
+  const b = join(dir, 'bg.ndjson');
+  writeFileSync(a, syntheticResults(IN_PLACE));
+  writeFileSync(b, syntheticResults(BLUE_GREEN));
+  const r = await cli(['compare', a, b, '--out', join(dir, 'compare')]);
+  assert.equal(r.code, ExitCode.Ok, r.err);
+  assert.match(r.out, /full downtime\s+2\.50 s\s+0 ms/);
+  const out = join(dir, 'compare');
+  assert.deepEqual(readdirSync(out).sort(), [
+    'compare.html',
+    'compare.json',
+    'compare.md',
+    'compare.png',
+    'downtime.png',
+  ]);
+  for (const png of ['compare.png', 'downtime.png']) {
+    assert.deepEqual(pngSize(readFileSync(join(out, png))), { width: 3200, height: 1800 }, png);
+  }
+  const json = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8')) as { runs: Summary[] };
+  assert.deepEqual(
+    json.runs.map((s) => s.label),
+    ['in-place', 'blue-green'],
+  );
+});

@@ -1,0 +1,98 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyze } from '../src/analyze/index.js';
+import { main } from '../src/cli.js';
+import { ExitCode } from '../src/errors.js';
+import { bufferIo, wallClockMs } from '../src/io.js';
+import { readResults } from '../src/results/reader.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+let srv: TestServer;
+let dir: string;
+
+before(async () => {
+  srv = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), 'downtime-outage-live-'));
+});
+
+after(async () => {
+  await srv?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * End to end: the server is stopped for a known time; the report must find exactly one window per op
+ * (and one full window) whose boundaries match the stop and the restart. The truth is bracketed by
+ * timestamps taken around stop() and start(); the tolerance is one probe interval plus scheduling noise.
+ */
+for (const connection of ['pool', 'per-probe'] as const) {
+  test(`a server stopped for a known time yields one window per op of that length (${connection})`, async (t) => {
+    const out = join(dir, `outage-${connection}.ndjson`);
+    const io = bufferIo({ MYSQL_PWD: srv.password });
+    const running = main(
+      [
+        'run',
+        '--target',
+        srv.url,
+        '--reads',
+        '100',
+        '--writes',
+        '100',
+        '--duration',
+        '8s',
+        '--timeout',
+        '1s',
+        '--connection',
+        connection,
+        '--no-report',
+        '--no-progress',
+        '--out',
+        out,
+      ],
+      io,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    const stopCalledMs = wallClockMs();
+    await srv.server.stop();
+    const stoppedMs = wallClockMs();
+    await new Promise((r) => setTimeout(r, 2000));
+    const startCalledMs = wallClockMs();
+    await srv.server.start();
+    const readyMs = wallClockMs();
+    assert.equal(await running, ExitCode.Ok, io.err.join(''));
+
+    const summary = analyze(readResults(out));
+    const intervalMs = 10; // 100 probes/s
+    const noiseMs = 60; // timers, a loaded 2-core machine, the first connection after restart
+    for (const op of ['read', 'write', 'full'] as const) {
+      const windows = summary.outages.filter((o) => o.op === op);
+      assert.equal(windows.length, 1, `${op}: one window, got ${JSON.stringify(windows)}`);
+      const w = windows[0]!;
+      // Starts between the stop being asked for and the server being gone.
+      assert.ok(
+        w.startMs >= stopCalledMs - intervalMs,
+        `${op} starts ${w.startMs - stopCalledMs} ms after stop() was called`,
+      );
+      assert.ok(
+        w.startMs <= stoppedMs + intervalMs + noiseMs,
+        `${op} starts ${w.startMs - stoppedMs} ms after the server exited`,
+      );
+      // Ends once the server accepts connections again.
+      assert.ok(w.endMs >= startCalledMs, `${op} ends ${startCalledMs - w.endMs} ms before start() was called`);
+      assert.ok(
+        w.endMs <= readyMs + intervalMs + noiseMs,
+        `${op} ends ${w.endMs - readyMs} ms after the server was ready`,
+      );
+      assert.equal(w.open, false);
+      t.diagnostic(
+        `${op}: starts ${(w.startMs - stopCalledMs).toFixed(1)} ms after stop() (server gone after ${(stoppedMs - stopCalledMs).toFixed(1)} ms), ends ${(w.endMs - readyMs).toFixed(1)} ms after ready`,
+      );
+    }
+    const truthMs = startCalledMs - stoppedMs; // at least this long down
+    assert.ok((summary.downtimeMs.read ?? 0) >= truthMs - intervalMs);
+    assert.ok((summary.downtimeMs.read ?? 0) <= readyMs - stopCalledMs + 2 * (intervalMs + noiseMs));
+  });
+}

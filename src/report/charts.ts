@@ -94,8 +94,12 @@ function subtitleOf(s: Summary, originMs: number, originWhat: string): string {
   return `x = seconds from ${originWhat} (${wallClock(originMs)}); run ${wallClock(s.startMs)} → ${wallClock(s.endMs)} · ${s.target}${incomplete}`;
 }
 
+/** At most this many identity changes are drawn: a flapping endpoint would bury the chart in lines. */
+const MAX_IDENTITY_LINES = 10;
+
 function eventLines(s: Summary, originMs: number): MarkLine[] {
   const out: MarkLine[] = [];
+  let identities = 0;
   for (const e of s.events) {
     const x = secondsFrom(originMs, e.atMs);
     if (e.kind === 'action') {
@@ -103,7 +107,13 @@ function eventLines(s: Summary, originMs: number): MarkLine[] {
       out.push({ x, label: end ? `${e.name} done` : e.name, color: COLORS.action, dashed: end });
     } else if (e.kind === 'phase') out.push({ x, label: e.name, color: COLORS.phase, dashed: false });
     else if (e.kind === 'fault') out.push({ x, label: `fault: ${e.name}`, color: COLORS.fault, dashed: false });
-    else if (e.kind === 'identity') out.push({ x, label: e.name, color: COLORS.identity, dashed: true });
+    else if (e.kind === 'identity') {
+      // The first identity event is who answered at the start, not a change.
+      identities++;
+      if (identities > 1 && identities <= MAX_IDENTITY_LINES + 1) {
+        out.push({ x, label: e.name, color: COLORS.identity, dashed: true });
+      }
+    }
   }
   return out;
 }

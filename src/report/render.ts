@@ -91,17 +91,18 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
       ctx.lineTo(x, ys ? ys.bottom : area.bottom);
       ctx.stroke();
       ctx.setLineDash([]);
-      // Rotated, reading upwards, ending near the top: long step names fit and neighbours do not overlap.
+      // Rotated, reading upwards, ending near the top, on the right of the line (inside the chart area even
+      // at x = 0, where a label on the left would cover the axis numbers).
       ctx.save();
-      ctx.translate(x - 3, top + 40);
+      ctx.translate(x + 3, top + 40);
       ctx.rotate(-Math.PI / 2);
       ctx.font = `bold 14px ${FONT_FAMILY}`;
       const w = ctx.measureText(l.label).width;
       ctx.fillStyle = 'rgba(255,255,255,0.85)';
-      ctx.fillRect(-w - 2, -16, w + 4, 18);
+      ctx.fillRect(-w - 2, -1, w + 4, 18);
       ctx.fillStyle = l.color;
       ctx.textAlign = 'right';
-      ctx.textBaseline = 'bottom';
+      ctx.textBaseline = 'top';
       ctx.fillText(l.label, 0, 0);
       ctx.restore();
     }

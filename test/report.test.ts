@@ -53,6 +53,7 @@ const IN_PLACE: SyntheticSpec = {
     { op: 'read', fromMs: 7000, toMs: 7300, cls: 'lost-connection' },
   ],
   latencyUs: (_op, off) => (off >= 6500 && off < 8000 ? 40_000 : 1500),
+  sendLagUs: (op, offSec) => (op === 'read' ? { p99: offSec === 4 ? 0 : 120, max: 250 } : undefined),
   events: [
     { atMs: T0 + 2800, kind: 'action', name: 'restart blue', detail: { phase: 'start' } },
     { atMs: T0 + 6400, kind: 'action', name: 'restart blue', endMs: T0 + 6400, detail: { phase: 'end' } },
@@ -210,10 +211,11 @@ test('downtime report writes every file: real PNGs of 3200×1800, self-contained
   const csv = readFileSync(join(out, 'seconds.csv'), 'utf8').trimEnd().split('\n');
   assert.equal(
     csv[0],
-    'offset_s,epoch_s,op,due,ok,failed,dropped,failed_lost-connection,failed_read-only,failed_refused,p50_ms,p99_ms,max_ms',
+    'offset_s,epoch_s,op,due,ok,failed,dropped,failed_lost-connection,failed_read-only,failed_refused,p50_ms,p99_ms,max_ms,send_lag_p99_ms,send_lag_max_ms',
   );
   assert.equal(csv.length, 1 + 12 * 2);
-  assert.equal(csv[9], `4,${T0 / 1000 + 4},read,10,0,10,0,0,0,10,,,`);
+  assert.equal(csv[9], `4,${T0 / 1000 + 4},read,10,0,10,0,0,0,10,,,,0,0.25`);
+  assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), /harness send lag: read p99 ≤ 0\.1 ms, max 0\.3 ms/);
   // No temporary files left behind.
   assert.ok(readdirSync(out).every((f) => !f.includes('.tmp-')));
 });

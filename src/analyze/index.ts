@@ -77,6 +77,11 @@ export interface OpSummary {
   /** From the first failed probe to the end of the last window. */
   disruption: Span | null;
   latencyMs: LatencyMs | null;
+  /**
+   * How late the harness sent probes after their intended times (worst per-second p99, overall max), ms; null
+   * when the file does not record it. Large values mean the load host, not the database, was the bottleneck.
+   */
+  sendLagMs: { p99: number; max: number } | null;
 }
 
 export interface Summary {
@@ -131,6 +136,8 @@ export interface SecondPoint {
   failedByClass: Record<string, number>;
   dropped: number;
   latencyMs: LatencyMs | null;
+  /** From the file's sendLagUs, in ms; null when not recorded. */
+  sendLagMs: { p99: number; max: number } | null;
 }
 
 export interface Analysis {
@@ -159,6 +166,7 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     const scan = scanOp(op, schedule, results.seconds[op], trailer?.totals[op]?.due);
     scans[op] = scan;
     const { points, latency } = secondsOf(op, results.seconds[op]);
+    const lags = points.flatMap((p) => (p.sendLagMs ? [p.sendLagMs] : []));
     series[op] = points;
     const errors: Record<string, number> = {};
     let due = 0;
@@ -195,6 +203,10 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
       nines: av.nines,
       disruption: first && last ? span(first.startMs, last.endMs) : null,
       latencyMs: latency,
+      sendLagMs:
+        lags.length === 0
+          ? null
+          : { p99: Math.max(...lags.map((l) => l.p99)), max: Math.max(...lags.map((l) => l.max)) },
     };
   }
 
@@ -356,6 +368,7 @@ function secondsOf(op: Op, seconds: SecondRecord[]): { points: SecondPoint[]; la
     }
     const failed = Object.values(s.failed).reduce((a, b) => a + b, 0);
     points.push({
+      sendLagMs: s.sendLagUs ? { p99: s.sendLagUs.p99 / 1000, max: s.sendLagUs.max / 1000 } : null,
       op,
       sec: s.sec,
       due: s.due,

@@ -103,6 +103,15 @@ function runLine(s: Summary): string {
   return `${s.label}: ${s.target}, ${wallClock(s.startMs)} → ${wallClock(s.endMs)} (${formatDuration(s.durationMs)}), ${state}${s.truncated ? ', last line cut off' : ''}`;
 }
 
+/** The harness's own lateness: evidence that the load host was (not) the bottleneck. */
+function lagText(s: Summary): string | null {
+  const parts = (['read', 'write'] as const).flatMap((op) => {
+    const l = s.ops[op]?.sendLagMs;
+    return l ? [`${op} p99 ≤ ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`] : [];
+  });
+  return parts.length === 0 ? null : `harness send lag: ${parts.join('; ')}`;
+}
+
 function gapsText(s: Summary): string {
   if (s.gaps.length === 0) return 'none';
   const total = s.gaps.reduce((a, g) => a + g.durationMs, 0);
@@ -118,6 +127,7 @@ export function formatSummaryTable(s: Summary): string {
     `errors (write): ${errorsText(s.ops.write?.errors)}`,
     `writes: ${writesText(s)}`,
     `missing seconds: ${gapsText(s)}`,
+    ...(lagText(s) === null ? [] : [lagText(s) as string]),
     `"if once a month": this run's downtime in a 30.44-day month (4.38 min = 99.99 %, 26.3 s = 99.999 %)`,
   ].join('\n');
 }
@@ -197,6 +207,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     `- Worst latency: read ${latency(s.ops.read?.latencyMs)}, write ${latency(s.ops.write?.latencyMs)} (p50 / p99 / max, successful probes, from their intended time)`,
     `- Writes: ${writesText(s)}`,
     `- Missing seconds: ${gapsText(s)}`,
+    ...(lagText(s) === null ? [] : [`- ${lagText(s) as string} (small = the load host was not the bottleneck)`]),
     `- "If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %. Nines = -log10(1 - availability).`,
     `- An outage window runs from the intended time of the first failed probe to that of the next successful one; full = reads and writes both down.`,
   ];
@@ -300,6 +311,8 @@ export function secondsCsv(a: Analysis): string {
     'p50_ms',
     'p99_ms',
     'max_ms',
+    'send_lag_p99_ms',
+    'send_lag_max_ms',
   ];
   const rowsOut: (string | number | null)[][] = [];
   for (const op of ['read', 'write'] as const) {
@@ -316,6 +329,8 @@ export function secondsCsv(a: Analysis): string {
         p.latencyMs?.p50 ?? null,
         p.latencyMs?.p99 ?? null,
         p.latencyMs?.max ?? null,
+        p.sendLagMs?.p99 ?? null,
+        p.sendLagMs?.max ?? null,
       ]);
     }
   }

@@ -37,6 +37,8 @@ export interface SyntheticSpec {
   /** Latency of a successful probe, µs (default: 1500 + a little jitter from the seq). */
   latencyUs?: (op: Op, offsetMs: number, seq: number) => number;
   events?: Omit<EventRecord, 'type'>[];
+  /** The harness's send lag per op-second (offset in whole seconds), or undefined to leave it out (older files). */
+  sendLagUs?: (op: Op, offsetSec: number) => { p99: number; max: number } | undefined;
   /** Write a trailer (default true). */
   complete?: boolean;
   writes?: WriteVerification;
@@ -85,6 +87,8 @@ export function syntheticResults(spec: SyntheticSpec): string {
     const flush = (): void => {
       if (!cur) return;
       cur.rec.hist = cur.h ? encodeHistogram(cur.h) : null;
+      const lag = spec.sendLagUs?.(op, cur.rec.sec - Math.floor(startMs / 1000));
+      if (lag) cur.rec.sendLagUs = lag;
       const list = perSec.get(cur.rec.sec) ?? [];
       list.push(cur.rec);
       perSec.set(cur.rec.sec, list);

@@ -37,6 +37,8 @@ export interface ServerOptions {
   extraArgs?: string[];
   /** Milliseconds to wait for the server to accept connections. */
   readyTimeoutMs?: number;
+  /** Start the process in its own session and unref it, so it outlives this process (`sandbox up`). */
+  detached?: boolean;
 }
 
 export interface MysqlServer {
@@ -63,6 +65,8 @@ export interface MysqlServer {
   isRunning(): boolean;
   /** Stop (or kill) and remove its directory. */
   destroy(): Promise<void>;
+  /** Close this process's root connection (the server keeps running). */
+  disconnect(): void;
   errorLogTail(lines?: number): string;
 }
 
@@ -236,6 +240,7 @@ class Server implements MysqlServer {
     readonly binary: string,
     readonly args: string[],
     private readonly readyTimeoutMs: number,
+    private readonly detached = false,
   ) {}
 
   get pid(): number | null {
@@ -248,7 +253,8 @@ class Server implements MysqlServer {
 
   async start(): Promise<void> {
     if (this.isRunning()) return;
-    const child = spawn(this.binary, this.args, { stdio: 'ignore' });
+    const child = spawn(this.binary, this.args, { stdio: 'ignore', detached: this.detached });
+    if (this.detached) child.unref();
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('error', () => undefined);
@@ -316,6 +322,10 @@ class Server implements MysqlServer {
     await this.rootQuery(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
     await this.rootQuery(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
     await this.rootQuery(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@'%'`, [user]);
+  }
+
+  disconnect(): void {
+    this.dropConn();
   }
 
   private dropConn(): void {
@@ -394,6 +404,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
       bin.server,
       args,
       opts.readyTimeoutMs ?? 60_000,
+      opts.detached ?? false,
     );
     try {
       await server.start();
@@ -409,7 +420,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
 }
 
 /** Runs the upgrade step (mariadb-upgrade / mysql_upgrade) against a running server. */
-export async function runUpgrade(server: MysqlServer): Promise<{ tool: string; ms: number }> {
+export async function runUpgrade(server: Pick<MysqlServer, 'port'>): Promise<{ tool: string; ms: number }> {
   const bin = await findBinaries();
   if (bin.upgrade === null) {
     throw new DowntimeError(

@@ -1,0 +1,502 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import { wallClockMs } from '../io.js';
+import type { EventRecord } from '../results/types.js';
+import { startProxy, type EndpointProxy, type ProxyTarget } from './proxy.js';
+import { runUpgrade, startServer, type MysqlServer } from './server.js';
+
+export type Topology = 'single' | 'blue-green';
+export type SandboxEvent = Omit<EventRecord, 'type'>;
+export type OnSandboxEvent = (e: SandboxEvent) => void;
+
+/** What the steps need of a server: satisfied by an in-process MysqlServer and by a detached one. */
+export interface SandboxServer {
+  readonly port: number;
+  readonly serverId: number;
+  readonly pid: number | null;
+  rootQuery<T = unknown>(sql: string, params?: unknown[]): Promise<T>;
+  stop(timeoutMs?: number): Promise<void>;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** What the steps need of the endpoint proxy: the in-process proxy, or the control channel of a detached one. */
+export interface ProxyControl {
+  readonly port: number;
+  setTarget(t: ProxyTarget): void | Promise<void>;
+  refuse(): Promise<void>;
+  accept(): Promise<void>;
+  dropConnections(): void | Promise<void>;
+}
+
+export interface SandboxEndpoint {
+  /** mysql://downtime@127.0.0.1:PORT/probe — never the password. */
+  url: string;
+  host: '127.0.0.1';
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export interface UpgradeOptions {
+  /** How long the server stays down between shutdown and start (stands for the binary swap). */
+  offlineMs: number;
+}
+
+export interface SwitchoverOptions {
+  /** Guardrail: refuse to start when the replica is further behind (default 5000). */
+  maxLagMs?: number;
+  /** How long to wait for green to apply everything blue committed (default 60000). */
+  timeoutMs?: number;
+  /** Test hook: awaited right after each phase is emitted, before the next action. */
+  afterPhase?: (phase: string) => Promise<void> | void;
+}
+
+/** Measured timings of a step, for the detail of the action's end event. Epoch ms. */
+export type StepDetail = Record<string, unknown>;
+
+/** The timed steps, the same for an in-process sandbox and one started by `downtime sandbox up`. */
+export interface SandboxSteps {
+  inPlaceUpgrade(o: UpgradeOptions): Promise<StepDetail>;
+  switchover(o?: SwitchoverOptions): Promise<StepDetail>;
+  restart(): Promise<StepDetail>;
+  killAndStart(): Promise<StepDetail>;
+  failover(): Promise<StepDetail>;
+  reset(): Promise<StepDetail>;
+}
+
+export interface Sandbox extends SandboxSteps {
+  readonly topology: Topology;
+  readonly endpoint: SandboxEndpoint;
+  readonly blue: SandboxServer;
+  readonly green?: SandboxServer;
+  /** The server the endpoint points at now (blue until a switchover or failover). */
+  readonly active: 'blue' | 'green';
+  readonly proxy: ProxyControl;
+  setOnEvent(fn: OnSandboxEvent | undefined): void;
+  /** Everything down; the directory removed unless it was given. */
+  stop(): Promise<void>;
+}
+
+export interface StartSandboxOptions {
+  topology: Topology;
+  /** Directory for the servers (kept on stop); default a temp dir (removed on stop). */
+  dir?: string;
+  proxyPort?: number;
+  onEvent?: OnSandboxEvent;
+}
+
+export const APP_USER = 'downtime';
+export const APP_DATABASE = 'probe';
+export const REPL_USER = 'downtime_repl';
+
+interface SlaveStatus {
+  Slave_IO_Running?: string;
+  Slave_SQL_Running?: string;
+  Seconds_Behind_Master?: number | null;
+  Last_IO_Error?: string;
+  Last_SQL_Error?: string;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function slaveStatus(s: SandboxServer): Promise<SlaveStatus | null> {
+  const rows = await s.rootQuery<SlaveStatus[]>('SHOW SLAVE STATUS');
+  return rows[0] ?? null;
+}
+
+/** Points `replica` at `source` with GTIDs and waits until both replication threads run. */
+export async function startReplication(
+  source: SandboxServer,
+  replica: SandboxServer,
+  repl: { user: string; password: string },
+  timeoutMs = 20_000,
+): Promise<void> {
+  await replica.rootQuery(
+    `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${source.port}, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
+    [repl.user, repl.password],
+  );
+  await replica.rootQuery('START SLAVE');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await slaveStatus(replica);
+    if (st?.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes') return;
+    if (Date.now() > deadline) {
+      throw new DowntimeError(
+        `replication from port ${source.port} to ${replica.port} did not start: ${oneLine(st?.Last_IO_Error || st?.Last_SQL_Error || 'threads not running')}`,
+        ExitCode.Sandbox,
+      );
+    }
+    await sleep(50);
+  }
+}
+
+/** Waits until `replica` has applied every transaction `source` has written to its binlog. */
+export async function waitCaughtUp(source: SandboxServer, replica: SandboxServer, timeoutMs: number): Promise<string> {
+  const rows = await source.rootQuery<{ pos: string }[]>('SELECT @@global.gtid_binlog_pos AS pos');
+  const pos = rows[0]?.pos ?? '';
+  const res = await replica.rootQuery<{ r: number | null }[]>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [
+    pos,
+    timeoutMs / 1000,
+  ]);
+  if (Number(res[0]?.r) !== 0) {
+    throw new DowntimeError(
+      `the replica on port ${replica.port} did not apply GTID position ${pos} within ${timeoutMs} ms; check SHOW SLAVE STATUS on it`,
+      ExitCode.Sandbox,
+    );
+  }
+  return pos;
+}
+
+/**
+ * The steps, written once against the SandboxServer/ProxyControl interfaces. The state that matters
+ * between steps is which server the endpoint points at and whether green still replicates from blue.
+ */
+export class StepEngine implements SandboxSteps {
+  onEvent: OnSandboxEvent | undefined;
+
+  constructor(
+    readonly topology: Topology,
+    public blue: SandboxServer,
+    public green: SandboxServer | undefined,
+    readonly proxy: ProxyControl,
+    public active: 'blue' | 'green',
+    /** Brings the servers back to the initial topology; returns them (new handles). */
+    private readonly resetServers: () => Promise<{ blue: SandboxServer; green?: SandboxServer }>,
+    onEvent?: OnSandboxEvent,
+    /** Called after a step changed the state (the detached sandbox saves its state file). */
+    private readonly onStateChange: () => Promise<void> = async () => undefined,
+  ) {
+    this.onEvent = onEvent;
+  }
+
+  private phase(name: string, detail?: Record<string, unknown>): number {
+    const atMs = wallClockMs();
+    this.onEvent?.({ atMs, kind: 'phase', name, ...(detail ? { detail } : {}) });
+    return atMs;
+  }
+
+  private activeServer(): SandboxServer {
+    const s = this.active === 'green' ? this.green : this.blue;
+    if (s === undefined) throw new DowntimeError('the sandbox has no green server', ExitCode.Sandbox);
+    return s;
+  }
+
+  private needGreen(step: string): SandboxServer {
+    if (this.topology !== 'blue-green' || this.green === undefined) {
+      throw new DowntimeError(
+        `${step} needs a blue-green sandbox; start it with --topology blue-green`,
+        ExitCode.Usage,
+      );
+    }
+    if (this.active === 'green') {
+      throw new DowntimeError(
+        `${step}: the endpoint already points at green and nothing replicates to it; reset the sandbox first (downtime sandbox reset or sandbox.reset())`,
+        ExitCode.Sandbox,
+      );
+    }
+    return this.green;
+  }
+
+  /**
+   * Shut down the server behind the endpoint (graceful or kill -9), keep it down, start it, optionally
+   * upgrade. While the process is gone the endpoint refuses connections, as a host with nothing listening.
+   */
+  private async cycle(how: 'graceful' | 'kill', offlineMs: number, upgrade: boolean): Promise<StepDetail> {
+    const server = this.activeServer();
+    const shutdownAtMs = this.phase(how === 'kill' ? 'killing' : 'shutting-down', { server: this.active });
+    if (how === 'kill') await server.kill();
+    else await server.stop();
+    await this.proxy.refuse();
+    await this.proxy.dropConnections();
+    const offlineAtMs = this.phase('offline');
+    if (offlineMs > 0) await sleep(offlineMs);
+    const startingAtMs = this.phase('starting');
+    await server.start();
+    await this.proxy.accept();
+    const acceptingAtMs = wallClockMs();
+    let upgradingAtMs: number | undefined;
+    let upgradeMs: number | undefined;
+    if (upgrade) {
+      upgradingAtMs = this.phase('upgrading');
+      upgradeMs = (await runUpgrade(server)).ms;
+    }
+    const availableAtMs = this.phase('available');
+    await this.onStateChange();
+    return {
+      server: this.active,
+      shutdownAtMs,
+      offlineAtMs,
+      startingAtMs,
+      acceptingAtMs,
+      ...(upgradingAtMs !== undefined ? { upgradingAtMs, upgradeMs } : {}),
+      availableAtMs,
+      requestedOfflineMs: offlineMs,
+      shutdownMs: offlineAtMs - shutdownAtMs,
+      // Process exit to the endpoint accepting connections again: the time a client could not connect.
+      offlineMs: acceptingAtMs - offlineAtMs,
+    };
+  }
+
+  inPlaceUpgrade(o: UpgradeOptions): Promise<StepDetail> {
+    if (!Number.isFinite(o.offlineMs) || o.offlineMs < 0) {
+      throw new DowntimeError(`in-place-upgrade offline must be >= 0 ms (got ${o.offlineMs})`, ExitCode.Usage);
+    }
+    return this.cycle('graceful', o.offlineMs, true);
+  }
+
+  restart(): Promise<StepDetail> {
+    return this.cycle('graceful', 0, false);
+  }
+
+  killAndStart(): Promise<StepDetail> {
+    return this.cycle('kill', 0, false);
+  }
+
+  /**
+   * Blue/green switchover in RDS's order: guardrails, block writes on blue, drop and refuse clients,
+   * wait until green has applied all of blue, repoint, accept, make green writable.
+   */
+  async switchover(o: SwitchoverOptions = {}): Promise<StepDetail> {
+    const maxLagMs = o.maxLagMs ?? 5000;
+    const timeoutMs = o.timeoutMs ?? 60_000;
+    const green = this.needGreen('switchover');
+    const blue = this.blue;
+    const hook = async (p: string): Promise<void> => {
+      if (o.afterPhase) await o.afterPhase(p);
+    };
+
+    const st = await slaveStatus(green);
+    if (st === null || st.Slave_IO_Running !== 'Yes' || st.Slave_SQL_Running !== 'Yes') {
+      throw new DowntimeError(
+        `switchover refused: green's replication is not running (IO ${st?.Slave_IO_Running ?? 'none'}, SQL ${st?.Slave_SQL_Running ?? 'none'}${st?.Last_IO_Error || st?.Last_SQL_Error ? ': ' + oneLine(st.Last_IO_Error || st.Last_SQL_Error || '') : ''})`,
+        ExitCode.Sandbox,
+      );
+    }
+    const lagS = st.Seconds_Behind_Master;
+    if (lagS === null || lagS === undefined || lagS * 1000 > maxLagMs) {
+      throw new DowntimeError(
+        `switchover refused: green is ${lagS ?? 'an unknown number of'} s behind blue, more than the ${maxLagMs} ms allowed`,
+        ExitCode.Sandbox,
+      );
+    }
+
+    const initiatedAtMs = this.phase('SWITCHOVER_INITIATED', { lagS });
+    await hook('SWITCHOVER_INITIATED');
+    await blue.rootQuery('SET GLOBAL read_only = ON');
+    const writesBlockedAtMs = this.phase('SWITCHOVER_IN_PROGRESS');
+    await hook('SWITCHOVER_IN_PROGRESS');
+    await this.proxy.refuse();
+    await this.proxy.dropConnections();
+    const connectionsDroppedAtMs = wallClockMs();
+    let gtidPos: string;
+    try {
+      gtidPos = await waitCaughtUp(blue, green, timeoutMs);
+    } catch (err) {
+      // Roll back as RDS does when a switchover times out: blue takes writes again.
+      await blue.rootQuery('SET GLOBAL read_only = OFF');
+      await this.proxy.accept();
+      this.phase('SWITCHOVER_ROLLED_BACK', { reason: oneLine((err as Error).message) });
+      throw err;
+    }
+    const caughtUpAtMs = wallClockMs();
+    await this.proxy.setTarget({ host: '127.0.0.1', port: green.port });
+    await this.proxy.accept();
+    const acceptingAtMs = wallClockMs();
+    await green.rootQuery('STOP SLAVE');
+    await green.rootQuery('RESET SLAVE ALL');
+    await green.rootQuery('SET GLOBAL read_only = OFF');
+    this.active = 'green';
+    const greenWritableAtMs = this.phase('SWITCHOVER_IN_POST_PROCESSING');
+    await hook('SWITCHOVER_IN_POST_PROCESSING');
+    await this.onStateChange();
+    // Blue stays read-only and nothing replicates from it any more: it is the old environment.
+    const completedAtMs = this.phase('SWITCHOVER_COMPLETED');
+    return {
+      initiatedAtMs,
+      writesBlockedAtMs,
+      connectionsDroppedAtMs,
+      caughtUpAtMs,
+      acceptingAtMs,
+      greenWritableAtMs,
+      completedAtMs,
+      gtidPos,
+      lagS,
+      writeBlockMs: greenWritableAtMs - writesBlockedAtMs,
+      refusedMs: acceptingAtMs - connectionsDroppedAtMs,
+    };
+  }
+
+  /** Unplanned failover: the endpoint moves to green at once, without waiting for it to catch up. */
+  async failover(): Promise<StepDetail> {
+    const green = this.needGreen('failover');
+    const startedAtMs = this.phase('failover-started');
+    await this.proxy.refuse();
+    await this.proxy.dropConnections();
+    await this.proxy.setTarget({ host: '127.0.0.1', port: green.port });
+    await this.proxy.accept();
+    const acceptingAtMs = wallClockMs();
+    await green.rootQuery('STOP SLAVE');
+    await green.rootQuery('RESET SLAVE ALL');
+    await green.rootQuery('SET GLOBAL read_only = OFF');
+    this.active = 'green';
+    // The old primary may still take writes from anyone who reaches it directly; clients do not.
+    try {
+      await this.blue.rootQuery('SET GLOBAL read_only = ON');
+    } catch {
+      // blue may be down (failover after a kill): nothing to fence
+    }
+    const availableAtMs = this.phase('available', { server: 'green' });
+    await this.onStateChange();
+    return { startedAtMs, acceptingAtMs, availableAtMs, switchMs: availableAtMs - startedAtMs };
+  }
+
+  async reset(): Promise<StepDetail> {
+    const startedAtMs = wallClockMs();
+    await this.proxy.refuse();
+    await this.proxy.dropConnections();
+    const servers = await this.resetServers();
+    this.blue = servers.blue;
+    this.green = servers.green;
+    this.active = 'blue';
+    await this.proxy.setTarget({ host: '127.0.0.1', port: this.blue.port });
+    await this.proxy.accept();
+    const availableAtMs = this.phase('reset');
+    await this.onStateChange();
+    return { startedAtMs, availableAtMs, resetMs: availableAtMs - startedAtMs };
+  }
+}
+
+export function randomPassword(): string {
+  return 'pw-' + randomBytes(12).toString('base64url');
+}
+
+export interface Credentials {
+  appPassword: string;
+  replPassword: string;
+}
+
+/**
+ * Starts blue (and green as its replica) from scratch in `dir`, with the replication and app users.
+ * The users are made on blue after replication runs, so green gets them through the binlog; the app
+ * user has privileges on its database only (no SUPER, no READ ONLY ADMIN): read_only applies to it.
+ */
+export async function buildServers(
+  topology: Topology,
+  dir: string,
+  creds: Credentials,
+  ports: { blue?: number; green?: number } = {},
+  detached = false,
+): Promise<{ blue: MysqlServer; green?: MysqlServer }> {
+  const blue = await startServer({
+    baseDir: dir,
+    name: 'blue',
+    serverId: 1,
+    binlog: true,
+    ...(ports.blue !== undefined ? { port: ports.blue } : {}),
+    ...(detached ? { detached } : {}),
+  });
+  let green: MysqlServer | undefined;
+  try {
+    if (topology === 'blue-green') {
+      await blue.rootQuery(`CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ?`, [REPL_USER, creds.replPassword]);
+      await blue.rootQuery(`GRANT REPLICATION SLAVE ON *.* TO ?@'127.0.0.1'`, [REPL_USER]);
+      green = await startServer({
+        baseDir: dir,
+        name: 'green',
+        serverId: 2,
+        binlog: true,
+        readOnly: true,
+        ...(ports.green !== undefined ? { port: ports.green } : {}),
+        ...(detached ? { detached } : {}),
+      });
+      await startReplication(blue, green, { user: REPL_USER, password: creds.replPassword });
+    }
+    await blue.createUser(APP_USER, creds.appPassword, APP_DATABASE);
+    if (green) await waitCaughtUp(blue, green, 20_000);
+  } catch (err) {
+    await green?.destroy();
+    await blue.destroy();
+    throw err;
+  }
+  return green ? { blue, green } : { blue };
+}
+
+/** Starts a sandbox in this process: servers, replication, users and the endpoint proxy. */
+export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> {
+  if (opts.topology !== 'single' && opts.topology !== 'blue-green') {
+    throw new DowntimeError(`topology must be single or blue-green (got "${String(opts.topology)}")`, ExitCode.Usage);
+  }
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'downtime-sandbox-'));
+  mkdirSync(dir, { recursive: true });
+  const creds: Credentials = { appPassword: randomPassword(), replPassword: randomPassword() };
+  let servers: { blue: MysqlServer; green?: MysqlServer };
+  try {
+    servers = await buildServers(opts.topology, dir, creds);
+  } catch (err) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  let proxy: EndpointProxy;
+  try {
+    proxy = await startProxy({
+      target: { host: '127.0.0.1', port: servers.blue.port },
+      ...(opts.proxyPort !== undefined ? { port: opts.proxyPort } : {}),
+    });
+  } catch (err) {
+    await servers.green?.destroy();
+    await servers.blue.destroy();
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const ports = { blue: servers.blue.port, ...(servers.green ? { green: servers.green.port } : {}) };
+  const reset = async (): Promise<{ blue: MysqlServer; green?: MysqlServer }> => {
+    await servers.green?.destroy();
+    await servers.blue.destroy();
+    servers = await buildServers(opts.topology, dir, creds, ports);
+    return servers;
+  };
+  const engine = new StepEngine(opts.topology, servers.blue, servers.green, proxy, 'blue', reset, opts.onEvent);
+  const endpoint: SandboxEndpoint = {
+    url: `mysql://${APP_USER}@127.0.0.1:${proxy.port}/${APP_DATABASE}`,
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: APP_USER,
+    password: creds.appPassword,
+    database: APP_DATABASE,
+  };
+  return {
+    topology: opts.topology,
+    endpoint,
+    get blue() {
+      return servers.blue;
+    },
+    get green() {
+      return servers.green;
+    },
+    get active() {
+      return engine.active;
+    },
+    proxy,
+    setOnEvent: (fn) => (engine.onEvent = fn),
+    inPlaceUpgrade: (o) => engine.inPlaceUpgrade(o),
+    switchover: (o) => engine.switchover(o),
+    restart: () => engine.restart(),
+    killAndStart: () => engine.killAndStart(),
+    failover: () => engine.failover(),
+    reset: () => engine.reset(),
+    async stop() {
+      await proxy.close();
+      await servers.green?.destroy();
+      await servers.blue.destroy();
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -62,7 +62,7 @@ test('blue-green: replication runs, the app user is bound by read_only, switchov
   w.destroy();
 
   const n0 = events.length;
-  let during: { writeErrno?: number; read?: number } = {};
+  const during: { writeErrno?: number; read?: number } = {};
   const detail = await sb.switchover({
     afterPhase: async (p) => {
       if (p !== 'SWITCHOVER_IN_PROGRESS') return;

@@ -320,3 +320,14 @@ test('write verification is carried through', () => {
   assert.equal(s.writes?.inDoubtCommitted, 1);
   assert.deepEqual(s.writes?.lostSeconds, [T0 / 1000 + 1]);
 });
+
+test('a file with a header only: nothing observed, so no availability at all (not 100 %)', () => {
+  const text = syntheticResults({ durationMs: 5000, rates: { read: 10, write: 10 }, complete: false });
+  const s = analyze(parseResults(text.split('\n')[0] + '\n'));
+  assert.deepEqual(s.outages, []);
+  assert.equal(s.availability.read, null);
+  assert.equal(s.oncePerMonth.read.availability, null);
+  assert.equal(s.oncePerMonth.full.availability, null);
+  assert.equal(s.durationMs, 0);
+  assert.equal(s.complete, false);
+});

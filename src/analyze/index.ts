@@ -257,8 +257,16 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     write: ops.write?.downtimeMs ?? null,
     full: anyOp ? fullDowntimeMs : null,
   };
-  const monthly = (d: number | null): Availability =>
-    d === null ? { availability: null, nines: null } : availabilityOf(d, MONTH_MS);
+  // Nothing observed says nothing about a month either: null, not 100 %.
+  const observed = {
+    read: ops.read?.observedMs ?? 0,
+    write: ops.write?.observedMs ?? 0,
+    full: totalMs(fullObserved),
+  };
+  const monthly = (op: OutageOp): Availability => {
+    const d = downtimeMs[op];
+    return d === null || !(observed[op] > 0) ? { availability: null, nines: null } : availabilityOf(d, MONTH_MS);
+  };
 
   const opWindows = outages.filter((o) => o.op !== 'full');
   const firstStart = Math.min(...opWindows.map((o) => o.startMs));
@@ -296,9 +304,9 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     nines: { read: ops.read?.nines ?? null, write: ops.write?.nines ?? null, full: fullAv.nines },
     oncePerMonth: {
       monthMs: MONTH_MS,
-      read: monthly(downtimeMs.read),
-      write: monthly(downtimeMs.write),
-      full: monthly(downtimeMs.full),
+      read: monthly('read'),
+      write: monthly('write'),
+      full: monthly('full'),
     },
     disruption: opWindows.length > 0 ? span(firstStart, lastEnd) : null,
     gaps: OPS.flatMap((op) =>

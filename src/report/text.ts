@@ -63,7 +63,7 @@ function rows(s: Summary): string[][] {
     [
       'if once a month',
       ...col((op) =>
-        s.downtimeMs[op] === null
+        s.oncePerMonth[op].availability === null
           ? 'n/a'
           : `${formatAvailability(s.oncePerMonth[op].availability, s.oncePerMonth[op].nines)} (${formatNines(s.oncePerMonth[op].nines, s.oncePerMonth[op].availability)} nines)`,
       ),

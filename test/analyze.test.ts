@@ -331,3 +331,55 @@ test('a file with a header only: nothing observed, so no availability at all (no
   assert.equal(s.durationMs, 0);
   assert.equal(s.complete, false);
 });
+
+test('full outage = intersection, several pieces when reads and writes flap out of step', () => {
+  const s = run({
+    durationMs: 6000,
+    rates: { read: 10, write: 10 },
+    outages: [
+      { op: 'read', fromMs: 1000, toMs: 2000, cls: 'refused' },
+      { op: 'read', fromMs: 3000, toMs: 4000, cls: 'refused' },
+      { op: 'write', fromMs: 1500, toMs: 3500, cls: 'read-only' },
+    ],
+  });
+  assert.deepEqual(
+    windows(s).filter((w) => w[0] === 'full'),
+    [
+      ['full', 1500, 2000],
+      ['full', 3000, 3500],
+    ],
+  );
+  assert.equal(s.downtimeMs.full, 1000);
+  assert.deepEqual(s.outages.find((o) => o.op === 'full')?.errors, { 'read-only': 5, refused: 5 });
+  // Disruption: first failure of any op to the end of the last window of any op.
+  assert.deepEqual(s.disruption, { startMs: T0 + 1000, endMs: T0 + 4000, durationMs: 3000 });
+});
+
+test('a full window cut by a gap in one op carries the flags of that side', () => {
+  const s = run(
+    {
+      durationMs: 10_000,
+      rates: { read: 10, write: 10 },
+      outages: [{ op: 'both', fromMs: 2000, toMs: 6000, cls: 'refused' }],
+      gaps: [{ op: 'write', fromSec: 4, toSec: 5 }],
+    },
+    false,
+  );
+  assert.deepEqual(windows(s), [
+    ['read', 2000, 6000],
+    ['write', 2000, 4000],
+    ['full', 2000, 4000],
+    ['write', 5000, 6000],
+    ['full', 5000, 6000],
+  ]);
+  const fulls = s.outages.filter((o) => o.op === 'full');
+  assert.deepEqual(
+    fulls.map((o) => [o.endsAtGap, o.startsAfterGap]),
+    [
+      [true, false],
+      [false, true],
+    ],
+  );
+  // Full availability is over the time both ops were observed: 9 s.
+  assert.equal(s.availability.full, 1 - 3000 / 9000);
+});

@@ -1,35 +1,73 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { shellAction } from '../actions/shell.js';
+import {
+  EventRelay,
+  noSandbox,
+  relayingRunner,
+  stepAction,
+  type SandboxProvider,
+  type SandboxSession,
+} from '../actions/steps.js';
+import { validateThreshold } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import { runMeasurement, type RunOptions, type RunResult } from '../load/run.js';
-import { parseTargetUrl, resolveCredentials, validateTableName } from '../load/target.js';
+import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/run.js';
+import { parseTargetUrl, resolveCredentials, validateTableName, type Target } from '../load/target.js';
 import type { ConnectionModel } from '../results/types.js';
-import { parseDuration } from '../util/duration.js';
+import { assertWritableOutput } from '../results/writer.js';
+import { loadScenario } from '../scenario/parse.js';
+import { scenarioOutputs } from '../scenario/outputs.js';
+import { resolveScenarioPassword } from '../scenario/password.js';
+import { redactScenario } from '../scenario/redact.js';
+import { SCENARIO_DEFAULTS, type ParsedScenario, type SandboxKind, type ScenarioAction } from '../scenario/types.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import { defaultReportDir } from './report.js';
 import type { CommandContext } from './index.js';
 
-/** Flags of `downtime run`, as yargs gives them (untrusted until parsed by `parseRunArgs`). */
+/** Until the sandbox is wired in, a sandbox scenario fails with one clear line (ExitCode.Sandbox). */
+const defaultSandboxProvider: SandboxProvider = noSandbox;
+
+/**
+ * Flags of `downtime run`, as yargs gives them (untrusted until parsed). Flags have no yargs defaults:
+ * undefined means "not given on the command line", so that a scenario's value applies; the defaults
+ * for flag-only runs are filled in here (RUN_DEFAULTS).
+ */
 export interface RunArgs {
+  /** Scenario file (YAML/JSON); its values apply unless a flag is given explicitly. */
+  scenario?: string;
   target?: string;
-  reads: number;
-  writes: number;
-  duration: string;
+  reads?: number;
+  writes?: number;
+  duration?: string;
   out?: string;
-  force: boolean;
+  force?: boolean;
   workers?: number;
-  connection: string;
-  timeout: string;
+  connection?: string;
+  timeout?: string;
   connectTimeout?: string;
-  maxInFlight: number;
-  table: string;
+  maxInFlight?: number;
+  table?: string;
   readSql?: string;
   writeSql?: string;
   passwordFile?: string;
   label?: string;
-  progress: boolean;
-  report: boolean;
+  progress?: boolean;
+  report?: boolean;
+  threshold?: string[] | string;
 }
+
+/** Defaults of flag-only runs; the same as a scenario's (SCENARIO_DEFAULTS). */
+export const RUN_DEFAULTS = {
+  reads: SCENARIO_DEFAULTS.readsPerSec,
+  writes: SCENARIO_DEFAULTS.writesPerSec,
+  duration: '60s',
+  connection: SCENARIO_DEFAULTS.connection,
+  timeout: '2s',
+  maxInFlight: SCENARIO_DEFAULTS.maxInFlight,
+  table: SCENARIO_DEFAULTS.table,
+} as const;
 
 export const MAX_RATE = 100_000;
 
@@ -56,35 +94,73 @@ function duration(text: string, flag: string, min: number, max: number): number 
   return d.ms;
 }
 
-/** Turns flags into typed run options, or throws one DowntimeError naming the first problem. */
-export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
-  if (args.target === undefined || args.target === '') {
-    throw new DowntimeError('--target is required, e.g. --target mysql://app@db.example:3306/probe', ExitCode.Usage);
+function connectionModel(value: string): ConnectionModel {
+  if (value !== 'pool' && value !== 'per-probe') {
+    throw new DowntimeError(`--connection must be pool or per-probe (got "${value}")`, ExitCode.Usage);
   }
-  const { target, urlPassword } = parseTargetUrl(args.target);
-  if (urlPassword !== undefined) {
+  return value;
+}
+
+function workerCount(workers: number): number {
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new DowntimeError(`--workers must be a whole number from 1 to 64 (got ${workers})`, ExitCode.Usage);
+  }
+  return workers;
+}
+
+function maxInFlight(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 100_000) {
+    throw new DowntimeError(`--max-in-flight must be a whole number from 1 to 100000 (got ${value})`, ExitCode.Usage);
+  }
+  return value;
+}
+
+/** The target from --target; warns when it holds a password. */
+function targetFlag(text: string, io: Io): { target: Target; urlPassword: string | undefined } {
+  const parsed = parseTargetUrl(text);
+  if (parsed.urlPassword !== undefined) {
     io.stderr(
       'downtime: warning: a password in --target is visible to other users (ps, shell history); prefer MYSQL_PWD or --password-file\n',
     );
   }
-  const rates = { read: rate(args.reads, '--reads'), write: rate(args.writes, '--writes') };
-  const durationMs = duration(args.duration, '--duration', 1000, 7 * 24 * 3_600_000);
-  const timeoutMs = duration(args.timeout, '--timeout', 10, 3_600_000);
+  return parsed;
+}
+
+/** --threshold values (repeatable), each checked by the threshold parser. */
+export function thresholdFlags(values: RunArgs['threshold']): string[] {
+  const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
+  return list.map((v) => {
+    if (typeof v !== 'string' || v.trim() === '') {
+      throw new DowntimeError('--threshold takes an expression, e.g. --threshold "write_downtime<60s"', ExitCode.Usage);
+    }
+    const problem = validateThreshold(v);
+    if (problem !== undefined) throw new DowntimeError(`--threshold: ${problem}`, ExitCode.Usage);
+    return v.trim();
+  });
+}
+
+/** Turns flags into typed run options (a run without a scenario), or throws one DowntimeError naming the first problem. */
+export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
+  if (args.target === undefined || args.target === '') {
+    throw new DowntimeError(
+      '--target is required (or name a scenario file), e.g. --target mysql://app@db.example:3306/probe',
+      ExitCode.Usage,
+    );
+  }
+  const { target, urlPassword } = targetFlag(args.target, io);
+  const rates = {
+    read: rate(args.reads ?? RUN_DEFAULTS.reads, '--reads'),
+    write: rate(args.writes ?? RUN_DEFAULTS.writes, '--writes'),
+  };
+  const durationMs = duration(args.duration ?? RUN_DEFAULTS.duration, '--duration', 1000, 7 * 24 * 3_600_000);
+  const timeoutMs = duration(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout', 10, 3_600_000);
   const connectTimeoutMs =
     args.connectTimeout === undefined ? timeoutMs : duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000);
-  if (args.connection !== 'pool' && args.connection !== 'per-probe') {
-    throw new DowntimeError(`--connection must be pool or per-probe (got "${args.connection}")`, ExitCode.Usage);
-  }
-  const workers = args.workers ?? availableParallelism();
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new DowntimeError(`--workers must be a whole number from 1 to 64 (got ${workers})`, ExitCode.Usage);
-  }
-  if (!Number.isInteger(args.maxInFlight) || args.maxInFlight < 1 || args.maxInFlight > 100_000) {
-    throw new DowntimeError(`--max-in-flight must be a whole number from 1 to 100000 (got ${args.maxInFlight})`);
-  }
+  const connection = connectionModel(args.connection ?? RUN_DEFAULTS.connection);
+  const workers = workerCount(args.workers ?? availableParallelism());
+  const inFlight = maxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight);
   const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
-  const stamp = new Date(io.now()).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  const out = resolve(io.cwd, args.out ?? join('reports', `run-${stamp}.ndjson`));
+  const out = resolve(io.cwd, args.out ?? join('reports', `run-${utcStamp(io.now())}.ndjson`));
   return {
     target,
     password: creds.password,
@@ -93,51 +169,267 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     rates,
     durationMs,
     workers,
-    connection: args.connection as ConnectionModel,
+    connection,
     timeoutMs,
     connectTimeoutMs,
-    maxInFlight: args.maxInFlight,
-    table: validateTableName(args.table),
+    maxInFlight: inFlight,
+    table: validateTableName(args.table ?? RUN_DEFAULTS.table),
     readSql: args.readSql,
     writeSql: args.writeSql,
     out,
-    overwrite: args.force,
-    progress: args.progress,
+    overwrite: args.force ?? false,
+    progress: args.progress ?? true,
   };
 }
 
+function utcStamp(nowMs: number): string {
+  return new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+}
+
+/** Where the probes go: known at once for a target, once the sandbox is up for a sandbox. */
+export type RunDb =
+  | { kind: 'target'; target: Target; password: string | undefined; passwordSource: string }
+  | { kind: 'sandbox'; sandbox: SandboxKind };
+
+/**
+ * What `downtime run` does, decided before anything starts: the measurement's options, the actions,
+ * the thresholds and the report to render afterwards (the caller evaluates thresholds; this does not).
+ */
+export interface RunPlan {
+  options: Omit<RunOptions, 'target' | 'password' | 'passwordSource' | 'actions'>;
+  db: RunDb;
+  /** Scenario actions that fall inside the run, in file order. */
+  actions: ScenarioAction[];
+  /** The scenario's thresholds, then those of --threshold flags, as written. */
+  thresholds: string[];
+  report: { enabled: boolean; dir: string };
+  /** The parsed scenario, when the run comes from one. */
+  scenario: ParsedScenario | undefined;
+}
+
+/**
+ * Flags (and the scenario file, if any) → a run plan. Precedence: a flag given on the command line, then
+ * the scenario's value, then the default. --threshold adds to the scenario's thresholds.
+ */
+export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
+  const thresholds = thresholdFlags(args.threshold);
+  if (args.scenario === undefined) {
+    const options = parseRunArgs(args, io);
+    const { target, password, passwordSource, ...rest } = options;
+    return {
+      options: rest,
+      db: { kind: 'target', target, password, passwordSource },
+      actions: [],
+      thresholds,
+      report: { enabled: args.report ?? true, dir: defaultReportDir(options.out) },
+      scenario: undefined,
+    };
+  }
+  const file = isAbsolute(args.scenario) || io.cwd === process.cwd() ? args.scenario : resolve(io.cwd, args.scenario);
+  const s = loadScenario(file, { validateThreshold });
+  const overridden = RUN_OVERRIDABLE.filter((flag) => args[flag] !== undefined);
+
+  let db: RunDb;
+  if (args.target !== undefined && args.target !== '') {
+    const steps = s.actions.filter((a) => a.kind === 'step');
+    if (steps.length > 0) {
+      throw new DowntimeError(
+        `--target replaces the scenario's database, but ${s.source} has sandbox steps (${steps.map((a) => a.name).join(', ')}), which need its sandbox; drop --target, or use run: actions`,
+        ExitCode.Usage,
+      );
+    }
+    const { target, urlPassword } = targetFlag(args.target, io);
+    const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+    db = { kind: 'target', target, password: creds.password, passwordSource: creds.source };
+  } else if (s.db.kind === 'target') {
+    const { target, urlPassword } = parseTargetUrl(s.db.url);
+    let creds: { password: string | undefined; source: string };
+    if (args.passwordFile !== undefined || s.db.password === undefined) {
+      creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+    } else {
+      const r = await resolveScenarioPassword(s.db.password, io);
+      creds = { password: r.password, source: r.source };
+    }
+    db = { kind: 'target', target, password: creds.password, passwordSource: creds.source };
+  } else {
+    db = { kind: 'sandbox', sandbox: s.db.sandbox };
+  }
+
+  const rates = {
+    read: args.reads !== undefined ? rate(args.reads, '--reads') : s.load.readsPerSec,
+    write: args.writes !== undefined ? rate(args.writes, '--writes') : s.load.writesPerSec,
+  };
+  const durationMs =
+    args.duration !== undefined ? duration(args.duration, '--duration', 1000, 7 * 24 * 3_600_000) : s.durationMs;
+  const timeoutMs = args.timeout !== undefined ? duration(args.timeout, '--timeout', 10, 3_600_000) : s.load.timeoutMs;
+  const connectTimeoutMs =
+    args.connectTimeout !== undefined
+      ? duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000)
+      : s.load.connectTimeoutMs;
+  const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
+
+  // A shorter --duration (a quick rehearsal) leaves out the actions it no longer reaches, and says so.
+  const actions = s.actions.filter((a) => a.atMs < durationMs);
+  for (const a of s.actions) {
+    if (a.atMs >= durationMs) {
+      io.stderr(
+        `downtime: warning: action "${a.name}" at ${formatDuration(a.atMs)} is not before the end of the run (${formatDuration(durationMs)}); it will not run\n`,
+      );
+    }
+  }
+  if (actions.some((a) => a.kind === 'step') && db.kind !== 'sandbox') {
+    // The parser refuses steps with target:; only reachable through overrides, which are checked above.
+    throw new DowntimeError(`${s.source}: sandbox steps need sandbox:`, ExitCode.Usage);
+  }
+
+  return {
+    options: {
+      label: args.label ?? s.name,
+      rates,
+      durationMs,
+      workers: workerCount(args.workers ?? s.load.workers ?? availableParallelism()),
+      connection: args.connection !== undefined ? connectionModel(args.connection) : s.load.connection,
+      timeoutMs,
+      connectTimeoutMs,
+      maxInFlight: args.maxInFlight !== undefined ? maxInFlight(args.maxInFlight) : s.load.maxInFlight,
+      table: args.table !== undefined ? validateTableName(args.table) : s.load.table,
+      readSql: args.readSql ?? s.load.readSql,
+      writeSql: args.writeSql ?? s.load.writeSql,
+      out: resolve(io.cwd, outputs.resultsPath),
+      overwrite: args.force ?? false,
+      progress: args.progress ?? true,
+      scenario: {
+        ...redactScenario(s),
+        // Which scenario values the command line replaced (names only: values may hold secrets).
+        ...(overridden.length > 0 ? { overriddenBy: overridden.map(flagName) } : {}),
+      },
+    },
+    db,
+    actions,
+    thresholds: [...s.thresholds, ...thresholds],
+    report: { enabled: args.report ?? s.report.enabled, dir: resolve(io.cwd, outputs.reportDir) },
+    scenario: s,
+  };
+}
+
+/** Flags that replace a scenario's value when given. */
+const RUN_OVERRIDABLE = [
+  'target',
+  'reads',
+  'writes',
+  'duration',
+  'out',
+  'workers',
+  'connection',
+  'timeout',
+  'connectTimeout',
+  'maxInFlight',
+  'table',
+  'readSql',
+  'writeSql',
+  'passwordFile',
+  'label',
+  'report',
+] as const satisfies readonly (keyof RunArgs)[];
+
+function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** What a run leaves for the caller: the result, and the report and thresholds still to do. */
+export interface RunOutcome {
+  result: RunResult;
+  thresholds: string[];
+  report: { enabled: boolean; dir: string };
+}
+
+export interface RunDeps {
+  /** Starts the scenario's sandbox (tests may give a fake one). */
+  sandbox?: SandboxProvider;
+}
+
+/**
+ * Runs a plan: starts the sandbox if the scenario has one, turns actions into RunActions, measures,
+ * and lets go of the sandbox afterwards, whatever happened.
+ */
+export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
+  let session: SandboxSession | undefined;
+  let db: Extract<RunDb, { kind: 'target' }>;
+  const relay = new EventRelay();
+  if (plan.db.kind === 'sandbox') {
+    // Refuse an unwritable --out before spending time on starting servers.
+    assertWritableOutput(plan.options.out, plan.options.overwrite);
+    session = await (deps.sandbox ?? defaultSandboxProvider)(plan.db.sandbox, relay);
+    db = { kind: 'target', target: session.target, password: session.password, passwordSource: 'sandbox' };
+    if (plan.options.progress) io.stderr(`downtime: ${session.description}\n`);
+  } else {
+    db = plan.db;
+  }
+  try {
+    const steps = session === undefined ? undefined : relayingRunner(session.steps, relay);
+    const actions: RunAction[] = plan.actions.map((a) => {
+      if (a.kind === 'run') {
+        return shellAction(a, { env: io.env, cwd: io.cwd, now: io.now, password: db.password });
+      }
+      if (steps === undefined) {
+        throw new DowntimeError(`action "${a.name}" is a sandbox step, but this run has no sandbox`, ExitCode.Sandbox);
+      }
+      return stepAction(a, steps);
+    });
+    const result = await runMeasurement(
+      {
+        ...plan.options,
+        target: db.target,
+        password: db.password,
+        passwordSource: db.passwordSource,
+        actions,
+      },
+      io,
+    );
+    return { result, thresholds: plan.thresholds, report: plan.report };
+  } finally {
+    await session?.release();
+  }
+}
+
 export function runFlags<T>(y: Argv<T>) {
+  // No yargs defaults here (defaultDescription only): an option left out must stay undefined, so that
+  // a scenario's value is not replaced by a default nobody typed.
   return y
     .option('target', {
       type: 'string',
       describe: 'mysql://USER@HOST:PORT/DATABASE (password from MYSQL_PWD or --password-file)',
     })
-    .option('reads', { type: 'number', default: 100, describe: 'read probes per second' })
-    .option('writes', { type: 'number', default: 50, describe: 'write probes per second' })
-    .option('duration', { type: 'string', default: '60s', describe: 'how long to measure (e.g. 90s, 5m, 1h)' })
+    .option('reads', { type: 'number', defaultDescription: '100', describe: 'read probes per second' })
+    .option('writes', { type: 'number', defaultDescription: '50', describe: 'write probes per second' })
+    .option('duration', {
+      type: 'string',
+      defaultDescription: '60s',
+      describe: 'how long to measure (e.g. 90s, 5m, 1h)',
+    })
     .option('out', { type: 'string', describe: 'results file (default reports/run-<time>.ndjson)' })
-    .option('force', { type: 'boolean', default: false, describe: 'overwrite --out if it exists' })
+    .option('force', { type: 'boolean', defaultDescription: 'false', describe: 'overwrite --out if it exists' })
     .option('workers', { type: 'number', describe: 'worker threads (default: CPU count)' })
     .option('connection', {
       type: 'string',
-      default: 'pool',
+      defaultDescription: 'pool',
       choices: ['pool', 'per-probe'],
       describe: 'pool: persistent connections like an app; per-probe: a new connection per probe',
     })
     .option('timeout', {
       type: 'string',
-      default: '2s',
+      defaultDescription: '2s',
       describe: 'a probe slower than this (from its intended time) failed',
     })
     .option('connect-timeout', { type: 'string', describe: 'bound on connecting (default: --timeout)' })
     .option('max-in-flight', {
       type: 'number',
-      default: 256,
+      defaultDescription: '256',
       describe: 'cap on probes in flight per op; a due probe beyond it is recorded as dropped',
     })
     .option('table', {
       type: 'string',
-      default: 'downtime_probe',
+      defaultDescription: 'downtime_probe',
       describe: "the harness's own table (created if missing)",
     })
     .option('read-sql', {
@@ -149,15 +441,20 @@ export function runFlags<T>(y: Argv<T>) {
       describe: 'override the write probe (placeholders :run_id :seq :intended_ms)',
     })
     .option('password-file', { type: 'string', describe: 'read the password from this file' })
-    .option('label', { type: 'string', describe: 'a name for this run, shown in reports' })
+    .option('label', { type: 'string', describe: 'a name for this run, shown in reports (default: the scenario name)' })
+    .option('threshold', {
+      type: 'string',
+      array: true,
+      describe: 'pass/fail check, e.g. "write_downtime<30s"; repeatable; added to the scenario\'s',
+    })
     .option('progress', {
       type: 'boolean',
-      default: true,
+      defaultDescription: 'true',
       describe: 'one line per second on stderr (--no-progress to hide)',
     })
     .option('report', {
       type: 'boolean',
-      default: true,
+      defaultDescription: 'true',
       describe: 'render the report at the end (--no-report to skip)',
     });
 }
@@ -168,18 +465,34 @@ export function exitCodeOf(result: RunResult): number {
   return ExitCode.Ok;
 }
 
+/** Core of `downtime run`: flags (and scenario) → plan → measurement. */
+export async function runFromArgs(args: RunArgs, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
+  const plan = await planRun(args, io);
+  return executeRun(plan, io, deps);
+}
+
 export const runCommand = (ctx: CommandContext): CommandModule<object, never> => ({
-  command: 'run',
+  command: 'run [scenario]',
   describe: 'probe a database at a constant rate and record every second into a results file',
   builder: (y: Argv) =>
-    runFlags(y).example(
-      'MYSQL_PWD=… $0 run --target mysql://app@db.example:3306/probe --reads 200 --writes 50 --duration 5m --out reports/bg.ndjson',
-      'five minutes of probes against db.example',
-    ) as Argv<never>,
+    runFlags(
+      y.positional('scenario', {
+        type: 'string',
+        describe: 'scenario file (.yaml/.json); flags given on the command line override its values',
+      }),
+    )
+      .example(
+        'MYSQL_PWD=… $0 run --target mysql://app@db.example:3306/probe --reads 200 --writes 50 --duration 5m --out reports/bg.ndjson',
+        'five minutes of probes against db.example',
+      )
+      .example('$0 run scenarios/local-blue-green.yaml', 'rehearse a blue/green switchover on a local sandbox')
+      .example(
+        '$0 run scenarios/local-blue-green.yaml --duration 30s --out /tmp/try.ndjson',
+        'a quick rehearsal: flags override the scenario',
+      ) as Argv<never>,
   handler: async (argv: unknown) => {
-    const opts = parseRunArgs(argv as RunArgs, ctx.io);
-    const result = await runMeasurement(opts, ctx.io);
-    ctx.io.stdout(`${result.path}\n`);
-    ctx.exitCode = exitCodeOf(result);
+    const outcome = await runFromArgs(argv as RunArgs, ctx.io);
+    ctx.io.stdout(`${outcome.result.path}\n`);
+    ctx.exitCode = exitCodeOf(outcome.result);
   },
 });

@@ -1,0 +1,80 @@
+/**
+ * Sandbox steps (`step:` in a scenario) as RunActions. The sandbox itself (src/sandbox) does the work;
+ * this file only needs something that can run a step — a StepRunner — so the run command and the tests
+ * do not depend on how the sandbox is built.
+ */
+import { DowntimeError, ExitCode } from '../errors.js';
+import type { ActionContext, EventInput, RunAction } from '../load/run.js';
+import type { Target } from '../load/target.js';
+import type { SandboxKind, StepAction, StepSpec } from '../scenario/types.js';
+
+/** A step with its options, as the scenario parser gives it. */
+export type ParsedStep = StepSpec;
+
+export interface StepRunner {
+  /** Runs one step; resolves with details for the action's end event, rejects when the step failed. */
+  run(step: ParsedStep, ctx: ActionContext): Promise<Record<string, unknown> | void>;
+}
+
+/** Turns a scenario's `step:` action into a RunAction that runs it with `runner`. */
+export function stepAction(action: StepAction, runner: StepRunner): RunAction {
+  return {
+    atMs: action.atMs,
+    name: action.name,
+    execute: async (ctx) => {
+      const detail = await runner.run(action.step, ctx);
+      return { step: action.step.name, options: { ...action.step.options }, ...(detail ?? {}) };
+    },
+  };
+}
+
+/** A sandbox the run probes: its endpoint, a StepRunner for its steps, and how to let go of it afterwards. */
+export interface SandboxSession {
+  target: Target;
+  password: string | undefined;
+  steps: StepRunner;
+  /** Stops what the run started (a sandbox it started itself); leaves an existing one running. */
+  release(): Promise<void>;
+  /** For the header and messages, e.g. "fresh blue-green sandbox in /tmp/…". */
+  description: string;
+}
+
+/** Starts (or connects to) a sandbox of the given topology; `events` receives its events during the run. */
+export type SandboxProvider = (kind: SandboxKind, events: EventRelay) => Promise<SandboxSession>;
+
+/** What runs steps when no sandbox is available: every step fails with one clear line. */
+export const noSandbox: SandboxProvider = (kind) => {
+  throw new DowntimeError(
+    `this scenario needs a local ${kind} sandbox, which this build of downtime cannot start yet; use a scenario with target: instead`,
+    ExitCode.Sandbox,
+  );
+};
+
+/**
+ * The sandbox reports events through a callback given when it starts, before the run (and its results
+ * file) exists; the run hands its event sink to actions only. The relay forwards sandbox events to the
+ * sink of the step running now (or the last one, while the run goes on), and drops those outside the run.
+ */
+export class EventRelay {
+  private sink: ActionContext | undefined;
+
+  /** Called by a step action with its context: events go to the results file from now on. */
+  attach(ctx: ActionContext): void {
+    this.sink = ctx;
+  }
+
+  readonly emit = (e: EventInput): void => {
+    if (this.sink === undefined || this.sink.signal.aborted) return;
+    this.sink.event(e);
+  };
+}
+
+/** A StepRunner wrapper that attaches the relay before each step, so the sandbox's events land in the file. */
+export function relayingRunner(runner: StepRunner, relay: EventRelay): StepRunner {
+  return {
+    run: (step, ctx) => {
+      relay.attach(ctx);
+      return runner.run(step, ctx);
+    },
+  };
+}

@@ -58,5 +58,7 @@ try {
     `read + report: ${(total / 1000).toFixed(2)} s; ratio to the ${TARGET_MS / 1000} s target: ${(total / TARGET_MS).toFixed(2)} (≤ 1 is on target)`,
   );
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  // BENCH_KEEP=1 keeps the file and the report to look at.
+  if (process.env.BENCH_KEEP === '1') console.log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }

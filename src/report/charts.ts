@@ -143,15 +143,18 @@ function windowBoxes(outages: Outage[], originMs: number, axisOf: Partial<Record
 }
 
 function fullStrips(outages: Outage[], originMs: number): MarkBox[] {
-  return outages
-    .filter((o) => o.op === 'full')
-    .map((w) => ({
+  const full = outages.filter((o) => o.op === 'full');
+  const labelled = new Set([...full].sort((a, b) => b.durationMs - a.durationMs).slice(0, MAX_WINDOW_LABELS));
+  return full.map((w) => {
+    const box: MarkBox = {
       fromX: secondsFrom(originMs, w.startMs),
       toX: secondsFrom(originMs, w.endMs),
       axis: null,
       color: COLORS.full,
-      label: `full outage ${formatDuration(w.durationMs)}`,
-    }));
+    };
+    if (labelled.has(w)) box.label = `full outage ${formatDuration(w.durationMs)}`;
+    return box;
+  });
 }
 
 function lostPoints(s: Summary, originMs: number, axis: string | undefined): MarkPoint[] {

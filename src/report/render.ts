@@ -76,7 +76,13 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
       if (!r) continue;
       ctx.fillStyle = s.color;
       ctx.fillRect(r.x, area.top, r.w, 8);
-      if (s.label) label(ctx, s.label, r.x + 3, area.top + 26, '#8b0000', 13);
+      if (!s.label) continue;
+      const x1 = r.x + 3;
+      const x2 = x1 + ctx.measureText(s.label).width + 6;
+      const y = area.top + 26;
+      if (drawn.some((d) => d.y === y && x1 < d.x2 && d.x1 < x2)) continue;
+      drawn.push({ x1, x2, y });
+      label(ctx, s.label, x1, y, '#8b0000', 13);
     }
     for (const l of marks.lines ?? []) {
       const x = xs.getPixelForValue(l.x);

@@ -20,6 +20,12 @@ export function wallClockMs(): number {
 }
 
 export function processIo(): Io {
+  // `downtime report x | head`: a reader that goes away is not an error worth a crash.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

@@ -216,23 +216,40 @@ class OutputRecorder {
     this.seen++;
     if (this.cut) return;
     // Redact before measuring, so the bound applies to what is stored.
-    const line = this.redact(raw);
-    const size = Buffer.byteLength(line) + 1;
-    if (this.recorded >= MAX_OUTPUT_LINES || this.bytes + size > MAX_OUTPUT_BYTES) {
-      this.cut = true;
-      this.ctx.event({
-        atMs: this.now(),
-        kind: 'warning',
-        name: 'output-cut',
-        detail: {
-          action: this.name,
-          message: `output of "${this.name}" cut after ${this.recorded} lines (${this.bytes} bytes); at most ${MAX_OUTPUT_LINES} lines or ${MAX_OUTPUT_BYTES} bytes are recorded per action`,
-        },
-      });
+    let line = this.redact(raw);
+    let size = Buffer.byteLength(line) + 1;
+    const roomBytes = MAX_OUTPUT_BYTES - this.bytes - 1;
+    if (this.recorded < MAX_OUTPUT_LINES && size - 1 > roomBytes && roomBytes > 0) {
+      // The line that crosses the bound is kept up to it, so one huge line still shows its start.
+      line = Buffer.from(line).subarray(0, roomBytes).toString('utf8');
+      size = Buffer.byteLength(line) + 1;
+      this.record(stream, line, size);
+      this.cutHere();
       return;
     }
+    if (this.recorded >= MAX_OUTPUT_LINES || size > MAX_OUTPUT_BYTES - this.bytes) {
+      this.cutHere();
+      return;
+    }
+    this.record(stream, line, size);
+  }
+
+  private record(stream: Stream, line: string, size: number): void {
     this.recorded++;
     this.bytes += size;
     this.ctx.event({ atMs: this.now(), kind: 'output', name: this.name, detail: { stream, line } });
+  }
+
+  private cutHere(): void {
+    this.cut = true;
+    this.ctx.event({
+      atMs: this.now(),
+      kind: 'warning',
+      name: 'output-cut',
+      detail: {
+        action: this.name,
+        message: `output of "${this.name}" cut after ${this.recorded} lines (${this.bytes} bytes); at most ${MAX_OUTPUT_LINES} lines or ${MAX_OUTPUT_BYTES} bytes are recorded per action`,
+      },
+    });
   }
 }

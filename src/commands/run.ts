@@ -1,15 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { freshSandboxProvider } from '../actions/sandbox.js';
 import { shellAction } from '../actions/shell.js';
-import {
-  EventRelay,
-  noSandbox,
-  relayingRunner,
-  stepAction,
-  type SandboxProvider,
-  type SandboxSession,
-} from '../actions/steps.js';
+import { EventRelay, relayingRunner, stepAction, type SandboxProvider, type SandboxSession } from '../actions/steps.js';
 import { validateThreshold } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
@@ -25,9 +19,6 @@ import { SCENARIO_DEFAULTS, type ParsedScenario, type SandboxKind, type Scenario
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { defaultReportDir } from './report.js';
 import type { CommandContext } from './index.js';
-
-/** Until the sandbox is wired in, a sandbox scenario fails with one clear line (ExitCode.Sandbox). */
-const defaultSandboxProvider: SandboxProvider = noSandbox;
 
 /**
  * Flags of `downtime run`, as yargs gives them (untrusted until parsed). Flags have no yargs defaults:
@@ -359,7 +350,8 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
   if (plan.db.kind === 'sandbox') {
     // Refuse an unwritable --out before spending time on starting servers.
     assertWritableOutput(plan.options.out, plan.options.overwrite);
-    session = await (deps.sandbox ?? defaultSandboxProvider)(plan.db.sandbox, relay);
+    const provider = deps.sandbox ?? freshSandboxProvider({ say: (line) => io.stderr(line) });
+    session = await provider(plan.db.sandbox, relay);
     db = { kind: 'target', target: session.target, password: session.password, passwordSource: 'sandbox' };
     if (plan.options.progress) io.stderr(`downtime: ${session.description}\n`);
   } else {

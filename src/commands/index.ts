@@ -3,6 +3,7 @@ import type { Io } from '../io.js';
 import { compareCommand } from './compare.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
+import { sandboxCommand } from './sandbox.js';
 import { scenarioCommand } from './scenario.js';
 
 /** What every command gets: the Io, and a place to leave its exit code. */
@@ -17,4 +18,4 @@ export interface CommandContext {
  */
 export type CommandFactory = (ctx: CommandContext) => CommandModule<object, never>;
 
-export const commands: CommandFactory[] = [runCommand, scenarioCommand, reportCommand, compareCommand];
+export const commands: CommandFactory[] = [runCommand, scenarioCommand, reportCommand, compareCommand, sandboxCommand];

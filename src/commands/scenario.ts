@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { DowntimeError, ExitCode, isDowntimeError } from '../errors.js';
 import type { Io } from '../io.js';
+import { validateThreshold } from '../analyze/thresholds.js';
 import { loadScenario } from '../scenario/parse.js';
 import { redactScenario } from '../scenario/redact.js';
 import { scenarioSchema } from '../scenario/schema.js';
@@ -85,6 +86,6 @@ export const scenarioCommand = (ctx: CommandContext): CommandModule<object, neve
       .example('$0 scenario --schema > scenario.schema.json', 'the schema, for editors') as Argv<never>,
   handler: (argv: unknown) => {
     const a = argv as { files?: string[]; json: boolean; schema: boolean };
-    ctx.exitCode = checkScenarios({ files: a.files ?? [], json: a.json, schema: a.schema }, ctx.io);
+    ctx.exitCode = checkScenarios({ files: a.files ?? [], json: a.json, schema: a.schema, validateThreshold }, ctx.io);
   },
 });

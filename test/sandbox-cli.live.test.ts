@@ -101,8 +101,15 @@ test('sandbox up, a switchover through connectSandbox, status, down: nothing lef
   assert.match(status.out, /sandbox up \(blue-green\).*active green/);
   assert.match(status.out, /green .*reachable <- endpoint/);
 
+  const reset = io();
+  assert.equal(await main(['sandbox', 'reset'], reset), 0, reset.err);
+  assert.equal(readState(stateDir)?.active, 'blue');
+  assert.equal(await id(), 1);
+  const st2 = readState(stateDir)!;
+
   const down = io();
   assert.equal(await main(['sandbox', 'down'], down), 0, down.err);
+  assert.deepEqual(await leftovers(st2), []);
   assert.match(down.out, /stopped proxy .*blue .*green|stopped proxy .*green .*blue/);
   assert.deepEqual(await leftovers(st), []);
   assert.deepEqual(readdirSync(join(cwd, '.downtime')), []);

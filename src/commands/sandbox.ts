@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import { DEFAULT_STATE_DIR, sandboxDown, sandboxStatus, sandboxUp } from '../sandbox/detached.js';
+import { connectSandbox, DEFAULT_STATE_DIR, sandboxDown, sandboxStatus, sandboxUp } from '../sandbox/detached.js';
 import type { Topology } from '../sandbox/topology.js';
 import type { CommandContext } from './index.js';
 
@@ -78,8 +78,20 @@ export async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
         );
       return ExitCode.Ok;
     }
+    case 'reset': {
+      const sb = await connectSandbox(stateDir);
+      try {
+        const d = await sb.reset();
+        io.stdout(
+          `sandbox reset (${sb.topology}): fresh servers, endpoint ${sb.endpoint.url} points at blue again (${Math.round(d.resetMs as number)} ms)\n`,
+        );
+      } finally {
+        sb.close();
+      }
+      return ExitCode.Ok;
+    }
     default:
-      throw new DowntimeError(`sandbox takes up, status or down (got "${a.action}")`, ExitCode.Usage);
+      throw new DowntimeError(`sandbox takes up, status, reset or down (got "${a.action}")`, ExitCode.Usage);
   }
 }
 
@@ -89,7 +101,11 @@ export const sandboxCommand = (ctx: CommandContext): CommandModule<object, never
     'start, inspect or stop a local sandbox: MariaDB/MySQL servers (blue source, green replica) behind an endpoint proxy',
   builder: (y: Argv) =>
     y
-      .positional('action', { type: 'string', choices: ['up', 'status', 'down'], describe: 'up, status or down' })
+      .positional('action', {
+        type: 'string',
+        choices: ['up', 'status', 'reset', 'down'],
+        describe: 'up, status, reset or down',
+      })
       .option('topology', {
         type: 'string',
         choices: ['blue-green', 'single'],
@@ -105,6 +121,10 @@ export const sandboxCommand = (ctx: CommandContext): CommandModule<object, never
       .option('json', { type: 'boolean', default: false, describe: 'print the state/status as JSON' })
       .example('$0 sandbox up', 'blue/green sandbox; prints the endpoint and the password file')
       .example('$0 sandbox status', 'what runs, and whether it answers')
+      .example(
+        '$0 sandbox reset',
+        'back to the initial state after a switchover or failover (fresh servers, same ports)',
+      )
       .example('$0 sandbox down', 'stop everything and remove the state directory') as Argv<never>,
   handler: async (argv: unknown) => {
     const a = argv as SandboxArgs & { 'state-dir'?: string };

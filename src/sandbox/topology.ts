@@ -197,7 +197,7 @@ export class StepEngine implements SandboxSteps {
     }
     if (this.active === 'green') {
       throw new DowntimeError(
-        `${step}: the endpoint already points at green and nothing replicates to it; reset the sandbox first (downtime sandbox reset or sandbox.reset())`,
+        `${step}: the endpoint already points at green and nothing replicates to it; reset the sandbox first (downtime sandbox reset, or reset() in code)`,
         ExitCode.Sandbox,
       );
     }

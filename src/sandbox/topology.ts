@@ -178,7 +178,11 @@ export class StepEngine implements SandboxSteps {
 
   private phase(name: string, detail?: Record<string, unknown>): number {
     const atMs = wallClockMs();
-    this.onEvent?.({ atMs, kind: 'phase', name, ...(detail ? { detail } : {}) });
+    try {
+      this.onEvent?.({ atMs, kind: 'phase', name, ...(detail ? { detail } : {}) });
+    } catch {
+      // A failing listener must not abort a step halfway (e.g. leave blue read-only mid-switchover).
+    }
     return atMs;
   }
 

@@ -42,6 +42,8 @@ export interface Marks {
   strips: MarkBox[];
   /** A caption inside the top left of a panel. */
   captions?: { axis: string; text: string }[];
+  /** Bar charts: a text above each bar, [datasetIndex][barIndex] (null: none), so numbers read off a ticket. */
+  barLabels?: (string | null)[][];
 }
 
 /** The JSON shape we produce; render.ts hands it to chart.js as a ChartConfiguration. */
@@ -475,10 +477,20 @@ export function downtimeBarChart(summaries: Summary[]): ChartJson {
     summaries.map((s, i) => `${i + 1}: ${s.label} ${wallClock(s.startMs)}`).join(' · '),
   );
   options.parsing = true;
+  const barLabels = (['read', 'write', 'full'] as const).map((op) =>
+    summaries.map((s) => {
+      const d = s.downtimeMs[op];
+      return d === null ? 'not probed' : formatDuration(d);
+    }),
+  );
+  const marks: Marks = { boxes: [], lines: [], points: [], strips: [], barLabels };
+  (options.plugins as Record<string, unknown>).downtimeMarks = marks;
   options.scales = {
     x: { ticks: { font: { ...FONT, size: 16 }, color: '#222' }, grid: { display: false } },
     y: {
       beginAtZero: true,
+      // Head room for the value labels above the tallest bar.
+      grace: '8%',
       title: { display: true, text: 'downtime (s)', font: { ...FONT, size: 16, weight: 'bold' }, color: '#222' },
       ticks: { font: { ...FONT, size: 14 }, color: '#222' },
       grid: { color: COLORS.grid },

@@ -116,6 +116,21 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
       const ys = chart.scales[c.axis];
       if (ys) label(ctx, c.text, area.left + 8, ys.top + 20, '#111', 15);
     }
+    (marks.barLabels ?? []).forEach((texts, di) => {
+      const meta = chart.getDatasetMeta(di);
+      if (meta.hidden) return;
+      ctx.font = `bold 15px ${FONT_FAMILY}`;
+      ctx.fillStyle = '#111';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'bottom';
+      texts.forEach((text, i) => {
+        const el = meta.data[i];
+        if (text === null || !el || !Number.isFinite(el.x)) return;
+        // A null value (op not probed) has no bar: its text sits on the axis.
+        const y = Number.isFinite(el.y) ? el.y : (chart.scales.y?.bottom ?? area.bottom);
+        ctx.fillText(text, el.x, y - 4);
+      });
+    });
     let labelled = false;
     for (const p of marks.points ?? []) {
       const x = xs.getPixelForValue(p.x);

@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, shellAction, type ShellResult } from '../src/actions/shell.js';
-import { EventRelay, relayingRunner, stepAction, type StepRunner } from '../src/actions/steps.js';
-import { sandboxStepRunner } from '../src/actions/sandbox.js';
+import { EventRelay, relayingRunner, stepAction, type SandboxSession, type StepRunner } from '../src/actions/steps.js';
+import { DowntimeError, ExitCode } from '../src/errors.js';
+import { sandboxProvider, sandboxStepRunner } from '../src/actions/sandbox.js';
 import type { ActionContext, EventInput } from '../src/load/run.js';
 import type { CommandAction, StepAction } from '../src/scenario/types.js';
 import type { SandboxSteps } from '../src/sandbox/topology.js';
@@ -212,4 +216,69 @@ test('sandbox step runner: each scenario step calls its sandbox method with its 
     ['killAndStart', undefined],
     ['failover', undefined],
   ]);
+});
+
+test('sandbox provider: no sandbox or another topology in the state dir → a fresh one; a stale or switched one is refused', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'downtime-state-'));
+  try {
+    const freshCalls: string[] = [];
+    const said: string[] = [];
+    const fakeSession: SandboxSession = {
+      target: { host: '127.0.0.1', port: 1, user: 'u', database: 'd', url: 'mysql://u@127.0.0.1:1/d' },
+      password: undefined,
+      steps: { run: () => Promise.resolve() },
+      release: () => Promise.resolve(),
+      description: 'fake',
+    };
+    const provider = sandboxProvider({
+      stateDir,
+      say: (l) => said.push(l),
+      fresh: (kind) => (freshCalls.push(kind), Promise.resolve(fakeSession)),
+    });
+    const relay = new EventRelay();
+    assert.equal(await provider('single', relay, ['restart']), fakeSession);
+    const state = (topology: string, active: string) =>
+      writeFileSync(
+        join(stateDir, 'state.json'),
+        JSON.stringify({
+          version: 1,
+          topology,
+          createdAtMs: 0,
+          stateDir,
+          endpoint: {
+            url: 'mysql://downtime@127.0.0.1:1/probe',
+            host: '127.0.0.1',
+            port: 1,
+            user: 'downtime',
+            database: 'probe',
+          },
+          passwordFile: join(stateDir, 'pw'),
+          replPasswordFile: join(stateDir, 'rpw'),
+          active,
+          proxy: { pid: null, port: 1, control: join(stateDir, 'control.sock') },
+          servers: {
+            blue: { pid: null, port: 2, serverId: 1, dir: stateDir, dataDir: stateDir, binary: 'x', args: [] },
+          },
+        }),
+      );
+    state('single', 'blue');
+    assert.equal(await provider('blue-green', relay, ['switchover']), fakeSession);
+    assert.match(said.join(''), /is single, this scenario needs blue-green: starting a fresh one/);
+    assert.deepEqual(freshCalls, ['single', 'blue-green']);
+    // Same topology, but nothing is running: refused (the user started it and expects it to be used).
+    await assert.rejects(
+      provider('single', relay, ['restart']),
+      (e: unknown) =>
+        e instanceof DowntimeError && e.exitCode === ExitCode.Sandbox && /is not fully up/.test(e.message),
+    );
+    state('blue-green', 'green');
+    await assert.rejects(
+      provider('blue-green', relay, ['switchover']),
+      (e: unknown) =>
+        e instanceof DowntimeError && e.exitCode === ExitCode.Sandbox && /already points at green/.test(e.message),
+    );
+    assert.deepEqual(freshCalls, ['single', 'blue-green']);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

@@ -6,8 +6,10 @@
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ActionContext } from '../load/run.js';
 import { parseTargetUrl } from '../load/target.js';
+import { resolve } from 'node:path';
+import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/detached.js';
 import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/topology.js';
-import type { SandboxKind } from '../scenario/types.js';
+import { STEPS_NEEDING_REPLICA, type SandboxKind } from '../scenario/types.js';
 import type { EventRelay, ParsedStep, SandboxProvider, SandboxSession, StepRunner } from './steps.js';
 
 /** Runs scenario steps with a sandbox's step API. */
@@ -33,6 +35,53 @@ export function sandboxStepRunner(sandbox: SandboxSteps): StepRunner {
 export interface SandboxProviderOptions {
   /** Progress lines (starting, stopping), e.g. io.stderr; nothing when undefined. */
   say?: (line: string) => void;
+}
+
+/**
+ * The sandbox for a run: the one `downtime sandbox up` left running in the state directory when it has
+ * the scenario's topology (it keeps running afterwards), else a fresh one for this run only.
+ */
+export function sandboxProvider(
+  o: SandboxProviderOptions & { stateDir: string; /** Tests: instead of starting servers. */ fresh?: SandboxProvider },
+): SandboxProvider {
+  const fresh = o.fresh ?? freshSandboxProvider(o);
+  return async (kind, relay, steps) => {
+    const shown = o.stateDir;
+    const state = readState(o.stateDir);
+    if (state === null) return fresh(kind, relay, steps);
+    if (state.topology !== kind) {
+      o.say?.(
+        `downtime: the sandbox in ${shown} is ${state.topology}, this scenario needs ${kind}: starting a fresh one for this run\n`,
+      );
+      return fresh(kind, relay, steps);
+    }
+    const needsReplica = steps.filter((s) => STEPS_NEEDING_REPLICA.includes(s));
+    if (needsReplica.length > 0 && state.active === 'green') {
+      throw new DowntimeError(
+        `the sandbox in ${shown} already points at green (an earlier switchover or failover), so ${needsReplica.join(', ')} cannot run; downtime sandbox reset puts it back on blue`,
+        ExitCode.Sandbox,
+      );
+    }
+    const status = await sandboxStatus(o.stateDir);
+    if (!status.up) {
+      const down = status.components.filter((c) => !c.running || !c.reachable).map((c) => c.name);
+      throw new DowntimeError(
+        `the sandbox in ${shown} is not fully up (${down.join(', ')} not running or unreachable); check downtime sandbox status, or stop it with downtime sandbox down to let the run start a fresh one`,
+        ExitCode.Sandbox,
+      );
+    }
+    const sandbox = await connectSandbox(o.stateDir, relay.emit);
+    return sessionOf(sandbox, `existing ${kind} sandbox in ${shown}, endpoint ${sandbox.endpoint.url}`, () => {
+      // Ours to let go of, not to stop: `downtime sandbox down` does that.
+      sandbox.close();
+      return Promise.resolve();
+    });
+  };
+}
+
+/** The default state directory of `downtime sandbox up`, relative to the current directory. */
+export function defaultStateDir(cwd: string): string {
+  return resolve(cwd, DEFAULT_STATE_DIR);
 }
 
 /** Starts a fresh sandbox of the scenario's topology for one run; release() stops it and removes its directory. */

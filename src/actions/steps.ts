@@ -6,7 +6,7 @@
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ActionContext, EventInput, RunAction } from '../load/run.js';
 import type { Target } from '../load/target.js';
-import type { SandboxKind, StepAction, StepSpec } from '../scenario/types.js';
+import type { SandboxKind, StepAction, StepName, StepSpec } from '../scenario/types.js';
 
 /** A step with its options, as the scenario parser gives it. */
 export type ParsedStep = StepSpec;
@@ -39,8 +39,15 @@ export interface SandboxSession {
   description: string;
 }
 
-/** Starts (or connects to) a sandbox of the given topology; `events` receives its events during the run. */
-export type SandboxProvider = (kind: SandboxKind, events: EventRelay) => Promise<SandboxSession>;
+/**
+ * Starts (or connects to) a sandbox of the given topology; `events` receives its events during the run;
+ * `steps` are the steps the run will take (so that a sandbox that cannot take them is refused up front).
+ */
+export type SandboxProvider = (
+  kind: SandboxKind,
+  events: EventRelay,
+  steps: readonly StepName[],
+) => Promise<SandboxSession>;
 
 /** What runs steps when no sandbox is available: every step fails with one clear line. */
 export const noSandbox: SandboxProvider = (kind) => {

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { freshSandboxProvider } from '../actions/sandbox.js';
+import { defaultStateDir, sandboxProvider } from '../actions/sandbox.js';
 import { shellAction } from '../actions/shell.js';
 import { EventRelay, relayingRunner, stepAction, type SandboxProvider, type SandboxSession } from '../actions/steps.js';
 import { validateThreshold } from '../analyze/thresholds.js';
@@ -350,8 +350,10 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
   if (plan.db.kind === 'sandbox') {
     // Refuse an unwritable --out before spending time on starting servers.
     assertWritableOutput(plan.options.out, plan.options.overwrite);
-    const provider = deps.sandbox ?? freshSandboxProvider({ say: (line) => io.stderr(line) });
-    session = await provider(plan.db.sandbox, relay);
+    const provider =
+      deps.sandbox ?? sandboxProvider({ stateDir: defaultStateDir(io.cwd), say: (line) => io.stderr(line) });
+    const steps = plan.actions.flatMap((a) => (a.kind === 'step' ? [a.step.name] : []));
+    session = await provider(plan.db.sandbox, relay, steps);
     db = { kind: 'target', target: session.target, password: session.password, passwordSource: 'sandbox' };
     if (plan.options.progress) io.stderr(`downtime: ${session.description}\n`);
   } else {

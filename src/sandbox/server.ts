@@ -31,8 +31,10 @@ export interface ServerOptions {
   /** Port to listen on (default: a free one). */
   port?: number;
   serverId?: number;
-  /** Write a binary log (needed for a replication source). GTIDs are always on in MariaDB. */
+  /** Write a binary log (needed for a replication source). */
   binlog?: boolean;
+  /** GTID-based replication: always on in MariaDB; MySQL needs gtid_mode=ON (the default here too). */
+  gtid?: boolean;
   readOnly?: boolean;
   extraArgs?: string[];
   /** Milliseconds to wait for the server to accept connections. */
@@ -198,6 +200,7 @@ export function serverArgs(
     port: number;
     serverId: number;
     binlog: boolean;
+    gtid?: boolean;
     readOnly: boolean;
     extraArgs: string[];
   },
@@ -219,7 +222,10 @@ export function serverArgs(
     '--max-connections=500',
     ...(isRoot ? ['--user=root'] : []),
   ];
-  if (bin.flavor === 'mysql') args.push('--mysqlx=OFF');
+  if (bin.flavor === 'mysql') {
+    args.push('--mysqlx=OFF');
+    if (o.gtid !== false) args.push('--gtid-mode=ON', '--enforce-gtid-consistency=ON');
+  }
   if (o.binlog) args.push('--log-bin=binlog', '--binlog-format=ROW', '--log-slave-updates');
   if (o.readOnly) args.push('--read-only');
   return [...args, ...o.extraArgs];
@@ -320,8 +326,12 @@ class Server implements MysqlServer {
 
   async createUser(user: string, password: string, database: string): Promise<void> {
     await this.rootQuery(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
-    await this.rootQuery(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
-    await this.rootQuery(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@'%'`, [user]);
+    // '%' for TCP; 'localhost' too, so a socket login is not matched by a more specific entry first.
+    // Only the database's privileges: no SUPER / READ ONLY ADMIN, so read_only applies to this user.
+    for (const host of ['%', 'localhost']) {
+      await this.rootQuery(`CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?`, [user, host, password]);
+      await this.rootQuery(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [user, host]);
+    }
   }
 
   disconnect(): void {
@@ -337,6 +347,7 @@ class Server implements MysqlServer {
     this.dropConn();
     if (!this.isRunning()) return;
     this.child?.kill('SIGTERM');
+    this.child?.kill('SIGCONT'); // a paused server must be able to act on SIGTERM
     const t = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
     await this.exited;
     clearTimeout(t);
@@ -392,6 +403,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
       port,
       serverId,
       binlog: opts.binlog ?? false,
+      gtid: opts.gtid ?? true,
       readOnly: opts.readOnly ?? false,
       extraArgs: opts.extraArgs ?? [],
     });

@@ -353,7 +353,25 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
     const provider =
       deps.sandbox ?? sandboxProvider({ stateDir: defaultStateDir(io.cwd), say: (line) => io.stderr(line) });
     const steps = plan.actions.flatMap((a) => (a.kind === 'step' ? [a.step.name] : []));
-    session = await provider(plan.db.sandbox, relay, steps);
+    // Ctrl-C while servers start must not leave them (and their temp directory) behind: held until
+    // the sandbox is up, then it is stopped again.
+    let interrupted: string | undefined;
+    const unregister = io.onSignal((signal) => {
+      interrupted ??= signal;
+      io.stderr(`downtime: ${signal}: stopping once the sandbox has started\n`);
+    });
+    try {
+      session = await provider(plan.db.sandbox, relay, steps);
+    } finally {
+      unregister();
+    }
+    if (interrupted !== undefined) {
+      await releaseHoldingSignals(session, io);
+      throw new DowntimeError(
+        `${interrupted} while the sandbox was starting: nothing was measured`,
+        ExitCode.Interrupted,
+      );
+    }
     db = { kind: 'target', target: session.target, password: session.password, passwordSource: 'sandbox' };
     if (plan.options.progress) io.stderr(`downtime: ${session.description}\n`);
   } else {
@@ -382,7 +400,17 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
     );
     return { result, thresholds: plan.thresholds, report: plan.report };
   } finally {
-    await session?.release();
+    if (session !== undefined) await releaseHoldingSignals(session, io);
+  }
+}
+
+/** Stops (or lets go of) the sandbox; Ctrl-C meanwhile is noted, not fatal, so no server is left behind. */
+async function releaseHoldingSignals(session: SandboxSession, io: Io): Promise<void> {
+  const unregister = io.onSignal((signal) => io.stderr(`downtime: ${signal}: stopping the sandbox first\n`));
+  try {
+    await session.release();
+  } finally {
+    unregister();
   }
 }
 

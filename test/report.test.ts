@@ -143,6 +143,46 @@ test('stdout tables name every op and the month framing', () => {
   assert.match(c, /write downtime\s+3\.60 s\s+600 ms/);
 });
 
+test('missing seconds: step lines break, the gap is shaded "no data", and the text names it per op', () => {
+  const a = analysisOf({
+    label: 'crash',
+    durationMs: 60_000,
+    rates: { read: 100, write: 50 },
+    outages: [{ op: 'read', fromMs: 20_000, toMs: 35_000, cls: 'timeout' }],
+    gaps: [{ op: 'both', fromSec: 30, toSec: 40 }],
+  });
+  const chart = outcomeChart(a);
+  const failed = chart.data.datasets.find((d) => d.label === 'reads failed or dropped/s');
+  const pts = (failed?.data ?? []) as { x: number; y: number | null }[];
+  // The last step before the gap is closed at 30 s and the line broken there; nothing is drawn over 30–40 s.
+  const at30 = pts.filter((p) => p.x === 30);
+  assert.deepEqual(at30, [
+    { x: 30, y: 100 },
+    { x: 30, y: null },
+  ]);
+  assert.equal(
+    pts.some((p) => p.x > 30 && p.x < 40),
+    false,
+  );
+  const marks = (
+    chart.options.plugins as { downtimeMarks: { boxes: { fromX: number; toX: number; label?: string }[] } }
+  ).downtimeMarks;
+  const gaps = marks.boxes.filter((b) => b.label?.startsWith('no data'));
+  assert.deepEqual(
+    gaps.map((b) => [b.fromX, b.toX, b.label]),
+    [
+      [30, 40, 'no data 10.0 s'],
+      [30, 40, 'no data 10.0 s'],
+    ],
+  );
+  assert.ok(chart.data.datasets.some((d) => d.label === 'no data (seconds missing from the file)'));
+  const t = formatSummaryTable(a.summary);
+  assert.match(
+    t,
+    /2 gap\(s\): read 10\.0 s from \+30\.000 s \(1000 probes\), write 10\.0 s from \+30\.000 s \(500 probes\)/,
+  );
+});
+
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'downtime-report-'));
 }

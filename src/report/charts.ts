@@ -19,6 +19,8 @@ export interface MarkBox {
   axis: string | null;
   color: string;
   label?: string;
+  /** Label colour; default dark red (outage labels). */
+  labelColor?: string;
 }
 export interface MarkLine {
   x: number;
@@ -67,6 +69,7 @@ export const COLORS = {
   identity: '#777777',
   lost: '#9400d3',
   grid: '#e5e5e5',
+  gap: 'rgba(90, 90, 90, 0.22)',
 } as const;
 
 const FONT = { family: 'DejaVu Sans, sans-serif' };
@@ -142,6 +145,27 @@ function windowBoxes(outages: Outage[], originMs: number, axisOf: Partial<Record
     }
   }
   return boxes;
+}
+
+/** Seconds missing from the file, per op panel: grey, labelled, so no one reads them as up or as down. */
+function gapBoxes(s: Summary, originMs: number, axisOf: Partial<Record<Op, string>>, withLabels = true): MarkBox[] {
+  const out: MarkBox[] = [];
+  for (const g of s.gaps) {
+    const axis = axisOf[g.op];
+    if (axis === undefined) continue;
+    const box: MarkBox = {
+      fromX: secondsFrom(originMs, g.startMs),
+      toX: secondsFrom(originMs, g.endMs),
+      axis,
+      color: COLORS.gap,
+    };
+    if (withLabels) {
+      box.label = `no data ${formatDuration(g.durationMs)}`;
+      box.labelColor = '#333333';
+    }
+    out.push(box);
+  }
+  return out;
 }
 
 function fullStrips(outages: Outage[], originMs: number): MarkBox[] {
@@ -225,7 +249,18 @@ interface XY {
  * draws each segment at its start point's value; a closing point ends the last step.
  */
 function steps(points: { sec: number; y: number | null }[], originMs: number): XY[] {
-  const out: XY[] = points.map((p) => ({ x: secondsFrom(originMs, p.sec * 1000), y: p.y }));
+  const out: XY[] = [];
+  let prev: { sec: number; y: number | null } | undefined;
+  for (const p of points) {
+    // Missing seconds (a crash, a stalled writer) are unknown, not "same as before": close the last step
+    // and break the line (a null point), so nothing is drawn across the gap.
+    if (prev && p.sec > prev.sec + 1) {
+      const x = secondsFrom(originMs, (prev.sec + 1) * 1000);
+      out.push({ x, y: prev.y }, { x, y: null });
+    }
+    out.push({ x: secondsFrom(originMs, p.sec * 1000), y: p.y });
+    prev = p;
+  }
   const last = points[points.length - 1];
   if (last) out.push({ x: secondsFrom(originMs, (last.sec + 1) * 1000), y: last.y });
   return out;
@@ -291,7 +326,7 @@ export function outcomeChart(a: Analysis): ChartJson {
     scales[`y_${op}`] = yPanel(`${op}s per second`);
   }
   const marks: Marks = {
-    boxes: windowBoxes(s.outages, originMs, axisOf),
+    boxes: [...windowBoxes(s.outages, originMs, axisOf), ...gapBoxes(s, originMs, axisOf)],
     lines: eventLines(s, originMs),
     points: lostPoints(s, originMs, axisOf.write),
     strips: fullStrips(s.outages, originMs),
@@ -325,6 +360,8 @@ function markLegend(marks: Marks): Record<string, unknown>[] {
   if (r?.axis) out.push(entry('read outage window', COLORS.readWindow, r.axis));
   const w = some(COLORS.writeWindow);
   if (w?.axis) out.push(entry('write outage window', COLORS.writeWindow, w.axis));
+  const g = some(COLORS.gap);
+  if (g?.axis) out.push(entry('no data (seconds missing from the file)', COLORS.gap, g.axis));
   const axis = marks.boxes[0]?.axis ?? marks.points[0]?.axis;
   if (marks.strips.length > 0 && axis) out.push(entry('full outage (both down)', COLORS.full, axis));
   const p = marks.points[0];
@@ -378,7 +415,10 @@ export function latencyChart(a: Analysis): ChartJson {
     },
   };
   (options.plugins as Record<string, unknown>).downtimeMarks = {
-    boxes: windowBoxes(s.outages, originMs, { read: 'y', write: 'y' }).map(({ label: _l, ...b }) => b),
+    boxes: [
+      ...windowBoxes(s.outages, originMs, { read: 'y', write: 'y' }).map(({ label: _l, ...b }) => b),
+      ...gapBoxes(s, originMs, { read: 'y', write: 'y' }, false),
+    ],
     lines: eventLines(s, originMs),
     points: [],
     strips: fullStrips(s.outages, originMs),
@@ -418,6 +458,7 @@ export function compareChart(runs: Analysis[]): ChartJson {
       datasets.push(...(i === 0 ? ds : ds.map((d) => ({ ...d, label: '' }))));
     }
     for (const b of windowBoxes(s.outages, originMs, { read: axis, write: axis })) boxes.push({ ...b });
+    boxes.push(...gapBoxes(s, originMs, { read: axis, write: axis }));
     for (const l of eventLines(s, originMs)) if (l.color !== COLORS.identity) lines.push({ ...l, axis });
     points.push(...lostPoints(s, originMs, axis));
   });

@@ -69,7 +69,7 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
       const y = r.y + r.h - 6;
       if (drawn.some((d) => d.y === y && x1 < d.x2 && d.x1 < x2)) continue;
       drawn.push({ x1, x2, y });
-      label(ctx, b.label, x1, y, '#8b0000', 13);
+      label(ctx, b.label, x1, y, b.labelColor ?? '#8b0000', 13);
     }
     for (const s of marks.strips ?? []) {
       const r = boxRect(chart, s);

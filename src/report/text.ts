@@ -114,8 +114,13 @@ function lagText(s: Summary): string | null {
 
 function gapsText(s: Summary): string {
   if (s.gaps.length === 0) return 'none';
-  const total = s.gaps.reduce((a, g) => a + g.durationMs, 0);
-  return `${s.gaps.length} (${formatDuration(total)} not observed, not counted as up or down)`;
+  // Per op, with offsets: "2" alone read as two seconds when it meant two gaps of 10 s each.
+  const parts = s.gaps.map(
+    (g) =>
+      `${g.op} ${formatDuration(g.durationMs)} from +${((g.startMs - s.startMs) / 1000).toFixed(3)} s (${g.missingProbes} probes)`,
+  );
+  const shown = parts.slice(0, 6).join(', ') + (parts.length > 6 ? `, … ${parts.length - 6} more` : '');
+  return `${s.gaps.length} gap(s): ${shown}; not observed, so counted neither as up nor as down (an outage may hide there)`;
 }
 
 /** Compact table for stdout (report's default output, the demo). */

@@ -1,6 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
+import { freePort } from '../src/sandbox/server.js';
 import { startSandbox, type Sandbox, type SandboxEvent } from '../src/sandbox/topology.js';
 
 const events: SandboxEvent[] = [];
@@ -141,4 +142,22 @@ test('killAndStart and failover', async () => {
   await c.query('CREATE TABLE IF NOT EXISTS t2 (id INT PRIMARY KEY)');
   await c.query('INSERT INTO t2 VALUES (1)');
   c.destroy();
+});
+
+test('single with basePort: endpoint on basePort, blue on basePort+1; restart measured; no switchover', async () => {
+  const base = await freePort();
+  const single = await startSandbox({ topology: 'single', basePort: base });
+  try {
+    assert.equal(single.endpoint.port, base);
+    assert.equal(single.blue.port, base + 1);
+    assert.equal(single.green, undefined);
+    const names: string[] = [];
+    single.setOnEvent((e) => names.push(e.name));
+    const d = await single.restart();
+    assert.deepEqual(names, ['shutting-down', 'offline', 'starting', 'available']);
+    assert.ok((d.offlineMs as number) >= 0 && (d.acceptingAtMs as number) >= (d.offlineAtMs as number));
+    await assert.rejects(single.switchover(), /needs a blue-green sandbox/);
+  } finally {
+    await single.stop();
+  }
 });

@@ -272,7 +272,7 @@ class Server implements MysqlServer {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new DowntimeError(
-          `the server on port ${this.port} exited while starting: ${this.errorLogTail(1) || 'see ' + join(this.dir, 'error.log')}`,
+          `the server on port ${this.port} exited while starting; error log: ${this.errorLogTail(3) || join(this.dir, 'error.log')}`,
           ExitCode.Sandbox,
         );
       }
@@ -289,7 +289,7 @@ class Server implements MysqlServer {
       } catch {
         if (Date.now() > deadline) {
           throw new DowntimeError(
-            `the server on port ${this.port} did not accept connections within ${this.readyTimeoutMs} ms: ${this.errorLogTail(1)}`,
+            `the server on port ${this.port} did not accept connections within ${this.readyTimeoutMs} ms; error log: ${this.errorLogTail(3) || join(this.dir, 'error.log')}`,
             ExitCode.Sandbox,
           );
         }
@@ -434,6 +434,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
 /** Runs the upgrade step (mariadb-upgrade / mysql_upgrade) against a running server. */
 export async function runUpgrade(server: Pick<MysqlServer, 'port'>): Promise<{ tool: string; ms: number }> {
   const bin = await findBinaries();
+  // MySQL 8.0.16+ has no mysql_upgrade: mysqld upgrades the data dictionary itself at startup.
+  if (bin.upgrade === null && bin.flavor === 'mysql') return { tool: 'none (mysqld upgrades at startup)', ms: 0 };
   if (bin.upgrade === null) {
     throw new DowntimeError(
       'no mariadb-upgrade or mysql_upgrade on PATH; install the server package',

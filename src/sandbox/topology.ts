@@ -86,6 +86,9 @@ export interface StartSandboxOptions {
   topology: Topology;
   /** Directory for the servers (kept on stop); default a temp dir (removed on stop). */
   dir?: string;
+  /** Fixed ports: the endpoint on basePort, blue on basePort+1, green on basePort+2 (default: free ones). */
+  basePort?: number;
+  /** The endpoint's port alone (overrides basePort for the endpoint). */
   proxyPort?: number;
   onEvent?: OnSandboxEvent;
 }
@@ -248,7 +251,8 @@ export class StepEngine implements SandboxSteps {
     };
   }
 
-  inPlaceUpgrade(o: UpgradeOptions): Promise<StepDetail> {
+  // async, so bad input rejects the promise instead of throwing at the call.
+  async inPlaceUpgrade(o: UpgradeOptions): Promise<StepDetail> {
     if (!Number.isFinite(o.offlineMs) || o.offlineMs < 0) {
       throw new DowntimeError(`in-place-upgrade offline must be >= 0 ms (got ${o.offlineMs})`, ExitCode.Usage);
     }
@@ -408,6 +412,13 @@ export async function buildServers(
   });
   let green: MysqlServer | undefined;
   try {
+    if (topology === 'blue-green' && blue.flavor !== 'mariadb') {
+      // The replication and catch-up statements below are MariaDB's (MASTER_USE_GTID, MASTER_GTID_WAIT).
+      throw new DowntimeError(
+        'the blue-green sandbox needs MariaDB (found MySQL binaries); use --topology single, or put mariadbd on PATH',
+        ExitCode.Sandbox,
+      );
+    }
     if (topology === 'blue-green') {
       await blue.rootQuery(`CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ?`, [REPL_USER, creds.replPassword]);
       await blue.rootQuery(`GRANT REPLICATION SLAVE ON *.* TO ?@'127.0.0.1'`, [REPL_USER]);
@@ -437,13 +448,23 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
   if (opts.topology !== 'single' && opts.topology !== 'blue-green') {
     throw new DowntimeError(`topology must be single or blue-green (got "${String(opts.topology)}")`, ExitCode.Usage);
   }
+  const base = opts.basePort;
+  if (base !== undefined && (!Number.isInteger(base) || base < 1 || base > 65533)) {
+    throw new DowntimeError(`basePort must be an integer from 1 to 65533 (got ${base})`, ExitCode.Usage);
+  }
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'downtime-sandbox-'));
   mkdirSync(dir, { recursive: true });
   const creds: Credentials = { appPassword: randomPassword(), replPassword: randomPassword() };
+  const proxyPort = opts.proxyPort ?? base;
   let servers: { blue: MysqlServer; green?: MysqlServer };
   try {
-    servers = await buildServers(opts.topology, dir, creds);
+    servers = await buildServers(
+      opts.topology,
+      dir,
+      creds,
+      base === undefined ? {} : { blue: base + 1, ...(opts.topology === 'blue-green' ? { green: base + 2 } : {}) },
+    );
   } catch (err) {
     if (ownDir) rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -452,7 +473,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
   try {
     proxy = await startProxy({
       target: { host: '127.0.0.1', port: servers.blue.port },
-      ...(opts.proxyPort !== undefined ? { port: opts.proxyPort } : {}),
+      ...(proxyPort !== undefined ? { port: proxyPort } : {}),
     });
   } catch (err) {
     await servers.green?.destroy();

@@ -4,6 +4,7 @@ import { analyze } from '../src/analyze/index.js';
 import {
   defaultThresholds,
   evaluateThresholds,
+  formatMetricValue,
   parseThreshold,
   THRESHOLD_METRICS,
   validateThreshold,
@@ -119,4 +120,13 @@ test('validateThreshold fits the scenario parser hook', () => {
     () => parseScenario(yaml, { source: 's.yaml', validateThreshold }),
     (e: unknown) => e instanceof Error && /unknown metric "wrong"/.test(e.message),
   );
+});
+
+test('threshold values are shown precisely enough to see which side of the limit they are on', () => {
+  assert.equal(formatMetricValue('write_p99', 2.1), '2.1 ms');
+  assert.equal(formatMetricValue('write_p99', 0.4567), '0.457 ms');
+  assert.equal(formatMetricValue('write_downtime', 12_000), '12.0 s');
+  assert.equal(formatMetricValue('write_downtime', 60_400), '1 min 0 s (60.400 s)');
+  assert.equal(formatMetricValue('read_availability', 0.99995), '99.995%');
+  assert.equal(formatMetricValue('lost_writes', 3), '3');
 });

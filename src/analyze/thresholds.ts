@@ -200,7 +200,13 @@ function compare(a: number, op: Comparator, b: number): boolean {
 
 export function formatMetricValue(metric: string, v: number): string {
   const kind = METRICS[metric]?.kind;
-  if (kind === 'duration') return formatDuration(v);
+  if (kind === 'duration') {
+    // Near a limit the rounding must not hide which side it is on: "2 ms" for 2.1 ms, or "1 min 0 s — FAILED"
+    // for 60.4 s against <60s, would read as wrong.
+    if (v < 100) return `${Math.round(v * 1000) / 1000} ms`;
+    if (v >= 60_000) return `${formatDuration(v)} (${(v / 1000).toFixed(3)} s)`;
+    return formatDuration(v);
+  }
   if (kind === 'percent') return `${(v * 100).toFixed(4).replace(/\.?0+$/, '')}%`;
   if (v === Infinity) return '∞';
   return String(Math.round(v * 1000) / 1000);

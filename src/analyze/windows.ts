@@ -1,4 +1,12 @@
-import { OK, intendedMs, type Op, type OpSchedule, type Run, type SecondRecord } from '../results/types.js';
+import {
+  OK,
+  intendedMs,
+  seqAtOrAfter,
+  type Op,
+  type OpSchedule,
+  type Run,
+  type SecondRecord,
+} from '../results/types.js';
 
 /**
  * Outage windows of one op, from the per-probe `runs` of its second records.
@@ -126,10 +134,8 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
   return { op, schedule, windows, gaps, nextSeq, startMs: at(0), endMs };
 }
 
-/** First seq whose intended time is ≥ t. The epsilon absorbs float error in t0 + seq·1000/rate. */
-export function seqAtOrAfter(schedule: OpSchedule, t: number): number {
-  return Math.max(0, Math.ceil(((t - schedule.t0Ms) * schedule.ratePerSec) / 1000 - 1e-9));
-}
+// Lives with intendedMs() in results/types.ts, which also knows merged (multi-source) schedules.
+export { seqAtOrAfter };
 
 /** Not-ok probes of `w` whose intended time lies in [fromMs, toMs), by class. */
 export function errorsBetween(w: OpWindow, schedule: OpSchedule, fromMs: number, toMs: number): Record<string, number> {

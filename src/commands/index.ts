@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { Io } from '../io.js';
 import { compareCommand } from './compare.js';
+import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { sandboxCommand } from './sandbox.js';
@@ -18,4 +19,11 @@ export interface CommandContext {
  */
 export type CommandFactory = (ctx: CommandContext) => CommandModule<object, never>;
 
-export const commands: CommandFactory[] = [runCommand, scenarioCommand, reportCommand, compareCommand, sandboxCommand];
+export const commands: CommandFactory[] = [
+  runCommand,
+  scenarioCommand,
+  reportCommand,
+  compareCommand,
+  sandboxCommand,
+  mergeCommand,
+];

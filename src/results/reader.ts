@@ -3,7 +3,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import {
   OPS,
   RESULTS_FORMAT,
-  RESULTS_VERSION,
+  MAX_RESULTS_VERSION,
   type EventRecord,
   type Op,
   type ResultsFile,
@@ -53,13 +53,15 @@ export function parseResults(text: string, path = '<results>'): ResultsFile {
   }
   const header = parsed[0];
   if (!isHeader(header)) throw notResults(path);
-  if (typeof header.version !== 'number' || header.version > RESULTS_VERSION) {
+  if (typeof header.version !== 'number' || header.version > MAX_RESULTS_VERSION) {
     throw new DowntimeError(
-      `${path} was written by a newer downtime (results format version ${String(header.version)}, this one reads up to ${RESULTS_VERSION}); upgrade downtime to read it`,
+      `${path} was written by a newer downtime (results format version ${String(header.version)}, this one reads up to ${MAX_RESULTS_VERSION}); upgrade downtime to read it`,
       ExitCode.InputFile,
     );
   }
   const seconds: Record<Op, SecondRecord[]> = { read: [], write: [] };
+  // Merged files: a source's own series (marked `source`) is kept apart from the merged stream.
+  const sourceSeconds: Record<string, Record<Op, SecondRecord[]>> = {};
   const events: EventRecord[] = [];
   let trailer: ResultsTrailer | null = null;
   for (let i = 1; i < parsed.length; i++) {
@@ -67,7 +69,10 @@ export function parseResults(text: string, path = '<results>'): ResultsFile {
     if (line === null || typeof line !== 'object') continue;
     switch (line.type) {
       case 'second':
-        if ((OPS as readonly string[]).includes(line.op)) seconds[line.op].push(line);
+        if (!(OPS as readonly string[]).includes(line.op)) break;
+        if (typeof line.source === 'string')
+          (sourceSeconds[line.source] ??= { read: [], write: [] })[line.op].push(line);
+        else seconds[line.op].push(line);
         break;
       case 'event':
         events.push(line);
@@ -81,8 +86,11 @@ export function parseResults(text: string, path = '<results>'): ResultsFile {
     }
   }
   for (const op of OPS) seconds[op].sort((a, b) => a.sec - b.sec);
+  for (const s of Object.values(sourceSeconds)) for (const op of OPS) s[op].sort((a, b) => a.sec - b.sec);
   events.sort((a, b) => a.atMs - b.atMs);
-  return { path, header, seconds, events, trailer, truncated, complete: trailer !== null };
+  const file: ResultsFile = { path, header, seconds, events, trailer, truncated, complete: trailer !== null };
+  if (Object.keys(sourceSeconds).length > 0) file.sourceSeconds = sourceSeconds;
+  return file;
 }
 
 function isHeader(line: unknown): line is ResultsHeader {

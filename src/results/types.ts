@@ -6,6 +6,14 @@
  */
 export const RESULTS_FORMAT = 'downtime-results';
 export const RESULTS_VERSION = 1;
+/**
+ * Version of a file written by `downtime merge`: its schedules have `parts` and its header `sources`, which a
+ * version-1 reader would misread as one linear schedule. Single-run files stay version 1 so that older
+ * readers keep reading them; this reader reads both.
+ */
+export const MERGED_RESULTS_VERSION = 2;
+/** Highest version this reader understands. */
+export const MAX_RESULTS_VERSION = MERGED_RESULTS_VERSION;
 
 export type Op = 'read' | 'write';
 export const OPS: readonly Op[] = ['read', 'write'];
@@ -25,6 +33,39 @@ export interface OpSchedule {
    * `t0Ms + seq * 1000 / ratePerSec`: this is what makes outage boundaries exact.
    */
   t0Ms: number;
+  /**
+   * Merged files only (version 2): the sources' own linear schedules, each covering its seqs 0…seqs-1.
+   * The merged seqs are those probes in intended-time order (ties: earlier part first), so the intended
+   * time of merged seq k is the k-th smallest of all parts' times; `ratePerSec` and `t0Ms` are then only the
+   * sum of rates and the earliest t0 (for display), not a linear schedule.
+   */
+  parts?: SchedulePart[];
+}
+
+export interface SchedulePart {
+  /** Index into the header's `sources`. */
+  source: number;
+  ratePerSec: number;
+  t0Ms: number;
+  /** Seqs of this source in the merged stream (0…seqs-1, including any seqs missing from its file). */
+  seqs: number;
+}
+
+/** One input of a merged file (header `sources`). */
+export interface MergeSource {
+  /** `<hostname>/<runId>`: the `source` of this input's own second records. */
+  id: string;
+  runId: string;
+  hostname: string;
+  startMs: number;
+  rates: Partial<Record<Op, number>>;
+  /** The file it came from, as given to `downtime merge`. */
+  file: string;
+  /** Estimated clock offset against the first source (ms, + = this host's clock ahead), or null when unknown. */
+  skewMs: number | null;
+  /** How the skew was estimated, e.g. `action switchover`, `first failure (write)`. */
+  skewFrom: string | null;
+  complete: boolean;
 }
 
 export interface ResultsHeader {
@@ -61,6 +102,8 @@ export interface ResultsHeader {
   histogram: { unit: 'us'; lowestUs: number; highestUs: number; significantDigits: number };
   /** The scenario that produced the run, passwords removed, if any. */
   scenario?: unknown;
+  /** Merged files only (version 2): the runs combined into this one, in `--` order. */
+  sources?: MergeSource[];
 }
 
 /** A run of consecutive probes (in seq order) with the same outcome: [firstSeq, count, outcome]. */
@@ -98,6 +141,11 @@ export interface SecondRecord {
    * from versions that did not record it.
    */
   sendLagUs?: { p99: number; max: number };
+  /**
+   * Merged files only: set on a source's own series (its original record, seqs in its own seq space), as
+   * `<hostname>/<runId>`; records without it are the merged stream.
+   */
+  source?: string;
 }
 
 export type EventKind =
@@ -167,9 +215,76 @@ export interface ResultsFile {
   truncated: boolean;
   /** True when the trailer is present: the run ended cleanly. */
   complete: boolean;
+  /** Merged files only: each source's own series, by `source` id, per op, ordered by second. */
+  sourceSeconds?: Record<string, Record<Op, SecondRecord[]>>;
 }
 
 /** Intended time (epoch ms) of probe `seq` of an op. */
 export function intendedMs(schedule: OpSchedule, seq: number): number {
+  if (schedule.parts) {
+    const times = mergedTimes(schedule);
+    if (seq >= 0 && seq < times.length) return times[seq] as number;
+    // Past the merged stream (the end of what is covered): one merged interval per seq beyond the last.
+    const lastMs = times.length > 0 ? (times[times.length - 1] as number) : schedule.t0Ms;
+    return lastMs + ((seq - times.length + 1) * 1000) / schedule.ratePerSec;
+  }
   return schedule.t0Ms + (seq * 1000) / schedule.ratePerSec;
+}
+
+/** First seq whose intended time is ≥ t. The epsilon absorbs float error in t0 + seq·1000/rate. */
+export function seqAtOrAfter(schedule: OpSchedule, t: number): number {
+  if (schedule.parts) {
+    const times = mergedTimes(schedule);
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] as number) < t - 1e-6) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  return Math.max(0, Math.ceil(((t - schedule.t0Ms) * schedule.ratePerSec) / 1000 - 1e-9));
+}
+
+// Built once per schedule object: a merged stream's seq → intended time table (k-way merge of the parts).
+const timesCache = new WeakMap<OpSchedule, Float64Array>();
+
+/** Intended times of a merged schedule's seqs, ascending. */
+export function mergedTimes(schedule: OpSchedule): Float64Array {
+  const cached = timesCache.get(schedule);
+  if (cached) return cached;
+  const { times } = mergeOrder(schedule.parts ?? []);
+  timesCache.set(schedule, times);
+  return times;
+}
+
+/**
+ * The merged seq order of linear schedules: for merged seq k, its intended time and which part it came from
+ * (the parts' own seqs follow in order). Ties go to the lower part index. `downtime merge` and the reader
+ * both use this, so the order in a file and the order the analysis assumes cannot differ.
+ */
+export function mergeOrder(parts: readonly SchedulePart[]): { times: Float64Array; part: Uint32Array } {
+  const total = parts.reduce((a, p) => a + p.seqs, 0);
+  const times = new Float64Array(total);
+  const part = new Uint32Array(total);
+  const next = parts.map(() => 0);
+  for (let n = 0; n < total; n++) {
+    let best = 0;
+    let bestMs = Infinity;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] as SchedulePart;
+      const k = next[i] as number;
+      if (k >= p.seqs) continue;
+      const t = p.t0Ms + (k * 1000) / p.ratePerSec;
+      if (t < bestMs) {
+        bestMs = t;
+        best = i;
+      }
+    }
+    times[n] = bestMs;
+    part[n] = best;
+    next[best] = (next[best] as number) + 1;
+  }
+  return { times, part };
 }

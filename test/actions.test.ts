@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, shellAction, type ShellResult } from '../src/actions/shell.js';
 import { EventRelay, relayingRunner, stepAction, type SandboxSession, type StepRunner } from '../src/actions/steps.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
-import { sandboxProvider, sandboxStepRunner } from '../src/actions/sandbox.js';
+import { sandboxProvider, sandboxStepRunner, type ScenarioStepApi } from '../src/actions/sandbox.js';
 import type { ActionContext, EventInput } from '../src/load/run.js';
 import type { CommandAction, StepAction } from '../src/scenario/types.js';
-import type { SandboxSteps } from '../src/sandbox/topology.js';
 
 const PASSWORD = 'pw-Xy7!secret';
 
@@ -200,8 +199,7 @@ test('sandbox step runner: each scenario step calls its sandbox method with its 
     restart: () => (calls.push(['restart', undefined]), Promise.resolve({})),
     killAndStart: () => (calls.push(['killAndStart', undefined]), Promise.resolve({})),
     failover: () => (calls.push(['failover', undefined]), Promise.resolve({})),
-    reset: () => Promise.reject(new Error('not a scenario step')),
-  } satisfies SandboxSteps;
+  } satisfies ScenarioStepApi;
   const runner = sandboxStepRunner(fake);
   const ctx: ActionContext = { event: () => undefined, signal: new AbortController().signal };
   await runner.run({ name: 'in-place-upgrade', options: { offlineMs: 5 } }, ctx);

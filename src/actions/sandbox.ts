@@ -12,8 +12,14 @@ import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/topolo
 import { STEPS_NEEDING_REPLICA, type SandboxKind } from '../scenario/types.js';
 import type { EventRelay, ParsedStep, SandboxProvider, SandboxSession, StepRunner } from './steps.js';
 
+/** The part of the sandbox's step API that scenario steps use. */
+export type ScenarioStepApi = Pick<
+  SandboxSteps,
+  'inPlaceUpgrade' | 'switchover' | 'restart' | 'killAndStart' | 'failover'
+>;
+
 /** Runs scenario steps with a sandbox's step API. */
-export function sandboxStepRunner(sandbox: SandboxSteps): StepRunner {
+export function sandboxStepRunner(sandbox: ScenarioStepApi): StepRunner {
   return {
     run: async (step: ParsedStep, _ctx: ActionContext) => {
       switch (step.name) {
@@ -27,6 +33,14 @@ export function sandboxStepRunner(sandbox: SandboxSteps): StepRunner {
           return sandbox.killAndStart();
         case 'failover':
           return sandbox.failover();
+        default: {
+          // A step the scenario parser knows but this runner does not: fail loudly, never skip it.
+          const unknown: never = step;
+          throw new DowntimeError(
+            `step "${(unknown as ParsedStep).name}" is not supported by this sandbox`,
+            ExitCode.Sandbox,
+          );
+        }
       }
     },
   };

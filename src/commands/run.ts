@@ -220,6 +220,29 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
   const s = loadScenario(file, { validateThreshold });
   const overridden = RUN_OVERRIDABLE.filter((flag) => args[flag] !== undefined);
 
+  const rates = {
+    read: args.reads !== undefined ? rate(args.reads, '--reads') : s.load.readsPerSec,
+    write: args.writes !== undefined ? rate(args.writes, '--writes') : s.load.writesPerSec,
+  };
+  const durationMs =
+    args.duration !== undefined ? duration(args.duration, '--duration', 1000, 7 * 24 * 3_600_000) : s.durationMs;
+  const timeoutMs = args.timeout !== undefined ? duration(args.timeout, '--timeout', 10, 3_600_000) : s.load.timeoutMs;
+  const connectTimeoutMs =
+    args.connectTimeout !== undefined
+      ? duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000)
+      : s.load.connectTimeoutMs;
+  const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
+
+  // A shorter --duration (a quick rehearsal) leaves out the actions it no longer reaches, and says so.
+  const actions = s.actions.filter((a) => a.atMs < durationMs);
+  for (const a of s.actions) {
+    if (a.atMs >= durationMs) {
+      io.stderr(
+        `downtime: warning: action "${a.name}" at ${formatDuration(a.atMs)} is not before the end of the run (${formatDuration(durationMs)}); it will not run\n`,
+      );
+    }
+  }
+  // Last: a password command runs only once everything else is known to be good.
   let db: RunDb;
   if (args.target !== undefined && args.target !== '') {
     const steps = s.actions.filter((a) => a.kind === 'step');
@@ -246,28 +269,6 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
     db = { kind: 'sandbox', sandbox: s.db.sandbox };
   }
 
-  const rates = {
-    read: args.reads !== undefined ? rate(args.reads, '--reads') : s.load.readsPerSec,
-    write: args.writes !== undefined ? rate(args.writes, '--writes') : s.load.writesPerSec,
-  };
-  const durationMs =
-    args.duration !== undefined ? duration(args.duration, '--duration', 1000, 7 * 24 * 3_600_000) : s.durationMs;
-  const timeoutMs = args.timeout !== undefined ? duration(args.timeout, '--timeout', 10, 3_600_000) : s.load.timeoutMs;
-  const connectTimeoutMs =
-    args.connectTimeout !== undefined
-      ? duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000)
-      : s.load.connectTimeoutMs;
-  const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
-
-  // A shorter --duration (a quick rehearsal) leaves out the actions it no longer reaches, and says so.
-  const actions = s.actions.filter((a) => a.atMs < durationMs);
-  for (const a of s.actions) {
-    if (a.atMs >= durationMs) {
-      io.stderr(
-        `downtime: warning: action "${a.name}" at ${formatDuration(a.atMs)} is not before the end of the run (${formatDuration(durationMs)}); it will not run\n`,
-      );
-    }
-  }
   if (actions.some((a) => a.kind === 'step') && db.kind !== 'sandbox') {
     // The parser refuses steps with target:; only reachable through overrides, which are checked above.
     throw new DowntimeError(`${s.source}: sandbox steps need sandbox:`, ExitCode.Usage);

@@ -145,7 +145,8 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
  * directory per server version is made once (atomically: built aside, then renamed) and copied per server.
  */
 async function templateDataDir(bin: Binaries): Promise<string> {
-  const key = bin.version.replace(/[^A-Za-z0-9.]+/g, '_').slice(0, 80);
+  // "-t2": the template's own settings are part of its identity (t2: a 16M redo log instead of 96M).
+  const key = bin.version.replace(/[^A-Za-z0-9.]+/g, '_').slice(0, 80) + '-t2';
   const root = join(tmpdir(), `downtime-template-${process.getuid?.() ?? 'u'}`);
   const dir = join(root, key);
   if (existsSync(join(dir, 'READY'))) return dir;
@@ -163,6 +164,10 @@ async function templateDataDir(bin: Binaries): Promise<string> {
           '--skip-test-db',
           ...(isRoot ? ['--user=root'] : []),
           '--skip-name-resolve',
+          // The same small redo log the servers run with: a 34 MB template to copy instead of 114 MB,
+          // and no log resize at each server's first start.
+          '--innodb-log-file-size=16M',
+          '--innodb-buffer-pool-size=32M',
         ],
         { timeout: 120_000 },
       );

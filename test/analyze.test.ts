@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyze, analyzeDetailed, MONTH_MS, type Outage, type Summary } from '../src/analyze/index.js';
+import { addHistogram, analyze, analyzeDetailed, MONTH_MS, type Outage, type Summary } from '../src/analyze/index.js';
+import { decodeHistogram, encodeHistogram, newHistogram, recordUs } from '../src/load/histogram.js';
 import { parseResults } from '../src/results/reader.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { SYNTH_START_MS as T0, syntheticResults, type SyntheticSpec } from './helpers/synthetic.js';
@@ -382,4 +383,33 @@ test('a full window cut by a gap in one op carries the flags of that side', () =
   );
   // Full availability is over the time both ops were observed: 9 s.
   assert.equal(s.availability.full, 1 - 3000 / 9000);
+});
+
+test("the fast histogram merge gives exactly what the library's add() gives", () => {
+  // Deterministic pseudo-random latencies over a wide range (µs to minutes), as decoded per-second histograms.
+  let x = 12345;
+  const rnd = (): number => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x / 2 ** 31;
+  };
+  const seconds = Array.from({ length: 40 }, (_, i) => {
+    const h = newHistogram();
+    const n = i % 5 === 0 ? 0 : 50 + Math.floor(rnd() * 500);
+    for (let k = 0; k < n; k++) recordUs(h, Math.exp(rnd() * (i % 3 === 0 ? 18 : 9)));
+    return decodeHistogram(encodeHistogram(h));
+  });
+  const viaLibrary = newHistogram();
+  const viaFast = newHistogram();
+  for (const h of seconds) {
+    viaLibrary.add(h);
+    addHistogram(viaFast, h);
+  }
+  assert.ok(viaLibrary.totalCount > 1000);
+  assert.equal(viaFast.totalCount, viaLibrary.totalCount);
+  assert.equal(viaFast.maxValue, viaLibrary.maxValue);
+  assert.equal(viaFast.minNonZeroValue, viaLibrary.minNonZeroValue);
+  for (const p of [0, 1, 10, 50, 90, 99, 99.9, 99.99, 100]) {
+    assert.equal(viaFast.getValueAtPercentile(p), viaLibrary.getValueAtPercentile(p), `p${p}`);
+  }
+  assert.equal(encodeHistogram(viaFast), encodeHistogram(viaLibrary));
 });

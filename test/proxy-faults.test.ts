@@ -180,3 +180,107 @@ test('bad fault specs are one-line usage errors', () => {
   ];
   for (const spec of bad) assert.throws(() => validateFault(spec as FaultSpec), DowntimeError);
 });
+
+test('StepEngine.fault: a fault event with the true start and end, the fault cleared after its duration', async () => {
+  const { StepEngine } = await import('../src/sandbox/topology.js');
+  const events: { atMs: number; endMs?: number; kind: string; name: string; detail?: Record<string, unknown> }[] = [];
+  const noServer = {} as never;
+  const engine = new StepEngine(
+    'single',
+    noServer,
+    undefined,
+    proxy,
+    'blue',
+    () => Promise.reject(new Error('no')),
+    (e) => events.push(e),
+  );
+  const c = connect();
+  await c.bytes(2, 2000);
+  const detail = await engine.fault({ kind: 'blackhole', durationMs: 300 });
+  assert.equal(proxy.activeFault(), null, 'the fault ended');
+  assert.equal(events.length, 1);
+  const e = events[0] as (typeof events)[number];
+  assert.equal(e.kind, 'fault');
+  assert.equal(e.name, 'blackhole');
+  assert.ok(e.endMs !== undefined && Math.abs(e.endMs - e.atMs - 300) < 100, `lasted ${(e.endMs ?? 0) - e.atMs} ms`);
+  assert.equal(detail.faultAtMs, e.atMs);
+  c.socket.write('after');
+  await c.bytes(7, 2000);
+  c.socket.destroy();
+  // An aborted run ends the fault early; bad options are usage errors before anything changes.
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 100);
+  const t0 = Date.now();
+  await engine.fault({ kind: 'refuse', durationMs: 10_000, signal: ac.signal });
+  assert.ok(Date.now() - t0 < 2000);
+  assert.equal(proxy.isAccepting(), true);
+  await assert.rejects(engine.fault({ kind: 'latency', latencyMs: 5, durationMs: 0 }), DowntimeError);
+  await assert.rejects(engine.fault({ kind: 'bogus', durationMs: 10 } as never), DowntimeError);
+  assert.equal(proxy.activeFault(), null);
+});
+
+test('proxy daemon: fault and clearFault through the JSON-lines control socket', async () => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { freePort } = await import('../src/sandbox/server.js');
+  const control = join(tmpdir(), `downtime-fault-test-${process.pid}.sock`);
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../src/sandbox/proxy-daemon.js', import.meta.url)),
+      '--control',
+      control,
+      '--port',
+      String(port),
+      '--target-port',
+      String((upstream.address() as { port: number }).port),
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((r) => child.once('exit', r));
+  const ask = (req: object): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const s = createConnection(control);
+      let buf = '';
+      s.on('error', reject);
+      s.on('data', (d) => {
+        buf += d.toString();
+        if (buf.includes('\n')) {
+          s.destroy();
+          resolve(JSON.parse(buf) as Record<string, unknown>);
+        }
+      });
+      s.write(JSON.stringify(req) + '\n');
+    });
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await ask({ op: 'status' });
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await sleep(50);
+      }
+    }
+    const started = await ask({ op: 'fault', fault: { kind: 'refuse' } });
+    assert.equal(started.ok, true);
+    assert.equal(typeof started.atMs, 'number');
+    const st = await ask({ op: 'status' });
+    assert.equal(st.accepting, false);
+    assert.equal((st.fault as { kind: string }).kind, 'refuse');
+    const cleared = await ask({ op: 'clearFault' });
+    const times = cleared.times as { atMs: number; endMs: number };
+    assert.equal(times.atMs, started.atMs);
+    assert.ok(times.endMs >= times.atMs);
+    assert.equal((await ask({ op: 'status' })).accepting, true);
+    const bad = await ask({ op: 'fault', fault: { kind: 'latency', latencyMs: -5 } });
+    assert.equal(bad.ok, false);
+    assert.match(String(bad.error), /latencyMs/);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+});

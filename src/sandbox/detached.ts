@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import type { ControlRequest, ProxyStatus } from './proxy-daemon.js';
-import type { ProxyTarget } from './proxy.js';
+import type { FaultSpec, FaultTimes, ProxyTarget } from './proxy.js';
 import { freePort, type MysqlServer } from './server.js';
 import {
   APP_DATABASE,
@@ -276,6 +276,13 @@ class ProxyClient implements ProxyControl {
   }
   async dropConnections(): Promise<void> {
     await this.request({ op: 'drop' });
+  }
+  async fault(spec: FaultSpec): Promise<{ atMs: number }> {
+    const a = await this.request<{ atMs: number }>({ op: 'fault', fault: spec });
+    return { atMs: a.atMs };
+  }
+  async clearFault(): Promise<FaultTimes | null> {
+    return (await this.request<{ times: FaultTimes | null }>({ op: 'clearFault' })).times;
   }
   status(): Promise<ProxyStatus> {
     return this.request<ProxyStatus>({ op: 'status' }, 2000);
@@ -557,6 +564,7 @@ export async function connectSandbox(stateDir: string, onEvent?: OnSandboxEvent)
     killAndStart: () => engine.killAndStart(),
     failover: () => engine.failover(),
     reset: () => engine.reset(),
+    fault: (o) => engine.fault(o),
     close,
     async stop() {
       close();

@@ -2,17 +2,19 @@
  * The endpoint proxy of a detached sandbox (`downtime sandbox up`), as a process of its own, driven
  * through a JSON-lines control server on a unix socket in the state directory: one request object per
  * line ({op: 'setTarget', port} | {op: 'refuse'} | {op: 'accept'} | {op: 'drop'} | {op: 'status'} |
+ * {op: 'fault', fault: FaultSpec} (answers {atMs}) | {op: 'clearFault'} (answers {times: {kind, atMs, endMs} | null}) |
  * {op: 'shutdown'}), one answer per line ({ok: true, ...} or {ok: false, error}).
  *
  * Usage: node proxy-daemon.js --control <socket path> --port <N> --target-port <M>
  */
 import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { startProxy, type EndpointProxy } from './proxy.js';
+import { startProxy, type EndpointProxy, type FaultSpec, type FaultTimes } from './proxy.js';
 
 export interface ControlRequest {
-  op: 'setTarget' | 'refuse' | 'accept' | 'drop' | 'status' | 'shutdown';
+  op: 'setTarget' | 'refuse' | 'accept' | 'drop' | 'status' | 'shutdown' | 'fault' | 'clearFault';
   port?: number;
+  fault?: FaultSpec;
 }
 
 export interface ProxyStatus {
@@ -21,6 +23,8 @@ export interface ProxyStatus {
   accepting: boolean;
   connections: number;
   pid: number;
+  /** The fault in force, if any. */
+  fault: FaultTimes | null;
 }
 
 function arg(name: string): string {
@@ -55,9 +59,17 @@ async function handle(proxy: EndpointProxy, req: ControlRequest, shutdown: () =>
         accepting: proxy.isAccepting(),
         connections: proxy.connectionCount(),
         pid: process.pid,
+        fault: proxy.activeFault(),
       };
       return s;
     }
+    case 'fault': {
+      if (typeof req.fault !== 'object' || req.fault === null) throw new Error('fault needs a fault object');
+      const h = await proxy.fault(req.fault);
+      return { atMs: h.atMs };
+    }
+    case 'clearFault':
+      return { times: await proxy.clearFault() };
     case 'shutdown':
       setImmediate(shutdown);
       return {};

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { wallClockMs } from '../io.js';
 import type { EventRecord } from '../results/types.js';
-import { startProxy, type EndpointProxy, type ProxyTarget } from './proxy.js';
+import {
+  startProxy,
+  validateFault,
+  type EndpointProxy,
+  type FaultSpec,
+  type FaultTimes,
+  type ProxyTarget,
+} from './proxy.js';
 import { runUpgrade, startServer, type MysqlServer } from './server.js';
 
 export type Topology = 'single' | 'blue-green';
@@ -30,7 +37,19 @@ export interface ProxyControl {
   refuse(): Promise<void>;
   accept(): Promise<void>;
   dropConnections(): void | Promise<void>;
+  /** Starts a fault (ending any active one); resolves once it is in force, with that moment. */
+  fault(spec: FaultSpec): Promise<{ atMs: number }>;
+  /** Ends the active fault: its true start and end, or null if none was active. */
+  clearFault(): Promise<FaultTimes | null>;
 }
+
+/** A fault for a while: `sandbox.fault({ kind: 'blackhole', durationMs: 2000 })`. */
+export type FaultStepOptions = FaultSpec & {
+  /** How long the fault stays in force. */
+  durationMs: number;
+  /** Ends the fault early (the run ended). */
+  signal?: AbortSignal;
+};
 
 export interface SandboxEndpoint {
   /** mysql://downtime@127.0.0.1:PORT/probe — never the password. */
@@ -67,6 +86,8 @@ export interface SandboxSteps {
   killAndStart(): Promise<StepDetail>;
   failover(): Promise<StepDetail>;
   reset(): Promise<StepDetail>;
+  /** Applies a network fault at the endpoint for `durationMs`, then ends it; records a `fault` event. */
+  fault(o: FaultStepOptions): Promise<StepDetail>;
 }
 
 export interface Sandbox extends SandboxSteps {
@@ -107,6 +128,20 @@ interface SlaveStatus {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Sleeps `ms`, or less if `signal` aborts. */
+function sleepUnless(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function slaveStatus(s: SandboxServer): Promise<SlaveStatus | null> {
@@ -365,6 +400,35 @@ export class StepEngine implements SandboxSteps {
     return { startedAtMs, acceptingAtMs, availableAtMs, switchMs: availableAtMs - startedAtMs };
   }
 
+  /**
+   * A network fault at the endpoint proxy for a while. The `fault` event's atMs and endMs are taken where
+   * the proxy applies the fault (listener closed, connections reset, filter on/off), not when asked, so
+   * they are what the measured outage is compared against. The fault always ends, even if this throws.
+   */
+  async fault(o: FaultStepOptions): Promise<StepDetail> {
+    const { durationMs, signal, ...rest } = o;
+    const spec = validateFault(rest as FaultSpec);
+    if (!Number.isFinite(durationMs) || durationMs <= 0) {
+      throw new DowntimeError(`fault duration must be > 0 ms (got ${durationMs})`, ExitCode.Usage);
+    }
+    const { atMs } = await this.proxy.fault(spec);
+    let times: FaultTimes | null = null;
+    try {
+      await sleepUnless(durationMs - (wallClockMs() - atMs), signal);
+    } finally {
+      times = await this.proxy.clearFault();
+    }
+    const endMs = times?.endMs ?? wallClockMs();
+    const { kind, ...options } = spec;
+    const detail = { ...options, requestedDurationMs: durationMs, durationMs: endMs - atMs };
+    try {
+      this.onEvent?.({ atMs, endMs, kind: 'fault', name: kind, detail });
+    } catch {
+      // a failing listener does not make the fault step fail: the fault has ended either way
+    }
+    return { fault: kind, faultAtMs: atMs, faultEndMs: endMs, ...detail };
+  }
+
   async reset(): Promise<StepDetail> {
     const startedAtMs = wallClockMs();
     await this.proxy.refuse();
@@ -517,6 +581,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
     killAndStart: () => engine.killAndStart(),
     failover: () => engine.failover(),
     reset: () => engine.reset(),
+    fault: (o) => engine.fault(o),
     async stop() {
       await proxy.close();
       await servers.green?.destroy();

@@ -181,13 +181,14 @@ test('step action: runs the step with its options; its details and the sandbox e
   assert.equal(ra.name, 'upgrade');
   const events: EventInput[] = [];
   const abort = new AbortController();
-  relay.emit({ atMs: 0, kind: 'phase', name: 'before the run: dropped' });
+  relay.emit({ atMs: 0, kind: 'phase', name: 'before the step: dropped' });
+  // The run ended while the step was in progress: its events still belong in the file.
+  abort.abort();
   const detail = await ra.execute({ event: (e) => events.push(e), signal: abort.signal });
   assert.deepEqual(calls, [action.step]);
   assert.deepEqual(detail, { step: 'in-place-upgrade', options: { offlineMs: 15_000 }, offlineMs: 15_000 });
   assert.deepEqual(events, [{ atMs: 1, kind: 'phase', name: 'offline' }]);
-  abort.abort();
-  relay.emit({ atMs: 2, kind: 'phase', name: 'after the run: dropped' });
+  relay.emit({ atMs: 2, kind: 'phase', name: 'after the step: dropped' });
   assert.equal(events.length, 1);
 });
 

@@ -125,6 +125,22 @@ test('sandbox scenario: plan says sandbox; default out is reports/<name>-<time>.
   assert.equal(plan.report.dir, plan.options.out.replace(/\.ndjson$/, ''));
 });
 
+test('a shorter --duration that ends the run during an in-place upgrade says the recovery will not be measured', async () => {
+  const i = io();
+  const file = scenarioFile(
+    'ip.yaml',
+    'name: ip\nsandbox: single\nduration: 75s\nactions: [{ at: 20s, step: in-place-upgrade, with: { offline: 15s } }]\n',
+  );
+  await planRun({ scenario: file }, i);
+  assert.equal(i.err.join(''), '');
+  const plan = await planRun({ scenario: file, duration: '30s' }, i);
+  assert.equal(plan.actions.length, 1);
+  assert.match(
+    i.err.join(''),
+    /step "in-place-upgrade" .* past the end of the run .*; the recovery will not be measured/,
+  );
+});
+
 test('bad combinations and values: one line, usage exit code', async () => {
   const withSteps = scenarioFile(
     'steps.yaml',

@@ -60,28 +60,38 @@ export const noSandbox: SandboxProvider = (kind) => {
 /**
  * The sandbox reports events through a callback given when it starts, before the run (and its results
  * file) exists; the run hands its event sink to actions only. The relay forwards sandbox events to the
- * sink of the step running now (or the last one, while the run goes on), and drops those outside the run.
+ * sink of the step in progress, and drops those outside any step (start-up, stop). A step still running
+ * when the run ends keeps its events: its end event is recorded too, and its phases belong with it.
  */
 export class EventRelay {
   private sink: ActionContext | undefined;
+  private depth = 0;
 
-  /** Called by a step action with its context: events go to the results file from now on. */
+  /** Called around a step: its context receives the sandbox's events until `detach`. */
   attach(ctx: ActionContext): void {
     this.sink = ctx;
+    this.depth++;
+  }
+
+  detach(): void {
+    if (--this.depth === 0) this.sink = undefined;
   }
 
   readonly emit = (e: EventInput): void => {
-    if (this.sink === undefined || this.sink.signal.aborted) return;
-    this.sink.event(e);
+    this.sink?.event(e);
   };
 }
 
-/** A StepRunner wrapper that attaches the relay before each step, so the sandbox's events land in the file. */
+/** A StepRunner wrapper that routes the sandbox's events to the results file while each step runs. */
 export function relayingRunner(runner: StepRunner, relay: EventRelay): StepRunner {
   return {
-    run: (step, ctx) => {
+    run: async (step, ctx) => {
       relay.attach(ctx);
-      return runner.run(step, ctx);
+      try {
+        return await runner.run(step, ctx);
+      } finally {
+        relay.detach();
+      }
     },
   };
 }

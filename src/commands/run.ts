@@ -242,6 +242,14 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       );
     }
   }
+  // An in-place upgrade still offline when the run ends measures no recovery: worth a word before it starts.
+  for (const a of actions) {
+    if (a.kind === 'step' && a.step.name === 'in-place-upgrade' && a.atMs + a.step.options.offlineMs >= durationMs) {
+      io.stderr(
+        `downtime: warning: step "${a.name}" at ${formatDuration(a.atMs)} stays offline ${formatDuration(a.step.options.offlineMs)}, past the end of the run (${formatDuration(durationMs)}); the recovery will not be measured\n`,
+      );
+    }
+  }
   // Last: a password command runs only once everything else is known to be good.
   let db: RunDb;
   if (args.target !== undefined && args.target !== '') {

@@ -269,6 +269,12 @@ test('latency percentiles come from the merged HDR histograms, overall and per s
   const s9 = a.series.read[9]?.latencyMs;
   assert.ok(s9 && Math.abs(s9.max - 250) < 0.25);
   assert.ok(Math.abs((a.series.read[0]?.latencyMs?.max ?? 0) - 1) < 0.002);
+  // Where it was slow: second 9 (p99 of 10 probes there is the slow one), 9 s after the start.
+  const w = a.summary.ops.read?.worstSecond;
+  assert.ok(w);
+  assert.equal(w.sec, T0 / 1000 + 9);
+  assert.equal(w.offsetMs, 9000);
+  assert.ok(Math.abs(w.p99Ms - 250) < 0.25 && Math.abs(w.maxMs - 250) < 0.25, JSON.stringify(w));
 });
 
 test('a second with no successes has no latency; failures and classes are per second', () => {

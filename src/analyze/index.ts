@@ -82,6 +82,11 @@ export interface OpSummary {
    * when the file does not record it. Large values mean the load host, not the database, was the bottleneck.
    */
   sendLagMs: { p99: number; max: number } | null;
+  /**
+   * The second with the highest p99 latency of successful probes (the first such, on a tie): where the
+   * slowness was, not only how much. Null when nothing succeeded.
+   */
+  worstSecond: { sec: number; offsetMs: number; p99Ms: number; maxMs: number } | null;
 }
 
 export interface Summary {
@@ -167,6 +172,10 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     scans[op] = scan;
     const { points, latency } = secondsOf(op, results.seconds[op]);
     const lags = points.flatMap((p) => (p.sendLagMs ? [p.sendLagMs] : []));
+    let worst: SecondPoint | null = null;
+    for (const p of points) {
+      if (p.latencyMs && (!worst?.latencyMs || p.latencyMs.p99 > worst.latencyMs.p99)) worst = p;
+    }
     series[op] = points;
     const errors: Record<string, number> = {};
     let due = 0;
@@ -207,6 +216,15 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
         lags.length === 0
           ? null
           : { p99: Math.max(...lags.map((l) => l.p99)), max: Math.max(...lags.map((l) => l.max)) },
+      worstSecond: worst?.latencyMs
+        ? {
+            sec: worst.sec,
+            // The run may start mid-second: its first second then begins at offset 0, not before it.
+            offsetMs: Math.max(0, worst.sec * 1000 - header.startMs),
+            p99Ms: worst.latencyMs.p99,
+            maxMs: worst.latencyMs.max,
+          }
+        : null,
     };
   }
 

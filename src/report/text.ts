@@ -38,6 +38,19 @@ function latency(l: LatencyMs | null | undefined): string {
   return `${f(l.p50)} / ${f(l.p99)} / ${f(l.max)} ms`;
 }
 
+/** "read p99 32.1 ms (max 32.7 ms) in the second at +1800 s, write …". */
+function worstText(s: Summary): string {
+  const parts = (['read', 'write'] as const).flatMap((op) => {
+    const o = s.ops[op];
+    if (!o) return [];
+    const w = o.worstSecond;
+    if (!w) return [`${op}: none succeeded`];
+    const f = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+    return [`${op} p99 ${f(w.p99Ms)} ms (max ${f(w.maxMs)} ms) in the second at +${Math.round(w.offsetMs / 1000)} s`];
+  });
+  return parts.length === 0 ? 'n/a' : parts.join(', ');
+}
+
 function errorsText(e: Record<string, number> | undefined): string {
   const entries = Object.entries(e ?? {}).sort((a, b) => b[1] - a[1]);
   return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k} ${v}`).join(', ');
@@ -209,7 +222,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     '',
     `- Errors (read): ${errorsText(s.ops.read?.errors)}`,
     `- Errors (write): ${errorsText(s.ops.write?.errors)}`,
-    `- Worst latency: read ${latency(s.ops.read?.latencyMs)}, write ${latency(s.ops.write?.latencyMs)} (p50 / p99 / max, successful probes, from their intended time)`,
+    `- Worst latency: ${worstText(s)} (successful probes, measured from their intended time)`,
     `- Writes: ${writesText(s)}`,
     `- Missing seconds: ${gapsText(s)}`,
     ...(lagText(s) === null ? [] : [`- ${lagText(s) as string} (small = the load host was not the bottleneck)`]),

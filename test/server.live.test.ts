@@ -1,7 +1,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { freePort } from '../src/sandbox/server.js';
@@ -129,4 +131,26 @@ test('server: stop() also ends a paused server', async () => {
 test('freePort gives a bindable loopback port', async () => {
   const p = await freePort();
   assert.ok(Number.isInteger(p) && p > 0 && p < 65536);
+});
+
+test('a server started by a process that exits without cleanup does not outlive it', async () => {
+  const mod = new URL('../src/sandbox/server.js', import.meta.url).href;
+  const script = `const { startServer } = await import(${JSON.stringify(mod)});
+    const s = await startServer();
+    process.stdout.write(JSON.stringify({ pid: s.pid, dir: s.dir }));
+    process.exit(3);`;
+  const out: { code?: number; stdout?: string } = await promisify(execFile)(process.execPath, [
+    '--input-type=module',
+    '-e',
+    script,
+  ]).catch((e: { code?: number; stdout?: string }) => e);
+  assert.equal(out.code, 3);
+  const { pid, dir } = JSON.parse(out.stdout ?? '') as { pid: number; dir: string };
+  try {
+    for (let i = 0; i < 250 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(alive(pid), false);
+  } finally {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
 });

@@ -236,6 +236,25 @@ export function serverArgs(
   return [...args, ...o.extraArgs];
 }
 
+/**
+ * Servers of this process that must not outlive it: a test that throws past its cleanup, or a
+ * process.exit(), would otherwise leave mariadbd processes behind. Detached servers (`sandbox up`) are not here.
+ */
+const attached = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killAttachedOnExit(child: ChildProcess): void {
+  attached.add(child);
+  child.once('exit', () => attached.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of attached) {
+      c.kill('SIGCONT');
+      c.kill('SIGKILL');
+    }
+  });
+}
+
 class Server implements MysqlServer {
   readonly host = '127.0.0.1' as const;
   private child: ChildProcess | null = null;
@@ -266,6 +285,7 @@ class Server implements MysqlServer {
     if (this.isRunning()) return;
     const child = spawn(this.binary, this.args, { stdio: 'ignore', detached: this.detached });
     if (this.detached) child.unref();
+    else killAttachedOnExit(child);
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('error', () => undefined);

@@ -138,6 +138,7 @@ test('stdout tables name every op and the month framing', () => {
   const t = formatSummaryTable(a.summary);
   assert.match(t, /downtime\s+2\.80 s\s+3\.60 s\s+2\.50 s/);
   assert.match(t, /30\.44-day month/);
+  assert.match(t, /resolution: one probe interval \(read \d+ ms, write \d+ ms\)/);
   assert.match(t, /1 LOST of 45 acknowledged/);
   const c = formatCompareTable([a.summary, analysisOf(BLUE_GREEN).summary]);
   assert.match(c, /write downtime\s+3\.60 s\s+600 ms/);

@@ -136,6 +136,22 @@ function gapsText(s: Summary): string {
   return `${s.gaps.length} gap(s): ${shown}; not observed, so counted neither as up nor as down (an outage may hide there)`;
 }
 
+/**
+ * What the numbers can and cannot show: edges are exact to one probe interval, and an outage shorter than that
+ * can fall between two probes. Said next to "0 ms" and "∞ nines" so no one reads them as a proof.
+ */
+function resolutionText(s: Summary): string {
+  const parts = (['read', 'write'] as const).flatMap((op) => {
+    const rate = s.ops[op]?.ratePerSec;
+    if (!rate || !(rate > 0)) return [];
+    const ms = 1000 / rate;
+    // Sub-10 ms intervals (fast probes) keep their decimals: "0 ms" would claim infinite resolution.
+    return [`${op} ${ms < 10 ? `${Number(ms.toFixed(3))} ms` : formatDuration(ms)}`];
+  });
+  if (parts.length === 0) return 'n/a';
+  return `one probe interval (${parts.join(', ')}): window edges are exact to it; a shorter outage can fall between probes`;
+}
+
 /** Compact table for stdout (report's default output, the demo). */
 export function formatSummaryTable(s: Summary): string {
   return [
@@ -145,6 +161,7 @@ export function formatSummaryTable(s: Summary): string {
     `errors (write): ${errorsText(s.ops.write?.errors)}`,
     `writes: ${writesText(s)}`,
     `missing seconds: ${gapsText(s)}`,
+    `resolution: ${resolutionText(s)}`,
     ...(lagText(s) === null ? [] : [lagText(s) as string]),
     `"if once a month": this run's downtime in a 30.44-day month (4.38 min = 99.99 %, 26.3 s = 99.999 %)`,
   ].join('\n');
@@ -225,6 +242,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     `- Worst latency: ${worstText(s)} (successful probes, measured from their intended time)`,
     `- Writes: ${writesText(s)}`,
     `- Missing seconds: ${gapsText(s)}`,
+    `- Resolution: ${resolutionText(s)}`,
     ...(lagText(s) === null ? [] : [`- ${lagText(s) as string} (small = the load host was not the bottleneck)`]),
     `- "If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %. Nines = -log10(1 - availability).`,
     `- An outage window runs from the intended time of the first failed probe to that of the next successful one; full = reads and writes both down.`,
@@ -273,6 +291,7 @@ export function reportHtml(
     `<li>Errors (write): ${esc(errorsText(s.ops.write?.errors))}</li>`,
     `<li>Writes: ${esc(writesText(s))}</li>`,
     `<li>Missing seconds: ${esc(gapsText(s))}</li>`,
+    `<li>Resolution: ${esc(resolutionText(s))}</li>`,
     `<li>"If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %.</li>`,
     '</ul>',
   ];

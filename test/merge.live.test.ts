@@ -97,6 +97,7 @@ test(`${HOSTS} harness processes, one server stopped for ~2 s: the merged report
   assert.ok(!readFileSync(merged, 'utf8').includes(srv.password), 'no password in the merged file');
 
   const summary = analyze(file);
+  t.diagnostic(`skews: ${JSON.stringify(file.header.sources?.map((x) => [x.skewMs, x.skewFrom]))}`);
   for (const f of files) {
     const own = analyze(readResults(f));
     t.diagnostic(

@@ -128,7 +128,8 @@ test('after a crash: status says so, up refuses while a server still runs, down 
   await gone(st.proxy.pid, 'proxy-daemon');
   const status = io();
   assert.equal(await main(['sandbox', 'status'], status), 7);
-  assert.match(status.out, /DEGRADED[\s\S]*proxy .*not running, unreachable[\s\S]*blue .*running, reachable/);
+  // Not "unreachable": on a shared machine another process may bind the freed port at once.
+  assert.match(status.out, /DEGRADED[\s\S]*proxy .*not running, [\s\S]*blue .*running, reachable/);
   const again = io();
   assert.equal(await main(['sandbox', 'up'], again), 7);
   assert.match(again.err, /already up/);

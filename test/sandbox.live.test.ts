@@ -1,12 +1,32 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
-import { freePort } from '../src/sandbox/server.js';
+import { createServer } from 'node:net';
 import { startSandbox, type Sandbox, type SandboxEvent } from '../src/sandbox/topology.js';
 
 const events: SandboxEvent[] = [];
 const sb: Sandbox = await startSandbox({ topology: 'blue-green', onEvent: (e) => events.push(e) });
 after(() => sb.stop());
+
+/**
+ * A base port with `n` free ports after it, below the ephemeral range (32768+ on Linux), so that
+ * ports other processes get from the OS are unlikely to land on base+1, base+2 meanwhile.
+ */
+async function consecutiveFreePorts(n: number): Promise<number> {
+  const bindable = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    let ok = true;
+    for (let i = 0; i <= n && ok; i++) ok = await bindable(base + i);
+    if (ok) return base;
+  }
+  throw new Error('no run of free ports found');
+}
 
 function connect(): Promise<mysql.Connection> {
   const e = sb.endpoint;
@@ -49,11 +69,34 @@ test('blue-green: replication runs, the app user is bound by read_only, switchov
   // A write on blue is read on green (replication really runs).
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const rows = await sb.green!.rootQuery<{ n: number }[]>('SELECT COUNT(*) AS n FROM probe.t');
+    // Until the CREATE TABLE has replicated, the table does not exist on green yet (1146): keep polling.
+    const rows = await sb
+      .green!.rootQuery<{ n: number }[]>('SELECT COUNT(*) AS n FROM probe.t')
+      .catch((e: { errno?: number }) => {
+        if (e.errno !== 1146) throw e;
+        return [];
+      });
     if (Number(rows[0]?.n) === 1) break;
     assert.ok(Date.now() < deadline, 'row replicated to green within 10 s');
     await new Promise((r) => setTimeout(r, 50));
   }
+  // The emulated mysql.rds_topology: readable by the app user, one row per environment, AVAILABLE.
+  const topo = await connect();
+  const [trows] = await topo.query<mysql.RowDataPacket[]>(
+    'SELECT id, port, role, status, version FROM mysql.rds_topology ORDER BY id',
+  );
+  topo.destroy();
+  assert.deepEqual(
+    trows.map((r) => [Number(r.id), Number(r.port), r.role, r.status, r.version]),
+    [
+      [1, sb.blue.port, 'BLUE_GREEN_DEPLOYMENT_SOURCE', 'AVAILABLE', '1.0'],
+      [2, sb.green!.port, 'BLUE_GREEN_DEPLOYMENT_TARGET', 'AVAILABLE', '1.0'],
+    ],
+  );
+  // Writing it did not fork green's GTID history from blue's (sql_log_bin=0 on each server).
+  const gtid = async (s: Sandbox['blue']): Promise<string> =>
+    (await s.rootQuery<{ p: string }[]>('SELECT @@global.gtid_binlog_pos AS p'))[0]!.p;
+  assert.equal(await gtid(sb.green!), await gtid(sb.blue));
   const grants = await sb.blue.rootQuery<Record<string, string>[]>("SHOW GRANTS FOR 'downtime'@'%'");
   assert.ok(!grants.some((g) => /SUPER|READ ONLY ADMIN|ALL PRIVILEGES ON \*\.\*/.test(Object.values(g)[0] ?? '')));
 
@@ -63,7 +106,7 @@ test('blue-green: replication runs, the app user is bound by read_only, switchov
   w.destroy();
 
   const n0 = events.length;
-  const during: { writeErrno?: number; read?: number } = {};
+  const during: { writeErrno?: number; read?: number; status?: string } = {};
   const detail = await sb.switchover({
     afterPhase: async (p) => {
       if (p !== 'SWITCHOVER_IN_PROGRESS') return;
@@ -72,6 +115,8 @@ test('blue-green: replication runs, the app user is bound by read_only, switchov
       try {
         const [rows] = await probe.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM t');
         during.read = Number(rows[0]?.n);
+        const [st] = await probe.query<mysql.RowDataPacket[]>('SELECT DISTINCT status FROM mysql.rds_topology');
+        during.status = st.map((r) => String(r.status)).join(',');
         await probe.query("INSERT INTO t VALUES (999, 'during')").catch((e: { errno?: number }) => {
           during.writeErrno = e.errno;
         });
@@ -80,7 +125,8 @@ test('blue-green: replication runs, the app user is bound by read_only, switchov
       }
     },
   });
-  assert.deepEqual(during, { read: 200, writeErrno: 1290 });
+  assert.deepEqual(during, { read: 200, writeErrno: 1290, status: 'SWITCHOVER_IN_PROGRESS' });
+  assert.equal(detail.topologyErrors, undefined);
   const phases = phasesSince(n0).map((e) => e.name);
   assert.deepEqual(phases, [
     'SWITCHOVER_INITIATED',
@@ -97,6 +143,11 @@ test('blue-green: replication runs, the app user is bound by read_only, switchov
   const [rows] = await c2.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM t WHERE v = ?', ['before']);
   assert.equal(Number(rows[0]?.n), 200);
   await c2.query("INSERT INTO t VALUES (1000, 'after')"); // green is writable
+  const [topoAfter] = await c2.query<mysql.RowDataPacket[]>('SELECT role, status FROM mysql.rds_topology');
+  assert.deepEqual(
+    topoAfter.map((r) => [r.role, r.status]),
+    [['BLUE_GREEN_DEPLOYMENT_TARGET', 'SWITCHOVER_COMPLETED']],
+  );
   c2.destroy();
   const blueRo = await sb.blue.rootQuery<{ ro: number }[]>('SELECT @@global.read_only AS ro');
   assert.equal(Number(blueRo[0]?.ro), 1);
@@ -145,7 +196,7 @@ test('killAndStart and failover', async () => {
 });
 
 test('single with basePort: endpoint on basePort, blue on basePort+1; restart measured; no switchover', async () => {
-  const base = await freePort();
+  const base = await consecutiveFreePorts(2);
   const single = await startSandbox({ topology: 'single', basePort: base });
   try {
     assert.equal(single.endpoint.port, base);

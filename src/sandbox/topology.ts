@@ -193,6 +193,61 @@ export async function waitCaughtUp(source: SandboxServer, replica: SandboxServer
 }
 
 /**
+ * An emulation of RDS's `mysql.rds_topology` during a blue/green deployment: one row per environment
+ * (`id, endpoint, port, role, status, version`), roles BLUE_GREEN_DEPLOYMENT_SOURCE / _TARGET, status
+ * AVAILABLE → SWITCHOVER_INITIATED → SWITCHOVER_IN_PROGRESS → SWITCHOVER_IN_POST_PROCESSING →
+ * SWITCHOVER_COMPLETED (then only the target row is left), as blue/green-aware drivers poll it.
+ * Each server keeps its own copy, written with sql_log_bin=0: a write on green must not enter
+ * its binlog (it would fork its GTID history from blue's), and blue's must not replicate over green's.
+ */
+export const TOPOLOGY_TABLE = 'mysql.rds_topology';
+export const TOPOLOGY_STATUSES = [
+  'AVAILABLE',
+  'SWITCHOVER_INITIATED',
+  'SWITCHOVER_IN_PROGRESS',
+  'SWITCHOVER_IN_POST_PROCESSING',
+  'SWITCHOVER_COMPLETED',
+] as const;
+export type TopologyStatus = (typeof TOPOLOGY_STATUSES)[number];
+
+const NO_BINLOG = 'SET STATEMENT sql_log_bin=0 FOR ';
+
+export async function createTopologyTable(
+  servers: SandboxServer[],
+  blue: SandboxServer,
+  green: SandboxServer,
+): Promise<void> {
+  for (const s of servers) {
+    await s.rootQuery(
+      `${NO_BINLOG}CREATE TABLE IF NOT EXISTS ${TOPOLOGY_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, endpoint VARCHAR(255) NOT NULL, port INT NOT NULL, role VARCHAR(64) NOT NULL, status VARCHAR(64) NOT NULL, version VARCHAR(16) NOT NULL) ENGINE=InnoDB`,
+    );
+    await s.rootQuery(`${NO_BINLOG}DELETE FROM ${TOPOLOGY_TABLE}`);
+    await s.rootQuery(
+      `${NO_BINLOG}INSERT INTO ${TOPOLOGY_TABLE} VALUES (?, '127.0.0.1', ?, 'BLUE_GREEN_DEPLOYMENT_SOURCE', 'AVAILABLE', '1.0'), (?, '127.0.0.1', ?, 'BLUE_GREEN_DEPLOYMENT_TARGET', 'AVAILABLE', '1.0')`,
+      [blue.serverId, blue.port, green.serverId, green.port],
+    );
+  }
+}
+
+/** Sets the status on both servers; returns the error text instead of throwing (the metadata must not abort a step). */
+async function setTopologyStatus(servers: SandboxServer[], status: TopologyStatus): Promise<string | null> {
+  const errors: string[] = [];
+  await Promise.all(
+    servers.map(async (s) => {
+      try {
+        await s.rootQuery(`${NO_BINLOG}UPDATE ${TOPOLOGY_TABLE} SET status = ?`, [status]);
+        if (status === 'SWITCHOVER_COMPLETED') {
+          await s.rootQuery(`${NO_BINLOG}DELETE FROM ${TOPOLOGY_TABLE} WHERE role = 'BLUE_GREEN_DEPLOYMENT_SOURCE'`);
+        }
+      } catch (err) {
+        errors.push(`port ${s.port}: ${oneLine((err as Error).message)}`);
+      }
+    }),
+  );
+  return errors.length > 0 ? `${TOPOLOGY_TABLE} not updated to ${status} (${errors.join('; ')})` : null;
+}
+
+/**
  * The steps, written once against the SandboxServer/ProxyControl interfaces. The state that matters
  * between steps is which server the endpoint points at and whether green still replicates from blue.
  */
@@ -330,10 +385,18 @@ export class StepEngine implements SandboxSteps {
       );
     }
 
+    const both = [blue, green];
+    const topologyErrors: string[] = [];
+    const topology = async (status: TopologyStatus): Promise<void> => {
+      const e = await setTopologyStatus(both, status);
+      if (e !== null) topologyErrors.push(e);
+    };
     const initiatedAtMs = this.phase('SWITCHOVER_INITIATED', { lagS });
+    await topology('SWITCHOVER_INITIATED');
     await hook('SWITCHOVER_INITIATED');
     await blue.rootQuery('SET GLOBAL read_only = ON');
     const writesBlockedAtMs = this.phase('SWITCHOVER_IN_PROGRESS');
+    await topology('SWITCHOVER_IN_PROGRESS');
     await hook('SWITCHOVER_IN_PROGRESS');
     await this.proxy.refuse();
     await this.proxy.dropConnections();
@@ -346,6 +409,7 @@ export class StepEngine implements SandboxSteps {
       await blue.rootQuery('SET GLOBAL read_only = OFF');
       await this.proxy.accept();
       this.phase('SWITCHOVER_ROLLED_BACK', { reason: oneLine((err as Error).message) });
+      await topology('AVAILABLE');
       throw err;
     }
     const caughtUpAtMs = wallClockMs();
@@ -357,10 +421,12 @@ export class StepEngine implements SandboxSteps {
     await green.rootQuery('SET GLOBAL read_only = OFF');
     this.active = 'green';
     const greenWritableAtMs = this.phase('SWITCHOVER_IN_POST_PROCESSING');
+    await topology('SWITCHOVER_IN_POST_PROCESSING');
     await hook('SWITCHOVER_IN_POST_PROCESSING');
     await this.onStateChange();
     // Blue stays read-only and nothing replicates from it any more: it is the old environment.
     const completedAtMs = this.phase('SWITCHOVER_COMPLETED');
+    await topology('SWITCHOVER_COMPLETED');
     return {
       initiatedAtMs,
       writesBlockedAtMs,
@@ -373,6 +439,7 @@ export class StepEngine implements SandboxSteps {
       lagS,
       writeBlockMs: greenWritableAtMs - writesBlockedAtMs,
       refusedMs: acceptingAtMs - connectionsDroppedAtMs,
+      ...(topologyErrors.length > 0 ? { topologyErrors } : {}),
     };
   }
 
@@ -497,8 +564,15 @@ export async function buildServers(
       });
       await startReplication(blue, green, { user: REPL_USER, password: creds.replPassword });
     }
+    if (green) await createTopologyTable([blue, green], blue, green);
     await blue.createUser(APP_USER, creds.appPassword, APP_DATABASE);
-    if (green) await waitCaughtUp(blue, green, 20_000);
+    if (green) {
+      // As RDS's rds_topology_role: the app user may read the topology (granted on blue, replicated).
+      for (const host of ['%', 'localhost']) {
+        await blue.rootQuery(`GRANT SELECT ON ${TOPOLOGY_TABLE} TO ?@?`, [APP_USER, host]);
+      }
+      await waitCaughtUp(blue, green, 20_000);
+    }
   } catch (err) {
     await green?.destroy();
     await blue.destroy();

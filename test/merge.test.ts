@@ -218,7 +218,7 @@ test('clock skew: estimated from the common outage; warned beyond the bound, sil
   });
   const m = mergeResults([A, skewed], { runId: 'm' });
   assert.equal(m.skews[1]?.skewMs, 200);
-  assert.equal(m.skews[1]?.from, 'first write outage');
+  assert.equal(m.skews[1]?.from, 'longest write outage');
   // The estimate from a 5/s write stream is only good to one write interval (200 ms): the bound is
   // max(50 ms, one probe interval), so 200 ms is not above it.
   assert.equal(m.skews[1]?.boundMs, 200);
@@ -241,7 +241,7 @@ test('clock skew: estimated from the common outage; warned beyond the bound, sil
   assert.equal(w.warnings.length, 1);
   assert.match(
     w.warnings[0] ?? '',
-    /^clock skew: b\/run-b is 120\.0 ms off a\/run-a \(from first read outage\), more than 50\.0 ms/,
+    /^clock skew: b\/run-b is 120\.0 ms off a\/run-a \(from longest read outage\), more than 50\.0 ms/,
   );
   // Started 30 ms apart but the same outage at the same true time: no skew, no warning.
   const ok = mergeResults([A, B], { runId: 'm' });
@@ -343,4 +343,26 @@ test('downtime merge command: writes via a temp name, refuses an existing --out,
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('skew comes from the outage both saw, not from a blip one host saw first', () => {
+  const a = host('a', {
+    durationMs: 10_000,
+    rates: { read: 100 },
+    outages: [
+      { op: 'read', fromMs: 1000, toMs: 1100, cls: 'timeout' }, // A alone
+      { op: 'read', fromMs: 5000, toMs: 7000, cls: 'refused' },
+    ],
+  });
+  // B's clock is 30 ms ahead: it stamps the common outage at 5030…7030.
+  const b = host('b', {
+    startMs: T0 + 30,
+    durationMs: 10_000,
+    rates: { read: 100 },
+    outages: [{ op: 'read', fromMs: 5000, toMs: 7000, cls: 'refused' }],
+  });
+  const m = mergeResults([a, b], { runId: 'm' });
+  assert.equal(m.skews[1]?.skewMs, 30);
+  assert.equal(m.skews[1]?.from, 'longest read outage');
+  assert.deepEqual(m.warnings, [], '30 ms is within the 50 ms bound');
 });

@@ -1,4 +1,4 @@
-import { scanOp, type OpScan } from '../analyze/windows.js';
+import { scanOp, type OpScan, type OpWindow } from '../analyze/windows.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import { encodeHistogram, mergeEncoded } from '../load/histogram.js';
 import { identityKey } from '../load/probes.js';
@@ -358,8 +358,8 @@ function checkInputs(inputs: readonly MergeInput[], force: boolean): void {
 }
 
 /**
- * Clock offset of each host against the first, from what both saw: a common outage's first failed probe and
- * first success after it (the database failed and recovered at one true time; each host stamps it with its own
+ * Clock offset of each host against the first, from what both saw: a common outage's (each host's longest
+ * window, if they overlap) first failed probe and first success after it (the database failed and recovered at one true time; each host stamps it with its own
  * clock, to within one probe interval), else a shared action or phase event of the same name. Start times alone
  * say nothing: hosts need not start together.
  */
@@ -388,13 +388,19 @@ export function estimateSkews(inputs: readonly MergeInput[], sources: MergeSourc
     let skewMs: number | null = null;
     let from: string | null = null;
     for (const op of ['write', 'read'] as const) {
-      const a = scans[i]?.[op]?.windows[0];
-      const b = ref[op]?.windows[0];
-      // Only a window both saw, closed on both sides by real probes, is a shared event.
-      if (!a || !b || a.open || b.open || a.endsAtGap || b.endsAtGap || a.startsAfterGap || b.startsAfterGap) continue;
-      if (a.endMs < b.startMs || b.endMs < a.startMs) continue;
-      skewMs = (a.startMs - b.startMs + (a.endMs - b.endMs)) / 2;
-      from = `first ${op} outage`;
+      // The longest window of each: the common outage, not a blip one host saw alone.
+      const a = longest(scans[i]?.[op]?.windows ?? []);
+      const b = longest(ref[op]?.windows ?? []);
+      if (!a || !b) continue;
+      if (a.endMs < b.startMs || b.endMs < a.startMs) continue; // not the same outage
+      // Only an edge both saw as a real probe transition is a shared instant (not the edge of missing
+      // seconds, not the end of the run).
+      const diffs: number[] = [];
+      if (!a.startsAfterGap && !b.startsAfterGap) diffs.push(a.startMs - b.startMs);
+      if (!a.open && !b.open && !a.endsAtGap && !b.endsAtGap) diffs.push(a.endMs - b.endMs);
+      if (diffs.length === 0) continue;
+      skewMs = diffs.reduce((x, y) => x + y, 0) / diffs.length;
+      from = `longest ${op} outage`;
       break;
     }
     if (skewMs === null) {
@@ -409,6 +415,12 @@ export function estimateSkews(inputs: readonly MergeInput[], sources: MergeSourc
     }
     return { source, skewMs, from, boundMs: bound, exceeded: skewMs !== null && Math.abs(skewMs) > bound };
   });
+}
+
+function longest(ws: readonly OpWindow[]): OpWindow | undefined {
+  let best: OpWindow | undefined;
+  for (const w of ws) if (!best || w.endMs - w.startMs > best.endMs - best.startMs) best = w;
+  return best;
 }
 
 function round3(x: number): number {

@@ -366,3 +366,15 @@ test('skew comes from the outage both saw, not from a blip one host saw first', 
   assert.equal(m.skews[1]?.from, 'longest read outage');
   assert.deepEqual(m.warnings, [], '30 ms is within the 50 ms bound');
 });
+
+test('the reader reads version 1 and 2, refuses 3, and keeps source series out of the merged stream', () => {
+  const { file } = mergedFile([A, B]);
+  assert.equal(A.results.header.version, 1);
+  assert.equal(file.header.version, 2);
+  assert.equal(file.seconds.read.filter((s) => s.source !== undefined).length, 0);
+  const text = JSON.stringify({ ...file.header, version: 3 }) + '\n';
+  assert.throws(
+    () => parseResults(text, 'future.ndjson'),
+    (e: unknown) => e instanceof DowntimeError && e.exitCode === ExitCode.InputFile && /reads up to 2/.test(e.message),
+  );
+});

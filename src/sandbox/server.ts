@@ -271,6 +271,8 @@ class Server implements MysqlServer {
     readonly args: string[],
     private readonly readyTimeoutMs: number,
     private readonly detached = false,
+    /** The temp dir startServer made for this server alone (no baseDir given): destroy() removes it too. */
+    private readonly ownedBase: string | null = null,
   ) {}
 
   get pid(): number | null {
@@ -397,7 +399,7 @@ class Server implements MysqlServer {
   async destroy(): Promise<void> {
     this.resume();
     await this.stop(10_000);
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.ownedBase ?? this.dir, { recursive: true, force: true });
   }
 
   errorLogTail(lines = 5): string {
@@ -442,6 +444,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
       args,
       opts.readyTimeoutMs ?? 60_000,
       opts.detached ?? false,
+      opts.baseDir === undefined ? base : null,
     );
     try {
       await server.start();

@@ -1,0 +1,433 @@
+/**
+ * The fault matrix: every fault × both client models, in-process, against a real server behind the
+ * endpoint proxy. Each cell checks that the harness ends on time, that failures carry the fault's class,
+ * that due = ok + failed + dropped, that connections and handles return to their baseline, and that the
+ * measured outage window matches the injected one.
+ *
+ * What "matches" means (docs/fault-matrix.md): an op's window starts at the intended time of its first
+ * failed probe and ends at the intended time of the first successful one after it. A probe meets a fault
+ * when it reaches the server, `reach` after its intended time (send lag, pool wait, connect; measured as
+ * the slowest successful probe before the fault), so both edges may come up to one reach early, never
+ * more than one probe interval + 50 ms late. Faults that only make probes slow (blackhole, latency above
+ * the timeout) fail every probe in flight when they begin (covered by `reach`); their end is known only
+ * to within one timeout either way: a probe waiting for a pool slot may be served just after the fault
+ * and succeed before its deadline (early end), and a connection opened during the fault lost its
+ * handshake and fails at its deadline (late end). A pool meets a closed port or a full server only when
+ * it opens a connection (incidental). FAULT_MATRIX_REPORT=file writes the measured rows as JSON.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { analyze } from '../src/analyze/index.js';
+import { DowntimeError, ExitCode } from '../src/errors.js';
+import { bufferIo, wallClockMs } from '../src/io.js';
+import { runMeasurement, type RunOptions } from '../src/load/run.js';
+import { readResults } from '../src/results/reader.js';
+import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
+import { decodeHistogram } from '../src/load/histogram.js';
+import { portOpen } from '../src/sandbox/detached.js';
+import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/proxy.js';
+import { assertInvariants } from './helpers/invariants.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+// 100/s per op: on a shared 2-core machine the harness keeps its schedule (send lag in the rows).
+const RATE = 100; // per op
+const INTERVAL_MS = 1000 / RATE;
+const TIMEOUT_MS = 300;
+const DURATION_MS = 3000;
+const FAULT_AT_MS = 1000;
+const FAULT_MS = 1000;
+const POOL_SIZE = 8;
+/** Immediate faults: one probe interval + 50 ms (the brief's bound). */
+const TIGHT_MS = INTERVAL_MS + 50;
+
+let srv: TestServer;
+let proxy: EndpointProxy;
+let dir: string;
+const rows: Row[] = [];
+
+before(async () => {
+  srv = await startTestServer();
+  proxy = await startProxy({ target: { host: '127.0.0.1', port: srv.server.port } });
+  dir = mkdtempSync(join(tmpdir(), 'downtime-faults-'));
+  // Warm the server's own root connection so that it is part of the baseline.
+  await srv.server.rootQuery('SELECT 1');
+});
+after(async () => {
+  if (process.env.FAULT_MATRIX_REPORT) writeFileSync(process.env.FAULT_MATRIX_REPORT, JSON.stringify(rows, null, 2));
+  await proxy?.close();
+  await srv?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Injected {
+  atMs: number;
+  endMs: number;
+}
+
+/** A fault of the matrix: injects itself when called at FAULT_AT_MS and resolves with its true times. */
+interface Fault {
+  name: string;
+  /** Stands for, in a real switchover (docs). */
+  inject: () => Promise<Injected>;
+  /** Classes each op's failures may carry; an op missing here must see no outage. */
+  classes: (model: ConnectionModel) => Partial<Record<Op, string[]>>;
+  /**
+   * Models that meet the fault only by chance: a pool's open connections do not see a closed port or a
+   * full server, only a connection it opens during the fault does (a pool growing, or replacing one).
+   * Failures, if any, must carry the classes; no window is required and its bounds are not checked.
+   */
+  incidental?: ConnectionModel[];
+  /** Slow faults: the window may start a probe latency early and end up to a timeout late. */
+  slow?: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function proxyFault(spec: FaultSpec): Promise<Injected> {
+  const h = await proxy.fault(spec);
+  await sleep(FAULT_MS - (wallClockMs() - h.atMs));
+  const t = await h.clear();
+  return { atMs: t.atMs, endMs: t.endMs ?? wallClockMs() };
+}
+
+async function threadsConnected(): Promise<number> {
+  const r = await srv.server.rootQuery<{ Value: string }[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
+  return Number(r[0]?.Value);
+}
+
+function appConnection(): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: '127.0.0.1',
+    port: srv.server.port,
+    user: srv.user,
+    password: srv.password,
+    database: srv.database,
+    connectTimeout: 2000,
+  });
+}
+
+/**
+ * Starts the server again; returns when its port first accepted a TCP connection (polled every 5 ms),
+ * which is when the fault ended for a client — start() itself resolves later, after its own polling.
+ */
+async function startWatched(): Promise<number> {
+  let openAtMs: number | null = null;
+  let starting = true;
+  const watch = (async () => {
+    while (starting && openAtMs === null) {
+      const t = wallClockMs();
+      if (await portOpen(srv.server.port, 200)) openAtMs = t;
+      else await sleep(5);
+    }
+  })();
+  await srv.server.start();
+  starting = false;
+  await watch;
+  return openAtMs ?? wallClockMs();
+}
+
+const FAULTS: Fault[] = [
+  {
+    name: 'refuse',
+    inject: () => proxyFault({ kind: 'refuse' }),
+    classes: () => ({ read: ['refused'], write: ['refused'] }),
+    incidental: ['pool'],
+  },
+  {
+    name: 'reset',
+    inject: () => proxyFault({ kind: 'reset' }),
+    classes: () => ({ read: ['reset', 'lost-connection'], write: ['reset', 'lost-connection'] }),
+  },
+  {
+    name: 'blackhole',
+    inject: () => proxyFault({ kind: 'blackhole' }),
+    classes: () => ({ read: ['timeout'], write: ['timeout'] }),
+    slow: true,
+  },
+  {
+    name: 'latency',
+    inject: () => proxyFault({ kind: 'latency', latencyMs: TIMEOUT_MS + 200 }),
+    classes: () => ({ read: ['timeout'], write: ['timeout'] }),
+    slow: true,
+  },
+  {
+    name: 'kill -9',
+    inject: async () => {
+      const atMs = wallClockMs();
+      await srv.server.kill();
+      await sleep(Math.max(0, FAULT_MS - (wallClockMs() - atMs) - 500));
+      return { atMs, endMs: await startWatched() };
+    },
+    classes: () => ({
+      read: ['lost-connection', 'reset', 'refused', 'timeout'],
+      write: ['lost-connection', 'reset', 'refused', 'timeout'],
+    }),
+  },
+  {
+    name: 'graceful restart',
+    inject: async () => {
+      const atMs = wallClockMs();
+      await srv.server.stop();
+      return { atMs, endMs: await startWatched() };
+    },
+    classes: () => ({
+      read: ['lost-connection', 'reset', 'refused', 'server-shutdown', 'connection-killed', 'timeout'],
+      write: ['lost-connection', 'reset', 'refused', 'server-shutdown', 'connection-killed', 'timeout'],
+    }),
+  },
+  {
+    name: 'read_only',
+    inject: async () => {
+      await srv.server.rootQuery('SET GLOBAL read_only = ON');
+      const atMs = wallClockMs();
+      await sleep(FAULT_MS);
+      const endAskedMs = wallClockMs();
+      await srv.server.rootQuery('SET GLOBAL read_only = OFF');
+      return { atMs, endMs: (endAskedMs + wallClockMs()) / 2 };
+    },
+    classes: () => ({ write: ['read-only'] }),
+  },
+  {
+    name: 'max_connections',
+    inject: async () => {
+      const v = (await srv.server.rootQuery<{ v: number }[]>('SELECT @@GLOBAL.max_connections AS v'))[0]?.v ?? 151;
+      const held: mysql.Connection[] = [];
+      let atMs = 0;
+      try {
+        // Fill the server: whatever the harness holds now plus ours, up to the limit.
+        await srv.server.rootQuery(`SET GLOBAL max_connections = ${(await threadsConnected()) + 4}`);
+        // A connection-hungry neighbour: it takes every slot, and every slot that comes free (the
+        // harness's own short connections), until the fault ends.
+        const grab = async (untilMs: number): Promise<void> => {
+          while (wallClockMs() < untilMs) {
+            try {
+              held.push(await appConnection());
+            } catch (err) {
+              if ((err as { errno?: number }).errno !== 1040) throw err;
+              if (atMs === 0) atMs = wallClockMs();
+              await sleep(1);
+            }
+          }
+        };
+        const untilMs = wallClockMs() + FAULT_MS;
+        await Promise.all([grab(untilMs), grab(untilMs)]);
+      } finally {
+        await srv.server.rootQuery(`SET GLOBAL max_connections = ${v}`);
+        for (const c of held) c.destroy();
+      }
+      return { atMs, endMs: wallClockMs() };
+    },
+    classes: () => ({ read: ['too-many-connections'], write: ['too-many-connections'] }),
+    incidental: ['pool'],
+  },
+];
+
+interface Row {
+  fault: string;
+  model: ConnectionModel;
+  op: Op;
+  classes: Record<string, number>;
+  windows: number;
+  injectedMs: number;
+  measuredMs: number;
+  startErrMs: number | null;
+  endErrMs: number | null;
+  leakFree: boolean;
+  runMs: number;
+  /** Slowest successful probe of the op in the full seconds before the fault (ms from intended time). */
+  reachMs: number;
+  /** The harness's largest send lag in the run (ms): how late it sent any probe. */
+  sendLagMs: number;
+}
+
+function reachMs(file: ResultsFile, op: Op, beforeMs: number): number {
+  let maxUs = 0;
+  for (const s of file.seconds[op]) {
+    // Whole seconds before the fault (the action timer may fire a fraction of a ms before its second ends).
+    if (s.sec * 1000 + 500 > beforeMs || s.hist === null || s.hist === undefined) continue;
+    maxUs = Math.max(maxUs, decodeHistogram(s.hist).getValueAtPercentile(100));
+  }
+  return Math.round(maxUs / 1000);
+}
+
+function sendLagMs(file: ResultsFile, op: Op): number {
+  return Math.round(Math.max(0, ...file.seconds[op].map((s) => s.sendLagUs?.max ?? 0)) / 1000);
+}
+
+function options(model: ConnectionModel, out: string, actions: RunOptions['actions']): RunOptions {
+  return {
+    target: {
+      host: '127.0.0.1',
+      port: proxy.port,
+      user: srv.user,
+      database: srv.database,
+      url: `mysql://${srv.user}@127.0.0.1:${proxy.port}/${srv.database}`,
+    },
+    password: srv.password,
+    passwordSource: 'test',
+    label: out,
+    rates: { read: RATE, write: RATE },
+    durationMs: DURATION_MS,
+    workers: 1,
+    connection: model,
+    timeoutMs: TIMEOUT_MS,
+    connectTimeoutMs: TIMEOUT_MS,
+    maxInFlight: 512,
+    poolSize: POOL_SIZE,
+    table: 'downtime_probe',
+    out,
+    overwrite: false,
+    progress: false,
+    verify: false,
+    ...(actions ? { actions } : {}),
+  };
+}
+
+/** Polls until `ok()` or `ms` passes; returns the last value seen. */
+async function settle<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v) || Date.now() > deadline) return v;
+    await sleep(50);
+  }
+}
+
+async function checkBaseline(handlesBefore: number, threadsBefore: number): Promise<boolean> {
+  const handles = await settle(
+    () => process.getActiveResourcesInfo().length,
+    (n) => n <= handlesBefore,
+    3000,
+  );
+  assert.ok(handles <= handlesBefore, `handles back to ${handlesBefore} (now ${handles})`);
+  const threads = await settle(threadsConnected, (n) => n <= threadsBefore, 3000);
+  assert.ok(threads <= threadsBefore, `Threads_connected back to ${threadsBefore} (now ${threads})`);
+  assert.equal(proxy.connectionCount(), 0, 'the proxy carries no connection after the run');
+  return true;
+}
+
+for (const fault of FAULTS) {
+  for (const model of ['pool', 'per-probe'] as ConnectionModel[]) {
+    test(`fault matrix: ${fault.name} × ${model}`, { timeout: 30_000 }, async () => {
+      const threadsBefore = await threadsConnected();
+      const handlesBefore = process.getActiveResourcesInfo().length;
+      let injected: Injected | undefined;
+      const out = join(dir, `${fault.name.replace(/\W+/g, '-')}-${model}.ndjson`);
+      const startedMs = Date.now();
+      const result = await runMeasurement(
+        options(model, out, [
+          {
+            atMs: FAULT_AT_MS,
+            name: fault.name,
+            execute: async () => {
+              injected = await fault.inject();
+            },
+          },
+        ]),
+        bufferIo(),
+      );
+      const runMs = Date.now() - startedMs;
+      // Setup and teardown of the run take a little; a hung probe would take far more.
+      assert.ok(runMs < DURATION_MS + TIMEOUT_MS + 5000, `run ended in ${runMs} ms`);
+      assert.equal(result.trailer.reason, 'completed');
+      assert.ok(injected, 'the fault ran');
+      const file: ResultsFile = readResults(out);
+      assertInvariants(file);
+      const leakFree = await checkBaseline(handlesBefore, threadsBefore);
+      const summary = analyze(file);
+      const expected = fault.classes(model);
+      for (const op of ['read', 'write'] as Op[]) {
+        const windows = summary.outages.filter((o) => o.op === op);
+        const classes: Record<string, number> = {};
+        for (const w of windows) for (const [k, n] of Object.entries(w.errors)) classes[k] = (classes[k] ?? 0) + n;
+        const allowed = expected[op];
+        const row: Row = {
+          fault: fault.name,
+          model,
+          op,
+          classes,
+          windows: windows.length,
+          injectedMs: Math.round(injected.endMs - injected.atMs),
+          measuredMs: Math.round(windows.reduce((a, w) => a + w.durationMs, 0)),
+          startErrMs: null,
+          endErrMs: null,
+          leakFree,
+          runMs,
+          reachMs: reachMs(file, op, injected.atMs),
+          sendLagMs: sendLagMs(file, op),
+        };
+        rows.push(row);
+        if (allowed === undefined) {
+          assert.deepEqual(windows, [], `${op}: no outage under ${fault.name} with ${model}`);
+          continue;
+        }
+        for (const cls of Object.keys(classes)) {
+          assert.ok(allowed.includes(cls), `${op}: class ${cls} under ${fault.name} (allowed ${allowed.join(', ')})`);
+        }
+        if (fault.incidental?.includes(model)) continue;
+        assert.ok(windows.length > 0, `${op}: an outage under ${fault.name} with ${model}`);
+        // The span from the first window's start to the last one's end: a fault may flap a pool's
+        // connections (a reset connection replaced, reset again), which is still one fault.
+        const first = windows[0] as (typeof windows)[number];
+        const last = windows[windows.length - 1] as (typeof windows)[number];
+        row.startErrMs = Math.round(first.startMs - injected.atMs);
+        row.endErrMs = Math.round(last.endMs - injected.endMs);
+        // A probe meets the fault when it reaches the server, `reach` after its intended time (send
+        // lag, pool wait, connect): the window may begin and end that much early, never later.
+        const earlyMs = TIGHT_MS + row.reachMs;
+        assert.ok(
+          row.startErrMs >= -earlyMs && row.startErrMs <= TIGHT_MS,
+          `${op}: window starts ${row.startErrMs} ms from the fault's start (allowed -${earlyMs}…${TIGHT_MS})`,
+        );
+        const [endLow, endHigh] = fault.slow ? [-TIMEOUT_MS - TIGHT_MS, TIMEOUT_MS + TIGHT_MS] : [-earlyMs, TIGHT_MS];
+        assert.ok(
+          row.endErrMs >= endLow && row.endErrMs <= endHigh,
+          `${op}: window ends ${row.endErrMs} ms from the fault's end (allowed ${endLow}…${endHigh})`,
+        );
+      }
+    });
+  }
+}
+
+for (const model of ['pool', 'per-probe'] as ConnectionModel[]) {
+  test(`fault matrix: unknown host × ${model}`, { timeout: 30_000 }, async () => {
+    const handlesBefore = process.getActiveResourcesInfo().length;
+    const threadsBefore = await threadsConnected();
+    const opts = options(model, join(dir, `dns-${model}.ndjson`), undefined);
+    // .invalid never resolves (RFC 2606).
+    opts.target = {
+      ...opts.target,
+      host: 'downtime-fault.invalid',
+      url: 'mysql://downtime@downtime-fault.invalid/probe',
+    };
+    const startedMs = Date.now();
+    await assert.rejects(runMeasurement(opts, bufferIo()), (err: unknown) => {
+      assert.ok(err instanceof DowntimeError);
+      assert.equal(err.exitCode, ExitCode.Unreachable);
+      assert.match(err.message, /cannot resolve host downtime-fault\.invalid/);
+      return true;
+    });
+    const runMs = Date.now() - startedMs;
+    assert.ok(runMs < TIMEOUT_MS + 5000, `failed in ${runMs} ms`);
+    const leakFree = await checkBaseline(handlesBefore, threadsBefore);
+    rows.push({
+      fault: 'unknown host',
+      model,
+      op: 'read',
+      classes: { dns: 1 },
+      windows: 0,
+      injectedMs: 0,
+      measuredMs: 0,
+      startErrMs: null,
+      endErrMs: null,
+      leakFree,
+      runMs,
+      reachMs: 0,
+      sendLagMs: 0,
+    });
+  });
+}

@@ -160,7 +160,9 @@ test("rows deleted behind the harness's back are reported as lost writes, exactl
     runId,
   ]);
   const res = await running;
-  assert.equal(res.code, ExitCode.Ok, res.err);
+  // The default threshold lost_writes==0 fails the run, and says so.
+  assert.equal(res.code, ExitCode.ThresholdsFailed, res.err);
+  assert.match(res.err, /threshold\(s\) failed: lost_writes==0/);
   const r = readResults(out);
   assert.equal(r.header.runId, runId);
   assert.equal(r.trailer?.writes?.lost, 10);

@@ -4,7 +4,10 @@ import type { Argv, CommandModule } from 'yargs';
 import { defaultStateDir, sandboxProvider } from '../actions/sandbox.js';
 import { shellAction } from '../actions/shell.js';
 import { EventRelay, relayingRunner, stepAction, type SandboxProvider, type SandboxSession } from '../actions/steps.js';
-import { validateThreshold } from '../analyze/thresholds.js';
+import { analyze } from '../analyze/index.js';
+import { evaluateThresholds, parseThreshold, validateThreshold, type ThresholdResult } from '../analyze/thresholds.js';
+import { readResults } from '../results/reader.js';
+import { formatSummaryTable, renderReport, thresholdsFor } from '../report/index.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/run.js';
@@ -46,6 +49,9 @@ export interface RunArgs {
   label?: string;
   progress?: boolean;
   report?: boolean;
+  verify?: boolean;
+  keep?: boolean;
+  poolSize?: number;
   threshold?: string[] | string;
 }
 
@@ -97,6 +103,14 @@ function workerCount(workers: number): number {
     throw new DowntimeError(`--workers must be a whole number from 1 to 64 (got ${workers})`, ExitCode.Usage);
   }
   return workers;
+}
+
+function poolSize(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new DowntimeError(`--pool-size must be a whole number from 1 to 1000 (got ${value})`, ExitCode.Usage);
+  }
+  return value;
 }
 
 function maxInFlight(value: number): number {
@@ -170,6 +184,9 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     out,
     overwrite: args.force ?? false,
     progress: args.progress ?? true,
+    verify: args.verify ?? true,
+    keep: args.keep ?? false,
+    poolSize: poolSize(args.poolSize),
   };
 }
 
@@ -298,6 +315,9 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       out: resolve(io.cwd, outputs.resultsPath),
       overwrite: args.force ?? false,
       progress: args.progress ?? true,
+      verify: args.verify ?? true,
+      keep: args.keep ?? false,
+      poolSize: poolSize(args.poolSize),
       scenario: {
         ...redactScenario(s),
         // Which scenario values the command line replaced (names only: values may hold secrets).
@@ -487,12 +507,59 @@ export function runFlags<T>(y: Argv<T>) {
       type: 'boolean',
       defaultDescription: 'true',
       describe: 'render the report at the end (--no-report to skip)',
+    })
+    .option('pool-size', {
+      type: 'number',
+      defaultDescription: '10',
+      describe: 'pool model: connections per op per worker; a probe finding all busy waits (counted as latency)',
+    })
+    .option('verify', {
+      type: 'boolean',
+      defaultDescription: 'true',
+      describe: 'afterwards, look up every acknowledged write on the endpoint (--no-verify to skip)',
+    })
+    .option('keep', {
+      type: 'boolean',
+      defaultDescription: 'false',
+      describe: "keep the run's rows in the probe table (default: deleted after verification)",
     });
 }
 
 export function exitCodeOf(result: RunResult): number {
   if (result.abandoned) return ExitCode.Interrupted;
   if (result.trailer.reason === 'error') return ExitCode.Internal;
+  return ExitCode.Ok;
+}
+
+/**
+ * After the measurement: render the report (unless --no-report) and evaluate thresholds (the given ones,
+ * plus lost_writes==0 when writes were verified). Returns the exit code: 130 for an abandoned run (no
+ * report), 1 if the run stopped on an error, 99 if a threshold failed, else 0.
+ */
+export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
+  const { result } = outcome;
+  io.stdout(`${result.path}\n`);
+  if (result.abandoned) return ExitCode.Interrupted;
+  const thresholds = outcome.thresholds.map(parseThreshold);
+  let thresholdResults: ThresholdResult[];
+  if (outcome.report.enabled) {
+    const rendered = await renderReport(readResults(result.path), outcome.report.dir, { thresholds });
+    thresholdResults = rendered.thresholdResults;
+    io.stdout(formatSummaryTable(rendered.summary) + '\n');
+    io.stdout(rendered.files.map((f) => `${f}\n`).join(''));
+  } else {
+    const summary = analyze(readResults(result.path));
+    thresholdResults = evaluateThresholds(summary, thresholdsFor(summary, thresholds));
+  }
+  if (thresholdResults.length > 0) {
+    io.stdout('thresholds:\n' + thresholdResults.map((t) => `  ${t.message}\n`).join(''));
+  }
+  const failed = thresholdResults.filter((t) => !t.ok);
+  if (exitCodeOf(result) !== ExitCode.Ok) return exitCodeOf(result);
+  if (failed.length > 0) {
+    io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.map((t) => t.expr).join(', ')}\n`);
+    return ExitCode.ThresholdsFailed;
+  }
   return ExitCode.Ok;
 }
 
@@ -523,7 +590,6 @@ export const runCommand = (ctx: CommandContext): CommandModule<object, never> =>
       ) as Argv<never>,
   handler: async (argv: unknown) => {
     const outcome = await runFromArgs(argv as RunArgs, ctx.io);
-    ctx.io.stdout(`${outcome.result.path}\n`);
-    ctx.exitCode = exitCodeOf(outcome.result);
+    ctx.exitCode = await finishRun(outcome, ctx.io);
   },
 });

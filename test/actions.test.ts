@@ -204,13 +204,16 @@ test('sandbox step runner: each scenario step calls its sandbox method with its 
   const runner = sandboxStepRunner(fake);
   const ctx: ActionContext = { event: () => undefined, signal: new AbortController().signal };
   await runner.run({ name: 'in-place-upgrade', options: { offlineMs: 5 } }, ctx);
-  await runner.run({ name: 'switchover', options: { maxLagMs: 1000, timeoutMs: 30_000 } }, ctx);
+  await runner.run(
+    { name: 'switchover', options: { maxLagMs: 1000, timeoutMs: 30_000, blockWritesMs: 0, renameMs: 0 } },
+    ctx,
+  );
   await runner.run({ name: 'restart', options: {} }, ctx);
   await runner.run({ name: 'kill', options: {} }, ctx);
   await runner.run({ name: 'failover', options: {} }, ctx);
   assert.deepEqual(calls, [
     ['inPlaceUpgrade', { offlineMs: 5 }],
-    ['switchover', { maxLagMs: 1000, timeoutMs: 30_000 }],
+    ['switchover', { maxLagMs: 1000, timeoutMs: 30_000, blockWritesMs: 0, renameMs: 0 }],
     ['restart', undefined],
     ['killAndStart', undefined],
     ['failover', undefined],

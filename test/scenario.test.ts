@@ -485,7 +485,7 @@ out: /tmp/r.ndjson
         index: 3,
         atMs: 20_000,
         name: 'switchover',
-        step: { name: 'switchover', options: { maxLagMs: 250, timeoutMs: 60_000 } },
+        step: { name: 'switchover', options: { maxLagMs: 250, timeoutMs: 60_000, blockWritesMs: 0, renameMs: 0 } },
       },
       {
         kind: 'step',
@@ -506,7 +506,7 @@ out: /tmp/r.ndjson
         index: 6,
         atMs: 1000,
         name: 'switchover',
-        step: { name: 'switchover', options: { maxLagMs: 2000, timeoutMs: 300_000 } },
+        step: { name: 'switchover', options: { maxLagMs: 2000, timeoutMs: 300_000, blockWritesMs: 0, renameMs: 0 } },
       },
     ]);
     assert.deepEqual(validate(scenarioSchema as unknown as Schema, parseYaml(text)), []);
@@ -539,7 +539,10 @@ out: /tmp/r.ndjson
           index: 0,
           atMs: 20_000,
           name: 'switchover',
-          step: { name: 'switchover', options: { maxLagMs: 1000, timeoutMs: 30_000 } },
+          step: {
+            name: 'switchover',
+            options: { maxLagMs: 1000, timeoutMs: 30_000, blockWritesMs: 6000, renameMs: 3000 },
+          },
         },
       ],
       thresholds: ['write_downtime<60s', 'lost_writes==0'],

@@ -26,7 +26,12 @@ export function sandboxStepRunner(sandbox: ScenarioStepApi): StepRunner {
         case 'in-place-upgrade':
           return sandbox.inPlaceUpgrade({ offlineMs: step.options.offlineMs });
         case 'switchover':
-          return sandbox.switchover({ maxLagMs: step.options.maxLagMs, timeoutMs: step.options.timeoutMs });
+          return sandbox.switchover({
+            maxLagMs: step.options.maxLagMs,
+            timeoutMs: step.options.timeoutMs,
+            blockWritesMs: step.options.blockWritesMs,
+            renameMs: step.options.renameMs,
+          });
         case 'restart':
           return sandbox.restart();
         case 'kill':

@@ -71,6 +71,13 @@ export interface SwitchoverOptions {
   maxLagMs?: number;
   /** How long to wait for green to apply everything blue committed (default 60000). */
   timeoutMs?: number;
+  /**
+   * Extra time writes stay blocked on blue before client connections are dropped (default 0). Locally the
+   * switchover's own work takes milliseconds; RDS's takes tens of seconds: this stands for it in a rehearsal.
+   */
+  blockWritesMs?: number;
+  /** At least this long the endpoint refuses connections once they are dropped (RDS renaming; default 0). */
+  renameMs?: number;
   /** Test hook: awaited right after each phase is emitted, before the next action. */
   afterPhase?: (phase: string) => Promise<void> | void;
 }
@@ -398,6 +405,7 @@ export class StepEngine implements SandboxSteps {
     const writesBlockedAtMs = this.phase('SWITCHOVER_IN_PROGRESS');
     await topology('SWITCHOVER_IN_PROGRESS');
     await hook('SWITCHOVER_IN_PROGRESS');
+    if ((o.blockWritesMs ?? 0) > 0) await sleep(o.blockWritesMs ?? 0);
     await this.proxy.refuse();
     await this.proxy.dropConnections();
     const connectionsDroppedAtMs = wallClockMs();
@@ -413,6 +421,8 @@ export class StepEngine implements SandboxSteps {
       throw err;
     }
     const caughtUpAtMs = wallClockMs();
+    const renameLeftMs = connectionsDroppedAtMs + (o.renameMs ?? 0) - wallClockMs();
+    if (renameLeftMs > 0) await sleep(renameLeftMs);
     await this.proxy.setTarget({ host: '127.0.0.1', port: green.port });
     await this.proxy.accept();
     const acceptingAtMs = wallClockMs();

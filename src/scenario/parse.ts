@@ -72,7 +72,7 @@ export const PASSWORD_KEYS = ['file', 'env', 'command'] as const;
 export const REPORT_KEYS = ['out', 'enabled'] as const;
 export const STEP_OPTION_KEYS: Record<StepName, readonly string[]> = {
   'in-place-upgrade': ['offline'],
-  switchover: ['maxLag', 'timeout'],
+  switchover: ['maxLag', 'timeout', 'blockWrites', 'rename'],
   restart: [],
   kill: [],
   failover: [],
@@ -701,9 +701,16 @@ function parseStep(p: Problems, o: Open, declared: Declared): StepSpec | undefin
     case 'switchover': {
       const maxLagMs = readDuration(p, wo, 'maxLag', { minMs: 0 });
       const timeoutMs = readDuration(p, wo, 'timeout', { minMs: 1 });
+      const blockWritesMs = readDuration(p, wo, 'blockWrites', { minMs: 0 });
+      const renameMs = readDuration(p, wo, 'rename', { minMs: 0 });
       step = {
         name,
-        options: { maxLagMs: maxLagMs ?? d.switchoverMaxLagMs, timeoutMs: timeoutMs ?? d.switchoverTimeoutMs },
+        options: {
+          maxLagMs: maxLagMs ?? d.switchoverMaxLagMs,
+          timeoutMs: timeoutMs ?? d.switchoverTimeoutMs,
+          blockWritesMs: blockWritesMs ?? 0,
+          renameMs: renameMs ?? 0,
+        },
       };
       break;
     }

@@ -50,6 +50,14 @@ const STEP_OPTIONS_SCHEMA: Record<StepName, Record<string, unknown>> = {
   switchover: {
     maxLag: duration('Switch only once replica lag is at most this', D.switchoverMaxLagMs),
     timeout: duration('Give up (and stay on blue) if the lag does not get there in this time', D.switchoverTimeoutMs),
+    blockWrites: duration(
+      'Extra time writes stay blocked on blue before connections are dropped (stands for the switchover work RDS does)',
+      0,
+    ),
+    rename: duration(
+      'At least this long the endpoint refuses connections (stands for RDS renaming instances and endpoints)',
+      0,
+    ),
   },
   restart: {},
   kill: {},

@@ -36,7 +36,14 @@ export interface StepOptionsByName {
   /** Stop the server, stay down `offlineMs` (the upgrade's offline phase), start it again and upgrade the data. */
   'in-place-upgrade': { offlineMs: number };
   /** Blue/green switchover: wait until replica lag <= maxLagMs (give up after timeoutMs), then move the endpoint. */
-  switchover: { maxLagMs: number; timeoutMs: number };
+  switchover: {
+    maxLagMs: number;
+    timeoutMs: number;
+    /** Extra time writes stay blocked before connections are dropped (RDS's switchover work; default 0). */
+    blockWritesMs: number;
+    /** At least this long the endpoint refuses connections (RDS renaming instances and endpoints; default 0). */
+    renameMs: number;
+  };
   /** Clean shutdown and start of the server behind the endpoint. */
   restart: Record<string, never>;
   /** kill -9 of the server behind the endpoint, then start it again. */

@@ -4,6 +4,7 @@ import { compareCommand } from './compare.js';
 import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
+import { demoCommand } from './demo.js';
 import { sandboxCommand } from './sandbox.js';
 import { scenarioCommand } from './scenario.js';
 
@@ -26,4 +27,5 @@ export const commands: CommandFactory[] = [
   compareCommand,
   sandboxCommand,
   mergeCommand,
+  demoCommand,
 ];

@@ -1,0 +1,95 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freshSandboxProvider } from './actions/sandbox.js';
+import { finishRun, runFromArgs, type RunArgs } from './commands/run.js';
+import { DowntimeError, ExitCode } from './errors.js';
+import type { Io } from './io.js';
+import { formatCompareTable, renderCompare } from './report/index.js';
+import type { Summary } from './analyze/index.js';
+import { readResults } from './results/reader.js';
+import { packageRoot } from './version.js';
+
+export interface DemoOptions {
+  /** A short version (about 40 s in all) for CI and a first look. */
+  quick: boolean;
+  /** Directory for everything the demo writes. */
+  outDir: string;
+  progress: boolean;
+}
+
+export interface DemoResult {
+  inPlace: string;
+  blueGreen: string;
+  comparePng: string;
+  compareFiles: string[];
+  summaries: Summary[];
+}
+
+/**
+ * The quick demo's scenarios: the shipped ones, shortened. Written next to the results so a reader can
+ * see exactly what ran.
+ */
+function quickScenarios(): { inPlace: string; blueGreen: string } {
+  const load = 'load:\n  reads: 100\n  writes: 50\n  connection: pool\n  timeout: 1s\n';
+  return {
+    inPlace:
+      'name: in-place\ndescription: quick demo of an in-place upgrade (modify-db-instance)\nsandbox: single\nduration: 14s\n' +
+      load +
+      'actions:\n  - at: 4s\n    name: in-place upgrade\n    step: in-place-upgrade\n    with: { offline: 5s }\n' +
+      'thresholds:\n  - lost_writes==0\n',
+    blueGreen:
+      'name: blue-green\ndescription: quick demo of a blue/green switchover\nsandbox: blue-green\nduration: 14s\n' +
+      load +
+      'actions:\n  - at: 4s\n    name: switchover\n    step: switchover\n    with: { maxLag: 1s, timeout: 20s, blockWrites: 3s, rename: 1500ms }\n' +
+      'thresholds:\n  - lost_writes==0\n',
+  };
+}
+
+/**
+ * `downtime demo`: rehearses both upgrade methods on local servers the demo starts itself (an in-place
+ * upgrade on a single server; a blue/green switchover on a source and its replica behind an endpoint
+ * proxy), renders each report and the comparison, prints the comparison table, and cleans up.
+ */
+export async function runDemo(opts: DemoOptions, io: Io): Promise<DemoResult> {
+  const outDir = resolve(io.cwd, opts.outDir);
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (err) {
+    throw new DowntimeError(
+      `cannot create ${outDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; choose another --out`,
+      ExitCode.Output,
+    );
+  }
+  let files: { inPlace: string; blueGreen: string };
+  if (opts.quick) {
+    const q = quickScenarios();
+    files = { inPlace: join(outDir, 'in-place.yaml'), blueGreen: join(outDir, 'blue-green.yaml') };
+    writeFileSync(files.inPlace, q.inPlace);
+    writeFileSync(files.blueGreen, q.blueGreen);
+  } else {
+    // From the installed package, not the current directory: works when downtime is a dependency.
+    const dir = join(packageRoot(), 'scenarios');
+    files = { inPlace: join(dir, 'local-in-place.yaml'), blueGreen: join(dir, 'local-blue-green.yaml') };
+  }
+  const sandbox = freshSandboxProvider({ say: (line) => io.stderr(line) });
+  const runOne = async (scenario: string, name: string): Promise<string> => {
+    io.stderr(`downtime demo: ${name}\n`);
+    const args: RunArgs = {
+      scenario,
+      out: join(outDir, `${name}.ndjson`),
+      force: true,
+      progress: opts.progress,
+    };
+    const outcome = await runFromArgs(args, io, { sandbox });
+    const code = await finishRun(outcome, io);
+    if (code === ExitCode.Interrupted) throw new DowntimeError('demo interrupted', ExitCode.Interrupted);
+    return outcome.result.path;
+  };
+  const inPlace = await runOne(files.inPlace, 'in-place');
+  const blueGreen = await runOne(files.blueGreen, 'blue-green');
+  const compared = await renderCompare([readResults(inPlace), readResults(blueGreen)], join(outDir, 'compare'));
+  const comparePng = compared.files.find((f) => f.endsWith('compare.png')) ?? compared.files[0] ?? '';
+  io.stdout('\n' + formatCompareTable(compared.summaries) + '\n');
+  io.stdout(`comparison chart: ${comparePng}\n`);
+  return { inPlace, blueGreen, comparePng, compareFiles: compared.files, summaries: compared.summaries };
+}

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { measure, readResults, startSandbox } from '../src/index.js';
+
+/** Server ids of the identity timeline, consecutive repeats collapsed (read_only flips are not server changes). */
+function serverIds(path: string): number[] {
+  const ids: number[] = [];
+  for (const e of readResults(path).events) {
+    if (e.kind !== 'identity') continue;
+    const id = Number((e.detail as { serverId: number }).serverId);
+    if (ids.at(-1) !== id) ids.push(id);
+  }
+  return ids;
+}
+
+test('measure(): a blue/green switchover on a fresh sandbox, as a regression test would assert it', async () => {
+  const r = await measure({
+    name: 'bg-api',
+    sandbox: 'blue-green',
+    duration: '8s',
+    load: { reads: 100, writes: 50, timeout: '1s' },
+    actions: [{ at: '3s', step: 'switchover', with: { blockWrites: '1s', rename: '500ms' } }],
+  });
+  // Writes are down for the write block plus the rename; reads only for the rename.
+  const write = r.downtimeMs.write ?? NaN;
+  const read = r.downtimeMs.read ?? NaN;
+  assert.ok(write >= 1400 && write <= 2200, `write downtime ${write} ms`);
+  assert.ok(read >= 450 && read <= 1100, `read downtime ${read} ms`);
+  assert.ok((r.downtimeMs.full ?? NaN) <= read);
+  assert.equal(r.writes?.lost, 0, 'every acknowledged write is on green');
+  assert.ok((r.writes?.acknowledged ?? 0) > 300);
+  assert.equal(r.passed, true);
+  const writeErrors = r.outages.find((o) => o.op === 'write')?.errors ?? {};
+  assert.ok(
+    (writeErrors['read-only'] ?? 0) > 0,
+    `writes failed as read-only during the block: ${JSON.stringify(writeErrors)}`,
+  );
+  // Who answered: blue, then green — exactly one change of server_id.
+  assert.deepEqual(serverIds(r.resultsPath), [1, 2]);
+  // The RDS status names were recorded, in order.
+  const phases = readResults(r.resultsPath)
+    .events.filter((e) => e.kind === 'phase' && e.name.startsWith('SWITCHOVER_'))
+    .map((e) => e.name);
+  assert.deepEqual(phases, [
+    'SWITCHOVER_INITIATED',
+    'SWITCHOVER_IN_PROGRESS',
+    'SWITCHOVER_IN_POST_PROCESSING',
+    'SWITCHOVER_COMPLETED',
+  ]);
+});
+
+test('measure() with a sandbox the test started itself, per-probe clients', async () => {
+  const sandbox = await startSandbox({ topology: 'blue-green' });
+  try {
+    const r = await measure(
+      {
+        name: 'given-sandbox',
+        sandbox: 'blue-green',
+        duration: '6s',
+        load: { reads: 50, writes: 50, connection: 'per-probe', timeout: '1s' },
+        actions: [{ at: '2s', step: 'switchover', with: { rename: '300ms' } }],
+        thresholds: ['write_downtime<3s'],
+      },
+      { sandbox, report: true },
+    );
+    assert.equal(r.passed, true, JSON.stringify(r.thresholds));
+    assert.deepEqual(serverIds(r.resultsPath), [1, 2]);
+    assert.ok(r.reportFiles.some((f) => f.endsWith('report.png')));
+    // The sandbox is ours: still running, now on green.
+    assert.equal(sandbox.active, 'green');
+  } finally {
+    await sandbox.stop();
+  }
+});
+
+test('measure() refuses a bad scenario with every problem listed', async () => {
+  await assert.rejects(
+    measure({ name: 'bad', sandbox: 'blue-green', duration: '5', load: { reads: -1 } }),
+    (e: Error) => /duration: "5" has no unit/.test(e.message) && /load.reads/.test(e.message),
+  );
+});

@@ -200,6 +200,10 @@ test('sandbox step runner: each scenario step calls its sandbox method with its 
     restart: () => (calls.push(['restart', undefined]), Promise.resolve({})),
     killAndStart: () => (calls.push(['killAndStart', undefined]), Promise.resolve({})),
     failover: () => (calls.push(['failover', undefined]), Promise.resolve({})),
+    fault: (o: { signal?: AbortSignal }) => (
+      calls.push(['fault', { ...o, signal: o.signal !== undefined }]),
+      Promise.resolve({})
+    ),
   } satisfies ScenarioStepApi;
   const runner = sandboxStepRunner(fake);
   const ctx: ActionContext = { event: () => undefined, signal: new AbortController().signal };
@@ -211,12 +215,20 @@ test('sandbox step runner: each scenario step calls its sandbox method with its 
   await runner.run({ name: 'restart', options: {} }, ctx);
   await runner.run({ name: 'kill', options: {} }, ctx);
   await runner.run({ name: 'failover', options: {} }, ctx);
+  const fault = { latencyMs: undefined, jitterMs: undefined, bytesPerSec: undefined, drop: undefined };
+  await runner.run({ name: 'fault', options: { ...fault, kind: 'blackhole', durationMs: 2000 } }, ctx);
+  await runner.run({ name: 'fault', options: { ...fault, kind: 'latency', durationMs: 1000, latencyMs: 500 } }, ctx);
+  await runner.run({ name: 'fault', options: { ...fault, kind: 'halfOpen', durationMs: 1000, drop: 'toServer' } }, ctx);
   assert.deepEqual(calls, [
     ['inPlaceUpgrade', { offlineMs: 5 }],
     ['switchover', { maxLagMs: 1000, timeoutMs: 30_000, blockWritesMs: 0, renameMs: 0 }],
     ['restart', undefined],
     ['killAndStart', undefined],
     ['failover', undefined],
+    // the run's abort signal is passed on: a fault ends when the run does
+    ['fault', { kind: 'blackhole', durationMs: 2000, signal: true }],
+    ['fault', { kind: 'latency', latencyMs: 500, durationMs: 1000, signal: true }],
+    ['fault', { kind: 'halfOpen', drop: 'toServer', durationMs: 1000, signal: true }],
   ]);
 });
 

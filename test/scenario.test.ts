@@ -252,7 +252,38 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     why: 'an unknown step',
     text: BASE + 'actions:\n  - {at: 10s, step: reboot-the-world}\n',
     message:
-      't.yaml: actions[0].step: unknown step "reboot-the-world"; steps: in-place-upgrade, switchover, restart, kill, failover',
+      't.yaml: actions[0].step: unknown step "reboot-the-world"; steps: in-place-upgrade, switchover, restart, kill, failover, fault',
+  },
+  {
+    why: 'a fault without its duration',
+    text: BASE + 'actions:\n  - {at: 10s, step: fault, with: {kind: blackhole}}\n',
+    message: 't.yaml: actions[0].with.duration: is required; how long the fault lasts, e.g. 2s',
+    schema: false,
+  },
+  {
+    why: 'fault options of another kind are refused, not ignored',
+    text:
+      BASE + 'actions:\n  - {at: 10s, step: fault, with: {kind: reset, duration: 1s, latency: 5ms, drop: toServer}}\n',
+    message:
+      't.yaml: 2 problems: actions[0].with.latency: only applies to kind: latency; actions[0].with.drop: only applies to kind: halfOpen',
+    schema: false,
+  },
+  {
+    why: 'an unknown fault kind',
+    text: BASE + 'actions:\n  - {at: 10s, step: fault, with: {kind: wobble, duration: 1s}}\n',
+    message:
+      't.yaml: actions[0].with.kind: must be one of refuse, reset, blackhole, latency, bandwidth, halfOpen (got "wobble")',
+  },
+  {
+    why: 'latency without latency, jitter above latency, bandwidth without bytesPerSec',
+    text:
+      BASE +
+      'actions:\n  - {at: 10s, step: fault, with: {kind: latency, duration: 1s}}\n' +
+      '  - {at: 20s, step: fault, with: {kind: latency, duration: 1s, latency: 100ms, jitter: 200ms}}\n' +
+      '  - {at: 30s, step: fault, with: {kind: bandwidth, duration: 1s}}\n',
+    message:
+      't.yaml: 3 problems: actions[0].with.latency: is required; the delay added to each chunk, e.g. 500ms; actions[1].with.jitter: must be at most latency (100ms); actions[2].with.bytesPerSec: is required; the bandwidth, e.g. 10000',
+    schema: false,
   },
   {
     why: 'step options on a command',
@@ -461,6 +492,49 @@ out: /tmp/r.ndjson
       out: '/tmp/r.ndjson',
     };
     assert.deepEqual(parseScenarioText(text, SRC), expected);
+    assert.deepEqual(validate(scenarioSchema as unknown as Schema, parseYaml(text)), []);
+  });
+
+  test('fault steps: kind, duration and the options of their kind', () => {
+    const text =
+      BASE +
+      `actions:
+  - {at: 10s, step: fault, with: {kind: latency, duration: 2s, latency: 500ms, jitter: 50ms}}
+  - {at: 20s, step: fault, name: partition, with: {kind: halfOpen, duration: 1s, drop: toServer}}
+  - {at: 30s, step: fault, with: {kind: bandwidth, duration: 1s, bytesPerSec: 10000}}
+  - {at: 40s, step: fault, with: {kind: refuse, duration: 500ms}}
+`;
+    const none = { latencyMs: undefined, jitterMs: undefined, bytesPerSec: undefined, drop: undefined };
+    assert.deepEqual(parseScenarioText(text, SRC).actions, [
+      {
+        kind: 'step',
+        index: 0,
+        atMs: 10_000,
+        name: 'fault',
+        step: { name: 'fault', options: { ...none, kind: 'latency', durationMs: 2000, latencyMs: 500, jitterMs: 50 } },
+      },
+      {
+        kind: 'step',
+        index: 1,
+        atMs: 20_000,
+        name: 'partition',
+        step: { name: 'fault', options: { ...none, kind: 'halfOpen', durationMs: 1000, drop: 'toServer' } },
+      },
+      {
+        kind: 'step',
+        index: 2,
+        atMs: 30_000,
+        name: 'fault',
+        step: { name: 'fault', options: { ...none, kind: 'bandwidth', durationMs: 1000, bytesPerSec: 10_000 } },
+      },
+      {
+        kind: 'step',
+        index: 3,
+        atMs: 40_000,
+        name: 'fault',
+        step: { name: 'fault', options: { ...none, kind: 'refuse', durationMs: 500 } },
+      },
+    ]);
     assert.deepEqual(validate(scenarioSchema as unknown as Schema, parseYaml(text)), []);
   });
 

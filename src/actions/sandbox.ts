@@ -9,19 +9,38 @@ import { parseTargetUrl } from '../load/target.js';
 import { resolve } from 'node:path';
 import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/detached.js';
 import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/topology.js';
-import { STEPS_NEEDING_REPLICA, type SandboxKind } from '../scenario/types.js';
+import type { FaultSpec } from '../sandbox/proxy.js';
+import { STEPS_NEEDING_REPLICA, type SandboxKind, type StepOptionsByName } from '../scenario/types.js';
 import type { EventRelay, ParsedStep, SandboxProvider, SandboxSession, StepRunner } from './steps.js';
 
 /** The part of the sandbox's step API that scenario steps use. */
 export type ScenarioStepApi = Pick<
   SandboxSteps,
-  'inPlaceUpgrade' | 'switchover' | 'restart' | 'killAndStart' | 'failover'
+  'inPlaceUpgrade' | 'switchover' | 'restart' | 'killAndStart' | 'failover' | 'fault'
 >;
+
+/** The proxy's fault spec for a parsed `step: fault`. */
+export function faultSpecOf(o: StepOptionsByName['fault']): FaultSpec {
+  switch (o.kind) {
+    case 'latency':
+      return {
+        kind: 'latency',
+        latencyMs: o.latencyMs ?? 0,
+        ...(o.jitterMs !== undefined ? { jitterMs: o.jitterMs } : {}),
+      };
+    case 'bandwidth':
+      return { kind: 'bandwidth', bytesPerSec: o.bytesPerSec ?? 0 };
+    case 'halfOpen':
+      return { kind: 'halfOpen', ...(o.drop !== undefined ? { drop: o.drop } : {}) };
+    default:
+      return { kind: o.kind };
+  }
+}
 
 /** Runs scenario steps with a sandbox's step API. */
 export function sandboxStepRunner(sandbox: ScenarioStepApi): StepRunner {
   return {
-    run: async (step: ParsedStep, _ctx: ActionContext) => {
+    run: async (step: ParsedStep, ctx: ActionContext) => {
       switch (step.name) {
         case 'in-place-upgrade':
           return sandbox.inPlaceUpgrade({ offlineMs: step.options.offlineMs });
@@ -38,6 +57,13 @@ export function sandboxStepRunner(sandbox: ScenarioStepApi): StepRunner {
           return sandbox.killAndStart();
         case 'failover':
           return sandbox.failover();
+        case 'fault':
+          // Ends early when the run ends: no fault outlives its run.
+          return sandbox.fault({
+            ...faultSpecOf(step.options),
+            durationMs: step.options.durationMs,
+            signal: ctx.signal,
+          });
         default: {
           // A step the scenario parser knows but this runner does not: fail loudly, never skip it.
           const unknown: never = step;

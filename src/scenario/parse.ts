@@ -14,12 +14,14 @@ import type { ConnectionModel } from '../results/types.js';
 import { parseDuration } from '../util/duration.js';
 import {
   CONNECTION_MODELS,
+  FAULT_STEP_KINDS,
   SANDBOX_KINDS,
   SCENARIO_DEFAULTS,
   SCENARIO_LIMITS,
   STEPS_NEEDING_REPLICA,
   STEP_NAMES,
   type CommandAction,
+  type FaultStepKind,
   type LoadSpec,
   type ParseScenarioOptions,
   type ParsedScenario,
@@ -76,6 +78,7 @@ export const STEP_OPTION_KEYS: Record<StepName, readonly string[]> = {
   restart: [],
   kill: [],
   failover: [],
+  fault: ['kind', 'duration', 'latency', 'jitter', 'bytesPerSec', 'drop'],
 };
 
 /** Beyond this many, the message says "and N more": one line must stay readable. */
@@ -719,9 +722,49 @@ function parseStep(p: Problems, o: Open, declared: Declared): StepSpec | undefin
     case 'failover':
       step = { name, options: {} };
       break;
+    case 'fault':
+      step = parseFaultStep(p, wo);
+      break;
   }
   close(p, wo);
   return p.list.length > before ? undefined : step;
+}
+
+/** `step: fault` options; an option of another kind (e.g. latency: with kind: reset) is a problem, not ignored. */
+function parseFaultStep(p: Problems, wo: Open): StepSpec | undefined {
+  const kinds = FAULT_STEP_KINDS.join(', ');
+  const kindText = readString(p, wo, 'kind', { required: `the fault: one of ${kinds}` });
+  let kind: FaultStepKind | undefined;
+  if (kindText !== undefined) {
+    if ((FAULT_STEP_KINDS as readonly string[]).includes(kindText)) kind = kindText as FaultStepKind;
+    else p.add(join(wo.path, 'kind'), `must be one of ${kinds} (got ${describeValue(kindText)})`);
+  }
+  const durationMs = readDuration(p, wo, 'duration', { required: 'how long the fault lasts, e.g. 2s', minMs: 1 });
+  const latencyMs = readDuration(p, wo, 'latency', {
+    minMs: 0,
+    ...(kind === 'latency' ? { required: 'the delay added to each chunk, e.g. 500ms' } : {}),
+  });
+  const jitterMs = readDuration(p, wo, 'jitter', { minMs: 0 });
+  const bytesPerSec = readNumber(p, wo, 'bytesPerSec', { min: 1, max: 1e12, integer: false });
+  if (kind === 'bandwidth' && !has(wo, 'bytesPerSec')) missing(p, wo, 'bytesPerSec', 'the bandwidth, e.g. 10000');
+  const drop = readString(p, wo, 'drop', { pattern: '^(toClient|toServer)$', patternText: 'toClient or toServer' });
+  const onlyFor: [string, FaultStepKind][] = [
+    ['latency', 'latency'],
+    ['jitter', 'latency'],
+    ['bytesPerSec', 'bandwidth'],
+    ['drop', 'halfOpen'],
+  ];
+  for (const [key, only] of onlyFor) {
+    if (kind !== undefined && kind !== only && has(wo, key)) p.add(join(wo.path, key), `only applies to kind: ${only}`);
+  }
+  if (jitterMs !== undefined && latencyMs !== undefined && jitterMs > latencyMs) {
+    p.add(join(wo.path, 'jitter'), `must be at most latency (${durationText(latencyMs)})`);
+  }
+  if (kind === undefined || durationMs === undefined) return undefined;
+  return {
+    name: 'fault',
+    options: { kind, durationMs, latencyMs, jitterMs, bytesPerSec, drop: drop as 'toClient' | 'toServer' | undefined },
+  };
 }
 
 function parseThresholds(p: Problems, v: unknown, options: ParseScenarioOptions): string[] | undefined {

@@ -20,6 +20,7 @@ import {
 } from './parse.js';
 import {
   CONNECTION_MODELS,
+  FAULT_STEP_KINDS,
   SANDBOX_KINDS,
   SCENARIO_DEFAULTS as D,
   SCENARIO_LIMITS as L,
@@ -62,6 +63,22 @@ const STEP_OPTIONS_SCHEMA: Record<StepName, Record<string, unknown>> = {
   restart: {},
   kill: {},
   failover: {},
+  fault: {
+    kind: {
+      enum: [...FAULT_STEP_KINDS],
+      description:
+        'The fault at the endpoint proxy: refuse (port closed), reset (RST), blackhole (bytes swallowed), latency, bandwidth, halfOpen (one direction swallowed)',
+    },
+    duration: duration('How long the fault lasts'),
+    latency: duration('latency only: added to each chunk, both directions'),
+    jitter: duration('latency only: ± uniform spread, at most latency', 0),
+    bytesPerSec: { type: 'number', minimum: 1, description: 'bandwidth only: bytes per second each way' },
+    drop: {
+      enum: ['toClient', 'toServer'],
+      default: 'toClient',
+      description: 'halfOpen only: the direction whose bytes are swallowed',
+    },
+  },
 };
 
 function keysOf(properties: Record<string, unknown>, expected: readonly string[], where: string): void {

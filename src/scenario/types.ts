@@ -50,9 +50,31 @@ export interface StepOptionsByName {
   kill: Record<string, never>;
   /** Unplanned failover: kill -9 the source and promote the replica without waiting for lag. */
   failover: Record<string, never>;
+  /** A network fault at the endpoint proxy for `durationMs` (docs/fault-matrix.md). */
+  fault: {
+    kind: FaultStepKind;
+    durationMs: number;
+    /** `latency` only: added to each chunk, both directions. */
+    latencyMs: number | undefined;
+    /** `latency` only: ± uniform spread, at most latencyMs. */
+    jitterMs: number | undefined;
+    /** `bandwidth` only. */
+    bytesPerSec: number | undefined;
+    /** `halfOpen` only: the direction whose bytes are swallowed (default toClient). */
+    drop: 'toClient' | 'toServer' | undefined;
+  };
 }
+export const FAULT_STEP_KINDS = ['refuse', 'reset', 'blackhole', 'latency', 'bandwidth', 'halfOpen'] as const;
+export type FaultStepKind = (typeof FAULT_STEP_KINDS)[number];
 export type StepName = keyof StepOptionsByName;
-export const STEP_NAMES: readonly StepName[] = ['in-place-upgrade', 'switchover', 'restart', 'kill', 'failover'];
+export const STEP_NAMES: readonly StepName[] = [
+  'in-place-upgrade',
+  'switchover',
+  'restart',
+  'kill',
+  'failover',
+  'fault',
+];
 /** Steps that need a replica, i.e. `sandbox: blue-green`. */
 export const STEPS_NEEDING_REPLICA: readonly StepName[] = ['switchover', 'failover'];
 

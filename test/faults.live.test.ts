@@ -431,3 +431,45 @@ for (const model of ['pool', 'per-probe'] as ConnectionModel[]) {
     });
   });
 }
+
+test(
+  'sandbox.fault as a run action: a fault event with the true times, and the outage it caused',
+  { timeout: 60_000 },
+  async () => {
+    const { startSandbox } = await import('../src/sandbox/topology.js');
+    const { parseTargetUrl } = await import('../src/load/target.js');
+    const sandbox = await startSandbox({ topology: 'single' });
+    try {
+      const out = join(dir, 'sandbox-fault.ndjson');
+      const opts: RunOptions = {
+        ...options('per-probe', out, [
+          {
+            atMs: FAULT_AT_MS,
+            name: 'fault',
+            execute: async (ctx) => {
+              sandbox.setOnEvent(ctx.event);
+              return sandbox.fault({ kind: 'reset', durationMs: FAULT_MS, signal: ctx.signal });
+            },
+          },
+        ]),
+        target: parseTargetUrl(sandbox.endpoint.url).target,
+        password: sandbox.endpoint.password,
+      };
+      await runMeasurement(opts, bufferIo());
+      const file = readResults(out);
+      assertInvariants(file);
+      const fault = file.events.find((e) => e.kind === 'fault');
+      assert.ok(fault?.endMs !== undefined, 'a fault event with its end');
+      assert.equal(fault.name, 'reset');
+      assert.ok(Math.abs(fault.endMs - fault.atMs - FAULT_MS) < 100);
+      const w = analyze(file).outages.filter((o) => o.op === 'read');
+      assert.equal(w.length, 1);
+      const first = w[0] as (typeof w)[number];
+      assert.deepEqual(Object.keys(first.errors), ['reset']);
+      assert.ok(Math.abs(first.startMs - fault.atMs) <= TIGHT_MS + reachMs(file, 'read', fault.atMs));
+      assert.ok(Math.abs(first.endMs - fault.endMs) <= TIGHT_MS + reachMs(file, 'read', fault.atMs));
+    } finally {
+      await sandbox.stop();
+    }
+  },
+);

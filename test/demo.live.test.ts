@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { runDemo } from '../src/demo.js';
 import { bufferIo } from '../src/io.js';
 import { pngSize } from '../src/report/index.js';
+import { readResults } from '../src/results/reader.js';
 import { packageRoot } from '../src/version.js';
 
 test('downtime demo --quick: both methods rehearsed, compared, numbers non-zero and consistent', async () => {
@@ -34,6 +35,15 @@ test('downtime demo --quick: both methods rehearsed, compared, numbers non-zero 
     // In place, the server is down for the whole offline phase (5 s): reads and writes alike.
     assert.ok(inPlace.downtimeMs.read! >= 4500, `in-place read ${inPlace.downtimeMs.read}`);
     assert.ok(Math.abs(inPlace.downtimeMs.read! - inPlace.downtimeMs.write!) < 300);
+    // The in-place outage matches the step's own measurement: from the shutdown's start to accepting again
+    // (the server's offline time plus its shutdown), within two probe intervals and scheduling noise.
+    const step = readResults(r.inPlace).events.find((e) => e.kind === 'action' && e.detail?.phase === 'end');
+    const d = step?.detail as { shutdownAtMs: number; acceptingAtMs: number; offlineMs: number };
+    assert.ok(d && typeof d.acceptingAtMs === 'number', 'the step reported its timings');
+    const stepOutageMs = d.acceptingAtMs - d.shutdownAtMs;
+    const full = inPlace.downtimeMs.full!;
+    assert.ok(Math.abs(full - stepOutageMs) <= 2 * 20 + 50, `full ${full} ms vs step ${stepOutageMs.toFixed(0)} ms`);
+    assert.ok(full >= d.offlineMs - 20, `full ${full} ms vs offline ${d.offlineMs.toFixed(0)} ms`);
     // Blue/green: writes blocked 3 s + the 1.5 s rename; reads only during the rename.
     assert.ok(blueGreen.downtimeMs.write! > blueGreen.downtimeMs.read!, 'writes down longer than reads');
     assert.ok(blueGreen.downtimeMs.write! < inPlace.downtimeMs.write!, 'blue/green beats in place');

@@ -9,11 +9,12 @@ import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import type { ControlRequest, ProxyStatus } from './proxy-daemon.js';
 import type { FaultSpec, FaultTimes, ProxyTarget } from './proxy.js';
-import { freePort, type MysqlServer } from './server.js';
+import { freePort, waitAccepting, type MysqlServer } from './server.js';
 import {
   APP_DATABASE,
   APP_USER,
   buildServers,
+  engineSteps,
   randomPassword,
   StepEngine,
   type Credentials,
@@ -201,34 +202,12 @@ class DetachedServer implements SandboxServer {
     child.once('error', () => undefined);
     child.unref();
     this.s.pid = child.pid ?? null;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (!processAlive(this.s.pid, this.s.dataDir)) {
-        throw new DowntimeError(
-          `the sandbox server on port ${this.s.port} exited while starting; see ${join(this.s.dir, 'error.log')}`,
-          ExitCode.Sandbox,
-        );
-      }
-      try {
-        const c = await mysql.createConnection({
-          host: '127.0.0.1',
-          port: this.s.port,
-          user: 'root',
-          connectTimeout: 1000,
-        });
-        await c.query('SELECT 1');
-        await c.end();
-        return;
-      } catch {
-        if (Date.now() > deadline) {
-          throw new DowntimeError(
-            `the sandbox server on port ${this.s.port} did not start within 60 s`,
-            ExitCode.Sandbox,
-          );
-        }
-        await sleep(50);
-      }
-    }
+    await waitAccepting(this.s.port, {
+      timeoutMs: 60_000,
+      exited: () => !processAlive(this.s.pid, this.s.dataDir),
+      what: `the sandbox server on port ${this.s.port}`,
+      log: () => `see ${join(this.s.dir, 'error.log')}`,
+    });
   }
 }
 
@@ -557,14 +536,7 @@ export async function connectSandbox(stateDir: string, onEvent?: OnSandboxEvent)
       return engine.active;
     },
     proxy,
-    setOnEvent: (fn) => (engine.onEvent = fn),
-    inPlaceUpgrade: (o) => engine.inPlaceUpgrade(o),
-    switchover: (o) => engine.switchover(o),
-    restart: () => engine.restart(),
-    killAndStart: () => engine.killAndStart(),
-    failover: () => engine.failover(),
-    reset: () => engine.reset(),
-    fault: (o) => engine.fault(o),
+    ...engineSteps(engine),
     close,
     async stop() {
       close();

@@ -295,34 +295,12 @@ class Server implements MysqlServer {
   }
 
   private async waitReady(child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + this.readyTimeoutMs;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new DowntimeError(
-          `the server on port ${this.port} exited while starting; error log: ${this.errorLogTail(3) || join(this.dir, 'error.log')}`,
-          ExitCode.Sandbox,
-        );
-      }
-      try {
-        const c = await mysql.createConnection({
-          host: this.host,
-          port: this.port,
-          user: 'root',
-          connectTimeout: 1000,
-        });
-        await c.query('SELECT 1');
-        await c.end();
-        return;
-      } catch {
-        if (Date.now() > deadline) {
-          throw new DowntimeError(
-            `the server on port ${this.port} did not accept connections within ${this.readyTimeoutMs} ms; error log: ${this.errorLogTail(3) || join(this.dir, 'error.log')}`,
-            ExitCode.Sandbox,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await waitAccepting(this.port, {
+      timeoutMs: this.readyTimeoutMs,
+      exited: () => child.exitCode !== null || child.signalCode !== null,
+      what: `the server on port ${this.port}`,
+      log: () => `error log: ${this.errorLogTail(3) || join(this.dir, 'error.log')}`,
+    });
   }
 
   async rootQuery<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
@@ -407,6 +385,34 @@ class Server implements MysqlServer {
       return readFileSync(join(this.dir, 'error.log'), 'utf8').trim().split('\n').slice(-lines).join(' | ');
     } catch {
       return '';
+    }
+  }
+}
+
+/**
+ * Polls until a server on 127.0.0.1:`port` answers `SELECT 1` as root; fails at once if its process
+ * exits, or after `timeoutMs`, with the error log's tail in the message.
+ */
+export async function waitAccepting(
+  port: number,
+  o: { timeoutMs: number; exited: () => boolean; what: string; log: () => string },
+): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    if (o.exited()) throw new DowntimeError(`${o.what} exited while starting; ${o.log()}`, ExitCode.Sandbox);
+    try {
+      const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 1000 });
+      await c.query('SELECT 1');
+      await c.end();
+      return;
+    } catch {
+      if (Date.now() > deadline) {
+        throw new DowntimeError(
+          `${o.what} did not accept connections within ${o.timeoutMs} ms; ${o.log()}`,
+          ExitCode.Sandbox,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }

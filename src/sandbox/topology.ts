@@ -426,10 +426,7 @@ export class StepEngine implements SandboxSteps {
     await this.proxy.setTarget({ host: '127.0.0.1', port: green.port });
     await this.proxy.accept();
     const acceptingAtMs = wallClockMs();
-    await green.rootQuery('STOP SLAVE');
-    await green.rootQuery('RESET SLAVE ALL');
-    await green.rootQuery('SET GLOBAL read_only = OFF');
-    this.active = 'green';
+    await this.promote(green);
     const greenWritableAtMs = this.phase('SWITCHOVER_IN_POST_PROCESSING');
     await topology('SWITCHOVER_IN_POST_PROCESSING');
     await hook('SWITCHOVER_IN_POST_PROCESSING');
@@ -453,6 +450,14 @@ export class StepEngine implements SandboxSteps {
     };
   }
 
+  /** Green becomes the primary: no longer a replica, writable, behind the endpoint. */
+  private async promote(green: SandboxServer): Promise<void> {
+    await green.rootQuery('STOP SLAVE');
+    await green.rootQuery('RESET SLAVE ALL');
+    await green.rootQuery('SET GLOBAL read_only = OFF');
+    this.active = 'green';
+  }
+
   /** Unplanned failover: the endpoint moves to green at once, without waiting for it to catch up. */
   async failover(): Promise<StepDetail> {
     const green = this.needGreen('failover');
@@ -462,10 +467,7 @@ export class StepEngine implements SandboxSteps {
     await this.proxy.setTarget({ host: '127.0.0.1', port: green.port });
     await this.proxy.accept();
     const acceptingAtMs = wallClockMs();
-    await green.rootQuery('STOP SLAVE');
-    await green.rootQuery('RESET SLAVE ALL');
-    await green.rootQuery('SET GLOBAL read_only = OFF');
-    this.active = 'green';
+    await this.promote(green);
     // The old primary may still take writes from anyone who reaches it directly; clients do not.
     try {
       await this.blue.rootQuery('SET GLOBAL read_only = ON');
@@ -592,6 +594,22 @@ export async function buildServers(
 }
 
 /** Starts a sandbox in this process: servers, replication, users and the endpoint proxy. */
+/** A sandbox's step methods, delegated to its engine: the same for in-process and detached sandboxes. */
+export function engineSteps(engine: StepEngine): SandboxSteps & { setOnEvent(fn: OnSandboxEvent | undefined): void } {
+  return {
+    setOnEvent: (fn) => {
+      engine.onEvent = fn;
+    },
+    inPlaceUpgrade: (o) => engine.inPlaceUpgrade(o),
+    switchover: (o) => engine.switchover(o),
+    restart: () => engine.restart(),
+    killAndStart: () => engine.killAndStart(),
+    failover: () => engine.failover(),
+    reset: () => engine.reset(),
+    fault: (o) => engine.fault(o),
+  };
+}
+
 export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> {
   if (opts.topology !== 'single' && opts.topology !== 'blue-green') {
     throw new DowntimeError(`topology must be single or blue-green (got "${String(opts.topology)}")`, ExitCode.Usage);
@@ -658,14 +676,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       return engine.active;
     },
     proxy,
-    setOnEvent: (fn) => (engine.onEvent = fn),
-    inPlaceUpgrade: (o) => engine.inPlaceUpgrade(o),
-    switchover: (o) => engine.switchover(o),
-    restart: () => engine.restart(),
-    killAndStart: () => engine.killAndStart(),
-    failover: () => engine.failover(),
-    reset: () => engine.reset(),
-    fault: (o) => engine.fault(o),
+    ...engineSteps(engine),
     async stop() {
       await proxy.close();
       await servers.green?.destroy();

@@ -47,6 +47,23 @@ test('measure(): a blue/green switchover on a fresh sandbox, as a regression tes
     'SWITCHOVER_IN_POST_PROCESSING',
     'SWITCHOVER_COMPLETED',
   ]);
+  // The harness saw them too, as a client would, by polling mysql.rds_topology through the endpoint:
+  // in order, inside the run (short phases may fall between two 100 ms polls).
+  const file = readResults(r.resultsPath);
+  const polled = file.events.filter((e) => e.kind === 'phase' && e.name.startsWith('rds_topology '));
+  const names = polled.map((e) => e.name.slice('rds_topology '.length));
+  const order = ['CREATED', 'PREPARATION', 'IN_PROGRESS', 'POST', 'COMPLETED'];
+  assert.deepEqual(
+    names,
+    order.filter((n) => names.includes(n)),
+    `in order: ${names.join(', ')}`,
+  );
+  for (const needed of ['CREATED', 'IN_PROGRESS', 'COMPLETED']) assert.ok(names.includes(needed), names.join(', '));
+  const endMs = file.header.startMs + file.header.durationMs;
+  for (const e of polled) assert.ok(e.atMs >= file.header.startMs && e.atMs <= endMs, `${e.name} inside the run`);
+  const inProgress = polled.find((e) => e.name.endsWith('IN_PROGRESS'))!;
+  const sandboxInProgress = file.events.find((e) => e.name === 'SWITCHOVER_IN_PROGRESS')!;
+  assert.ok(inProgress.atMs - sandboxInProgress.atMs < 1000, 'seen within a poll or two of the change');
 });
 
 test('measure() with a sandbox the test started itself, per-probe clients', async () => {

@@ -38,3 +38,21 @@ test('an old server answering again after the change is flagged as stale', () =>
     ],
   );
 });
+
+test('rds_topology: the deployment status is the source row while it is listed', async () => {
+  const { deploymentStatus, underway, TOPOLOGY_PHASES } = await import('../src/load/topology-poller.js');
+  const rows = [
+    { role: 'BLUE_GREEN_DEPLOYMENT_SOURCE', status: 'SWITCHOVER_IN_PROGRESS' },
+    { role: 'BLUE_GREEN_DEPLOYMENT_TARGET', status: 'SWITCHOVER_IN_PROGRESS' },
+  ];
+  assert.equal(deploymentStatus(rows), 'SWITCHOVER_IN_PROGRESS');
+  assert.equal(
+    deploymentStatus([{ role: 'BLUE_GREEN_DEPLOYMENT_TARGET', status: 'SWITCHOVER_COMPLETED' }]),
+    'SWITCHOVER_COMPLETED',
+  );
+  assert.equal(deploymentStatus([]), null);
+  assert.equal(underway('SWITCHOVER_IN_PROGRESS'), true);
+  assert.equal(underway('AVAILABLE'), false);
+  assert.equal(underway('SWITCHOVER_COMPLETED'), false);
+  assert.equal(TOPOLOGY_PHASES.SWITCHOVER_IN_POST_PROCESSING, 'POST');
+});

@@ -25,6 +25,7 @@ import { totalDue } from './pacer.js';
 import { compileSql, defaultReadSql, defaultWriteSql, identityKey, type Identity } from './probes.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
+import { TopologyPoller } from './topology-poller.js';
 import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
 import { connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
 import type { Target } from './target.js';
@@ -74,6 +75,8 @@ export interface RunOptions {
   verify?: boolean;
   /** Keep the run's rows in the probe table afterwards (default: deleted). */
   keep?: boolean;
+  /** Poll mysql.rds_topology for blue/green phases where the endpoint has it (default true). */
+  pollTopology?: boolean;
 }
 
 export interface RunResult {
@@ -252,6 +255,8 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
 
   const flushTimer = setInterval(() => writer.sync(), 1000);
   event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });
+  // RDS blue/green phases, where the endpoint has mysql.rds_topology (RDS, Aurora, the sandbox).
+  const topologyPoller = opts.pollTopology === false ? null : await TopologyPoller.start(opts, event, io.now, t0Ms);
 
   // Timed actions.
   const running: Promise<void>[] = [];
@@ -328,6 +333,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   // Seconds not sealed by every worker (an abandoned run, a worker that died) are not final: they are
   // left out rather than written with some workers' probes missing.
   clearInterval(flushTimer);
+  await topologyPoller?.close();
   const endedMs = Math.min(io.now(), endMs);
   event({ atMs: endedMs, kind: 'run', name: 'end', detail: { reason } });
   writer.flush();

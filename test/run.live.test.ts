@@ -171,6 +171,20 @@ test("rows deleted behind the harness's back are reported as lost writes, exactl
   assert.match(res.err, /10 acknowledged write\(s\) are missing/);
 });
 
+test('without --out, results go to reports/ in the working directory, made if missing', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'downtime-cwd-'));
+  try {
+    const io = { ...bufferIo({ MYSQL_PWD: srv.password }), cwd };
+    const code = await main(['run', '--target', srv.url, '--duration', '1s', '--no-report', '--no-progress'], io);
+    assert.equal(code, ExitCode.Ok, io.err.join(''));
+    const path = io.out.join('').split('\n')[0] ?? '';
+    assert.match(path, new RegExp(`^${cwd}/reports/run-\\d{8}-\\d{6}\\.ndjson$`));
+    assert.equal(readResults(path).complete, true);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
 test('a wrong password: one line, exit 4, password not echoed', async () => {
   const res = await run(['--duration', '2s', '--out', join(dir, 'pw.ndjson')], { MYSQL_PWD: 'definitely-wrong-pw' });
   assert.equal(res.code, ExitCode.AccessDenied, res.err);

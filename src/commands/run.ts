@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { defaultStateDir, sandboxProvider } from '../actions/sandbox.js';
 import { shellAction } from '../actions/shell.js';
@@ -166,6 +167,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
   const inFlight = maxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight);
   const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
   const out = resolve(io.cwd, args.out ?? join('reports', `run-${utcStamp(io.now())}.ndjson`));
+  if (args.out === undefined) makeDefaultDir(out);
   return {
     target,
     password: creds.password,
@@ -188,6 +190,18 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     keep: args.keep ?? false,
     poolSize: poolSize(args.poolSize),
   };
+}
+
+/**
+ * The default output folder (reports/) is made when missing; a folder the user named is not: a typo there
+ * should be an error, not a new directory.
+ */
+function makeDefaultDir(file: string): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch {
+    // left for the writer to report, with its one-line message
+  }
 }
 
 function utcStamp(nowMs: number): string {
@@ -249,6 +263,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       ? duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000)
       : s.load.connectTimeoutMs;
   const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
+  if (args.out === undefined && s.out === undefined) makeDefaultDir(resolve(io.cwd, outputs.resultsPath));
 
   // A shorter --duration (a quick rehearsal) leaves out the actions it no longer reaches, and says so.
   const actions = s.actions.filter((a) => a.atMs < durationMs);

@@ -1,4 +1,4 @@
-import type { ConnectionModel, Op, Run, ServerSeen } from '../results/types.js';
+import type { ConnectionModel, Op, SecondRecord } from '../results/types.js';
 import type { CompiledSql, Identity } from './probes.js';
 
 /** Everything a worker needs; passed as workerData. Holds the password: never log or store it. */
@@ -19,20 +19,11 @@ export interface WorkerConfig {
   reportEveryMs: number;
 }
 
-/** One worker's share of one op-second. Its runs cover the worker's own seqs (stride = workers). */
-export interface WorkerBucket {
-  op: Op;
-  sec: number;
-  due: number;
-  ok: number;
-  failed: Record<string, number>;
-  dropped: number;
-  hist: string | null;
-  /** [firstSeq, count, outcome] over seqs firstSeq, firstSeq + workers, … */
-  runs: Run[];
-  servers: ServerSeen[];
-  sendLagUs: { p99: number; max: number };
-}
+/**
+ * One worker's share of one op-second: a SecondRecord whose runs cover the worker's own seqs
+ * ([firstSeq, count, outcome] over firstSeq, firstSeq + workers, …).
+ */
+export type WorkerBucket = Omit<SecondRecord, 'type' | 'sendLagUs'> & { sendLagUs: { p99: number; max: number } };
 
 export type WorkerMessage =
   | { type: 'buckets'; buckets: WorkerBucket[]; sealedThroughSec: number }

@@ -1,5 +1,12 @@
 import { decodeHistogram, newHistogram, type Histogram } from '../load/histogram.js';
-import { OPS, type EventRecord, type Op, type ResultsFile, type SecondRecord } from '../results/types.js';
+import {
+  OPS,
+  type EventRecord,
+  type Op,
+  type ResultsFile,
+  type SecondRecord,
+  type WriteVerification,
+} from '../results/types.js';
 import {
   addCounts,
   intersectIntervals,
@@ -119,14 +126,7 @@ export interface Summary {
   /** First failure (any op) to the end of the last window (any op). */
   disruption: Span | null;
   gaps: (Span & { op: Op; missingProbes: number })[];
-  writes: {
-    acknowledged: number;
-    lost: number;
-    lostSeconds: number[];
-    inDoubtCommitted: number;
-    inDoubtAbsent: number;
-    checkedAt: string;
-  } | null;
+  writes: WriteVerification | null;
   /** Actions, phases, faults and identity changes, for reading the windows against. */
   events: { atMs: number; kind: string; name: string; endMs?: number; phase?: string }[];
 }

@@ -9,7 +9,7 @@ export const ERROR_CLASSES = {
   'lost-connection': 'the server closed the connection or it broke mid-query',
   timeout: 'the probe did not complete within --timeout of its intended time (connect or query)',
   'too-many-connections': 'the server refused the connection: max_connections reached (1040)',
-  dns: 'the endpoint name did not resolve (ENOTFOUND / EAI_AGAIN)',
+  dns: 'the endpoint name did not resolve (ENOTFOUND / EAI_AGAIN; with --dns-server also SERVFAIL, no answer, DNS server unreachable)',
   'access-denied': 'the server refused the credentials or the database (1045 / 1044)',
   'server-shutdown': 'the server is shutting down (1053)',
   'connection-killed': 'the connection was killed on the server (1927 / KILL)',
@@ -24,7 +24,16 @@ interface ErrorLike {
   code?: unknown;
   errno?: unknown;
   message?: unknown;
+  syscall?: unknown;
 }
+
+/**
+ * Node's resolver errors carry the syscall that failed: getaddrinfo (system resolver) or queryA and the
+ * other c-ares queries (dns.Resolver, --dns-server). Their codes overlap with the network's (c-ares says
+ * ECONNREFUSED when the DNS server cannot be reached, ETIMEOUT when it does not answer), so the syscall
+ * decides: any of these is a `dns` failure.
+ */
+const DNS_SYSCALL = /^(getaddrinfo|getnameinfo|query[A-Za-z]*)$/;
 
 const BY_CODE: Record<string, string> = {
   ECONNREFUSED: 'refused',
@@ -73,6 +82,7 @@ export function classifyError(err: unknown): string {
   const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorLike;
   const code = typeof e.code === 'string' ? e.code : undefined;
   const errno = typeof e.errno === 'number' ? e.errno : undefined;
+  if (typeof e.syscall === 'string' && DNS_SYSCALL.test(e.syscall)) return 'dns';
   if (code !== undefined && BY_CODE[code] !== undefined) return BY_CODE[code];
   // Server errors: mysql2 sets errno to the server's code (a number ≥ 1000).
   if (errno !== undefined && errno >= 1000 && BY_ERRNO[errno] !== undefined) return BY_ERRNO[errno];

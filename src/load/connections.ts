@@ -1,5 +1,6 @@
 import mysql from 'mysql2';
 import type { WorkerConfig } from './protocol.js';
+import { streamFactory } from './resolve.js';
 
 type Connection = mysql.Connection;
 
@@ -29,7 +30,11 @@ export interface ConnectionStrategy {
 const NO_WAIT: Waiter = { cancel: () => undefined };
 
 function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connection {
+  // With a DNS server of its own, the name is resolved for this connection (through a TTL cache) and the
+  // socket goes to that address; remoteAddressOf(conn) (resolve.ts) tells which address it reached.
+  const stream = streamFactory(cfg.host, cfg.port, cfg.dnsServer, connectTimeoutMs);
   const conn = mysql.createConnection({
+    ...(stream !== undefined ? { stream } : {}),
     host: cfg.host,
     port: cfg.port,
     user: cfg.user,

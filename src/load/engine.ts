@@ -6,6 +6,7 @@ import { makeStrategy, type ConnectionStrategy } from './connections.js';
 import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
 import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
 import { bindParams, identityFromRow, identityKey, type Identity } from './probes.js';
+import { remoteAddressOf } from './resolve.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
 
 interface Bucket {
@@ -50,6 +51,8 @@ export class ProbeEngine {
   /** The highest write seq this worker saw acknowledged: reads look it up by primary key. */
   private lastAckedWriteSeq = -1;
   private lastIdentityKey: string | null = null;
+  /** Per op: the address its acknowledged probes last reached, and when that was last reported. */
+  private readonly reached = new Map<Op, { address: string; sentMs: number }>();
   private readonly send: (m: WorkerMessage) => void;
   private readonly now: () => number;
 
@@ -180,6 +183,7 @@ export class ProbeEngine {
         if (b.hist === null) b.hist = newHistogram();
         recordUs(b.hist, (endMs - intended) * 1000);
         if (s.op === 'write' && seq > this.lastAckedWriteSeq) this.lastAckedWriteSeq = seq;
+        if (conn !== null) this.noteAddress(s.op, remoteAddressOf(conn), intended, endMs);
         if (identity) {
           const key = identityKey(identity);
           if (key !== this.lastIdentityKey) {
@@ -234,6 +238,15 @@ export class ProbeEngine {
         s.strategy.release(c, true);
       });
     });
+  }
+
+  /** Reports where an op's acknowledged probes go: on a change, and at least once a second (stale-endpoint checks). */
+  private noteAddress(op: Op, address: string | null, intendedMs: number, atMs: number): void {
+    if (address === null) return;
+    const last = this.reached.get(op);
+    if (last !== undefined && last.address === address && atMs - last.sentMs < 1000) return;
+    this.reached.set(op, { address, sentMs: atMs });
+    this.send({ type: 'address', op, address, intendedMs, atMs });
   }
 
   /** Highest second whose probes (of this worker) are all final. */

@@ -14,7 +14,15 @@ export interface WorkerConfig {
   maxInFlight: number;
   /** Pool model: connections per op in this worker. */
   poolSize: number;
-  conn: { host: string; port: number; user: string; database: string; password: string | undefined };
+  conn: {
+    host: string;
+    port: number;
+    user: string;
+    database: string;
+    password: string | undefined;
+    /** Resolve `host` through this DNS server (IP:PORT) for every new connection (resolve.ts). */
+    dnsServer?: string | undefined;
+  };
   /** How often sealed seconds are sent to the main thread. */
   reportEveryMs: number;
 }
@@ -32,6 +40,8 @@ export type WorkerMessage =
   | { type: 'done' }
   /** This worker's reads are now answered by another server (or the same one with read_only flipped). */
   | { type: 'identity'; identity: Identity; intendedMs: number; atMs: number }
+  /** This op's acknowledged probes reached `address` (sent on a change, and at least once a second). */
+  | { type: 'address'; op: Op; address: string; intendedMs: number; atMs: number }
   | { type: 'error'; message: string };
 
 export type MainMessage = { type: 'start'; t0Ms: number; endMs: number } | { type: 'stop'; atMs: number };

@@ -28,6 +28,7 @@ import { Recorder } from './recorder.js';
 import { TopologyPoller } from './topology-poller.js';
 import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
 import { connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
+import { EndpointWatcher } from './endpoint-watch.js';
 import type { Target } from './target.js';
 
 export type EventInput = Omit<EventRecord, 'type'>;
@@ -77,6 +78,8 @@ export interface RunOptions {
   keep?: boolean;
   /** Poll mysql.rds_topology for blue/green phases where the endpoint has it (default true). */
   pollTopology?: boolean;
+  /** Resolve the target host through this DNS server (IP:PORT, resolve.ts) instead of the system resolver. */
+  dnsServer?: string | undefined;
 }
 
 export interface RunResult {
@@ -155,7 +158,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       connection: opts.connection,
       maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
       poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
-      conn: { ...opts.target, password: opts.password },
+      conn: { ...opts.target, password: opts.password, dnsServer: opts.dnsServer },
       reportEveryMs: 200,
     };
     const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
@@ -182,6 +185,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     runId,
     label: opts.label,
     target: { ...opts.target },
+    ...(opts.dnsServer !== undefined ? { dnsServer: opts.dnsServer } : {}),
     host: {
       hostname: hostname(),
       pid: process.pid,
@@ -233,11 +237,14 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   };
 
   const identities = new IdentityTimeline(event);
+  // Where the endpoint's name points during the run, and stale-endpoint warnings (endpoint-watch.ts).
+  const endpoint = await EndpointWatcher.start(opts.target.host, opts.dnsServer, opts.connectTimeoutMs, event, io.now);
   const abort = new AbortController();
   let abandoned = false;
   handle = (w, m) => {
     if (m.type === 'buckets') writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
     else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs);
+    else if (m.type === 'address') endpoint?.observe(w, m.op, m.address, m.intendedMs, m.atMs);
     else if (m.type === 'done') markDone(w);
     else if (m.type === 'error') {
       reason = 'error';
@@ -334,6 +341,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   // left out rather than written with some workers' probes missing.
   clearInterval(flushTimer);
   await topologyPoller?.close();
+  await endpoint?.close();
   const endedMs = Math.min(io.now(), endMs);
   event({ atMs: endedMs, kind: 'run', name: 'end', detail: { reason } });
   writer.flush();

@@ -2,6 +2,7 @@ import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { classifyError } from './classify.js';
 import { REQUIRED_COLUMNS, createTableSql } from './probes.js';
+import { streamFactory } from './resolve.js';
 import type { Target } from './target.js';
 
 export interface ConnectOptions {
@@ -9,13 +10,17 @@ export interface ConnectOptions {
   password: string | undefined;
   passwordSource: string;
   connectTimeoutMs: number;
+  /** Resolve the target host through this DNS server (IP:PORT) instead of the system resolver. */
+  dnsServer?: string | undefined;
 }
 
 /** Opens one connection for setup/verification; failures become one-line errors with exit codes. */
 export async function connectOnce(opts: ConnectOptions): Promise<mysql.Connection> {
   const { target } = opts;
+  const stream = streamFactory(target.host, target.port, opts.dnsServer, opts.connectTimeoutMs);
   try {
     return await mysql.createConnection({
+      ...(stream !== undefined ? { stream } : {}),
       host: target.host,
       port: target.port,
       user: target.user,
@@ -54,7 +59,9 @@ export function connectError(err: unknown, opts: ConnectOptions): DowntimeError 
       );
     case 'dns':
       return new DowntimeError(
-        `cannot resolve host ${target.host}; check the --target host name`,
+        opts.dnsServer !== undefined
+          ? `cannot resolve host ${target.host} through DNS server ${opts.dnsServer} (${code ?? 'no answer'}); check the --target host name and --dns-server`
+          : `cannot resolve host ${target.host}; check the --target host name`,
         ExitCode.Unreachable,
       );
     case 'timeout':

@@ -79,6 +79,8 @@ export interface ResultsHeader {
   label: string;
   /** The target with any password removed. */
   target: { url: string; host: string; port: number; database: string; user: string };
+  /** The DNS server (IP:PORT) the target host was resolved through (--dns-server); absent: the system resolver. */
+  dnsServer?: string;
   host: { hostname: string; pid: number; platform: string; node: string; cpus: number };
   /** Epoch ms at which the run started (first probes due). */
   startMs: number;
@@ -154,6 +156,7 @@ export type EventKind =
   | 'phase' // a named phase (e.g. SWITCHOVER_IN_PROGRESS)
   | 'fault' // an injected fault's true start/end
   | 'identity' // the answering server changed
+  | 'dns' // the endpoint's name resolves to other addresses, or stopped resolving
   | 'output' // a line of a shell action's output
   | 'warning'
   | 'note';

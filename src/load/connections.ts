@@ -1,6 +1,7 @@
 import mysql from 'mysql2';
 import type { WorkerConfig } from './protocol.js';
 import { streamFactory } from './resolve.js';
+import { securityOptions } from './tls.js';
 
 type Connection = mysql.Connection;
 
@@ -29,6 +30,9 @@ export interface ConnectionStrategy {
 
 const NO_WAIT: Waiter = { cancel: () => undefined };
 
+/** Handshakes in flight at once while a pool is opened ahead of the start. */
+const WARM_PARALLEL = 4;
+
 function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connection {
   // With a DNS server of its own, the name is resolved for this connection (through a TTL cache) and the
   // socket goes to that address; remoteAddressOf(conn) (resolve.ts) tells which address it reached.
@@ -45,6 +49,7 @@ function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connectio
     bigNumberStrings: false,
     dateStrings: true,
     multipleStatements: false,
+    ...securityOptions(cfg.tls, cfg.password),
   });
   return conn;
 }
@@ -142,14 +147,18 @@ export class PoolStrategy implements ConnectionStrategy {
   }
 
   async warm(n: number, connectTimeoutMs: number): Promise<void> {
-    const opened = await Promise.all(
-      Array.from({ length: Math.min(n, this.poolSize) }, async () => {
+    // A bounded number of handshakes at a time: a large pool on many workers must not storm the server.
+    let left = Math.min(n, this.poolSize) - this.open;
+    const opener = async (): Promise<void> => {
+      while (left > 0) {
+        left--;
         const conn = this.create(connectTimeoutMs);
         const ok = await new Promise<boolean>((resolve) => conn.connect((err) => resolve(!err)));
-        return { conn, ok };
-      }),
-    );
-    for (const { conn, ok } of opened) this.release(conn, ok);
+        this.release(conn, ok);
+        if (!ok) return; // the server refuses now: leave the rest for probes to meet
+      }
+    };
+    await Promise.all(Array.from({ length: WARM_PARALLEL }, opener));
   }
 
   release(conn: Connection, healthy: boolean): void {

@@ -151,8 +151,20 @@ export function freshSandboxProvider(o: SandboxProviderOptions = {}): SandboxPro
 }
 
 export function sessionOf(sandbox: Sandbox, description: string, release: () => Promise<void>): SandboxSession {
+  const target = parseTargetUrl(sandbox.endpoint.url).target;
+  // Green replicates from blue only while the endpoint points at blue.
+  const green =
+    sandbox.green !== undefined && sandbox.active === 'blue'
+      ? {
+          ...target,
+          host: '127.0.0.1',
+          port: sandbox.green.port,
+          url: `mysql://${target.user}@127.0.0.1:${sandbox.green.port}/${target.database}`,
+        }
+      : undefined;
   return {
-    target: parseTargetUrl(sandbox.endpoint.url).target,
+    ...(green !== undefined ? { green } : {}),
+    target,
     password: sandbox.endpoint.password,
     steps: sandboxStepRunner(sandbox),
     release,

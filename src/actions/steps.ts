@@ -37,6 +37,8 @@ export interface SandboxSession {
   release(): Promise<void>;
   /** For the header and messages, e.g. "fresh blue-green sandbox in /tmp/…". */
   description: string;
+  /** Green (the replica, same credentials) while it replicates from blue: the run measures replication lag. */
+  green?: Target;
 }
 
 /**

@@ -2,6 +2,7 @@ import { decodeHistogram, newHistogram, type Histogram } from '../load/histogram
 import {
   OPS,
   type EventRecord,
+  type LagRecord,
   type Op,
   type ResultsFile,
   type SecondRecord,
@@ -129,6 +130,28 @@ export interface Summary {
   writes: WriteVerification | null;
   /** Actions, phases, faults and identity changes, for reading the windows against. */
   events: { atMs: number; kind: string; name: string; endMs?: number; phase?: string }[];
+  /** Replication lag on green from the heartbeat (`lag` lines); null when it was not measured. */
+  replicationLag: ReplicationLag | null;
+}
+
+export interface ReplicationLag {
+  /** Green, as given (never a password). */
+  green: string;
+  /** Largest lag sample of the run (ms), and the start (epoch ms) of the second it was in; null: no sample. */
+  maxMs: number | null;
+  maxAtMs: number | null;
+  /** The last lag sample of the run (ms). */
+  lastMs: number | null;
+  /** Lag samples (heartbeats written by another server, read on green). */
+  samples: number;
+  /**
+   * Start (epoch ms) of the first second in which green read a heartbeat written by itself: the endpoint had
+   * moved to green (a switchover), so from there on there is no replication lag to measure. Null: never.
+   */
+  selfWrittenFromMs: number | null;
+  /** Failed heartbeat reads on green and writes through the endpoint, by error class. */
+  readErrors: Record<string, number>;
+  writeErrors: Record<string, number>;
 }
 
 /** One op-second, for charts and seconds.csv. */
@@ -151,6 +174,8 @@ export interface Analysis {
   series: Record<Op, SecondPoint[]>;
   /** Every error class seen, sorted. */
   classes: string[];
+  /** Replication lag per second (from the `lag` lines), in time order; empty when not measured. */
+  lag: LagRecord[];
 }
 
 export function analyze(results: ResultsFile): Summary {
@@ -341,8 +366,39 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
         }
       : null,
     events: results.events.filter((e) => EVENT_KINDS.has(e.kind)).map(eventOf),
+    replicationLag: replicationLagOf(results),
   };
-  return { summary, series, classes: [...classes].sort() };
+  return { summary, series, classes: [...classes].sort(), lag: results.lag ?? [] };
+}
+
+function replicationLagOf(results: ResultsFile): ReplicationLag | null {
+  const hb = results.header.heartbeat;
+  const lag = results.lag ?? [];
+  if (hb === undefined && lag.length === 0) return null;
+  const out: ReplicationLag = {
+    green: hb?.green ?? '',
+    maxMs: null,
+    maxAtMs: null,
+    lastMs: null,
+    samples: 0,
+    selfWrittenFromMs: null,
+    readErrors: {},
+    writeErrors: {},
+  };
+  for (const l of lag) {
+    out.samples += l.samples;
+    if (l.maxMs !== null && (out.maxMs === null || l.maxMs > out.maxMs)) {
+      out.maxMs = l.maxMs;
+      out.maxAtMs = l.sec * 1000;
+    }
+    if (l.lastMs !== null) out.lastMs = l.lastMs;
+    if (l.selfWritten > 0 && out.selfWrittenFromMs === null) out.selfWrittenFromMs = l.sec * 1000;
+    addCounts(out.readErrors, l.readErrors);
+    addCounts(out.writeErrors, l.writeErrors);
+  }
+  out.readErrors = sortKeys(out.readErrors);
+  out.writeErrors = sortKeys(out.writeErrors);
+  return out;
 }
 
 function eventOf(e: EventRecord): Summary['events'][number] {

@@ -54,6 +54,8 @@ export interface RunArgs {
   keep?: boolean;
   poolSize?: number;
   threshold?: string[] | string;
+  /** Green's address (same credentials as the target): replication lag is measured with a heartbeat. */
+  greenTarget?: string;
 }
 
 /** Defaults of flag-only runs; the same as a scenario's (SCENARIO_DEFAULTS). */
@@ -119,6 +121,19 @@ function maxInFlight(value: number): number {
     throw new DowntimeError(`--max-in-flight must be a whole number from 1 to 100000 (got ${value})`, ExitCode.Usage);
   }
   return value;
+}
+
+/** --green-target: green's address; it is read with the target's credentials, so it may not hold a password. */
+function greenFlag(text: string | undefined): Target | undefined {
+  if (text === undefined || text === '') return undefined;
+  const { target, urlPassword } = parseTargetUrl(text);
+  if (urlPassword !== undefined) {
+    throw new DowntimeError(
+      '--green-target is read with the --target credentials; remove the password from it',
+      ExitCode.Usage,
+    );
+  }
+  return target;
 }
 
 /** The target from --target; warns when it holds a password. */
@@ -189,6 +204,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     verify: args.verify ?? true,
     keep: args.keep ?? false,
     poolSize: poolSize(args.poolSize),
+    green: greenFlag(args.greenTarget),
   };
 }
 
@@ -333,6 +349,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       verify: args.verify ?? true,
       keep: args.keep ?? false,
       poolSize: poolSize(args.poolSize),
+      green: greenFlag(args.greenTarget),
       scenario: {
         ...redactScenario(s),
         // Which scenario values the command line replaced (names only: values may hold secrets).
@@ -439,6 +456,8 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
         password: db.password,
         passwordSource: db.passwordSource,
         actions,
+        // Replication lag: the green the user named, else the sandbox's (while it replicates from blue).
+        green: plan.options.green ?? session?.green,
       },
       io,
     );
@@ -537,6 +556,11 @@ export function runFlags<T>(y: Argv<T>) {
       type: 'boolean',
       defaultDescription: 'false',
       describe: "keep the run's rows in the probe table (default: deleted after verification)",
+    })
+    .option('green-target', {
+      type: 'string',
+      describe:
+        'mysql://USER@HOST:PORT/DATABASE of green (the replica), read with the --target credentials: replication lag is measured (heartbeat written through --target, read on green every 100 ms)',
     });
 }
 

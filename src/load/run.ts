@@ -26,6 +26,7 @@ import { compileSql, defaultReadSql, defaultWriteSql, identityKey, type Identity
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { TopologyPoller } from './topology-poller.js';
+import { HEARTBEAT_INTERVAL_MS, Heartbeat, ensureHeartbeatTable, heartbeatTable } from './heartbeat.js';
 import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
 import { connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
 import { EndpointWatcher } from './endpoint-watch.js';
@@ -78,6 +79,8 @@ export interface RunOptions {
   keep?: boolean;
   /** Poll mysql.rds_topology for blue/green phases where the endpoint has it (default true). */
   pollTopology?: boolean;
+  /** Green (same credentials): replication lag is measured with a heartbeat written through the endpoint. */
+  green?: Target | undefined;
   /** Resolve the target host through this DNS server (IP:PORT, resolve.ts) instead of the system resolver. */
   dnsServer?: string | undefined;
 }
@@ -113,6 +116,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   try {
     await ensureProbeTable(setupConn, opts.table, opts.target.database);
     await insertSeedRow(setupConn, opts.table, runId, io.now());
+    if (opts.green) await ensureHeartbeatTable(setupConn, heartbeatTable(opts.table), opts.target.database);
   } finally {
     setupConn.destroy();
   }
@@ -208,6 +212,9 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     writeSql: opts.writeSql ?? defaultWriteSql(opts.table),
     histogram: { unit: 'us', lowestUs: HIST_LOWEST_US, highestUs: HIST_HIGHEST_US, significantDigits: HIST_DIGITS },
     ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+    ...(opts.green
+      ? { heartbeat: { green: opts.green.url, table: heartbeatTable(opts.table), intervalMs: HEARTBEAT_INTERVAL_MS } }
+      : {}),
   };
   const writer = ResultsWriter.open(opts.out, { overwrite: opts.overwrite });
   writer.write(header);
@@ -264,6 +271,20 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });
   // RDS blue/green phases, where the endpoint has mysql.rds_topology (RDS, Aurora, the sandbox).
   const topologyPoller = opts.pollTopology === false ? null : await TopologyPoller.start(opts, event, io.now, t0Ms);
+  // Replication lag on green, where it is known (heartbeat.ts): its own connections, never fatal.
+  const heartbeat = opts.green
+    ? Heartbeat.start({
+        endpoint: opts,
+        green: opts.green,
+        table: opts.table,
+        runId,
+        startMs: t0Ms,
+        now: io.now,
+        event,
+        record: (r) => writer.write(r),
+        keep: opts.keep === true,
+      })
+    : null;
 
   // Timed actions.
   const running: Promise<void>[] = [];
@@ -341,6 +362,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   // left out rather than written with some workers' probes missing.
   clearInterval(flushTimer);
   await topologyPoller?.close();
+  await heartbeat?.close(Math.min(io.now(), endMs));
   await endpoint?.close();
   const endedMs = Math.min(io.now(), endMs);
   event({ atMs: endedMs, kind: 'run', name: 'end', detail: { reason } });

@@ -70,6 +70,10 @@ export const COLORS = {
   lost: '#9400d3',
   grid: '#e5e5e5',
   gap: 'rgba(90, 90, 90, 0.22)',
+  lagMax: '#6a3d9a',
+  lagLast: '#cab2d6',
+  lagSelf: 'rgba(44, 160, 44, 0.14)',
+  lagNone: 'rgba(90, 90, 90, 0.22)',
 } as const;
 
 const FONT = { family: 'DejaVu Sans, sans-serif' };
@@ -109,7 +113,9 @@ function eventLines(s: Summary, originMs: number): MarkLine[] {
     const x = secondsFrom(originMs, e.atMs);
     if (e.kind === 'action') {
       const end = e.phase === 'end';
-      out.push({ x, label: end ? `${e.name} done` : e.name, color: COLORS.action, dashed: end });
+      // An action's end event carries its start in atMs and its end in endMs.
+      const at = end && e.endMs !== undefined ? secondsFrom(originMs, e.endMs) : x;
+      out.push({ x: at, label: end ? `${e.name} done` : e.name, color: COLORS.action, dashed: end });
     } else if (e.kind === 'phase') out.push({ x, label: e.name, color: COLORS.phase, dashed: false });
     else if (e.kind === 'fault') out.push({ x, label: `fault: ${e.name}`, color: COLORS.fault, dashed: false });
     else if (e.kind === 'identity') {
@@ -445,6 +451,121 @@ export function latencyChart(a: Analysis): ChartJson {
     points: [],
     strips: fullStrips(s.outages, originMs),
   } satisfies Marks;
+  return { type: 'line', data: { datasets }, options };
+}
+
+/** Consecutive seconds matching `pick`, as boxes [fromX, toX) on `axis`. */
+function secondRuns(
+  secs: number[],
+  originMs: number,
+  axis: string,
+  color: string,
+  label: string,
+  labelColor: string,
+): MarkBox[] {
+  const out: MarkBox[] = [];
+  let from: number | null = null;
+  let prev = -Infinity;
+  const close = (): void => {
+    if (from === null) return;
+    out.push({
+      fromX: secondsFrom(originMs, from * 1000),
+      toX: secondsFrom(originMs, (prev + 1) * 1000),
+      axis,
+      color,
+      label,
+      labelColor,
+    });
+  };
+  for (const sec of secs) {
+    if (from === null || sec !== prev + 1) {
+      close();
+      from = sec;
+    }
+    prev = sec;
+  }
+  close();
+  return out;
+}
+
+/**
+ * Chart: replication lag on green per second (pt-heartbeat style): the max and the last sample of each
+ * second, ms. Seconds in which green read heartbeats it had written itself (the endpoint moved to green)
+ * are shaded green: no replication lag to measure there; seconds without any reading are shaded grey.
+ */
+export function lagChart(a: Analysis): ChartJson {
+  const s = a.summary;
+  const originMs = s.startMs;
+  const [min, max] = xRange(a, originMs);
+  const point = (pick: 'maxMs' | 'lastMs') =>
+    steps(
+      a.lag.map((l) => ({ sec: l.sec, y: l[pick] })),
+      originMs,
+    );
+  const datasets: Record<string, unknown>[] = [
+    {
+      label: 'max lag in the second (ms)',
+      data: point('maxMs'),
+      yAxisID: 'y',
+      borderColor: COLORS.lagMax,
+      backgroundColor: COLORS.lagMax,
+      borderWidth: 2.5,
+      pointRadius: 0,
+      stepped: 'before',
+      spanGaps: false,
+      fill: false,
+    },
+    {
+      label: 'last lag sample of the second (ms)',
+      data: point('lastMs'),
+      yAxisID: 'y',
+      borderColor: COLORS.lagLast,
+      backgroundColor: COLORS.lagLast,
+      borderWidth: 1.5,
+      borderDash: [6, 4],
+      pointRadius: 0,
+      stepped: 'before',
+      spanGaps: false,
+      fill: false,
+    },
+  ];
+  const selfSecs = a.lag.filter((l) => l.samples === 0 && l.selfWritten > 0).map((l) => l.sec);
+  const noneSecs = a.lag.filter((l) => l.samples === 0 && l.selfWritten === 0).map((l) => l.sec);
+  const boxes = [
+    ...secondRuns(selfSecs, originMs, 'y', COLORS.lagSelf, 'green is the writer: no lag to measure', '#205020'),
+    ...secondRuns(noneSecs, originMs, 'y', COLORS.lagNone, 'no lag reading', '#333333'),
+  ];
+  const marks: Marks = { boxes, lines: eventLines(s, originMs), points: [], strips: [] };
+  const lag = s.replicationLag;
+  const maxText = lag?.maxMs == null ? 'no sample' : `max ${formatDuration(lag.maxMs)}`;
+  const options = baseOptions(
+    `${s.label}: replication lag on green (heartbeat written through the endpoint every 100 ms) · ${maxText}`,
+    `${subtitleOf(s, originMs, 'start')}${lag ? ` · green ${lag.green}` : ''}`,
+  );
+  options.scales = {
+    x: xAxis(min, max, 'seconds from start'),
+    y: {
+      type: 'linear',
+      beginAtZero: true,
+      grace: '12%',
+      title: { display: true, text: 'lag (ms)', font: { ...FONT, size: 16, weight: 'bold' }, color: '#222' },
+      ticks: { font: { ...FONT, size: 14 }, color: '#222', maxTicksLimit: 8 },
+      grid: { color: COLORS.grid },
+    },
+  };
+  (options.plugins as Record<string, unknown>).downtimeMarks = marks;
+  const legend = (label: string, color: string): Record<string, unknown> => ({
+    label,
+    data: [],
+    yAxisID: 'y',
+    backgroundColor: color,
+    borderColor: color,
+    borderWidth: 0,
+    pointRadius: 0,
+  });
+  if (selfSecs.length > 0)
+    datasets.push(legend('green writes the heartbeat itself (after a switchover)', COLORS.lagSelf));
+  if (noneSecs.length > 0) datasets.push(legend('no lag reading (green unreachable or errors)', COLORS.lagNone));
   return { type: 'line', data: { datasets }, options };
 }
 

@@ -4,12 +4,12 @@ import { analyzeDetailed, type Analysis, type Summary } from '../analyze/index.j
 import { defaultThresholds, evaluateThresholds, type Threshold, type ThresholdResult } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ResultsFile } from '../results/types.js';
-import { compareChart, downtimeBarChart, latencyChart, outcomeChart } from './charts.js';
+import { compareChart, downtimeBarChart, lagChart, latencyChart, outcomeChart } from './charts.js';
 import { renderPng } from './render.js';
 import { formatCompareTable, reportHtml, secondsCsv, summaryMarkdown } from './text.js';
 
 export { formatSummaryTable, formatCompareTable, formatAvailability, formatNines } from './text.js';
-export { outcomeChart, latencyChart, compareChart, downtimeBarChart, alignmentOf } from './charts.js';
+export { outcomeChart, latencyChart, lagChart, compareChart, downtimeBarChart, alignmentOf } from './charts.js';
 export { renderPng, pngSize } from './render.js';
 
 export interface RenderReportOptions {
@@ -76,7 +76,7 @@ function writeAll(outDir: string, files: { name: string; data: string | Buffer }
   });
 }
 
-/** Renders report.png, latency.png, report.html, summary.md, summary.json and seconds.csv into `outDir`. */
+/** Renders report.png, latency.png (lag.png when replication lag was measured), report.html, summary.md, summary.json and seconds.csv into `outDir`. */
 export async function renderReport(
   results: ResultsFile,
   outDir: string,
@@ -91,12 +91,21 @@ export async function renderReport(
     { name: 'report.png', png: report },
     { name: 'latency.png', png: latency },
   ];
+  // Replication lag, where it was measured (lag.png).
+  if (analysis.lag.length > 0) images.push({ name: 'lag.png', png: await renderPng(lagChart(analysis)) });
   const files = writeAll(
     outDir,
     [
       ...images.map((i) => ({ name: i.name, data: i.png })),
       { name: 'report.html', data: reportHtml(analysis, images, thresholdResults) },
-      { name: 'summary.md', data: summaryMarkdown(analysis, ['report.png', 'latency.png'], thresholdResults) },
+      {
+        name: 'summary.md',
+        data: summaryMarkdown(
+          analysis,
+          images.map((i) => i.name),
+          thresholdResults,
+        ),
+      },
       { name: 'summary.json', data: summaryJson(summary, thresholdResults) },
       { name: 'seconds.csv', data: secondsCsv(analysis) },
     ],

@@ -116,6 +116,31 @@ function runLine(s: Summary): string {
   return `${s.label}: ${s.target}, ${wallClock(s.startMs)} → ${wallClock(s.endMs)} (${formatDuration(s.durationMs)}), ${state}${s.truncated ? ', last line cut off' : ''}`;
 }
 
+/** Replication lag on green (heartbeat), or null when it was not measured. */
+function replicationLagText(s: Summary): string | null {
+  const l = s.replicationLag;
+  if (l === null) return null;
+  const at = (ms: number): string => `+${Math.round((ms - s.startMs) / 1000)} s`;
+  const parts: string[] = [];
+  if (l.maxMs === null) parts.push('no sample (green never answered with a heartbeat from blue)');
+  else {
+    parts.push(`max ${formatDuration(l.maxMs)} in the second at ${at(l.maxAtMs as number)}`);
+    if (l.lastMs !== null) parts.push(`last ${formatDuration(l.lastMs)}`);
+    parts.push(`${l.samples} samples`);
+  }
+  if (l.selfWrittenFromMs !== null) {
+    parts.push(
+      `from ${at(l.selfWrittenFromMs)} green wrote the heartbeat itself (endpoint moved to green): not measured`,
+    );
+  }
+  const errs = [
+    ...Object.entries(l.writeErrors).map(([k, v]) => `write ${k} ${v}`),
+    ...Object.entries(l.readErrors).map(([k, v]) => `read ${k} ${v}`),
+  ];
+  if (errs.length > 0) parts.push(`heartbeat errors: ${errs.join(', ')}`);
+  return `replication lag on ${l.green}: ${parts.join('; ')}`;
+}
+
 /** The harness's own lateness: evidence that the load host was (not) the bottleneck. */
 function lagText(s: Summary): string | null {
   const parts = (['read', 'write'] as const).flatMap((op) => {
@@ -162,6 +187,7 @@ export function formatSummaryTable(s: Summary): string {
     `writes: ${writesText(s)}`,
     `missing seconds: ${gapsText(s)}`,
     `resolution: ${resolutionText(s)}`,
+    ...(replicationLagText(s) === null ? [] : [replicationLagText(s) as string]),
     ...(lagText(s) === null ? [] : [lagText(s) as string]),
     `"if once a month": this run's downtime in a 30.44-day month (4.38 min = 99.99 %, 26.3 s = 99.999 %)`,
   ].join('\n');
@@ -185,6 +211,13 @@ export function formatCompareTable(summaries: Summary[]): string {
     line('read p50 / p99 / max', (s) => latency(s.ops.read?.latencyMs)),
     line('write p50 / p99 / max', (s) => latency(s.ops.write?.latencyMs)),
     line('lost writes', (s) => (s.writes ? String(s.writes.lost) : 'not verified')),
+    line('max replication lag', (s) =>
+      s.replicationLag === null
+        ? 'not measured'
+        : s.replicationLag.maxMs === null
+          ? 'no sample'
+          : formatDuration(s.replicationLag.maxMs),
+    ),
     line('complete', (s) => (s.complete ? 'yes' : 'NO')),
   ];
   return pad(table);
@@ -243,6 +276,11 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     `- Writes: ${writesText(s)}`,
     `- Missing seconds: ${gapsText(s)}`,
     `- Resolution: ${resolutionText(s)}`,
+    ...(replicationLagText(s) === null
+      ? []
+      : [
+          `- Replication lag: ${(replicationLagText(s) as string).replace(/^replication lag /, '')} (heartbeat written through the endpoint every 100 ms, read on green; includes up to one interval)`,
+        ]),
     ...(lagText(s) === null ? [] : [`- ${lagText(s) as string} (small = the load host was not the bottleneck)`]),
     `- "If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %. Nines = -log10(1 - availability).`,
     `- An outage window runs from the intended time of the first failed probe to that of the next successful one; full = reads and writes both down.`,
@@ -292,6 +330,7 @@ export function reportHtml(
     `<li>Writes: ${esc(writesText(s))}</li>`,
     `<li>Missing seconds: ${esc(gapsText(s))}</li>`,
     `<li>Resolution: ${esc(resolutionText(s))}</li>`,
+    ...(replicationLagText(s) === null ? [] : [`<li>${esc(replicationLagText(s) as string)}</li>`]),
     `<li>"If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %.</li>`,
     '</ul>',
   ];

@@ -140,6 +140,11 @@ export function mergeResults(inputs: readonly MergeInput[], opts: MergeOptions):
     maxInFlight: inputs.reduce((a, x) => a + x.results.header.maxInFlight, 0),
     sources,
   };
+  // Replication lag is the cluster's, not a host's: the first source that measured it gives it (its own clock
+  // measured both ends of each sample, so skew between hosts does not enter).
+  const lagFrom = inputs.find((x) => x.results.header.heartbeat !== undefined)?.results;
+  delete header.heartbeat;
+  if (lagFrom?.header.heartbeat) header.heartbeat = lagFrom.header.heartbeat;
 
   const events: EventRecord[] = [];
   inputs.forEach(({ results: r }, i) => {
@@ -175,6 +180,7 @@ export function mergeResults(inputs: readonly MergeInput[], opts: MergeOptions):
     const own = [...r.seconds.read, ...r.seconds.write].sort((a, b) => a.sec - b.sec || opIndex(a.op) - opIndex(b.op));
     for (const s of own) lines.push({ ...s, source });
   });
+  lines.push(...(lagFrom?.lag ?? []));
   lines.push(...events);
   const trailer = mergedTrailer(inputs, totals);
   if (trailer) lines.push(trailer);

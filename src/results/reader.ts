@@ -5,6 +5,7 @@ import {
   RESULTS_FORMAT,
   MAX_RESULTS_VERSION,
   type EventRecord,
+  type LagRecord,
   type Op,
   type ResultsFile,
   type ResultsHeader,
@@ -63,6 +64,7 @@ export function parseResults(text: string, path = '<results>'): ResultsFile {
   // Merged files: a source's own series (marked `source`) is kept apart from the merged stream.
   const sourceSeconds: Record<string, Record<Op, SecondRecord[]>> = {};
   const events: EventRecord[] = [];
+  const lag: LagRecord[] = [];
   let trailer: ResultsTrailer | null = null;
   for (let i = 1; i < parsed.length; i++) {
     const line = parsed[i] as ResultsLine | null;
@@ -77,6 +79,9 @@ export function parseResults(text: string, path = '<results>'): ResultsFile {
       case 'event':
         events.push(line);
         break;
+      case 'lag':
+        if (typeof line.sec === 'number') lag.push(line);
+        break;
       case 'trailer':
         trailer = line;
         break;
@@ -90,6 +95,7 @@ export function parseResults(text: string, path = '<results>'): ResultsFile {
   events.sort((a, b) => a.atMs - b.atMs);
   const file: ResultsFile = { path, header, seconds, events, trailer, truncated, complete: trailer !== null };
   if (Object.keys(sourceSeconds).length > 0) file.sourceSeconds = sourceSeconds;
+  if (lag.length > 0) file.lag = lag.sort((a, b) => a.sec - b.sec);
   return file;
 }
 

@@ -106,6 +106,11 @@ export interface ResultsHeader {
   scenario?: unknown;
   /** Merged files only (version 2): the runs combined into this one, in `--` order. */
   sources?: MergeSource[];
+  /**
+   * Replication lag was measured (pt-heartbeat style, src/load/heartbeat.ts): a heartbeat row in `table`
+   * written through the endpoint and read on `green` every `intervalMs`; see the `lag` lines.
+   */
+  heartbeat?: { green: string; table: string; intervalMs: number };
 }
 
 /** A run of consecutive probes (in seq order) with the same outcome: [firstSeq, count, outcome]. */
@@ -204,7 +209,26 @@ export interface ResultsTrailer {
   error?: string;
 }
 
-export type ResultsLine = ResultsHeader | SecondRecord | EventRecord | ResultsTrailer;
+/**
+ * Replication lag in one second (epoch `sec`), from the heartbeat read on green. One line per second of
+ * the run when the header has `heartbeat`; older files have none (readers must not require them).
+ */
+export interface LagRecord {
+  type: 'lag';
+  sec: number;
+  /** Heartbeat reads on green that found a row written by another server (blue): lag samples. */
+  samples: number;
+  /** Largest and last lag sample of the second (ms); null when there was no sample. */
+  maxMs: number | null;
+  lastMs: number | null;
+  /** Reads that found the heartbeat written by green itself (the endpoint moved to green): no lag to measure. */
+  selfWritten: number;
+  /** Failed heartbeat reads on green / writes through the endpoint, by error class. */
+  readErrors: Record<string, number>;
+  writeErrors: Record<string, number>;
+}
+
+export type ResultsLine = ResultsHeader | SecondRecord | EventRecord | LagRecord | ResultsTrailer;
 
 /** A results file as read back. */
 export interface ResultsFile {
@@ -220,6 +244,8 @@ export interface ResultsFile {
   complete: boolean;
   /** Merged files only: each source's own series, by `source` id, per op, ordered by second. */
   sourceSeconds?: Record<string, Record<Op, SecondRecord[]>>;
+  /** Replication lag per second (`lag` lines), ordered by second; empty when not measured (or an older file). */
+  lag?: LagRecord[];
 }
 
 /** Intended time (epoch ms) of probe `seq` of an op. */

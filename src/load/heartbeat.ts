@@ -1,0 +1,413 @@
+import type mysql from 'mysql2/promise';
+import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import type { EventRecord, LagRecord } from '../results/types.js';
+import { classifyError } from './classify.js';
+import { connectOnce, type ConnectOptions } from './setup.js';
+import type { Target } from './target.js';
+
+/**
+ * Replication lag on blue/green, pt-heartbeat style: every 100 ms the main thread writes a heartbeat row
+ * (the run id, a sequence, the writer's wall clock in µs and the writer's server_id) through the endpoint —
+ * blue until a switchover — and every 100 ms reads it on green. Lag = the reader's clock when the row was
+ * read − the heartbeat's timestamp: both clocks are this host's, so no clock skew enters. It includes up to
+ * one write interval (a heartbeat is at most 100 ms old when it is replaced) plus the read's own round trip.
+ *
+ * After a switchover the endpoint is green: the heartbeat is then written on green itself, and a lag read
+ * there says nothing about replication. Such reads (row's server_id = the reader's @@server_id) are
+ * counted as `selfWritten`, not as lag samples.
+ *
+ * Two connections of its own (never the probe workers'); every failure is counted per second by error
+ * class and the connection is opened again on the next tick: heartbeat trouble never stops the run.
+ */
+export const HEARTBEAT_INTERVAL_MS = 100;
+/** A heartbeat write or read slower than this is abandoned (its connection closed) and counted `timeout`. */
+export const HEARTBEAT_TIMEOUT_MS = 1000;
+
+export function heartbeatTable(table: string): string {
+  return `${table}_heartbeat`;
+}
+
+export function createHeartbeatSql(table: string): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS \`${table}\` (` +
+    'run_id CHAR(36) NOT NULL, seq BIGINT NOT NULL, sent_us BIGINT NOT NULL, server_id BIGINT NOT NULL, ' +
+    'PRIMARY KEY (run_id)) ENGINE=InnoDB'
+  );
+}
+
+/** The columns the heartbeat relies on, and the data types it accepts for each. */
+export const HEARTBEAT_COLUMNS: Record<string, RegExp> = {
+  run_id: /^(char|varchar)$/i,
+  seq: /^bigint$/i,
+  sent_us: /^bigint$/i,
+  server_id: /^(bigint|int)$/i,
+};
+
+/** Creates the heartbeat table if missing and refuses one of another shape (the harness writes only its own tables). */
+export async function ensureHeartbeatTable(conn: mysql.Connection, table: string, database: string): Promise<void> {
+  const columns = async (): Promise<Map<string, string>> => {
+    const [rows] = await conn.query(
+      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+      [database, table],
+    );
+    return new Map((rows as { name: string; type: string }[]).map((r) => [r.name.toLowerCase(), r.type]));
+  };
+  let have = await columns();
+  if (have.size === 0) {
+    try {
+      await conn.query(createHeartbeatSql(table));
+    } catch (err) {
+      throw new DowntimeError(
+        `cannot create table ${database}.${table} for the replication-lag heartbeat: ${oneLine((err as Error).message)}; grant CREATE on ${database}, or drop --green-target`,
+        ExitCode.Schema,
+      );
+    }
+    have = await columns();
+  }
+  const wrong: string[] = [];
+  for (const [name, type] of Object.entries(HEARTBEAT_COLUMNS)) {
+    const t = have.get(name);
+    if (t === undefined) wrong.push(`no column ${name}`);
+    else if (!type.test(t)) wrong.push(`column ${name} is ${t}`);
+  }
+  if (wrong.length > 0) {
+    throw new DowntimeError(
+      `table ${database}.${table} exists with another shape (${wrong.join(', ')}); it is not the harness's heartbeat table: choose another --table`,
+      ExitCode.Schema,
+    );
+  }
+}
+
+const UPSERT = (t: string): string =>
+  `INSERT INTO \`${t}\` (run_id, seq, sent_us, server_id) VALUES (?, ?, ?, ?) ` +
+  'ON DUPLICATE KEY UPDATE seq = VALUES(seq), sent_us = VALUES(sent_us), server_id = VALUES(server_id)';
+const READ = (t: string): string => `SELECT seq, sent_us, server_id, @@server_id AS me FROM \`${t}\` WHERE run_id = ?`;
+
+/** One second's lag bucket while it is open. */
+interface Bucket {
+  samples: number;
+  maxMs: number | null;
+  lastMs: number | null;
+  selfWritten: number;
+  readErrors: Record<string, number>;
+  writeErrors: Record<string, number>;
+}
+
+const emptyBucket = (): Bucket => ({
+  samples: 0,
+  maxMs: null,
+  lastMs: null,
+  selfWritten: 0,
+  readErrors: {},
+  writeErrors: {},
+});
+
+/** Per-second lag buckets → `lag` records: every second of the run gets one, empty ones included. */
+export class LagRecorder {
+  private readonly buckets = new Map<number, Bucket>();
+  private nextSec: number;
+
+  constructor(
+    startMs: number,
+    private readonly out: (r: LagRecord) => void,
+  ) {
+    this.nextSec = Math.floor(startMs / 1000);
+  }
+
+  private bucket(atMs: number): Bucket | null {
+    const sec = Math.floor(atMs / 1000);
+    if (sec < this.nextSec) return null; // before the start, or a second already written
+    let b = this.buckets.get(sec);
+    if (b === undefined) {
+      b = emptyBucket();
+      this.buckets.set(sec, b);
+    }
+    return b;
+  }
+
+  sample(atMs: number, lagMs: number): void {
+    const b = this.bucket(atMs);
+    if (b === null) return;
+    const ms = Math.max(0, Math.round(lagMs * 1000) / 1000);
+    b.samples++;
+    b.maxMs = b.maxMs === null ? ms : Math.max(b.maxMs, ms);
+    b.lastMs = ms;
+  }
+
+  selfWritten(atMs: number): void {
+    const b = this.bucket(atMs);
+    if (b !== null) b.selfWritten++;
+  }
+
+  error(atMs: number, side: 'read' | 'write', cls: string): void {
+    const b = this.bucket(atMs);
+    if (b === null) return;
+    const m = side === 'read' ? b.readErrors : b.writeErrors;
+    m[cls] = (m[cls] ?? 0) + 1;
+  }
+
+  /** Writes the records of every second up to and including `lastSec`. */
+  flushThrough(lastSec: number): void {
+    for (; this.nextSec <= lastSec; this.nextSec++) {
+      const b = this.buckets.get(this.nextSec) ?? emptyBucket();
+      this.buckets.delete(this.nextSec);
+      this.out({ type: 'lag', sec: this.nextSec, ...b });
+    }
+  }
+}
+
+export interface HeartbeatOptions {
+  /** The endpoint (heartbeats are written through it), with its credentials. */
+  endpoint: ConnectOptions;
+  /** Green, read with the same credentials. */
+  green: Target;
+  table: string;
+  runId: string;
+  /** The run's start (the first record's second) and the clock. */
+  startMs: number;
+  now: () => number;
+  event: (e: Omit<EventRecord, 'type'>) => void;
+  record: (r: LagRecord) => void;
+  /** Leave the heartbeat row in place afterwards (--keep). */
+  keep?: boolean;
+}
+
+/** A side (writer or reader) of the heartbeat: one connection, one statement every interval, never two at once. */
+class Loop {
+  conn: mysql.Connection | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private busy: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private k = 0;
+
+  constructor(
+    private readonly connectOpts: ConnectOptions,
+    private readonly startMs: number,
+    private readonly now: () => number,
+    private readonly tick: (conn: mysql.Connection, atMs: number) => Promise<void>,
+    private readonly fail: (atMs: number, cls: string, message: string) => void,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    // Due every interval from the start; a tick still running when the next is due makes it skip.
+    const nowMs = this.now();
+    while (this.startMs + this.k * HEARTBEAT_INTERVAL_MS < nowMs - HEARTBEAT_INTERVAL_MS / 2) this.k++;
+    const due = this.startMs + this.k * HEARTBEAT_INTERVAL_MS;
+    this.k++;
+    this.timer = setTimeout(
+      () => {
+        this.busy = this.run().then(() => this.schedule());
+      },
+      Math.max(0, due - nowMs),
+    );
+  }
+
+  private async run(): Promise<void> {
+    const atMs = this.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(Object.assign(new Error('heartbeat timed out'), { code: 'HEARTBEAT_TIMEOUT' })),
+        HEARTBEAT_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([
+        (async () => {
+          // A connection the server (or the endpoint) closed while idle is replaced before use, not failed on.
+          if (this.conn !== null && closed(this.conn)) {
+            this.conn.destroy();
+            this.conn = null;
+          }
+          this.conn ??= await connectOnce(this.connectOpts).catch((err: unknown) => {
+            // connectOnce wraps the driver's error in a one-line DowntimeError; keep its class.
+            throw Object.assign(new Error((err as Error).message), { cls: classOf(err) });
+          });
+          await this.tick(this.conn, atMs);
+        })(),
+        timeout,
+      ]);
+    } catch (err) {
+      this.conn?.destroy();
+      this.conn = null;
+      this.fail(atMs, classOf(err), oneLine((err as Error).message ?? String(err)));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.busy;
+  }
+
+  close(): void {
+    this.conn?.destroy();
+    this.conn = null;
+  }
+}
+
+/** mysql2 marks a connection that met a fatal error or was ended (its core connection's state). */
+function closed(conn: mysql.Connection): boolean {
+  const core = (
+    conn as unknown as { connection?: { _fatalError?: unknown; _closing?: boolean; stream?: { destroyed?: boolean } } }
+  ).connection;
+  return core !== undefined && (core._fatalError != null || core._closing === true || core.stream?.destroyed === true);
+}
+
+function classOf(err: unknown): string {
+  const e = err as { cls?: unknown; code?: unknown };
+  if (typeof e.cls === 'string') return e.cls;
+  if (e.code === 'HEARTBEAT_TIMEOUT') return 'timeout';
+  if (/closed state/.test(String((err as Error).message))) return 'lost-connection';
+  if (err instanceof DowntimeError) {
+    const m = err.message;
+    if (/connection refused/.test(m)) return 'refused';
+    if (/cannot resolve/.test(m)) return 'dns';
+    if (/handshake/.test(m)) return /within/.test(m) ? 'timeout' : 'lost-connection';
+    if (/too many connections/.test(m)) return 'too-many-connections';
+    if (/refused the credentials|may not use/.test(m)) return 'access-denied';
+    return 'connect';
+  }
+  return classifyError(err);
+}
+
+/**
+ * The heartbeat writer (through the endpoint) and reader (on green), from the run's start until close().
+ * Lag records for every second go to `record`; the first failure of each side and class is an event.
+ */
+export class Heartbeat {
+  private readonly table: string;
+  private readonly lag: LagRecorder;
+  private readonly writer: Loop;
+  private readonly reader: Loop;
+  private seq = 0;
+  private readonly warned = new Set<string>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private writerServerId: number | null = null;
+
+  private constructor(private readonly o: HeartbeatOptions) {
+    this.table = heartbeatTable(o.table);
+    this.lag = new LagRecorder(o.startMs, o.record);
+    const quick = { connectTimeoutMs: Math.min(o.endpoint.connectTimeoutMs, HEARTBEAT_TIMEOUT_MS) };
+    this.writer = new Loop(
+      { ...o.endpoint, ...quick },
+      o.startMs,
+      o.now,
+      (c, atMs) => this.write(c, atMs),
+      (atMs, cls, message) => this.failed('write', atMs, cls, message),
+    );
+    // Half an interval after each write: a read then usually finds the latest heartbeat, not the one before.
+    this.reader = new Loop(
+      { ...o.endpoint, ...quick, target: o.green },
+      o.startMs + HEARTBEAT_INTERVAL_MS / 2,
+      o.now,
+      (c, atMs) => this.read(c, atMs),
+      (atMs, cls, message) => this.failed('read', atMs, cls, message),
+    );
+  }
+
+  /**
+   * Starts writing and reading at `startMs` (the table exists: ensureHeartbeatTable ran before the run).
+   * Failures (green unreachable, the endpoint down) are not fatal: the loops keep trying and count them.
+   */
+  static start(o: HeartbeatOptions): Heartbeat {
+    const h = new Heartbeat(o);
+    h.writer.start();
+    h.reader.start();
+    // Seconds are final once over: a sample belongs to the second it was taken in.
+    h.flushTimer = setInterval(() => h.lag.flushThrough(Math.floor(o.now() / 1000) - 1), 1000);
+    return h;
+  }
+
+  private async write(c: mysql.Connection, atMs: number): Promise<void> {
+    if (this.writerServerId === null) {
+      const [rows] = await c.query('SELECT @@server_id AS id');
+      this.writerServerId = Number((rows as { id: unknown }[])[0]?.id);
+    }
+    const seq = ++this.seq;
+    const sentUs = Math.round(this.o.now() * 1000);
+    try {
+      await c.query(UPSERT(this.table), [this.o.runId, seq, sentUs, this.writerServerId]);
+    } catch (err) {
+      this.writerServerId = null; // ask again on the next connection (a switchover moves the endpoint)
+      throw err;
+    }
+    void atMs;
+  }
+
+  private async read(c: mysql.Connection, atMs: number): Promise<void> {
+    const [rows] = await c.query(READ(this.table), [this.o.runId]);
+    const nowMs = this.o.now();
+    const row = (rows as { seq: unknown; sent_us: unknown; server_id: unknown; me: unknown }[])[0];
+    if (row === undefined) {
+      // Not replicated yet (or deleted): no lag can be read, and it is not an error of the connection.
+      this.lag.error(atMs, 'read', 'no-heartbeat-row');
+      return;
+    }
+    if (Number(row.server_id) === Number(row.me)) {
+      this.lag.selfWritten(nowMs);
+      if (!this.warned.has('self')) {
+        this.warned.add('self');
+        this.o.event({
+          atMs: nowMs,
+          kind: 'note',
+          name: 'heartbeat now written on green itself',
+          detail: {
+            serverId: Number(row.me),
+            message:
+              'the endpoint now writes to green (a switchover): replication lag is no longer measured; seconds count selfWritten reads',
+          },
+        });
+      }
+      return;
+    }
+    this.lag.sample(nowMs, nowMs - Number(row.sent_us) / 1000);
+  }
+
+  private failed(side: 'read' | 'write', atMs: number, cls: string, message: string): void {
+    this.lag.error(atMs, side, cls);
+    if (side === 'write') this.writerServerId = null;
+    const key = `${side}\u0000${cls}`;
+    if (this.warned.has(key) || this.warned.size > 20) return;
+    this.warned.add(key);
+    this.o.event({
+      atMs,
+      kind: 'warning',
+      name: `heartbeat-${side}-failed`,
+      detail: {
+        class: cls,
+        message: `heartbeat ${side} ${side === 'read' ? 'on green' : 'through the endpoint'}: ${message}`,
+      },
+    });
+  }
+
+  /** Stops both sides, writes the lag records through `endMs`, and deletes the run's heartbeat row unless kept. */
+  async close(endMs: number): Promise<void> {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    await Promise.all([this.writer.stop(), this.reader.stop()]);
+    this.lag.flushThrough(Math.ceil(endMs / 1000) - 1);
+    this.reader.close();
+    if (this.o.keep !== true) {
+      try {
+        const c = this.writer.conn ?? (await connectOnce(this.o.endpoint));
+        this.writer.conn = c;
+        await c.query(`DELETE FROM \`${this.table}\` WHERE run_id = ?`, [this.o.runId]);
+      } catch (err) {
+        this.o.event({
+          atMs: this.o.now(),
+          kind: 'warning',
+          name: 'cleanup-failed',
+          detail: { message: `heartbeat row: ${oneLine((err as Error).message)}` },
+        });
+      }
+    }
+    this.writer.close();
+  }
+}

@@ -12,11 +12,13 @@ const SYSTEM_TTL_S = 5;
 /**
  * Where the endpoint's name points, and where the probes actually go. During the run the name is
  * resolved every 250 ms (through --dns-server, or the system resolver) and every change of its answer is a
- * `dns` event. Workers report the address their acknowledged probes reached (on a change, and at least
- * once a second per op). When an op's probes are still acknowledged by an address the name stopped
- * resolving to more than TTL + 1 s ago — a pool holding connections to the old instance, or a DNS cache
- * that ignores the TTL — a `stale-endpoint` warning is written, once per op and address for each change
- * of the name's answer. Nothing is watched when the target host is an IP address.
+ * `dns` event. Workers report the address their acknowledged probes reached (on a change, and every
+ * 250 ms per op). When an op's probes are still acknowledged by an address the name stopped resolving to
+ * more than TTL + 0.5 s ago (by then a client honouring the TTL has moved: the watcher's poll and a
+ * connect fit in the half second) — a pool holding connections to the old instance, or a DNS cache that
+ * ignores the TTL — a `stale-endpoint` warning is written, once per op and address for each change of the
+ * name's answer. The TTL is the DNS server's with --dns-server, else taken as 5 s (RDS endpoints' TTL; the
+ * system resolver does not report one). Nothing is watched when the target host is an IP address.
  */
 export class EndpointWatcher {
   private current: { addresses: string[]; sinceMs: number; generation: number } | null = null;
@@ -64,10 +66,10 @@ export class EndpointWatcher {
     let addresses: string[];
     try {
       if (this.dnsServer !== undefined) {
-        const r = await resolverFor(this.dnsServer, this.timeoutMs).query(this.host);
+        const r = await resolverFor(this.dnsServer).query(this.host);
         addresses = [r.address];
         this.ttlS = r.ttlS;
-      } else addresses = [...new Set(await resolveNow(this.host, undefined, this.timeoutMs))].sort();
+      } else addresses = [...new Set(await withTimeout(resolveNow(this.host, undefined), this.timeoutMs))].sort();
     } catch (err) {
       if (this.closed) return;
       const code = String((err as { code?: unknown }).code ?? oneLine((err as Error).message ?? String(err)));
@@ -120,7 +122,7 @@ export class EndpointWatcher {
     }
     const cur = this.current;
     if (cur === null || cur.generation < 2 || cur.addresses.includes(address)) return;
-    const graceMs = this.ttlS * 1000 + 1000;
+    const graceMs = this.ttlS * 1000 + 500;
     if (intendedMs < cur.sinceMs + graceMs) return;
     const key = `${cur.generation}\u0000${op}\u0000${address}`;
     if (this.warned.has(key)) return;
@@ -147,4 +149,13 @@ export class EndpointWatcher {
     if (this.timer !== null) clearInterval(this.timer);
     await this.polling;
   }
+}
+
+/** `p`, or a rejection (code ETIMEOUT) after `ms`: a system lookup can hang for seconds. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('lookup timed out'), { code: 'ETIMEOUT' })), ms);
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }

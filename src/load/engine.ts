@@ -15,6 +15,9 @@ const WARM_CODE_MS = 1000;
 
 type QueryCallback = (err: mysql.QueryError | null, rows: unknown) => void;
 
+/** While an op's probes keep reaching the same address, how often that is reported (endpoint-watch.ts). */
+const ADDRESS_EVERY_MS = 250;
+
 interface Bucket {
   sec: number;
   due: number;
@@ -318,11 +321,11 @@ export class ProbeEngine {
     });
   }
 
-  /** Reports where an op's acknowledged probes go: on a change, and at least once a second (stale-endpoint checks). */
+  /** Reports where an op's acknowledged probes go: on a change, and every 250 ms (stale-endpoint checks). */
   private noteAddress(op: Op, address: string | null, intendedMs: number, atMs: number): void {
     if (address === null) return;
     const last = this.reached.get(op);
-    if (last !== undefined && last.address === address && atMs - last.sentMs < 1000) return;
+    if (last !== undefined && last.address === address && atMs - last.sentMs < ADDRESS_EVERY_MS) return;
     this.reached.set(op, { address, sentMs: atMs });
     this.send({ type: 'address', op, address, intendedMs, atMs });
   }

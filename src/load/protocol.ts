@@ -40,7 +40,7 @@ export type WorkerMessage =
   | { type: 'done' }
   /** This worker's reads are now answered by another server (or the same one with read_only flipped). */
   | { type: 'identity'; identity: Identity; intendedMs: number; atMs: number }
-  /** This op's acknowledged probes reached `address` (sent on a change, and at least once a second). */
+  /** This op's acknowledged probes reached `address` (sent on a change, and every 250 ms while it holds). */
   | { type: 'address'; op: Op; address: string; intendedMs: number; atMs: number }
   | { type: 'error'; message: string };
 

@@ -78,28 +78,50 @@ export class EndpointResolver {
   }
 }
 
+/**
+ * Bound on one query of the shared resolver. A connection waits for its answer only up to its own
+ * connect timeout (lookupVia); this only keeps an unanswered query from being waited on for ever.
+ */
+const QUERY_TIMEOUT_MS = 5000;
+
 /** One resolver per (thread, server): a worker's connections share its cache, as an application's do. */
 const resolvers = new Map<string, EndpointResolver>();
 
-export function resolverFor(server: string, timeoutMs: number): EndpointResolver {
+export function resolverFor(server: string): EndpointResolver {
   let r = resolvers.get(server);
   if (r === undefined) {
-    r = new EndpointResolver(server, timeoutMs);
+    r = new EndpointResolver(server, QUERY_TIMEOUT_MS);
     resolvers.set(server, r);
   }
   return r;
 }
 
-/** A net.connect lookup function that resolves through `resolver`. Errors keep c-ares' code and syscall. */
-export function lookupVia(resolver: EndpointResolver): LookupFunction {
+/**
+ * A net.connect lookup function that resolves through `resolver`, waiting at most `timeoutMs` (just
+ * under the connection's connect timeout, so that a DNS server that does not answer shows as `dns`, not
+ * as a connect timeout). Errors keep c-ares' code and syscall (queryA).
+ */
+export function lookupVia(resolver: EndpointResolver, timeoutMs: number): LookupFunction {
   return (hostname, options, callback) => {
-    resolver.resolve(hostname).then(
-      (r) => {
-        if (options.all === true) callback(null, [{ address: r.address, family: 4 } satisfies LookupAddress]);
-        else callback(null, r.address, 4);
-      },
-      (err: NodeJS.ErrnoException) => callback(err, '', 4),
-    );
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            Object.assign(new Error(`queryA ETIMEOUT ${hostname}`), { code: 'ETIMEOUT', syscall: 'queryA', hostname }),
+          ),
+        Math.max(1, timeoutMs - 1),
+      );
+    });
+    Promise.race([resolver.resolve(hostname), expired])
+      .finally(() => clearTimeout(timer))
+      .then(
+        (r) => {
+          if (options.all === true) callback(null, [{ address: r.address, family: 4 } satisfies LookupAddress]);
+          else callback(null, r.address, 4);
+        },
+        (err: NodeJS.ErrnoException) => callback(err, '', 4),
+      );
   };
 }
 
@@ -114,7 +136,7 @@ export function streamFactory(
   timeoutMs: number,
 ): (() => Socket) | undefined {
   if (dnsServer === undefined || isIP(host) !== 0) return undefined;
-  const lookup = lookupVia(resolverFor(dnsServer, timeoutMs));
+  const lookup = lookupVia(resolverFor(dnsServer), timeoutMs);
   return () => {
     const socket = connect({ host, port, lookup, family: 4, autoSelectFamily: false });
     socket.setNoDelay(true); // as mysql2 does for its own sockets
@@ -123,9 +145,9 @@ export function streamFactory(
 }
 
 /** The address(es) `host` resolves to now, through `dnsServer` (one A query) or the system resolver. */
-export async function resolveNow(host: string, dnsServer: string | undefined, timeoutMs: number): Promise<string[]> {
+export async function resolveNow(host: string, dnsServer: string | undefined): Promise<string[]> {
   if (isIP(host) !== 0) return [host];
-  if (dnsServer !== undefined) return [(await resolverFor(dnsServer, timeoutMs).query(host)).address];
+  if (dnsServer !== undefined) return [(await resolverFor(dnsServer).query(host)).address];
   const all = await new Promise<LookupAddress[]>((resolve, reject) =>
     systemLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
   );

@@ -10,7 +10,7 @@ import {
   accessSync,
   constants,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +30,11 @@ export interface ServerOptions {
   name?: string;
   /** Port to listen on (default: a free one). */
   port?: number;
+  /**
+   * Loopback address to listen on (default 127.0.0.1). All of 127.0.0.0/8 is loopback on Linux: a blue on
+   * 127.0.0.1 and a green on 127.0.0.2 can share a port, as two RDS instances behind one DNS name do.
+   */
+  host?: string;
   serverId?: number;
   /** Write a binary log (needed for a replication source). */
   binlog?: boolean;
@@ -37,6 +42,8 @@ export interface ServerOptions {
   gtid?: boolean;
   readOnly?: boolean;
   extraArgs?: string[];
+  /** Offer TLS with this certificate and key (PEM files; `ca` for client certificates): --ssl-cert, --ssl-key, --ssl-ca. */
+  tls?: { cert: string; key: string; ca?: string };
   /** Milliseconds to wait for the server to accept connections. */
   readyTimeoutMs?: number;
   /** Start the process in its own session and unref it, so it outlives this process (`sandbox up`). */
@@ -44,7 +51,8 @@ export interface ServerOptions {
 }
 
 export interface MysqlServer {
-  readonly host: '127.0.0.1';
+  /** The loopback address it listens on. */
+  readonly host: string;
   readonly port: number;
   readonly pid: number | null;
   readonly dir: string;
@@ -203,6 +211,8 @@ export function serverArgs(
     dir: string;
     dataDir: string;
     port: number;
+    /** Bind address (default 127.0.0.1). */
+    host?: string;
     serverId: number;
     binlog: boolean;
     gtid?: boolean;
@@ -214,7 +224,7 @@ export function serverArgs(
     '--no-defaults',
     `--datadir=${o.dataDir}`,
     `--port=${o.port}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${o.host ?? '127.0.0.1'}`,
     `--socket=${join(o.dir, 'mysqld.sock')}`,
     `--pid-file=${join(o.dir, 'mysqld.pid')}`,
     `--log-error=${join(o.dir, 'error.log')}`,
@@ -256,7 +266,6 @@ function killAttachedOnExit(child: ChildProcess): void {
 }
 
 class Server implements MysqlServer {
-  readonly host = '127.0.0.1' as const;
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
   private conn: mysql.Connection | null = null;
@@ -273,6 +282,7 @@ class Server implements MysqlServer {
     private readonly detached = false,
     /** The temp dir startServer made for this server alone (no baseDir given): destroy() removes it too. */
     private readonly ownedBase: string | null = null,
+    readonly host: string = '127.0.0.1',
   ) {}
 
   get pid(): number | null {
@@ -296,6 +306,7 @@ class Server implements MysqlServer {
 
   private async waitReady(child: ChildProcess): Promise<void> {
     await waitAccepting(this.port, {
+      host: this.host,
       timeoutMs: this.readyTimeoutMs,
       exited: () => child.exitCode !== null || child.signalCode !== null,
       what: `the server on port ${this.port}`,
@@ -395,13 +406,13 @@ class Server implements MysqlServer {
  */
 export async function waitAccepting(
   port: number,
-  o: { timeoutMs: number; exited: () => boolean; what: string; log: () => string },
+  o: { timeoutMs: number; exited: () => boolean; what: string; log: () => string; host?: string },
 ): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
     if (o.exited()) throw new DowntimeError(`${o.what} exited while starting; ${o.log()}`, ExitCode.Sandbox);
     try {
-      const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 1000 });
+      const c = await mysql.createConnection({ host: o.host ?? '127.0.0.1', port, user: 'root', connectTimeout: 1000 });
       await c.query('SELECT 1');
       await c.end();
       return;
@@ -422,6 +433,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
   const bin = await findBinaries();
   const template = await templateDataDir(bin);
   const serverId = opts.serverId ?? 1;
+  const host = opts.host ?? '127.0.0.1';
+  if (!isIPv4(host) || !host.startsWith('127.')) {
+    throw new DowntimeError(
+      `server host must be a loopback IPv4 address in 127.0.0.0/8 (got "${host}")`,
+      ExitCode.Usage,
+    );
+  }
   const base = opts.baseDir ?? mkdtempSync(join(tmpdir(), 'downtime-server-'));
   const dir = join(base, opts.name ?? `server-${serverId}`);
   mkdirSync(dir, { recursive: true });
@@ -434,11 +452,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
       dir,
       dataDir,
       port,
+      host,
       serverId,
       binlog: opts.binlog ?? false,
       gtid: opts.gtid ?? true,
       readOnly: opts.readOnly ?? false,
-      extraArgs: opts.extraArgs ?? [],
+      extraArgs: [...tlsArgs(opts.tls), ...(opts.extraArgs ?? [])],
     });
     const server = new Server(
       port,
@@ -451,6 +470,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
       opts.readyTimeoutMs ?? 60_000,
       opts.detached ?? false,
       opts.baseDir === undefined ? base : null,
+      host,
     );
     try {
       await server.start();
@@ -463,6 +483,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
       throw err;
     }
   }
+}
+
+function tlsArgs(tls: ServerOptions['tls']): string[] {
+  if (tls === undefined) return [];
+  return [`--ssl-cert=${tls.cert}`, `--ssl-key=${tls.key}`, ...(tls.ca !== undefined ? [`--ssl-ca=${tls.ca}`] : [])];
 }
 
 /** Runs the upgrade step (mariadb-upgrade / mysql_upgrade) against a running server. */

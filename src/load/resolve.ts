@@ -37,7 +37,6 @@ export interface Resolved {
 export class EndpointResolver {
   private readonly resolver: dnsPromises.Resolver;
   private readonly cache = new Map<string, { address: string; ttlS: number; expiresAtMs: number }>();
-  private readonly inFlight = new Map<string, Promise<Resolved>>();
 
   constructor(
     readonly server: string,
@@ -53,11 +52,9 @@ export class EndpointResolver {
     if (hit !== undefined && hit.expiresAtMs > this.now()) {
       return Promise.resolve({ address: hit.address, ttlS: hit.ttlS, cached: true });
     }
-    const pending = this.inFlight.get(host);
-    if (pending !== undefined) return pending;
-    const p = this.query(host).finally(() => this.inFlight.delete(host));
-    this.inFlight.set(host, p);
-    return p;
+    // Each miss sends its own query, as each getaddrinfo() call does: one query that goes unanswered
+    // must not hold up the connections after it.
+    return this.query(host);
   }
 
   /** One A query, bypassing the cache (the cache is refreshed with the answer). */
@@ -82,7 +79,7 @@ export class EndpointResolver {
  * Bound on one query of the shared resolver. A connection waits for its answer only up to its own
  * connect timeout (lookupVia); this only keeps an unanswered query from being waited on for ever.
  */
-const QUERY_TIMEOUT_MS = 5000;
+const QUERY_TIMEOUT_MS = 2000;
 
 /** One resolver per (thread, server): a worker's connections share its cache, as an application's do. */
 const resolvers = new Map<string, EndpointResolver>();

@@ -177,6 +177,18 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
       't.yaml: 2 problems: load.workers: must be a whole number from 1 to 64 (got 0); load.maxInFlight: must be a whole number from 1 to 100000 (got 2.5)',
   },
   {
+    why: 'a DNS server given by name',
+    text: BASE + 'load: {dnsServer: "localhost:53"}\n',
+    message:
+      't.yaml: load.dnsServer: must be an IPv4 address with an optional port, e.g. 127.0.0.1:5353 (got "localhost:53")',
+  },
+  {
+    why: 'a DNS server on port 0',
+    text: BASE + 'load: {dnsServer: "127.0.0.1:0"}\n',
+    message:
+      't.yaml: load.dnsServer: must be an IPv4 address with an optional port, e.g. 127.0.0.1:5353 (got "127.0.0.1:0")',
+  },
+  {
     why: 'a misspelt connection model',
     text: BASE + 'load: {connection: pooled}\n',
     message: 't.yaml: load.connection: must be one of pool, per-probe (got "pooled"; did you mean "pool"?)',
@@ -338,7 +350,7 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     why: '__proto__ is an unknown key like any other (no prototype games)',
     text: BASE + 'load:\n  __proto__: {reads: 1}\n',
     message:
-      't.yaml: load: unknown key "__proto__" (allowed: reads, writes, workers, connection, timeout, connectTimeout, maxInFlight, table, readSql, writeSql)',
+      't.yaml: load: unknown key "__proto__" (allowed: reads, writes, workers, connection, timeout, connectTimeout, dnsServer, maxInFlight, table, readSql, writeSql)',
   },
   {
     why: 'unknown top-level key, no near match',
@@ -403,6 +415,7 @@ const DEFAULT_LOAD = {
   connection: 'pool',
   timeoutMs: 2000,
   connectTimeoutMs: 2000,
+  dnsServer: undefined,
   maxInFlight: 256,
   table: 'downtime_probe',
   readSql: undefined,
@@ -441,6 +454,7 @@ load:
   connection: per-probe
   timeout: 1500ms
   connectTimeout: 750ms
+  dnsServer: 127.0.0.1
   maxInFlight: 8
   table: probe_2
   readSql: SELECT 1
@@ -478,6 +492,7 @@ out: /tmp/r.ndjson
         connection: 'per-probe',
         timeoutMs: 1500,
         connectTimeoutMs: 750,
+        dnsServer: '127.0.0.1:53',
         maxInFlight: 8,
         table: 'probe_2',
         readSql: 'SELECT 1',

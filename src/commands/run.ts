@@ -13,6 +13,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/run.js';
 import { parseTargetUrl, resolveCredentials, validateTableName, type Target } from '../load/target.js';
+import { parseDnsServer } from '../load/resolve.js';
 import type { ConnectionModel } from '../results/types.js';
 import { assertWritableOutput } from '../results/writer.js';
 import { loadScenario } from '../scenario/parse.js';
@@ -42,6 +43,8 @@ export interface RunArgs {
   connection?: string;
   timeout?: string;
   connectTimeout?: string;
+  /** IPv4[:port] of a DNS server to resolve the target's host through (resolve.ts). */
+  dnsServer?: string;
   maxInFlight?: number;
   table?: string;
   readSql?: string;
@@ -205,6 +208,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     keep: args.keep ?? false,
     poolSize: poolSize(args.poolSize),
     green: greenFlag(args.greenTarget),
+    ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : undefined),
   };
 }
 
@@ -350,6 +354,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       keep: args.keep ?? false,
       poolSize: poolSize(args.poolSize),
       green: greenFlag(args.greenTarget),
+      ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : s.load.dnsServer),
       scenario: {
         ...redactScenario(s),
         // Which scenario values the command line replaced (names only: values may hold secrets).
@@ -375,6 +380,7 @@ const RUN_OVERRIDABLE = [
   'connection',
   'timeout',
   'connectTimeout',
+  'dnsServer',
   'maxInFlight',
   'table',
   'readSql',
@@ -383,6 +389,10 @@ const RUN_OVERRIDABLE = [
   'label',
   'report',
 ] as const satisfies readonly (keyof RunArgs)[];
+
+function dnsServerOption(server: string | undefined): { dnsServer?: string } {
+  return server !== undefined ? { dnsServer: server } : {};
+}
 
 function flagName(key: string): string {
   return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -507,6 +517,11 @@ export function runFlags<T>(y: Argv<T>) {
       describe: 'a probe slower than this (from its intended time) failed',
     })
     .option('connect-timeout', { type: 'string', describe: 'bound on connecting (default: --timeout)' })
+    .option('dns-server', {
+      type: 'string',
+      describe:
+        "resolve the target's host through this DNS server (IPv4[:port]) for every new connection, answers cached for their TTL (default: the system resolver)",
+    })
     .option('max-in-flight', {
       type: 'number',
       defaultDescription: '256',

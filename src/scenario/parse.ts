@@ -37,6 +37,9 @@ import {
 /** Patterns shared with the JSON Schema (./schema.ts), so the two cannot disagree. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 export const IDENTIFIER_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
+/** load.dnsServer: an IPv4 address with an optional port (default 53), as --dns-server takes it. */
+export const DNS_SERVER_PATTERN =
+  '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(:([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5]))?$';
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$';
 /** `<metric><op><value>`, syntax only: the threshold parser in src/analyze gives values their meaning. */
@@ -64,6 +67,7 @@ export const LOAD_KEYS = [
   'connection',
   'timeout',
   'connectTimeout',
+  'dnsServer',
   'maxInFlight',
   'table',
   'readSql',
@@ -558,6 +562,10 @@ function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
   const timeoutBounds = { minMs: SCENARIO_LIMITS.minTimeoutMs, maxMs: SCENARIO_LIMITS.maxTimeoutMs };
   const timeoutMs = readDuration(p, o, 'timeout', timeoutBounds);
   const connectTimeoutMs = readDuration(p, o, 'connectTimeout', timeoutBounds);
+  const dnsServer = readString(p, o, 'dnsServer', {
+    pattern: DNS_SERVER_PATTERN,
+    patternText: 'an IPv4 address with an optional port, e.g. 127.0.0.1:5353',
+  });
   const maxInFlight = readNumber(p, o, 'maxInFlight', { min: 1, max: SCENARIO_LIMITS.maxInFlight, integer: true });
   const table = readString(p, o, 'table', {
     pattern: IDENTIFIER_PATTERN,
@@ -579,6 +587,7 @@ function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
     connection: connection ?? d.connection,
     timeoutMs: timeoutMs ?? d.timeoutMs,
     connectTimeoutMs: connectTimeoutMs ?? timeoutMs ?? d.timeoutMs,
+    dnsServer: dnsServer === undefined ? undefined : dnsServer.includes(':') ? dnsServer : `${dnsServer}:53`,
     maxInFlight: maxInFlight ?? d.maxInFlight,
     table: table ?? d.table,
     readSql,

@@ -7,6 +7,7 @@
  */
 import {
   ACTION_KEYS,
+  DNS_SERVER_PATTERN,
   DURATION_PATTERN,
   durationText,
   ENV_NAME_PATTERN,
@@ -156,6 +157,12 @@ const loadProperties = {
     D.timeoutMs,
   ),
   connectTimeout: duration('Timeout for opening a connection (default: load.timeout)'),
+  dnsServer: {
+    type: 'string',
+    pattern: DNS_SERVER_PATTERN,
+    description:
+      "Resolve the target's host through this DNS server (IPv4[:port], A records, answers cached for their TTL) for every new connection; default: the system resolver",
+  },
   maxInFlight: {
     type: 'integer',
     minimum: 1,

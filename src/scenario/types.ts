@@ -116,6 +116,8 @@ export interface LoadSpec {
   /** A probe slower than this has failed (class `timeout`). */
   timeoutMs: number;
   connectTimeoutMs: number;
+  /** Resolve the target's host through this DNS server (IP:PORT) for every new connection; undefined: the system resolver. */
+  dnsServer: string | undefined;
   /** Cap on probes in flight per op; a due probe beyond it is recorded as `dropped`. */
   maxInFlight: number;
   /** The harness's table: a plain identifier, safe to put in SQL unquoted. */

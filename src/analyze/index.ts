@@ -132,6 +132,21 @@ export interface Summary {
   events: { atMs: number; kind: string; name: string; endMs?: number; phase?: string }[];
   /** Replication lag on green from the heartbeat (`lag` lines); null when it was not measured. */
   replicationLag: ReplicationLag | null;
+  /** Who answered: each change of the answering server (the `identity` events), in time order. */
+  identities: IdentityChange[];
+}
+
+export interface IdentityChange {
+  /** From when (epoch ms): the intended time of the read, or when the connection was opened. */
+  atMs: number;
+  serverId: number | null;
+  hostname: string | null;
+  version: string | null;
+  readOnly: boolean | null;
+  /** The address the connection reached; null when not recorded (older files). */
+  address: string | null;
+  /** `read`, or `connect (reads)` / `connect (writes)`: a new pooled connection asked; null in older files. */
+  via: string | null;
 }
 
 export interface ReplicationLag {
@@ -367,8 +382,24 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
       : null,
     events: results.events.filter((e) => EVENT_KINDS.has(e.kind)).map(eventOf),
     replicationLag: replicationLagOf(results),
+    identities: results.events.filter((e) => e.kind === 'identity').map(identityOf),
   };
   return { summary, series, classes: [...classes].sort(), lag: results.lag ?? [] };
+}
+
+function identityOf(e: EventRecord): IdentityChange {
+  const d = e.detail ?? {};
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  return {
+    atMs: e.atMs,
+    serverId: num(d.serverId),
+    hostname: str(d.hostname),
+    version: str(d.version),
+    readOnly: typeof d.readOnly === 'boolean' ? d.readOnly : null,
+    address: str(d.address),
+    via: str(d.via),
+  };
 }
 
 function replicationLagOf(results: ResultsFile): ReplicationLag | null {

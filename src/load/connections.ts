@@ -1,6 +1,8 @@
 import mysql from 'mysql2';
-import type { WorkerConfig } from './protocol.js';
-import { streamFactory } from './resolve.js';
+import type { Op } from '../results/types.js';
+import { identityFromRow, identityKey, type Identity } from './probes.js';
+import type { WorkerConfig, WorkerMessage } from './protocol.js';
+import { remoteAddressOf, streamFactory } from './resolve.js';
 import { securityOptions } from './tls.js';
 
 type Connection = mysql.Connection;
@@ -54,6 +56,61 @@ function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connectio
   return conn;
 }
 
+/** What a new connection learned about its server when it connected (who answers it, and where it went). */
+export interface ConnectedInfo {
+  /** Pool: from one identity query per new connection; per-probe: null (reads carry it; no extra round trip). */
+  identity: Identity | null;
+  /** The server version from the handshake. */
+  version: string | null;
+  /** The address the endpoint name resolved to: the socket's remote address. */
+  address: string | null;
+  /** When it was learned (epoch ms). */
+  atMs: number;
+}
+export type OnConnected = (info: ConnectedInfo) => void;
+
+/** The identity query a pooled connection runs once, right after its handshake. */
+export const IDENTITY_SQL =
+  'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
+
+/**
+ * Calls `onConnected` once the connection is up: pool connections run IDENTITY_SQL first (one round trip per
+ * new connection, queued before any probe), per-probe connections report the handshake's version only.
+ */
+function reportConnect(conn: Connection, withQuery: boolean, onConnected: OnConnected | undefined): void {
+  if (onConnected === undefined) return;
+  const now = (): number => performance.timeOrigin + performance.now();
+  if (withQuery) {
+    conn.query(IDENTITY_SQL, (err, rows) => {
+      if (err) return; // the probe on this connection meets the same error
+      const row = Array.isArray(rows) ? (rows[0] as Record<string, unknown> | undefined) : undefined;
+      const identity = identityFromRow(row);
+      onConnected({ identity, version: identity?.version ?? null, address: remoteAddressOf(conn), atMs: now() });
+    });
+  } else {
+    conn.once('connect', (handshake: { serverVersion?: unknown } | undefined) => {
+      // MariaDB prefixes its version with "5.5.5-" in the handshake, for old clients' sake.
+      const version =
+        typeof handshake?.serverVersion === 'string' ? handshake.serverVersion.replace(/^5\.5\.5-/, '') : null;
+      onConnected({ identity: null, version, address: remoteAddressOf(conn), atMs: now() });
+    });
+  }
+}
+
+/**
+ * An op's OnConnected that tells the main thread only what changed: a per-probe client connects for every
+ * probe, and a pool replaces connections; most connect to the server the last one reached.
+ */
+export function connectReporter(op: Op, send: (m: WorkerMessage) => void): OnConnected {
+  let last: string | null = null;
+  return (info) => {
+    const key = `${info.identity ? identityKey(info.identity) : ''}\u0000${info.version ?? ''}\u0000${info.address ?? ''}`;
+    if (key === last) return;
+    last = key;
+    send({ type: 'connected', op, ...info });
+  };
+}
+
 interface Tracked {
   dead: boolean;
   die: () => void;
@@ -91,12 +148,15 @@ export class PoolStrategy implements ConnectionStrategy {
   constructor(
     private readonly cfg: WorkerConfig['conn'],
     private readonly poolSize: number,
+    private readonly onConnected?: OnConnected,
   ) {}
 
   private create(connectTimeoutMs: number): Connection {
     this.open++;
     let counted = true;
-    const conn = track(connect(this.cfg, connectTimeoutMs), () => {
+    const raw = connect(this.cfg, connectTimeoutMs);
+    reportConnect(raw, true, this.onConnected);
+    const conn = track(raw, () => {
       if (counted) {
         counted = false;
         this.open--;
@@ -185,13 +245,18 @@ export class PoolStrategy implements ConnectionStrategy {
 
 export class PerProbeStrategy implements ConnectionStrategy {
   private open = 0;
-  constructor(private readonly cfg: WorkerConfig['conn']) {}
+  constructor(
+    private readonly cfg: WorkerConfig['conn'],
+    private readonly onConnected?: OnConnected,
+  ) {}
 
   acquire(connectTimeoutMs: number, onConnection: (conn: Connection) => void): Waiter {
     this.open++;
     let counted = true;
+    const raw = connect(this.cfg, connectTimeoutMs);
+    reportConnect(raw, false, this.onConnected);
     onConnection(
-      track(connect(this.cfg, connectTimeoutMs), () => {
+      track(raw, () => {
         if (counted) {
           counted = false;
           this.open--;
@@ -229,6 +294,8 @@ export function destroy(conn: Connection): void {
   STATE.get(conn)?.die();
 }
 
-export function makeStrategy(cfg: WorkerConfig): ConnectionStrategy {
-  return cfg.connection === 'pool' ? new PoolStrategy(cfg.conn, cfg.poolSize) : new PerProbeStrategy(cfg.conn);
+export function makeStrategy(cfg: WorkerConfig, onConnected?: OnConnected): ConnectionStrategy {
+  return cfg.connection === 'pool'
+    ? new PoolStrategy(cfg.conn, cfg.poolSize, onConnected)
+    : new PerProbeStrategy(cfg.conn, onConnected);
 }

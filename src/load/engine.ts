@@ -2,7 +2,7 @@ import type mysql from 'mysql2';
 import { DROPPED, OK, OPS, type Op, type Run, type ServerSeen } from '../results/types.js';
 import { wallClockMs } from '../io.js';
 import { classifyError } from './classify.js';
-import { makeStrategy, type ConnectionStrategy } from './connections.js';
+import { connectReporter, makeStrategy, type ConnectionStrategy } from './connections.js';
 import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
 import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
 import { bindParams, identityFromRow, identityKey, type Identity } from './probes.js';
@@ -85,7 +85,7 @@ export class ProbeEngine {
         op,
         plan: { ratePerSec: o.ratePerSec, t0Ms: Infinity, endMs: -Infinity },
         sql: o,
-        strategy: makeStrategy(cfg),
+        strategy: makeStrategy(cfg, connectReporter(op, send)),
         prepared: cfg.connection === 'pool',
         nextSeq: 0,
         nextDueMs: null,
@@ -269,7 +269,13 @@ export class ProbeEngine {
           const key = identityKey(identity);
           if (key !== this.lastIdentityKey) {
             this.lastIdentityKey = key;
-            this.send({ type: 'identity', identity, intendedMs: intended, atMs: endMs });
+            this.send({
+              type: 'identity',
+              identity,
+              intendedMs: intended,
+              atMs: endMs,
+              address: remoteAddressOf(conn),
+            });
           }
           const seen = b.servers.get(key);
           if (seen) seen.count++;

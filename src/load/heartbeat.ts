@@ -291,6 +291,8 @@ export class Heartbeat {
   private readonly warned = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private writerServerId: number | null = null;
+  /** The connection writerServerId was asked on. */
+  private writerConn: mysql.Connection | null = null;
 
   private constructor(private readonly o: HeartbeatOptions) {
     this.table = heartbeatTable(o.table);
@@ -327,9 +329,12 @@ export class Heartbeat {
   }
 
   private async write(c: mysql.Connection, atMs: number): Promise<void> {
-    if (this.writerServerId === null) {
+    // Asked once per connection: a new one (after a switchover) may have reached another server.
+    if (this.writerServerId === null || this.writerConn !== c) {
+      this.writerServerId = null;
       const [rows] = await c.query('SELECT @@server_id AS id');
       this.writerServerId = Number((rows as { id: unknown }[])[0]?.id);
+      this.writerConn = c;
     }
     const seq = ++this.seq;
     const sentUs = Math.round(this.o.now() * 1000);

@@ -39,7 +39,26 @@ export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'done' }
   /** This worker's reads are now answered by another server (or the same one with read_only flipped). */
-  | { type: 'identity'; identity: Identity; intendedMs: number; atMs: number }
+  | {
+      type: 'identity';
+      identity: Identity;
+      intendedMs: number;
+      atMs: number;
+      /** The address the answering connection reached (its socket's remote address). */
+      address?: string | null;
+    }
+  /**
+   * A new connection of `op` reached a server other than the op's last one did (connections.ts): pool
+   * connections ask who they reached once (identity); per-probe ones report the handshake's version only.
+   */
+  | {
+      type: 'connected';
+      op: Op;
+      identity: Identity | null;
+      version: string | null;
+      address: string | null;
+      atMs: number;
+    }
   /** This op's acknowledged probes reached `address` (sent on a change, and every 250 ms while it holds). */
   | { type: 'address'; op: Op; address: string; intendedMs: number; atMs: number }
   | { type: 'error'; message: string };

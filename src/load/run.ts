@@ -137,10 +137,13 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   let handle: (w: number, m: WorkerMessage) => void = () => undefined;
   let onCrash: (w: number, message: string) => void = () => undefined;
   const ready = new Set<number>();
+  const early: [number, Extract<WorkerMessage, { type: 'connected' }>][] = [];
   let startupFailure: string | undefined;
   const allReady = new Promise<void>((resolve) => {
     handle = (w, m) => {
       if (m.type === 'ready') ready.add(w);
+      // The pool's connections, opened before the start, say who they reached: kept for the timeline.
+      else if (m.type === 'connected') early.push([w, m]);
       else if (m.type === 'error') startupFailure = m.message;
       if (ready.size === workers || startupFailure !== undefined) resolve();
     };
@@ -243,14 +246,15 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     progress.add(records);
   };
 
-  const identities = new IdentityTimeline(event);
+  const identities = new IdentityTimeline(event, t0Ms);
   // Where the endpoint's name points during the run, and stale-endpoint warnings (endpoint-watch.ts).
   const endpoint = await EndpointWatcher.start(opts.target.host, opts.dnsServer, opts.connectTimeoutMs, event, io.now);
   const abort = new AbortController();
   let abandoned = false;
   handle = (w, m) => {
     if (m.type === 'buckets') writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
-    else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs);
+    else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs, m.address ?? null);
+    else if (m.type === 'connected') identities.connected(w, m);
     else if (m.type === 'address') endpoint?.observe(w, m.op, m.address, m.intendedMs, m.atMs);
     else if (m.type === 'done') markDone(w);
     else if (m.type === 'error') {
@@ -265,6 +269,8 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     event({ atMs: io.now(), kind: 'warning', name: 'worker-crashed', detail: { worker: w, message } });
     markDone(w);
   };
+  // What the pool's connections reported while it was opened, before the start.
+  for (const [w, m] of early) identities.connected(w, m);
   for (const t of threads) t.postMessage({ type: 'start', t0Ms, endMs } satisfies MainMessage);
 
   const flushTimer = setInterval(() => writer.sync(), 1000);
@@ -435,25 +441,77 @@ async function cleanUp(opts: RunOptions, runId: string, event: (e: EventInput) =
   }
 }
 
+/** "12:03:41.120" (UTC). */
+function clockOf(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 23);
+}
+
+/** A change of the answering server as seen on a connection: by a read, or when a connection was opened. */
+export type IdentityVia = 'read' | `connect (${Op}s)`;
+
 /**
- * Who answered: an `identity` event each time reads start being answered by a server other than the
- * last one announced (the first worker to see the change announces it), and a warning when a server
- * answers again after it was replaced — a stale pool or DNS still pointing at the old instance.
+ * Who answered: an `identity` event each time the server answering probes changes from the last one announced
+ * (the first worker to see the change announces it), and a warning when a server answers again after it was
+ * replaced — a stale pool or DNS still pointing at the old instance. Changes are seen by reads (every read
+ * returns who answered it) and at connect time (a pooled connection asks once when it opens; connections.ts);
+ * the event says which, and the address the connection reached. A sighting older than the current server's
+ * (messages of different workers cross) is not a change.
  */
 export class IdentityTimeline {
   private current: string | null = null;
+  private currentAtMs = -Infinity;
   private readonly seen = new Set<string>();
   private events = 0;
   private static readonly MAX_EVENTS = 1000;
+  /** Per op: the handshake version and address per-probe connections last reported (no identity query). */
+  private readonly handshakes = new Map<Op, string>();
 
-  constructor(private readonly event: (e: EventInput) => void) {}
+  constructor(
+    private readonly event: (e: EventInput) => void,
+    /** The run's start: a connection opened before it (the pool, warmed) is announced at the start. */
+    private readonly notBeforeMs = -Infinity,
+  ) {}
 
-  observe(worker: number, id: Identity, intendedAtMs: number, atMs: number): void {
+  /** What a worker's new connection reported (WorkerMessage `connected`). */
+  connected(
+    worker: number,
+    m: { op: Op; identity: Identity | null; version: string | null; address: string | null; atMs: number },
+  ): void {
+    if (m.identity !== null) {
+      this.observe(worker, m.identity, m.atMs, m.atMs, m.address, `connect (${m.op}s)`);
+      return;
+    }
+    // Per-probe: the handshake's version and the address only (no extra round trip); reads carry identity.
+    const key = `${m.version ?? ''}\u0000${m.address ?? ''}`;
+    const previous = this.handshakes.get(m.op);
+    if (previous === key || this.handshakes.size > 100) return;
+    this.handshakes.set(m.op, key);
+    this.event({
+      atMs: Math.max(m.atMs, this.notBeforeMs),
+      kind: 'note',
+      name: `${m.op} connections ${previous === undefined ? '' : 'now '}reach ${m.version ?? '?'}${m.address ? ` at ${m.address}` : ''} from ${clockOf(m.atMs)}`,
+      detail: { op: m.op, version: m.version, address: m.address, worker, connectedAtMs: m.atMs },
+    });
+  }
+
+  observe(
+    worker: number,
+    id: Identity,
+    intendedAtMs: number,
+    atMs: number,
+    address: string | null = null,
+    via: IdentityVia = 'read',
+  ): void {
     const key = identityKey(id);
-    if (key === this.current) return;
+    if (key === this.current) {
+      this.currentAtMs = Math.max(this.currentAtMs, atMs);
+      return;
+    }
+    if (atMs < this.currentAtMs) return; // older news from another worker
     const returning = this.seen.has(key);
     const previous = this.current;
     this.current = key;
+    this.currentAtMs = atMs;
     this.seen.add(key);
     if (++this.events > IdentityTimeline.MAX_EVENTS) {
       if (this.events === IdentityTimeline.MAX_EVENTS + 1) {
@@ -466,22 +524,25 @@ export class IdentityTimeline {
       }
       return;
     }
-    const who = `server_id ${id.serverId ?? '?'} (${id.hostname ?? '?'}, ${id.version ?? '?'}${id.readOnly ? ', read-only' : ''})`;
+    const fromMs = Math.max(intendedAtMs, this.notBeforeMs);
+    const who = `${id.hostname ?? '?'} ${id.version ?? '?'}, server_id ${id.serverId ?? '?'}${id.readOnly ? ' (read-only)' : ''}${address ? ` at ${address}` : ''}`;
     this.event({
-      atMs: intendedAtMs,
+      atMs: fromMs,
       kind: 'identity',
-      name: previous === null ? `answered by ${who}` : `now answered by ${who}`,
-      detail: { ...id, worker, answeredAtMs: atMs },
+      name: `${previous === null ? 'answered' : 'now answered'} by ${who} from ${clockOf(intendedAtMs)}`,
+      detail: { ...id, address, via, worker, answeredAtMs: atMs },
     });
     if (returning && previous !== null) {
       this.event({
-        atMs: intendedAtMs,
+        atMs: fromMs,
         kind: 'warning',
         name: 'stale-server',
         detail: {
           ...id,
+          address,
+          via,
           worker,
-          message: `reads answered again by ${who} after it had been replaced (stale pool or DNS?)`,
+          message: `${via === 'read' ? 'reads' : `new ${via.slice(9, -1)} connections`} answered again by ${who} after it had been replaced (stale pool or DNS?)`,
         },
       });
     }

@@ -122,7 +122,12 @@ function eventLines(s: Summary, originMs: number): MarkLine[] {
       // The first identity event is who answered at the start, not a change.
       identities++;
       if (identities > 1 && identities <= MAX_IDENTITY_LINES + 1) {
-        out.push({ x, label: e.name, color: COLORS.identity, dashed: true });
+        // Identity events are summary.identities in the same order: a short label of who answers from here.
+        const id = s.identities[identities - 1];
+        const label = id
+          ? `→ server_id ${id.serverId ?? '?'}${id.readOnly ? ' read-only' : ''} ${id.hostname ?? ''}${id.address ? ` at ${id.address}` : ''}`
+          : e.name;
+        out.push({ x, label, color: COLORS.identity, dashed: true });
       }
     }
   }

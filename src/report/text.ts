@@ -256,6 +256,26 @@ function outageRows(s: Summary, limit: number): string[][] {
   return t;
 }
 
+/** Who answered: one row per change of the answering server. */
+function identityRows(s: Summary): string[][] {
+  const t = [
+    ['from (s from start)', 'from (UTC)', 'server_id', 'hostname', 'version', 'read_only', 'address', 'seen by'],
+  ];
+  for (const i of s.identities) {
+    t.push([
+      ((i.atMs - s.startMs) / 1000).toFixed(3),
+      new Date(i.atMs).toISOString(),
+      i.serverId === null ? '?' : String(i.serverId),
+      i.hostname ?? '?',
+      i.version ?? '?',
+      i.readOnly === null ? '?' : i.readOnly ? 'ON' : 'OFF',
+      i.address ?? '?',
+      i.via ?? 'read',
+    ]);
+  }
+  return t;
+}
+
 function thresholdLines(results: ThresholdResult[]): string[] {
   return results.map((r) => `${r.ok ? '✓' : '✗'} ${r.message}`);
 }
@@ -286,6 +306,12 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     `- An outage window runs from the intended time of the first failed probe to that of the next successful one; full = reads and writes both down.`,
   ];
   if (thresholds.length > 0) out.push('', '### Thresholds', '', ...thresholdLines(thresholds).map((l) => `- ${l}`));
+  if (s.identities.length > 0) {
+    const limit = 30;
+    const rowsOf = identityRows(s);
+    out.push('', '### Who answered', '', mdTable(rowsOf.slice(0, limit + 1)));
+    if (s.identities.length > limit) out.push('', `(${s.identities.length - limit} more in summary.json)`);
+  }
   if (s.outages.length > 0) {
     const limit = 30;
     out.push('', '### Outage windows', '', mdTable(outageRows(s, limit)));
@@ -344,6 +370,7 @@ export function reportHtml(
   for (const img of images) {
     parts.push(`<img alt="${esc(img.name)}" src="data:image/png;base64,${img.png.toString('base64')}">`);
   }
+  if (s.identities.length > 0) parts.push('<h2>Who answered</h2>', htmlTable(identityRows(s)));
   parts.push(
     `<h2>Outage windows (${s.outages.length})</h2>`,
     s.outages.length > 0 ? htmlTable(outageRows(s, Infinity)) : '<p>none</p>',

@@ -173,3 +173,55 @@ test('report: lag.png and the replication lag line in summary.md where lag was m
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('green: greenTarget in a scenario, --green-target on the command line (no password in either), not with a sandbox', async () => {
+  const { planRun, parseRunArgs } = await import('../src/commands/run.js');
+  const { bufferIo } = await import('../src/io.js');
+  const { ExitCode } = await import('../src/errors.js');
+  const dir = mkdtempSync(join(tmpdir(), 'downtime-green-plan-'));
+  try {
+    const io = bufferIo({ APP_PW: 's3cret' });
+    io.cwd = dir;
+    const file = (name: string, text: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const base = 'name: bg\ntarget: mysql://app@blue.example:3306/probe\npassword: { env: APP_PW }\nduration: 10s\n';
+    const withGreen = file('g.yaml', `${base}greenTarget: mysql://app@green.example:3307/probe\n`);
+    const plan = await planRun({ scenario: withGreen }, io);
+    assert.equal(plan.options.green?.url, 'mysql://app@green.example:3307/probe');
+    assert.equal(plan.options.green?.port, 3307);
+    // The flag wins over the file.
+    const flagged = await planRun({ scenario: withGreen, greenTarget: 'mysql://app@other:3306/probe' }, io);
+    assert.equal(flagged.options.green?.host, 'other');
+    assert.equal((await planRun({ scenario: file('n.yaml', base) }, io)).options.green, undefined);
+    await assert.rejects(
+      planRun({ scenario: file('p.yaml', `${base}greenTarget: mysql://app:pw@green:3306/probe\n`) }, io),
+      (e: Error & { exitCode?: number }) =>
+        /greenTarget: must not contain a password/.test(e.message) && !/pw@/.test(e.message),
+    );
+    await assert.rejects(
+      planRun(
+        {
+          scenario: file('s.yaml', 'name: s\nsandbox: blue-green\nduration: 10s\ngreenTarget: mysql://app@g:1/probe\n'),
+        },
+        io,
+      ),
+      /greenTarget: only applies to target:/,
+    );
+    const opts = parseRunArgs(
+      { target: 'mysql://app@blue:3306/probe', greenTarget: 'mysql://app@green:3306/probe' },
+      io,
+    );
+    assert.equal(opts.green?.url, 'mysql://app@green:3306/probe');
+    assert.throws(
+      () =>
+        parseRunArgs({ target: 'mysql://app@blue:3306/probe', greenTarget: 'mysql://app:secret@green:3306/probe' }, io),
+      (e: Error & { exitCode?: number }) =>
+        e.exitCode === ExitCode.Usage && /--green-target/.test(e.message) && !e.message.includes('secret'),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -26,7 +26,6 @@ import {
   type ParseScenarioOptions,
   type ParsedScenario,
   type PasswordSource,
-  type TlsSpec,
   type ReportSpec,
   type SandboxKind,
   type ScenarioAction,
@@ -53,8 +52,8 @@ export const TOP_KEYS = [
   'description',
   'sandbox',
   'target',
+  'greenTarget',
   'password',
-  'tls',
   'duration',
   'load',
   'actions',
@@ -76,9 +75,7 @@ export const LOAD_KEYS = [
   'writeSql',
 ] as const;
 export const ACTION_KEYS = ['at', 'name', 'run', 'timeout', 'step', 'with'] as const;
-export const PASSWORD_KEYS = ['file', 'env', 'command', 'refresh'] as const;
-export const TLS_KEYS = ['mode', 'ca'] as const;
-export const SSL_MODE_VALUES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
+export const PASSWORD_KEYS = ['file', 'env', 'command'] as const;
 export const REPORT_KEYS = ['out', 'enabled'] as const;
 export const STEP_OPTION_KEYS: Record<StepName, readonly string[]> = {
   'in-place-upgrade': ['offline'],
@@ -470,36 +467,23 @@ function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
   }
   if (hasSandbox) {
     if (has(o, 'password')) p.add('password', 'only applies to target:; the sandbox needs no password');
-    if (has(o, 'tls')) p.add('tls', 'only applies to target:; the sandbox servers offer no TLS');
+    if (has(o, 'greenTarget')) {
+      p.add('greenTarget', 'only applies to target:; a blue-green sandbox measures replication lag on its own green');
+    }
     return sandbox === undefined ? undefined : { kind: 'sandbox', sandbox };
   }
   const password = has(o, 'password') ? parsePassword(p, o.value.password) : undefined;
-  const tls = has(o, 'tls') ? parseTls(p, o.value.tls) : undefined;
+  const green = has(o, 'greenTarget') ? parseTargetUrl(p, o.value.greenTarget, 'greenTarget') : undefined;
+  if (has(o, 'greenTarget') && green === undefined) return undefined;
   if (url === undefined || (has(o, 'password') && password === undefined)) return undefined;
-  if (has(o, 'tls') && tls === undefined) return undefined;
-  return { kind: 'target', url, password, ...(tls !== undefined ? { tls } : {}) };
-}
-
-/** tls: {mode, ca}; a CA only with a mode that verifies (or no mode: then verify-ca). */
-function parseTls(p: Problems, v: unknown): TlsSpec | undefined {
-  const o = open(p, v, 'tls', TLS_KEYS, 'a mapping with mode: and/or ca:');
-  if (o === undefined) return undefined;
-  const before = p.list.length;
-  const mode = readEnum<NonNullable<TlsSpec['mode']>>(p, o, 'mode', SSL_MODE_VALUES);
-  const ca = readString(p, o, 'ca');
-  close(p, o);
-  if (ca !== undefined && mode !== undefined && mode !== 'verify-ca' && mode !== 'verify-identity') {
-    p.add('tls.ca', `is only used to verify the server (mode: verify-ca or verify-identity), not with mode: ${mode}`);
-  }
-  if (p.list.length > before) return undefined;
-  return { ...(mode !== undefined ? { mode } : {}), ...(ca !== undefined ? { ca } : {}) };
+  return { kind: 'target', url, password, ...(green !== undefined ? { green } : {}) };
 }
 
 /** mysql://USER@HOST[:PORT]/DATABASE with no password and no options. The text is not echoed: it may hold a secret. */
-function parseTargetUrl(p: Problems, v: unknown): string | undefined {
+function parseTargetUrl(p: Problems, v: unknown, key = 'target'): string | undefined {
   const form = 'write mysql://USER@HOST:PORT/DATABASE';
   if (typeof v !== 'string') {
-    p.add('target', `must be a URL string; ${form} (got ${describeValue(v)})`);
+    p.add(key, `must be a URL string; ${form} (got ${describeValue(v)})`);
     return undefined;
   }
   const text = v.trim();
@@ -507,7 +491,7 @@ function parseTargetUrl(p: Problems, v: unknown): string | undefined {
   try {
     u = new URL(text);
   } catch {
-    p.add('target', `is not a URL; ${form}`);
+    p.add(key, `is not a URL; ${form}`);
     return undefined;
   }
   const problems: string[] = [];
@@ -532,7 +516,7 @@ function parseTargetUrl(p: Problems, v: unknown): string | undefined {
       problems.push('takes no ?options or #fragment; set timeouts under load: instead');
     }
   }
-  for (const message of problems) p.add('target', message);
+  for (const message of problems) p.add(key, message);
   return problems.length === 0 ? text : undefined;
 }
 
@@ -547,7 +531,7 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
   }
   const o = open(p, v, 'password', PASSWORD_KEYS, 'a mapping with one of file:, env: or command:');
   if (o === undefined) return undefined;
-  const given = PASSWORD_KEYS.filter((k) => k !== 'refresh' && o.value[k] !== undefined);
+  const given = PASSWORD_KEYS.filter((k) => o.value[k] !== undefined);
   const file = readString(p, o, 'file', { secret: true });
   const env = readString(p, o, 'env', {
     secret: true,
@@ -555,12 +539,7 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
     patternText: 'the name of an environment variable such as MYSQL_PWD (letters, digits, _)',
   });
   const command = readString(p, o, 'command', { secret: true });
-  const refreshMs = readDuration(p, o, 'refresh', { minMs: 1000, maxMs: 24 * 3_600_000 });
   close(p, o);
-  if (has(o, 'refresh') && o.value.command === undefined) {
-    p.add('password.refresh', 'only applies to password.command (a token that expires)');
-    return undefined;
-  }
   if (given.length === 0 && o.unknown.length === 0) {
     p.add('password', 'needs one of file:, env: or command:');
     return undefined;
@@ -571,7 +550,7 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
   }
   if (file !== undefined) return { from: 'file', path: file };
   if (env !== undefined) return { from: 'env', name: env };
-  if (command !== undefined) return { from: 'command', command, ...(refreshMs !== undefined ? { refreshMs } : {}) };
+  if (command !== undefined) return { from: 'command', command };
   return undefined;
 }
 

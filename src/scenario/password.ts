@@ -28,8 +28,6 @@ export function expandHome(path: string, io: Pick<Io, 'env'>): string {
 export async function resolveScenarioPassword(
   source: PasswordSource,
   io: Pick<Io, 'env' | 'cwd'>,
-  /** How a command is named in messages: the scenario key, or the flag. */
-  commandLabel = 'password.command',
 ): Promise<ResolvedPassword> {
   switch (source.from) {
     case 'file': {
@@ -66,13 +64,13 @@ export async function resolveScenarioPassword(
       return { password: value, source: `$${source.name}` };
     }
     case 'command': {
-      const password = await runPasswordCommand(source.command, io, commandLabel);
+      const password = await runPasswordCommand(source.command, io);
       return { password, source: 'password command' };
     }
   }
 }
 
-function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>, label: string): Promise<string> {
+function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       '/bin/sh',
@@ -97,18 +95,17 @@ function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>, label:
           const detail = oneLine(String(stderr)).slice(0, 200);
           reject(
             new DowntimeError(
-              `${label} ${why}${detail ? `: ${detail}` : ''}; run it by hand to check it prints the password`,
+              `password.command ${why}${detail ? `: ${detail}` : ''}; run it by hand to check it prints the password`,
               ExitCode.Usage,
             ),
           );
           return;
         }
-        // Trimmed: a token printed with spaces or newlines around it is still the token.
-        const password = String(stdout).trim();
+        const password = String(stdout).replace(/\r?\n$/, '');
         if (password === '') {
           reject(
             new DowntimeError(
-              `${label} printed nothing; it must print the password on standard output`,
+              'password.command printed nothing; it must print the password on standard output',
               ExitCode.Usage,
             ),
           );

@@ -356,7 +356,7 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     why: 'unknown top-level key, no near match',
     text: BASE + 'retries: 3\n',
     message:
-      't.yaml: unknown key "retries" (allowed: name, description, sandbox, target, greenTarget, password, duration, load, actions, thresholds, report, out)',
+      't.yaml: unknown key "retries" (allowed: name, description, sandbox, target, greenTarget, password, tls, duration, load, actions, thresholds, report, out)',
   },
 ];
 

@@ -23,6 +23,7 @@ import { redactScenario } from '../scenario/redact.js';
 import { SCENARIO_DEFAULTS, type ParsedScenario, type SandboxKind, type ScenarioAction } from '../scenario/types.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { defaultReportDir } from './report.js';
+import { passwordFlags, passwordFromCommand, promptPassword, refreshMs, runTls } from './credentials.js';
 import type { CommandContext } from './index.js';
 
 /**
@@ -50,6 +51,14 @@ export interface RunArgs {
   readSql?: string;
   writeSql?: string;
   passwordFile?: string;
+  /** A command whose stdout is the password (an IAM token); re-run every --password-refresh. */
+  passwordCommand?: string;
+  passwordRefresh?: string;
+  /** Ask for the password on the terminal (no echo). */
+  passwordPrompt?: boolean;
+  /** TLS: disabled | preferred | required | verify-ca | verify-identity. */
+  sslMode?: string;
+  sslCa?: string;
   label?: string;
   progress?: boolean;
   report?: boolean;
@@ -183,7 +192,9 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
   const connection = connectionModel(args.connection ?? RUN_DEFAULTS.connection);
   const workers = workerCount(args.workers ?? availableParallelism());
   const inFlight = maxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight);
+  passwordFlags(args);
   const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+  const tls = runTls(args, undefined, io);
   const out = resolve(io.cwd, args.out ?? join('reports', `run-${utcStamp(io.now())}.ndjson`));
   if (args.out === undefined) makeDefaultDir(out);
   return {
@@ -207,6 +218,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     verify: args.verify ?? true,
     keep: args.keep ?? false,
     poolSize: poolSize(args.poolSize),
+    tls,
     green: greenFlag(args.greenTarget),
     ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : undefined),
   };
@@ -257,7 +269,17 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
   const thresholds = thresholdFlags(args.threshold);
   if (args.scenario === undefined) {
     const options = parseRunArgs(args, io);
-    const { target, password, passwordSource, ...rest } = options;
+    const { target, ...rest } = options;
+    let { password, passwordSource } = options;
+    if (args.passwordRefresh !== undefined && args.passwordCommand === undefined) {
+      throw new DowntimeError('--password-refresh applies only to --password-command', ExitCode.Usage);
+    }
+    // Last: a command or a prompt only once everything else is known to be good.
+    const flagged = await flagPassword(args, io, undefined);
+    if (flagged !== undefined) {
+      ({ password, source: passwordSource } = flagged);
+      if (flagged.refresh !== undefined) rest.passwordRefresh = flagged.refresh;
+    }
     return {
       options: rest,
       db: { kind: 'target', target, password, passwordSource },
@@ -302,6 +324,17 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       );
     }
   }
+  passwordFlags(args);
+  const scenarioTls = s.db.kind === 'target' ? s.db.tls : undefined;
+  const tls = runTls(args, args.target !== undefined && args.target !== '' ? undefined : scenarioTls, io);
+  const scenarioCommand = s.db.kind === 'target' && s.db.password?.from === 'command' ? s.db.password : undefined;
+  if (args.passwordRefresh !== undefined && args.passwordCommand === undefined && scenarioCommand === undefined) {
+    throw new DowntimeError(
+      "--password-refresh applies only to --password-command or the scenario's password.command",
+      ExitCode.Usage,
+    );
+  }
+  let passwordRefresh: RunOptions['passwordRefresh'];
   // Last: a password command runs only once everything else is known to be good.
   let db: RunDb;
   if (args.target !== undefined && args.target !== '') {
@@ -313,12 +346,18 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       );
     }
     const { target, urlPassword } = targetFlag(args.target, io);
-    const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+    const flagged = await flagPassword(args, io, undefined);
+    passwordRefresh = flagged?.refresh;
+    const creds = flagged ?? resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
     db = { kind: 'target', target, password: creds.password, passwordSource: creds.source };
   } else if (s.db.kind === 'target') {
     const { target, urlPassword } = parseTargetUrl(s.db.url);
     let creds: { password: string | undefined; source: string };
-    if (args.passwordFile !== undefined || s.db.password === undefined) {
+    const flagged = await flagPassword(args, io, args.passwordFile === undefined ? scenarioCommand : undefined);
+    if (flagged !== undefined) {
+      creds = flagged;
+      passwordRefresh = flagged.refresh;
+    } else if (args.passwordFile !== undefined || s.db.password === undefined) {
       creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
     } else {
       const r = await resolveScenarioPassword(s.db.password, io);
@@ -353,6 +392,8 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       verify: args.verify ?? true,
       keep: args.keep ?? false,
       poolSize: poolSize(args.poolSize),
+      tls,
+      ...(passwordRefresh !== undefined ? { passwordRefresh } : {}),
       green: greenFlag(args.greenTarget ?? (s.db.kind === 'target' ? s.db.green : undefined)),
       ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : s.load.dnsServer),
       scenario: {
@@ -386,12 +427,40 @@ const RUN_OVERRIDABLE = [
   'readSql',
   'writeSql',
   'passwordFile',
+  'passwordCommand',
+  'passwordRefresh',
+  'passwordPrompt',
+  'sslMode',
+  'sslCa',
   'label',
   'report',
 ] as const satisfies readonly (keyof RunArgs)[];
 
 function dnsServerOption(server: string | undefined): { dnsServer?: string } {
   return server !== undefined ? { dnsServer: server } : {};
+}
+
+/**
+ * The password from --password-command or --password-prompt, or from the scenario's password.command
+ * (whose refresh --password-refresh may replace); undefined: the usual sources apply.
+ */
+async function flagPassword(
+  args: RunArgs,
+  io: Io,
+  scenarioCommand: { command: string; refreshMs?: number } | undefined,
+): Promise<{ password: string; source: string; refresh?: RunOptions['passwordRefresh'] } | undefined> {
+  const kind = passwordFlags(args);
+  if (kind === 'command' && args.passwordCommand !== undefined) {
+    return passwordFromCommand(args.passwordCommand, refreshMs(args.passwordRefresh), io);
+  }
+  if (kind === 'prompt') {
+    return { password: await promptPassword(io, 'Password (not shown): '), source: 'prompt' };
+  }
+  if (kind === undefined && scenarioCommand !== undefined) {
+    const every = args.passwordRefresh !== undefined ? refreshMs(args.passwordRefresh) : scenarioCommand.refreshMs;
+    return passwordFromCommand(scenarioCommand.command, every ?? refreshMs(undefined), io, 'password.command');
+  }
+  return undefined;
 }
 
 function flagName(key: string): string {
@@ -541,6 +610,26 @@ export function runFlags<T>(y: Argv<T>) {
       describe: 'override the write probe (placeholders :run_id :seq :intended_ms)',
     })
     .option('password-file', { type: 'string', describe: 'read the password from this file' })
+    .option('password-command', {
+      type: 'string',
+      describe: 'run this command for the password (stdout, trimmed), e.g. aws rds generate-db-auth-token …',
+    })
+    .option('password-refresh', {
+      type: 'string',
+      defaultDescription: '10m',
+      describe: 'with --password-command: re-run it this often; new connections use the newest token',
+    })
+    .option('password-prompt', { type: 'boolean', describe: 'ask for the password on the terminal (not echoed)' })
+    .option('ssl-mode', {
+      type: 'string',
+      defaultDescription: 'preferred (verify-ca with --ssl-ca)',
+      choices: ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'],
+      describe: "TLS to the target, as the mysql client's --ssl-mode",
+    })
+    .option('ssl-ca', {
+      type: 'string',
+      describe: 'PEM CA bundle to verify the server with (e.g. RDS global-bundle.pem)',
+    })
     .option('label', { type: 'string', describe: 'a name for this run, shown in reports (default: the scenario name)' })
     .option('threshold', {
       type: 'string',

@@ -2,6 +2,8 @@
  * Failure classification: every failed probe gets one stable class name. These names appear in
  * results files, reports and thresholds, so they are a contract (docs/error-classes.md).
  */
+import { isTlsError } from './tls.js';
+
 export const ERROR_CLASSES = {
   'read-only': 'the server refused a write because it is read-only (1290 and friends): a write block',
   refused: 'TCP connection refused: nothing listening on the port',
@@ -10,6 +12,7 @@ export const ERROR_CLASSES = {
   timeout: 'the probe did not complete within --timeout of its intended time (connect or query)',
   'too-many-connections': 'the server refused the connection: max_connections reached (1040)',
   dns: 'the endpoint name did not resolve (ENOTFOUND / EAI_AGAIN; with --dns-server also SERVFAIL, no answer, DNS server unreachable)',
+  tls: 'TLS failed: the server offers none (--ssl-mode required or stronger), or its certificate did not verify (--ssl-mode verify-ca / verify-identity)',
   'access-denied': 'the server refused the credentials or the database (1045 / 1044)',
   'server-shutdown': 'the server is shutting down (1053)',
   'connection-killed': 'the connection was killed on the server (1927 / KILL)',
@@ -62,7 +65,6 @@ const BY_CODE: Record<string, string> = {
   PROTOCOL_ERROR: 'protocol',
   PROTOCOL_UNEXPECTED_PACKET: 'protocol',
   PROTOCOL_PACKETS_OUT_OF_ORDER: 'protocol',
-  HANDSHAKE_NO_SSL_SUPPORT: 'protocol',
 };
 
 const BY_ERRNO: Record<number, string> = {
@@ -83,6 +85,7 @@ export function classifyError(err: unknown): string {
   const code = typeof e.code === 'string' ? e.code : undefined;
   const errno = typeof e.errno === 'number' ? e.errno : undefined;
   if (typeof e.syscall === 'string' && DNS_SYSCALL.test(e.syscall)) return 'dns';
+  if (isTlsError(err)) return 'tls';
   if (code !== undefined && BY_CODE[code] !== undefined) return BY_CODE[code];
   // Server errors: mysql2 sets errno to the server's code (a number ≥ 1000).
   if (errno !== undefined && errno >= 1000 && BY_ERRNO[errno] !== undefined) return BY_ERRNO[errno];

@@ -1,5 +1,6 @@
 import type { ConnectionModel, Op, SecondRecord } from '../results/types.js';
 import type { CompiledSql, Identity } from './probes.js';
+import type { TlsConfig } from './tls.js';
 
 /** Everything a worker needs; passed as workerData. Holds the password: never log or store it. */
 export interface WorkerConfig {
@@ -22,6 +23,8 @@ export interface WorkerConfig {
     password: string | undefined;
     /** Resolve `host` through this DNS server (IP:PORT) for every new connection (resolve.ts). */
     dnsServer?: string | undefined;
+    /** TLS for every connection (tls.ts); `preferred` already settled at setup. */
+    tls?: TlsConfig | undefined;
   };
   /** How often sealed seconds are sent to the main thread. */
   reportEveryMs: number;
@@ -63,7 +66,11 @@ export type WorkerMessage =
   | { type: 'address'; op: Op; address: string; intendedMs: number; atMs: number }
   | { type: 'error'; message: string };
 
-export type MainMessage = { type: 'start'; t0Ms: number; endMs: number } | { type: 'stop'; atMs: number };
+export type MainMessage =
+  | { type: 'start'; t0Ms: number; endMs: number }
+  | { type: 'stop'; atMs: number }
+  /** A new password (--password-command refreshed it): connections opened from now on use it. */
+  | { type: 'password'; password: string };
 
 /** sealedThroughSec once a worker has nothing left to report. */
 export const ALL_SEALED = Number.MAX_SAFE_INTEGER;

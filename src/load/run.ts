@@ -28,7 +28,8 @@ import { Recorder } from './recorder.js';
 import { TopologyPoller } from './topology-poller.js';
 import { HEARTBEAT_INTERVAL_MS, Heartbeat, ensureHeartbeatTable, heartbeatTable } from './heartbeat.js';
 import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
-import { connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
+import { connectForSetup, connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
+import type { TlsConfig } from './tls.js';
 import { EndpointWatcher } from './endpoint-watch.js';
 import type { Target } from './target.js';
 
@@ -81,8 +82,20 @@ export interface RunOptions {
   pollTopology?: boolean;
   /** Green (same credentials): replication lag is measured with a heartbeat written through the endpoint. */
   green?: Target | undefined;
+  /** TLS for every connection (--ssl-mode, --ssl-ca); undefined: none. */
+  tls?: TlsConfig | undefined;
+  /** Re-fetch the password every `everyMs` during the run (--password-command): new connections use the newest. */
+  passwordRefresh?: PasswordRefresh | undefined;
+  /** Set by runMeasurement: the newest password, for connections opened during the run. */
+  passwordNow?: (() => string | undefined) | undefined;
   /** Resolve the target host through this DNS server (IP:PORT, resolve.ts) instead of the system resolver. */
   dnsServer?: string | undefined;
+}
+
+export interface PasswordRefresh {
+  everyMs: number;
+  /** Resolves to the new password; rejects with a message that never contains it. */
+  fetch: () => Promise<string>;
 }
 
 export interface RunResult {
@@ -112,7 +125,13 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   const writeSql = compileSql(opts.writeSql ?? defaultWriteSql(opts.table), '--write-sql');
   const runId = randomUUID();
 
-  const setupConn = await connectOnce(opts);
+  // The password may change during the run (--password-command): every connection takes the newest.
+  let currentPassword = opts.password;
+  opts = { ...opts, passwordNow: () => currentPassword };
+  const setup = await connectForSetup(opts);
+  // `preferred` is settled now: the run's connections all use TLS, or (the server offers none) none does.
+  opts.tls = setup.tls;
+  const setupConn = setup.conn;
   try {
     await ensureProbeTable(setupConn, opts.table, opts.target.database);
     await insertSeedRow(setupConn, opts.table, runId, io.now());
@@ -165,7 +184,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       connection: opts.connection,
       maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
       poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
-      conn: { ...opts.target, password: opts.password, dnsServer: opts.dnsServer },
+      conn: { ...opts.target, password: opts.password, dnsServer: opts.dnsServer, tls: opts.tls },
       reportEveryMs: 200,
     };
     const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
@@ -193,6 +212,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     label: opts.label,
     target: { ...opts.target },
     ...(opts.dnsServer !== undefined ? { dnsServer: opts.dnsServer } : {}),
+    ...(setup.report !== undefined ? { tls: setup.report } : {}),
     host: {
       hostname: hostname(),
       pid: process.pid,
@@ -274,6 +294,31 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   for (const t of threads) t.postMessage({ type: 'start', t0Ms, endMs } satisfies MainMessage);
 
   const flushTimer = setInterval(() => writer.sync(), 1000);
+  const refresh = opts.passwordRefresh;
+  let refreshing = false;
+  const refreshTimer =
+    refresh === undefined
+      ? undefined
+      : setInterval(() => {
+          if (refreshing) return;
+          refreshing = true;
+          refresh
+            .fetch()
+            .then(
+              (password) => {
+                currentPassword = password;
+                for (const t of threads) t.postMessage({ type: 'password', password } satisfies MainMessage);
+                event({ atMs: io.now(), kind: 'note', name: 'password-refreshed', detail: {} });
+              },
+              (err: unknown) => {
+                // Connections keep the last good password (an RDS token stays valid 15 minutes).
+                const message = oneLine(err instanceof Error ? err.message : String(err));
+                event({ atMs: io.now(), kind: 'warning', name: 'password-refresh-failed', detail: { message } });
+                io.stderr(`downtime: warning: could not refresh the password: ${message}\n`);
+              },
+            )
+            .finally(() => (refreshing = false));
+        }, refresh.everyMs);
   event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });
   // RDS blue/green phases, where the endpoint has mysql.rds_topology (RDS, Aurora, the sandbox).
   const topologyPoller = opts.pollTopology === false ? null : await TopologyPoller.start(opts, event, io.now, t0Ms);
@@ -367,6 +412,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   // Seconds not sealed by every worker (an abandoned run, a worker that died) are not final: they are
   // left out rather than written with some workers' probes missing.
   clearInterval(flushTimer);
+  clearInterval(refreshTimer);
   await topologyPoller?.close();
   await heartbeat?.close(Math.min(io.now(), endMs));
   await endpoint?.close();

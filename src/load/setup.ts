@@ -1,9 +1,11 @@
+import { isIP } from 'node:net';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { classifyError } from './classify.js';
 import { REQUIRED_COLUMNS, createTableSql } from './probes.js';
 import { streamFactory } from './resolve.js';
 import type { Target } from './target.js';
+import { securityOptions, type TlsConfig, type TlsReport } from './tls.js';
 
 export interface ConnectOptions {
   target: Target;
@@ -12,26 +14,85 @@ export interface ConnectOptions {
   connectTimeoutMs: number;
   /** Resolve the target host through this DNS server (IP:PORT) instead of the system resolver. */
   dnsServer?: string | undefined;
+  /** TLS (--ssl-mode, --ssl-ca); undefined: none. */
+  tls?: TlsConfig | undefined;
+  /** The newest password when it changes during the run (--password-command); else `password`. */
+  passwordNow?: (() => string | undefined) | undefined;
 }
 
 /** Opens one connection for setup/verification; failures become one-line errors with exit codes. */
 export async function connectOnce(opts: ConnectOptions): Promise<mysql.Connection> {
-  const { target } = opts;
-  const stream = streamFactory(target.host, target.port, opts.dnsServer, opts.connectTimeoutMs);
   try {
-    return await mysql.createConnection({
-      ...(stream !== undefined ? { stream } : {}),
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: opts.password,
-      database: target.database,
-      connectTimeout: opts.connectTimeoutMs,
-      supportBigNumbers: true,
-    });
+    return await rawConnect(opts);
   } catch (err) {
     throw connectError(err, opts);
   }
+}
+
+function rawConnect(opts: ConnectOptions): Promise<mysql.Connection> {
+  const { target } = opts;
+  const stream = streamFactory(target.host, target.port, opts.dnsServer, opts.connectTimeoutMs);
+  const password = opts.passwordNow?.() ?? opts.password;
+  return mysql.createConnection({
+    ...(stream !== undefined ? { stream } : {}),
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password,
+    database: target.database,
+    connectTimeout: opts.connectTimeoutMs,
+    supportBigNumbers: true,
+    ...securityOptions(opts.tls, password),
+  });
+}
+
+/**
+ * The run's first connection. It settles `preferred`: if the server does not offer TLS (no SSL flag in
+ * its handshake, mysql2's HANDSHAKE_NO_SSL_SUPPORT), the run goes unencrypted and says so; otherwise
+ * every connection of the run uses TLS. Reports what was negotiated (Ssl_version, Ssl_cipher).
+ */
+export async function connectForSetup(
+  opts: ConnectOptions,
+): Promise<{ conn: mysql.Connection; tls: TlsConfig | undefined; report: TlsReport | undefined }> {
+  let tls = opts.tls;
+  if (tls?.mode === 'verify-identity' && isIP(opts.target.host) !== 0) {
+    // mysql2 gives Node no server name for an IP address, and Node then checks the certificate against
+    // "localhost": refused rather than reported as verified.
+    throw new DowntimeError(
+      `--ssl-mode verify-identity checks the host name in the server's certificate, but --target names an IP address (${opts.target.host}); connect by the name the certificate carries, or use --ssl-mode verify-ca`,
+      ExitCode.Usage,
+    );
+  }
+  let note: string | undefined;
+  let conn: mysql.Connection;
+  try {
+    conn = await rawConnect(opts);
+  } catch (err) {
+    const noTls = (err as { code?: unknown }).code === 'HANDSHAKE_NO_SSL_SUPPORT';
+    if (!(tls?.mode === 'preferred' && noTls)) throw connectError(err, opts);
+    tls = { ...tls, encrypt: false };
+    note = 'the server does not offer TLS: the run is not encrypted';
+    conn = await connectOnce({ ...opts, tls });
+  }
+  if (tls === undefined) return { conn, tls, report: undefined };
+  const report: TlsReport = {
+    mode: tls.mode,
+    encrypted: tls.encrypt,
+    ...(tls.caFile !== undefined ? { caFile: tls.caFile } : {}),
+    ...(note !== undefined ? { note } : {}),
+  };
+  if (tls.encrypt) {
+    try {
+      const [rows] = await conn.query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')");
+      for (const r of rows as { Variable_name: string; Value: string }[]) {
+        if (r.Variable_name === 'Ssl_version' && r.Value !== '') report.version = r.Value;
+        if (r.Variable_name === 'Ssl_cipher' && r.Value !== '') report.cipher = r.Value;
+      }
+    } catch {
+      // informative only
+    }
+  }
+  return { conn, tls, report };
 }
 
 /** Turns a connect failure into a DowntimeError. Never includes the password. */
@@ -41,6 +102,8 @@ export function connectError(err: unknown, opts: ConnectOptions): DowntimeError 
   const cls = classifyError(err);
   const code = (err as { code?: string }).code;
   switch (cls) {
+    case 'tls':
+      return tlsSetupError(err, opts);
     case 'access-denied':
       if (code === 'ER_DBACCESS_DENIED_ERROR') {
         return new DowntimeError(
@@ -90,6 +153,27 @@ export function connectError(err: unknown, opts: ConnectOptions): DowntimeError 
         ExitCode.Unreachable,
       );
   }
+}
+
+/** A TLS failure at setup: names the mode and the fix. */
+function tlsSetupError(err: unknown, opts: ConnectOptions): DowntimeError {
+  const where = `${opts.target.host}:${opts.target.port}`;
+  const mode = opts.tls?.mode ?? 'disabled';
+  const code = (err as { code?: string }).code;
+  const msg = oneLine(String((err as Error).message ?? err));
+  let fix: string;
+  if (code === 'HANDSHAKE_NO_SSL_SUPPORT') {
+    fix = `${where} does not offer TLS; enable TLS on the server, or use --ssl-mode preferred or disabled`;
+  } else if (code === 'CLEAR_PASSWORD_WITHOUT_TLS') {
+    fix = `${where} asks for the password in clear text (mysql_clear_password, e.g. RDS IAM); use --ssl-mode required or stronger`;
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altname|does not match|Hostname\/IP/i.test(msg)) {
+    fix = `the certificate of ${where} does not carry the name ${opts.target.host} (${msg}); connect by a name the certificate carries, or use --ssl-mode verify-ca`;
+  } else if (/self[- ]signed|issuer|verify|certificate/i.test(msg)) {
+    fix = `the certificate of ${where} is not signed by a trusted CA (${msg}); pass its CA bundle with --ssl-ca FILE${opts.tls?.caFile !== undefined ? ` (not ${opts.tls.caFile})` : ''}, or use --ssl-mode required to encrypt without verifying`;
+  } else {
+    fix = `TLS with ${where} failed (${msg}); check the server's TLS setup, or use another --ssl-mode`;
+  }
+  return new DowntimeError(`--ssl-mode ${mode}: ${fix}`, ExitCode.Unreachable);
 }
 
 /**

@@ -11,6 +11,8 @@ try {
   port.on('message', (m: MainMessage) => {
     if (m.type === 'start') engine.start(m.t0Ms, m.endMs);
     else if (m.type === 'stop') engine.stop(m.atMs);
+    // The strategies read cfg.conn for each new connection: the next one uses the new password.
+    else if (m.type === 'password') (workerData as WorkerConfig).conn.password = m.password;
   });
   void engine.warm().then(() => send({ type: 'ready' }));
 } catch (err) {

@@ -81,6 +81,15 @@ export interface ResultsHeader {
   target: { url: string; host: string; port: number; database: string; user: string };
   /** The DNS server (IP:PORT) the target host was resolved through (--dns-server); absent: the system resolver. */
   dnsServer?: string;
+  /** TLS to the target, as settled by the setup connection (--ssl-mode); absent: written before TLS support. */
+  tls?: {
+    mode: 'disabled' | 'preferred' | 'required' | 'verify-ca' | 'verify-identity';
+    encrypted: boolean;
+    caFile?: string;
+    version?: string;
+    cipher?: string;
+    note?: string;
+  };
   host: { hostname: string; pid: number; platform: string; node: string; cpus: number };
   /** Epoch ms at which the run started (first probes due). */
   startMs: number;

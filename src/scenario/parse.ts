@@ -26,6 +26,7 @@ import {
   type ParseScenarioOptions,
   type ParsedScenario,
   type PasswordSource,
+  type TlsSpec,
   type ReportSpec,
   type SandboxKind,
   type ScenarioAction,
@@ -54,6 +55,7 @@ export const TOP_KEYS = [
   'target',
   'greenTarget',
   'password',
+  'tls',
   'duration',
   'load',
   'actions',
@@ -75,7 +77,9 @@ export const LOAD_KEYS = [
   'writeSql',
 ] as const;
 export const ACTION_KEYS = ['at', 'name', 'run', 'timeout', 'step', 'with'] as const;
-export const PASSWORD_KEYS = ['file', 'env', 'command'] as const;
+export const PASSWORD_KEYS = ['file', 'env', 'command', 'refresh'] as const;
+export const TLS_KEYS = ['mode', 'ca'] as const;
+export const SSL_MODE_VALUES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
 export const REPORT_KEYS = ['out', 'enabled'] as const;
 export const STEP_OPTION_KEYS: Record<StepName, readonly string[]> = {
   'in-place-upgrade': ['offline'],
@@ -470,13 +474,37 @@ function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
     if (has(o, 'greenTarget')) {
       p.add('greenTarget', 'only applies to target:; a blue-green sandbox measures replication lag on its own green');
     }
+    if (has(o, 'tls')) p.add('tls', 'only applies to target:; the sandbox servers offer no TLS');
     return sandbox === undefined ? undefined : { kind: 'sandbox', sandbox };
   }
   const password = has(o, 'password') ? parsePassword(p, o.value.password) : undefined;
   const green = has(o, 'greenTarget') ? parseTargetUrl(p, o.value.greenTarget, 'greenTarget') : undefined;
   if (has(o, 'greenTarget') && green === undefined) return undefined;
+  const tls = has(o, 'tls') ? parseTls(p, o.value.tls) : undefined;
   if (url === undefined || (has(o, 'password') && password === undefined)) return undefined;
-  return { kind: 'target', url, password, ...(green !== undefined ? { green } : {}) };
+  if (has(o, 'tls') && tls === undefined) return undefined;
+  return {
+    kind: 'target',
+    url,
+    password,
+    ...(green !== undefined ? { green } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+  };
+}
+
+/** tls: {mode, ca}; a CA only with a mode that verifies (or no mode: then verify-ca). */
+function parseTls(p: Problems, v: unknown): TlsSpec | undefined {
+  const o = open(p, v, 'tls', TLS_KEYS, 'a mapping with mode: and/or ca:');
+  if (o === undefined) return undefined;
+  const before = p.list.length;
+  const mode = readEnum<NonNullable<TlsSpec['mode']>>(p, o, 'mode', SSL_MODE_VALUES);
+  const ca = readString(p, o, 'ca');
+  close(p, o);
+  if (ca !== undefined && mode !== undefined && mode !== 'verify-ca' && mode !== 'verify-identity') {
+    p.add('tls.ca', `is only used to verify the server (mode: verify-ca or verify-identity), not with mode: ${mode}`);
+  }
+  if (p.list.length > before) return undefined;
+  return { ...(mode !== undefined ? { mode } : {}), ...(ca !== undefined ? { ca } : {}) };
 }
 
 /** mysql://USER@HOST[:PORT]/DATABASE with no password and no options. The text is not echoed: it may hold a secret. */
@@ -531,7 +559,7 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
   }
   const o = open(p, v, 'password', PASSWORD_KEYS, 'a mapping with one of file:, env: or command:');
   if (o === undefined) return undefined;
-  const given = PASSWORD_KEYS.filter((k) => o.value[k] !== undefined);
+  const given = PASSWORD_KEYS.filter((k) => k !== 'refresh' && o.value[k] !== undefined);
   const file = readString(p, o, 'file', { secret: true });
   const env = readString(p, o, 'env', {
     secret: true,
@@ -539,7 +567,12 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
     patternText: 'the name of an environment variable such as MYSQL_PWD (letters, digits, _)',
   });
   const command = readString(p, o, 'command', { secret: true });
+  const refreshMs = readDuration(p, o, 'refresh', { minMs: 1000, maxMs: 24 * 3_600_000 });
   close(p, o);
+  if (has(o, 'refresh') && o.value.command === undefined) {
+    p.add('password.refresh', 'only applies to password.command (a token that expires)');
+    return undefined;
+  }
   if (given.length === 0 && o.unknown.length === 0) {
     p.add('password', 'needs one of file:, env: or command:');
     return undefined;
@@ -550,7 +583,7 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
   }
   if (file !== undefined) return { from: 'file', path: file };
   if (env !== undefined) return { from: 'env', name: env };
-  if (command !== undefined) return { from: 'command', command };
+  if (command !== undefined) return { from: 'command', command, ...(refreshMs !== undefined ? { refreshMs } : {}) };
   return undefined;
 }
 

@@ -28,6 +28,8 @@ export function expandHome(path: string, io: Pick<Io, 'env'>): string {
 export async function resolveScenarioPassword(
   source: PasswordSource,
   io: Pick<Io, 'env' | 'cwd'>,
+  /** How a command is named in messages: the scenario key, or the flag. */
+  commandLabel = 'password.command',
 ): Promise<ResolvedPassword> {
   switch (source.from) {
     case 'file': {
@@ -64,13 +66,13 @@ export async function resolveScenarioPassword(
       return { password: value, source: `$${source.name}` };
     }
     case 'command': {
-      const password = await runPasswordCommand(source.command, io);
+      const password = await runPasswordCommand(source.command, io, commandLabel);
       return { password, source: 'password command' };
     }
   }
 }
 
-function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>): Promise<string> {
+function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>, label: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       '/bin/sh',
@@ -95,17 +97,18 @@ function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>): Promi
           const detail = oneLine(String(stderr)).slice(0, 200);
           reject(
             new DowntimeError(
-              `password.command ${why}${detail ? `: ${detail}` : ''}; run it by hand to check it prints the password`,
+              `${label} ${why}${detail ? `: ${detail}` : ''}; run it by hand to check it prints the password`,
               ExitCode.Usage,
             ),
           );
           return;
         }
-        const password = String(stdout).replace(/\r?\n$/, '');
+        // Trimmed: a token printed with spaces or newlines around it is still the token.
+        const password = String(stdout).trim();
         if (password === '') {
           reject(
             new DowntimeError(
-              'password.command printed nothing; it must print the password on standard output',
+              `${label} printed nothing; it must print the password on standard output`,
               ExitCode.Usage,
             ),
           );

@@ -6,7 +6,7 @@
  * (`MYSQL_PWD=… mysql …`, `--password=…`, `mysql://u:pw@…`). Those are scrubbed here; and a scenario
  * assembled from CLI flags may carry a URL with a password, which is scrubbed too.
  */
-import type { ParsedScenario, PasswordSource, SandboxKind, ScenarioAction } from './types.js';
+import type { ParsedScenario, PasswordSource, SandboxKind, ScenarioAction, TlsSpec } from './types.js';
 
 export const REDACTED = '***';
 
@@ -19,7 +19,7 @@ export type RedactedPasswordSource = PasswordSource & {
 export type RedactedScenario = Omit<ParsedScenario, 'db'> & {
   db:
     | { kind: 'sandbox'; sandbox: SandboxKind }
-    | { kind: 'target'; url: string; password: RedactedPasswordSource | undefined };
+    | { kind: 'target'; url: string; password: RedactedPasswordSource | undefined; tls?: TlsSpec };
   /** Marks the object as redacted (commands scrubbed, password sources marked). */
   redacted: true;
 };
@@ -32,6 +32,7 @@ export function redactScenario(parsed: ParsedScenario): RedactedScenario {
           kind: 'target',
           url: scrubSecrets(parsed.db.url),
           password: parsed.db.password === undefined ? undefined : redactPassword(parsed.db.password),
+          ...(parsed.db.tls !== undefined ? { tls: { ...parsed.db.tls } } : {}),
         };
   return {
     ...parsed,
@@ -53,7 +54,12 @@ function redactPassword(p: PasswordSource): RedactedPasswordSource {
     case 'command':
       // Kept so a reader of the results can tell how the run authenticated (e.g. an IAM token);
       // its output, the password, never is.
-      return { from: 'command', command: scrubSecrets(p.command), valueStored: false };
+      return {
+        from: 'command',
+        command: scrubSecrets(p.command),
+        ...(p.refreshMs !== undefined ? { refreshMs: p.refreshMs } : {}),
+        valueStored: false,
+      };
   }
 }
 

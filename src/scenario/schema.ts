@@ -15,6 +15,7 @@ import {
   LOAD_KEYS,
   NAME_PATTERN,
   REPORT_KEYS,
+  SSL_MODE_VALUES,
   STEP_OPTION_KEYS,
   THRESHOLD_PATTERN,
   TOP_KEYS,
@@ -111,6 +112,19 @@ const topProperties = {
       "mysql://USER@HOST:PORT/DATABASE of green (target's replica), without a password, read with target's credentials: replication lag is measured. Only with target",
   },
   password: { $ref: '#/$defs/password' },
+  tls: {
+    type: 'object',
+    additionalProperties: false,
+    description: "TLS to target: mode as the MySQL client's --ssl-mode (default preferred), ca a PEM CA bundle",
+    properties: {
+      mode: {
+        enum: [...SSL_MODE_VALUES],
+        description:
+          'disabled | preferred | required (encrypt, no check) | verify-ca | verify-identity (CA and host name)',
+      },
+      ca: text('PEM CA bundle to verify the server with (e.g. the RDS global-bundle.pem); implies verify-ca'),
+    },
+  },
   duration: duration(`Length of the run (${durationText(L.minDurationMs)} to ${durationText(L.maxDurationMs)})`),
   load: { $ref: '#/$defs/load' },
   actions: {
@@ -229,6 +243,11 @@ export const scenarioSchema = {
       then: { not: { required: ['greenTarget'] } },
     },
     {
+      description: 'tls only with target',
+      if: { required: ['sandbox'] },
+      then: { not: { required: ['tls'] } },
+    },
+    {
       description: 'Steps act on the sandbox: none with target',
       if: { required: ['target'] },
       then: { properties: { actions: { items: { not: { required: ['step'] } } } } },
@@ -270,7 +289,10 @@ export const scenarioSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['command'],
-          properties: { command: text('Shell command printing it (e.g. an IAM auth token)') },
+          properties: {
+            command: text('Shell command printing it (e.g. an IAM auth token)'),
+            refresh: duration('Re-run the command this often during the run (1s to 24h)', 600_000),
+          },
         },
       ],
     },

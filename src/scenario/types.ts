@@ -18,7 +18,17 @@ export const CONNECTION_MODELS: readonly ConnectionModel[] = ['pool', 'per-probe
  * `file` is kept as written (`~/` means the home directory of whoever runs it).
  */
 export type PasswordSource =
-  { from: 'file'; path: string } | { from: 'env'; name: string } | { from: 'command'; command: string };
+  | { from: 'file'; path: string }
+  | { from: 'env'; name: string }
+  /** `refreshMs`: re-run the command this often during the run (an IAM token expires); default 10m. */
+  | { from: 'command'; command: string; refreshMs?: number };
+
+/** TLS to the target (`tls:`): the MySQL client's --ssl-mode, and a CA bundle to verify the server with. */
+export interface TlsSpec {
+  mode?: 'disabled' | 'preferred' | 'required' | 'verify-ca' | 'verify-identity';
+  /** PEM CA bundle, as written (`~/` is the home directory). */
+  ca?: string;
+}
 
 /** What the probes talk to: a local sandbox the run starts itself, or an existing server. */
 export type ScenarioDb =
@@ -31,6 +41,8 @@ export type ScenarioDb =
       password: PasswordSource | undefined;
       /** Green (target's replica), mysql://USER@HOST[:PORT]/DATABASE without a password: replication lag is measured. */
       green?: string | undefined;
+      /** Undefined: the defaults (preferred, or the flags). */
+      tls?: TlsSpec | undefined;
     };
 
 /** Sandbox steps and their options (durations in ms). */

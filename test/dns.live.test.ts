@@ -28,9 +28,11 @@ import { assertInvariants } from './helpers/invariants.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const NAME = 'db.sandbox.test';
-const RATE = 100; // per op, as the fault matrix
+// 50/s per op (the proxy matrix runs 100/s): per-probe clients connect for every probe, and on this shared
+// 2-core machine 100 handshakes/s per op fell behind their schedule under load (timeouts not caused by DNS).
+const RATE = 50;
 const INTERVAL_MS = 1000 / RATE;
-const TIMEOUT_MS = 300;
+const TIMEOUT_MS = 500;
 const DURATION_MS = 3000;
 const FAULT_AT_MS = 1000;
 const FAULT_MS = 1000;
@@ -51,7 +53,8 @@ after(async () => {
   if (process.env.DNS_MATRIX_REPORT) writeFileSync(process.env.DNS_MATRIX_REPORT, JSON.stringify(rows, null, 2));
   await dns?.close();
   await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir && !process.env.KEEP_DNS) rmSync(dir, { recursive: true, force: true });
+  else if (dir) console.log("kept", dir);
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -148,15 +148,19 @@ function greenFlag(text: string | undefined): Target | undefined {
   return target;
 }
 
-/** The target from --target; warns when it holds a password. */
-function targetFlag(text: string, io: Io): { target: Target; urlPassword: string | undefined } {
+/**
+ * The target from --target. A password in it is refused: the command line is readable by every user of
+ * the machine (ps, /proc/PID/cmdline, for the whole run) and stays in shell history.
+ */
+function targetFlag(text: string): { target: Target; urlPassword: undefined } {
   const parsed = parseTargetUrl(text);
   if (parsed.urlPassword !== undefined) {
-    io.stderr(
-      'downtime: warning: a password in --target is visible to other users (ps, shell history); prefer MYSQL_PWD or --password-file\n',
+    throw new DowntimeError(
+      '--target must not hold a password: the command line is visible to other users (ps, /proc) and kept in shell history; remove it and use MYSQL_PWD, --password-file, --password-command or --password-prompt',
+      ExitCode.Usage,
     );
   }
-  return parsed;
+  return { target: parsed.target, urlPassword: undefined };
 }
 
 /** --threshold values (repeatable), each checked by the threshold parser. */
@@ -180,7 +184,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
       ExitCode.Usage,
     );
   }
-  const { target, urlPassword } = targetFlag(args.target, io);
+  const { target, urlPassword } = targetFlag(args.target);
   const rates = {
     read: rate(args.reads ?? RUN_DEFAULTS.reads, '--reads'),
     write: rate(args.writes ?? RUN_DEFAULTS.writes, '--writes'),
@@ -345,7 +349,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
         ExitCode.Usage,
       );
     }
-    const { target, urlPassword } = targetFlag(args.target, io);
+    const { target, urlPassword } = targetFlag(args.target);
     const flagged = await flagPassword(args, io, undefined);
     passwordRefresh = flagged?.refresh;
     const creds = flagged ?? resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });

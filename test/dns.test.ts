@@ -179,3 +179,38 @@ test('parseDnsServer takes IPv4[:port] and refuses anything else', () => {
     assert.throws(() => parseDnsServer(bad), DowntimeError, bad);
   }
 });
+
+test('--dns-server on the command line and load.dnsServer in a scenario reach the run options', async () => {
+  const { parseRunArgs, planRun } = await import('../src/commands/run.js');
+  const { bufferIo } = await import('../src/io.js');
+  const io = bufferIo({ MYSQL_PWD: 'x' });
+  const target = 'mysql://app@db.sandbox.test:3306/probe';
+  const out = '/tmp/downtime-dns-flag-test.ndjson';
+  assert.equal(parseRunArgs({ target, out, dnsServer: '127.0.0.1:5353' }, io).dnsServer, '127.0.0.1:5353');
+  assert.equal(parseRunArgs({ target, out, dnsServer: '10.0.0.2' }, io).dnsServer, '10.0.0.2:53');
+  assert.equal(parseRunArgs({ target, out }, io).dnsServer, undefined, 'default: the system resolver');
+  assert.throws(
+    () => parseRunArgs({ target, out, dnsServer: 'resolver.local' }, io),
+    (err: unknown) => err instanceof DowntimeError && /--dns-server "resolver\.local"/.test(err.message),
+  );
+  const scenario = {
+    name: 'dns',
+    duration: '5s',
+    target,
+    load: { dnsServer: '127.0.0.1:5353' },
+  };
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const d = mkdtempSync(join(tmpdir(), 'downtime-dns-scenario-'));
+  try {
+    const file = join(d, 's.json');
+    writeFileSync(file, JSON.stringify(scenario));
+    const plan = await planRun({ scenario: file, out: join(d, 'r.ndjson') }, io);
+    assert.equal(plan.options.dnsServer, '127.0.0.1:5353');
+    const flag = await planRun({ scenario: file, out: join(d, 'r.ndjson'), dnsServer: '127.0.0.9:53' }, io);
+    assert.equal(flag.options.dnsServer, '127.0.0.9:53', 'the flag wins');
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});

@@ -216,6 +216,7 @@ class Loop {
         HEARTBEAT_TIMEOUT_MS,
       );
     });
+    let lost = false;
     try {
       await Promise.race([
         (async () => {
@@ -224,15 +225,24 @@ class Loop {
             this.conn.destroy();
             this.conn = null;
           }
-          this.conn ??= await connectOnce(this.connectOpts).catch((err: unknown) => {
-            // connectOnce wraps the driver's error in a one-line DowntimeError; keep its class.
-            throw Object.assign(new Error((err as Error).message), { cls: classOf(err) });
-          });
+          if (this.conn === null) {
+            const c = await connectOnce(this.connectOpts).catch((err: unknown) => {
+              // connectOnce wraps the driver's error in a one-line DowntimeError; keep its class.
+              throw Object.assign(new Error((err as Error).message), { cls: classOf(err) });
+            });
+            // Connected only after this tick gave up (or the heartbeat stopped): not kept, never leaked.
+            if (lost || this.stopped) {
+              c.destroy();
+              return;
+            }
+            this.conn = c;
+          }
           await this.tick(this.conn, atMs);
         })(),
         timeout,
       ]);
     } catch (err) {
+      lost = true;
       this.conn?.destroy();
       this.conn = null;
       this.fail(atMs, classOf(err), oneLine((err as Error).message ?? String(err)));
@@ -400,10 +410,19 @@ export class Heartbeat {
     this.lag.flushThrough(Math.ceil(endMs / 1000) - 1);
     this.reader.close();
     if (this.o.keep !== true) {
+      // Bounded: an endpoint that swallows packets must not hold up the end of the run.
+      let timer: NodeJS.Timeout | undefined;
       try {
-        const c = this.writer.conn ?? (await connectOnce(this.o.endpoint));
-        this.writer.conn = c;
-        await c.query(`DELETE FROM \`${this.table}\` WHERE run_id = ?`, [this.o.runId]);
+        await Promise.race([
+          (async () => {
+            const c = this.writer.conn ?? (await connectOnce(this.o.endpoint));
+            this.writer.conn = c;
+            await c.query(`DELETE FROM \`${this.table}\` WHERE run_id = ?`, [this.o.runId]);
+          })(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('timed out after 3 s')), 3000);
+          }),
+        ]);
       } catch (err) {
         this.o.event({
           atMs: this.o.now(),
@@ -411,6 +430,8 @@ export class Heartbeat {
           name: 'cleanup-failed',
           detail: { message: `heartbeat row: ${oneLine((err as Error).message)}` },
         });
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.writer.close();

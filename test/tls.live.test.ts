@@ -6,7 +6,16 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli.js';
@@ -165,6 +174,7 @@ test('verify-ca with the right CA: per-probe connections, all ok; the report ren
   const r = readResults(out);
   assert.equal(r.header.tls?.mode, 'verify-ca');
   assert.equal(r.header.tls?.caFile, join(dir, 'ca.pem'));
+  assert.ok(existsSync(join(dir, 'verify-ca', 'summary.json')), 'the report was rendered');
   for (const op of ['read', 'write'] as const) {
     for (const s of r.seconds[op]) assert.equal(s.ok, s.due, `${op} ${JSON.stringify(s.failed)}`);
   }
@@ -327,4 +337,50 @@ test('--ssl-ca: a missing file, a non-PEM file, and a CA with a mode that does n
     assert.match(res.err, message);
   }
   assert.throws(() => statSync(join(dir, 'never.ndjson')));
+});
+
+test('mid-run, a certificate that no longer matches fails new connections with class tls, and they recover', async () => {
+  const out = join(dir, 'midrun.ndjson');
+  const running = run(url('localhost'), [
+    '--ssl-mode',
+    'verify-identity',
+    '--ssl-ca',
+    join(dir, 'ca.pem'),
+    '--connection',
+    'per-probe',
+    '--duration',
+    '5s',
+    '--reads',
+    '20',
+    '--writes',
+    '10',
+    '--no-report',
+    '--out',
+    out,
+  ]);
+  const deadline = Date.now() + 30_000;
+  while (!(existsSync(out) && readFileSync(out, 'utf8').includes('"type":"header"')) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  copyFileSync(join(dir, 'elsewhere-cert.pem'), join(dir, 'server.pem'));
+  copyFileSync(join(dir, 'elsewhere-cert.key'), join(dir, 'server.key'));
+  await tlsSrv.server.rootQuery('FLUSH SSL');
+  await new Promise((r) => setTimeout(r, 1000));
+  copyFileSync(join(dir, 'localhost-cert.pem'), join(dir, 'server.pem'));
+  copyFileSync(join(dir, 'localhost-cert.key'), join(dir, 'server.key'));
+  await tlsSrv.server.rootQuery('FLUSH SSL');
+  const res = await running;
+  assert.equal(res.code, ExitCode.Ok, res.err);
+  const r = readResults(out);
+  assertInvariants(r);
+  const failed: Record<string, number> = {};
+  for (const s of [...r.seconds.read, ...r.seconds.write]) {
+    for (const [cls, n] of Object.entries(s.failed)) failed[cls] = (failed[cls] ?? 0) + n;
+  }
+  assert.deepEqual(Object.keys(failed), ['tls'], JSON.stringify(failed));
+  // About a second of 30 probes/s failed; the last second is all ok again.
+  assert.ok((failed.tls ?? 0) >= 15 && (failed.tls ?? 0) <= 60, JSON.stringify(failed));
+  const last = r.seconds.read[r.seconds.read.length - 1];
+  assert.equal(last?.ok, last?.due);
 });

@@ -8,9 +8,12 @@ import type { Target } from './target.js';
 /**
  * Replication lag on blue/green, pt-heartbeat style: every 100 ms the main thread writes a heartbeat row
  * (the run id, a sequence, the writer's wall clock in µs and the writer's server_id) through the endpoint —
- * blue until a switchover — and every 100 ms reads it on green. Lag = the reader's clock when the row was
- * read − the heartbeat's timestamp: both clocks are this host's, so no clock skew enters. It includes up to
- * one write interval (a heartbeat is at most 100 ms old when it is replaced) plus the read's own round trip.
+ * blue until a switchover — and every 100 ms, half an interval later, reads it on green. Lag = how long the
+ * oldest heartbeat that blue had acknowledged (before the read was sent) and green does not show yet has been
+ * waiting: the reader's clock when the read returned − that heartbeat's send time; 0 when green shows the
+ * latest acknowledged heartbeat. Both ends are this host's clock, so no skew enters. Unlike pt-heartbeat's
+ * "now − timestamp of the row", a heartbeat row that only gets old because writes fail (a switchover's write
+ * block) is not lag: green has everything blue acknowledged.
  *
  * After a switchover the endpoint is green: the heartbeat is then written on green itself, and a lag read
  * there says nothing about replication. Such reads (row's server_id = the reader's @@server_id) are
@@ -288,6 +291,16 @@ function classOf(err: unknown): string {
   return classifyError(err);
 }
 
+interface Acked {
+  seq: number;
+  /** When the write was sent, and when blue acknowledged it (epoch ms, this host's clock). */
+  sentMs: number;
+  ackMs: number;
+}
+
+/** Acknowledged heartbeats kept while green has not shown them (10 minutes' worth). */
+const MAX_UNSEEN = 6000;
+
 /**
  * The heartbeat writer (through the endpoint) and reader (on green), from the run's start until close().
  * Lag records for every second go to `record`; the first failure of each side and class is an event.
@@ -300,6 +313,8 @@ export class Heartbeat {
   private seq = 0;
   private readonly warned = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Heartbeats blue acknowledged that green has not shown yet, oldest first. */
+  private readonly acked: Acked[] = [];
   private writerServerId: number | null = null;
   /** The connection writerServerId was asked on. */
   private writerConn: mysql.Connection | null = null;
@@ -347,17 +362,21 @@ export class Heartbeat {
       this.writerConn = c;
     }
     const seq = ++this.seq;
-    const sentUs = Math.round(this.o.now() * 1000);
+    const sentMs = this.o.now();
     try {
-      await c.query(UPSERT(this.table), [this.o.runId, seq, sentUs, this.writerServerId]);
+      await c.query(UPSERT(this.table), [this.o.runId, seq, Math.round(sentMs * 1000), this.writerServerId]);
     } catch (err) {
       this.writerServerId = null; // ask again on the next connection (a switchover moves the endpoint)
       throw err;
     }
+    this.acked.push({ seq, sentMs, ackMs: this.o.now() });
+    // Bounded: a replica that stays behind for hours keeps the oldest missing heartbeat, which is what counts.
+    if (this.acked.length > MAX_UNSEEN) this.acked.splice(1, 1);
     void atMs;
   }
 
   private async read(c: mysql.Connection, atMs: number): Promise<void> {
+    const issuedMs = this.o.now();
     const [rows] = await c.query(READ(this.table), [this.o.runId]);
     const nowMs = this.o.now();
     const row = (rows as { seq: unknown; sent_us: unknown; server_id: unknown; me: unknown }[])[0];
@@ -383,7 +402,16 @@ export class Heartbeat {
       }
       return;
     }
-    this.lag.sample(nowMs, nowMs - Number(row.sent_us) / 1000);
+    // Green has every heartbeat up to the one it shows: those are no longer missing.
+    const seen = Number(row.seq);
+    let drop = 0;
+    while (drop < this.acked.length && (this.acked[drop] as Acked).seq <= seen) drop++;
+    if (drop > 0) this.acked.splice(0, drop);
+    // Lag: how long the oldest heartbeat blue acknowledged (before this read was sent) has been missing on
+    // green; 0 when green has all of them — also while writes fail (a switchover's write block), when the
+    // heartbeat row merely gets old.
+    const missing = this.acked.find((a) => a.ackMs <= issuedMs);
+    this.lag.sample(nowMs, missing === undefined ? 0 : nowMs - missing.sentMs);
   }
 
   private failed(side: 'read' | 'write', atMs: number, cls: string, message: string): void {

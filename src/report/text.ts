@@ -299,7 +299,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     ...(replicationLagText(s) === null
       ? []
       : [
-          `- Replication lag: ${(replicationLagText(s) as string).replace(/^replication lag /, '')} (heartbeat written through the endpoint every 100 ms, read on green; includes up to one interval)`,
+          `- Replication lag: ${(replicationLagText(s) as string).replace(/^replication lag /, '')} (heartbeat written through the endpoint every 100 ms, read on green: how long the oldest acknowledged heartbeat green lacked had been waiting)`,
         ]),
     ...(lagText(s) === null ? [] : [`- ${lagText(s) as string} (small = the load host was not the bottleneck)`]),
     `- "If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %. Nines = -log10(1 - availability).`,

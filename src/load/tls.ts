@@ -97,9 +97,24 @@ export function readCaFile(file: string): string {
   return text;
 }
 
+/**
+ * One mysql2 `ssl` object per TlsConfig: mysql2 caches the secure context (a CA bundle such as RDS's holds
+ * over a hundred certificates, milliseconds to parse) and TLS sessions by the identity of this object.
+ */
+const SSL_OPTIONS = new WeakMap<TlsConfig, Mysql2Ssl>();
+
 /** The mysql2 `ssl` option for a connection of this run. */
 export function mysql2Ssl(tls: TlsConfig | undefined): Mysql2Ssl | undefined {
   if (tls === undefined || !tls.encrypt) return undefined;
+  let ssl = SSL_OPTIONS.get(tls);
+  if (ssl === undefined) {
+    ssl = buildSsl(tls);
+    SSL_OPTIONS.set(tls, ssl);
+  }
+  return ssl;
+}
+
+function buildSsl(tls: TlsConfig): Mysql2Ssl {
   const verify = tls.mode === 'verify-ca' || tls.mode === 'verify-identity';
   return {
     ...(tls.ca !== undefined ? { ca: tls.ca } : {}),

@@ -123,6 +123,7 @@ function replicationLagText(s: Summary): string | null {
   const at = (ms: number): string => `+${Math.round((ms - s.startMs) / 1000)} s`;
   const parts: string[] = [];
   if (l.maxMs === null) parts.push('no sample (green never answered with a heartbeat from blue)');
+  else if (l.maxMs === 0) parts.push(`0 ms in all ${l.samples} samples (green showed every acknowledged heartbeat)`);
   else {
     parts.push(`max ${formatDuration(l.maxMs)} in the second at ${at(l.maxAtMs as number)}`);
     if (l.lastMs !== null) parts.push(`last ${formatDuration(l.lastMs)}`);

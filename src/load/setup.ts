@@ -31,6 +31,16 @@ export async function connectOnce(opts: ConnectOptions): Promise<mysql.Connectio
 
 function rawConnect(opts: ConnectOptions): Promise<mysql.Connection> {
   const { target } = opts;
+  if (opts.tls?.mode === 'verify-identity' && isIP(target.host) !== 0) {
+    // mysql2 gives Node no server name for an IP address, and Node then checks the certificate against
+    // "localhost": refused rather than reported as verified.
+    return Promise.reject(
+      new DowntimeError(
+        `--ssl-mode verify-identity checks the host name in the server's certificate, but ${target.url} names an IP address (${target.host}); connect by the name the certificate carries, or use --ssl-mode verify-ca`,
+        ExitCode.Usage,
+      ),
+    );
+  }
   const stream = streamFactory(target.host, target.port, opts.dnsServer, opts.connectTimeoutMs);
   const password = opts.passwordNow?.() ?? opts.password;
   return mysql.createConnection({
@@ -55,14 +65,6 @@ export async function connectForSetup(
   opts: ConnectOptions,
 ): Promise<{ conn: mysql.Connection; tls: TlsConfig | undefined; report: TlsReport | undefined }> {
   let tls = opts.tls;
-  if (tls?.mode === 'verify-identity' && isIP(opts.target.host) !== 0) {
-    // mysql2 gives Node no server name for an IP address, and Node then checks the certificate against
-    // "localhost": refused rather than reported as verified.
-    throw new DowntimeError(
-      `--ssl-mode verify-identity checks the host name in the server's certificate, but --target names an IP address (${opts.target.host}); connect by the name the certificate carries, or use --ssl-mode verify-ca`,
-      ExitCode.Usage,
-    );
-  }
   let note: string | undefined;
   let conn: mysql.Connection;
   try {
@@ -97,6 +99,7 @@ export async function connectForSetup(
 
 /** Turns a connect failure into a DowntimeError. Never includes the password. */
 export function connectError(err: unknown, opts: ConnectOptions): DowntimeError {
+  if (err instanceof DowntimeError) return err;
   const { target } = opts;
   const where = `${target.host}:${target.port}`;
   const cls = classifyError(err);

@@ -157,15 +157,16 @@ export function sessionOf(sandbox: Sandbox, description: string, release: () => 
     sandbox.green !== undefined && sandbox.active === 'blue'
       ? {
           ...target,
-          host: '127.0.0.1',
+          host: sandbox.green.host ?? '127.0.0.1',
           port: sandbox.green.port,
-          url: `mysql://${target.user}@127.0.0.1:${sandbox.green.port}/${target.database}`,
+          url: `mysql://${target.user}@${sandbox.green.host ?? '127.0.0.1'}:${sandbox.green.port}/${target.database}`,
         }
       : undefined;
   return {
     ...(green !== undefined ? { green } : {}),
     target,
     password: sandbox.endpoint.password,
+    ...(sandbox.endpoint.dnsServer !== undefined ? { dnsServer: sandbox.endpoint.dnsServer } : {}),
     steps: sandboxStepRunner(sandbox),
     release,
     description,

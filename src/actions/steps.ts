@@ -39,6 +39,8 @@ export interface SandboxSession {
   description: string;
   /** Green (the replica, same credentials) while it replicates from blue: the run measures replication lag. */
   green?: Target;
+  /** The sandbox's DNS server (dns endpoint mode): the endpoint's name is resolved through it. */
+  dnsServer?: string;
 }
 
 /**

@@ -541,6 +541,10 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
         actions,
         // Replication lag: the green the user named, else the sandbox's (while it replicates from blue).
         green: plan.options.green ?? session?.green,
+        // A dns-mode sandbox's endpoint is a name served by its own DNS server.
+        ...(plan.options.dnsServer === undefined && session?.dnsServer !== undefined
+          ? { dnsServer: session.dnsServer }
+          : {}),
       },
       io,
     );

@@ -13,6 +13,7 @@ import {
   type FaultTimes,
   type ProxyTarget,
 } from './proxy.js';
+import { startDnsServer, type DnsServer } from './dns.js';
 import { runUpgrade, startServer, type MysqlServer } from './server.js';
 
 export type Topology = 'single' | 'blue-green';
@@ -21,6 +22,8 @@ export type OnSandboxEvent = (e: SandboxEvent) => void;
 
 /** What the steps need of a server: satisfied by an in-process MysqlServer and by a detached one. */
 export interface SandboxServer {
+  /** The loopback address it listens on (default 127.0.0.1). */
+  readonly host?: string;
   readonly port: number;
   readonly serverId: number;
   readonly pid: number | null;
@@ -52,13 +55,16 @@ export type FaultStepOptions = FaultSpec & {
 };
 
 export interface SandboxEndpoint {
-  /** mysql://downtime@127.0.0.1:PORT/probe — never the password. */
+  /** mysql://downtime@127.0.0.1:PORT/probe (dns mode: mysql://downtime@db.sandbox.test:PORT/probe) — never the password. */
   url: string;
-  host: '127.0.0.1';
+  /** 127.0.0.1 (the proxy), or the name the sandbox's DNS server answers for (dns mode). */
+  host: string;
   port: number;
   user: string;
   password: string;
   database: string;
+  /** dns mode: resolve `host` through this DNS server (IP:PORT), as `--dns-server` / RunOptions.dnsServer. */
+  dnsServer?: string;
 }
 
 export interface UpgradeOptions {
@@ -105,6 +111,8 @@ export interface Sandbox extends SandboxSteps {
   /** The server the endpoint points at now (blue until a switchover or failover). */
   readonly active: 'blue' | 'green';
   readonly proxy: ProxyControl;
+  /** dns mode: the DNS server the endpoint name is served by. */
+  readonly dns?: DnsServer;
   setOnEvent(fn: OnSandboxEvent | undefined): void;
   /** Everything down; the directory removed unless it was given. */
   stop(): Promise<void>;
@@ -118,6 +126,14 @@ export interface StartSandboxOptions {
   basePort?: number;
   /** The endpoint's port alone (overrides basePort for the endpoint). */
   proxyPort?: number;
+  /**
+   * `proxy` (default): the endpoint is the proxy on 127.0.0.1, re-pointed by the steps. `dns`: no proxy;
+   * blue listens on 127.0.0.1 and green on 127.0.0.2 (the same port), and the endpoint is the name
+   * `db.sandbox.test` served by the sandbox's DNS server, which the steps re-point (DnsEndpoint). In-process only.
+   */
+  endpoint?: 'proxy' | 'dns';
+  /** dns mode: TTL of the endpoint's record, seconds (default 1). */
+  dnsTtlS?: number;
   onEvent?: OnSandboxEvent;
 }
 
@@ -164,7 +180,7 @@ export async function startReplication(
   timeoutMs = 20_000,
 ): Promise<void> {
   await replica.rootQuery(
-    `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${source.port}, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
+    `CHANGE MASTER TO MASTER_HOST='${source.host ?? '127.0.0.1'}', MASTER_PORT=${source.port}, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
     [repl.user, repl.password],
   );
   await replica.rootQuery('START SLAVE');
@@ -230,8 +246,8 @@ export async function createTopologyTable(
     );
     await s.rootQuery(`${NO_BINLOG}DELETE FROM ${TOPOLOGY_TABLE}`);
     await s.rootQuery(
-      `${NO_BINLOG}INSERT INTO ${TOPOLOGY_TABLE} VALUES (?, '127.0.0.1', ?, 'BLUE_GREEN_DEPLOYMENT_SOURCE', 'AVAILABLE', '1.0'), (?, '127.0.0.1', ?, 'BLUE_GREEN_DEPLOYMENT_TARGET', 'AVAILABLE', '1.0')`,
-      [blue.serverId, blue.port, green.serverId, green.port],
+      `${NO_BINLOG}INSERT INTO ${TOPOLOGY_TABLE} VALUES (?, ?, ?, 'BLUE_GREEN_DEPLOYMENT_SOURCE', 'AVAILABLE', '1.0'), (?, ?, ?, 'BLUE_GREEN_DEPLOYMENT_TARGET', 'AVAILABLE', '1.0')`,
+      [blue.serverId, blue.host ?? '127.0.0.1', blue.port, green.serverId, green.host ?? '127.0.0.1', green.port],
     );
   }
 }
@@ -423,7 +439,7 @@ export class StepEngine implements SandboxSteps {
     const caughtUpAtMs = wallClockMs();
     const renameLeftMs = connectionsDroppedAtMs + (o.renameMs ?? 0) - wallClockMs();
     if (renameLeftMs > 0) await sleep(renameLeftMs);
-    await this.proxy.setTarget({ host: '127.0.0.1', port: green.port });
+    await this.proxy.setTarget(addressOf(green));
     await this.proxy.accept();
     const acceptingAtMs = wallClockMs();
     await this.promote(green);
@@ -464,7 +480,7 @@ export class StepEngine implements SandboxSteps {
     const startedAtMs = this.phase('failover-started');
     await this.proxy.refuse();
     await this.proxy.dropConnections();
-    await this.proxy.setTarget({ host: '127.0.0.1', port: green.port });
+    await this.proxy.setTarget(addressOf(green));
     await this.proxy.accept();
     const acceptingAtMs = wallClockMs();
     await this.promote(green);
@@ -516,11 +532,89 @@ export class StepEngine implements SandboxSteps {
     this.blue = servers.blue;
     this.green = servers.green;
     this.active = 'blue';
-    await this.proxy.setTarget({ host: '127.0.0.1', port: this.blue.port });
+    await this.proxy.setTarget(addressOf(this.blue));
     await this.proxy.accept();
     const availableAtMs = this.phase('reset');
     await this.onStateChange();
     return { startedAtMs, availableAtMs, resetMs: availableAtMs - startedAtMs };
+  }
+}
+
+/** Where a server listens, for the endpoint to point at. */
+function addressOf(s: SandboxServer): ProxyTarget {
+  return { host: s.host ?? '127.0.0.1', port: s.port };
+}
+
+/** The name the dns-mode endpoint is served under (.test: RFC 2606, never a real name). */
+export const DNS_ENDPOINT_NAME = 'db.sandbox.test';
+/** Green's address in dns mode: all of 127.0.0.0/8 is loopback on Linux. */
+export const GREEN_DNS_HOST = '127.0.0.2';
+
+/**
+ * The endpoint as RDS moves it: by DNS. The steps' proxy operations mean, without a proxy: setTarget —
+ * point the name at that server's address (clients follow when they next resolve it, within the TTL);
+ * dropConnections — kill the application's connections on the server the name points at (RDS drops
+ * them on the old instance); refuse/accept — nothing (a name has no listener to close: clients that
+ * reconnect meanwhile reach the old instance, read-only during a switchover). Network faults need the proxy.
+ */
+export class DnsEndpoint implements ProxyControl {
+  private target: ProxyTarget;
+
+  constructor(
+    private readonly dns: DnsServer,
+    readonly name: string,
+    initial: SandboxServer,
+    /** The server listening at an address (for dropConnections). */
+    private readonly serverAt: (t: ProxyTarget) => SandboxServer | undefined,
+  ) {
+    this.target = addressOf(initial);
+    dns.set(name, this.target.host);
+  }
+
+  get port(): number {
+    return this.target.port;
+  }
+
+  setTarget(t: ProxyTarget): void {
+    this.target = t;
+    this.dns.set(this.name, t.host);
+  }
+
+  async refuse(): Promise<void> {}
+
+  async accept(): Promise<void> {}
+
+  async dropConnections(): Promise<void> {
+    const server = this.serverAt(this.target);
+    if (server === undefined) return;
+    try {
+      const rows = await server.rootQuery<{ id: number }[]>(
+        'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?',
+        [APP_USER],
+      );
+      for (const r of rows) {
+        try {
+          await server.rootQuery(`KILL CONNECTION ${Number(r.id)}`);
+        } catch {
+          // gone already
+        }
+      }
+    } catch {
+      // the server is down (a restart step): nothing to drop
+    }
+  }
+
+  fault(): Promise<{ atMs: number }> {
+    return Promise.reject(
+      new DowntimeError(
+        'network faults need the endpoint proxy; start the sandbox without endpoint: dns (DNS faults: sandbox.dns.fault())',
+        ExitCode.Usage,
+      ),
+    );
+  }
+
+  clearFault(): Promise<FaultTimes | null> {
+    return Promise.resolve(null);
   }
 }
 
@@ -544,12 +638,15 @@ export async function buildServers(
   creds: Credentials,
   ports: { blue?: number; green?: number } = {},
   detached = false,
+  /** Loopback addresses (default 127.0.0.1); a green with its own address shares blue's port unless given one. */
+  hosts: { blue?: string; green?: string } = {},
 ): Promise<{ blue: MysqlServer; green?: MysqlServer }> {
   const blue = await startServer({
     baseDir: dir,
     name: 'blue',
     serverId: 1,
     binlog: true,
+    ...(hosts.blue !== undefined ? { host: hosts.blue } : {}),
     ...(ports.blue !== undefined ? { port: ports.blue } : {}),
     ...(detached ? { detached } : {}),
   });
@@ -571,7 +668,12 @@ export async function buildServers(
         serverId: 2,
         binlog: true,
         readOnly: true,
-        ...(ports.green !== undefined ? { port: ports.green } : {}),
+        ...(hosts.green !== undefined ? { host: hosts.green } : {}),
+        ...(ports.green !== undefined
+          ? { port: ports.green }
+          : hosts.green !== undefined && hosts.green !== (hosts.blue ?? '127.0.0.1')
+            ? { port: blue.port }
+            : {}),
         ...(detached ? { detached } : {}),
       });
       await startReplication(blue, green, { user: REPL_USER, password: creds.replPassword });
@@ -614,6 +716,10 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
   if (opts.topology !== 'single' && opts.topology !== 'blue-green') {
     throw new DowntimeError(`topology must be single or blue-green (got "${String(opts.topology)}")`, ExitCode.Usage);
   }
+  const mode = opts.endpoint ?? 'proxy';
+  if (mode !== 'proxy' && mode !== 'dns') {
+    throw new DowntimeError(`endpoint must be proxy or dns (got "${String(mode)}")`, ExitCode.Usage);
+  }
   const base = opts.basePort;
   if (base !== undefined && (!Number.isInteger(base) || base < 1 || base > 65533)) {
     throw new DowntimeError(`basePort must be an integer from 1 to 65533 (got ${base})`, ExitCode.Usage);
@@ -623,45 +729,66 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
   mkdirSync(dir, { recursive: true });
   const creds: Credentials = { appPassword: randomPassword(), replPassword: randomPassword() };
   const proxyPort = opts.proxyPort ?? base;
+  // dns mode: green on its own loopback address, on blue's port (buildServers), as two RDS instances.
+  const hosts = mode === 'dns' ? { blue: '127.0.0.1', green: GREEN_DNS_HOST } : {};
   let servers: { blue: MysqlServer; green?: MysqlServer };
   try {
     servers = await buildServers(
       opts.topology,
       dir,
       creds,
-      base === undefined ? {} : { blue: base + 1, ...(opts.topology === 'blue-green' ? { green: base + 2 } : {}) },
+      base === undefined
+        ? {}
+        : { blue: base + 1, ...(opts.topology === 'blue-green' && mode === 'proxy' ? { green: base + 2 } : {}) },
+      false,
+      hosts,
     );
   } catch (err) {
     if (ownDir) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  let proxy: EndpointProxy;
-  try {
-    proxy = await startProxy({
-      target: { host: '127.0.0.1', port: servers.blue.port },
-      ...(proxyPort !== undefined ? { port: proxyPort } : {}),
-    });
-  } catch (err) {
+  const destroyServers = async (): Promise<void> => {
     await servers.green?.destroy();
     await servers.blue.destroy();
+  };
+  let proxy: EndpointProxy | undefined;
+  let dns: DnsServer | undefined;
+  let control: ProxyControl;
+  try {
+    if (mode === 'dns') {
+      dns = await startDnsServer({ ttlS: opts.dnsTtlS ?? 1 });
+      control = new DnsEndpoint(dns, DNS_ENDPOINT_NAME, servers.blue, (t) =>
+        [servers.blue, servers.green].find((x) => x !== undefined && addressOf(x).host === t.host),
+      );
+    } else {
+      proxy = await startProxy({
+        target: { host: '127.0.0.1', port: servers.blue.port },
+        ...(proxyPort !== undefined ? { port: proxyPort } : {}),
+      });
+      control = proxy;
+    }
+  } catch (err) {
+    await dns?.close();
+    await destroyServers();
     if (ownDir) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   const ports = { blue: servers.blue.port, ...(servers.green ? { green: servers.green.port } : {}) };
   const reset = async (): Promise<{ blue: MysqlServer; green?: MysqlServer }> => {
-    await servers.green?.destroy();
-    await servers.blue.destroy();
-    servers = await buildServers(opts.topology, dir, creds, ports);
+    await destroyServers();
+    servers = await buildServers(opts.topology, dir, creds, ports, false, hosts);
     return servers;
   };
-  const engine = new StepEngine(opts.topology, servers.blue, servers.green, proxy, 'blue', reset, opts.onEvent);
+  const engine = new StepEngine(opts.topology, servers.blue, servers.green, control, 'blue', reset, opts.onEvent);
+  const endpointHost = mode === 'dns' ? DNS_ENDPOINT_NAME : '127.0.0.1';
   const endpoint: SandboxEndpoint = {
-    url: `mysql://${APP_USER}@127.0.0.1:${proxy.port}/${APP_DATABASE}`,
-    host: '127.0.0.1',
-    port: proxy.port,
+    url: `mysql://${APP_USER}@${endpointHost}:${control.port}/${APP_DATABASE}`,
+    host: endpointHost,
+    port: control.port,
     user: APP_USER,
     password: creds.appPassword,
     database: APP_DATABASE,
+    ...(dns !== undefined ? { dnsServer: dns.address } : {}),
   };
   return {
     topology: opts.topology,
@@ -675,12 +802,13 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
     get active() {
       return engine.active;
     },
-    proxy,
+    proxy: control,
+    ...(dns !== undefined ? { dns } : {}),
     ...engineSteps(engine),
     async stop() {
-      await proxy.close();
-      await servers.green?.destroy();
-      await servers.blue.destroy();
+      await proxy?.close();
+      await dns?.close();
+      await destroyServers();
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };

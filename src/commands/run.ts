@@ -570,7 +570,8 @@ export function runFlags<T>(y: Argv<T>) {
   return y
     .option('target', {
       type: 'string',
-      describe: 'mysql://USER@HOST:PORT/DATABASE (password from MYSQL_PWD or --password-file)',
+      describe:
+        'mysql://USER@HOST:PORT/DATABASE, no password in it (MYSQL_PWD, --password-file, --password-command or --password-prompt)',
     })
     .option('reads', { type: 'number', defaultDescription: '100', describe: 'read probes per second' })
     .option('writes', { type: 'number', defaultDescription: '50', describe: 'write probes per second' })

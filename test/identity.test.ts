@@ -144,3 +144,22 @@ test('report: identity changes in summary.identities (older events without addre
   assert.match(md, /\| 2\.000 \| [^|]+ \| 2 \| green \| 10\.11 \| OFF \| 10\.0\.0\.2 \| connect \(reads\) \|/);
   assert.match(md, /\| 0\.000 \| [^|]+ \| 1 \| blue \| 10\.11 \| OFF \| \? \| read \|/);
 });
+
+test('the same server flipping read_only (a promotion; sightings crossing by a few ms) is a change, not a stale server', () => {
+  const events: EventInput[] = [];
+  const t = new IdentityTimeline((e) => events.push(e));
+  const greenRo = { ...green, readOnly: true };
+  t.observe(0, blue, 1000, 1001);
+  t.observe(0, green, 2000, 2128, '127.0.0.1', 'connect (reads)');
+  t.observe(1, greenRo, 2001, 2133, '127.0.0.1', 'connect (writes)');
+  t.observe(0, green, 2002, 2135, '127.0.0.1', 'read');
+  assert.deepEqual(
+    events.map((e) => [e.kind, (e.detail as { serverId: number }).serverId]),
+    [
+      ['identity', 1],
+      ['identity', 2],
+      ['identity', 2],
+      ['identity', 2],
+    ],
+  );
+});

@@ -506,7 +506,8 @@ export type IdentityVia = 'read' | `connect (${Op}s)`;
 export class IdentityTimeline {
   private current: string | null = null;
   private currentAtMs = -Infinity;
-  private readonly seen = new Set<string>();
+  private readonly seenServers = new Set<string>();
+  private currentServer: string | null = null;
   private events = 0;
   private static readonly MAX_EVENTS = 1000;
   /** Per op: the handshake version and address per-probe connections last reported (no identity query). */
@@ -554,11 +555,15 @@ export class IdentityTimeline {
       return;
     }
     if (atMs < this.currentAtMs) return; // older news from another worker
-    const returning = this.seen.has(key);
+    // Stale means another server answering again after it was replaced; the same server flipping read_only
+    // (a promotion, or two workers' sightings of it crossing by a few ms) is a change, not a stale server.
+    const server = `${id.serverId ?? ''}\u0000${id.hostname ?? ''}`;
+    const returning = this.seenServers.has(server) && server !== this.currentServer;
     const previous = this.current;
     this.current = key;
+    this.currentServer = server;
     this.currentAtMs = atMs;
-    this.seen.add(key);
+    this.seenServers.add(server);
     if (++this.events > IdentityTimeline.MAX_EVENTS) {
       if (this.events === IdentityTimeline.MAX_EVENTS + 1) {
         this.event({

@@ -329,3 +329,36 @@ function descendants(pid: number): number[] {
   }
   return out;
 }
+
+test('a scenario password.command with refresh: a refreshed token printed by a shell action is scrubbed too', async () => {
+  await accept(TOKEN_A, TOKEN_B);
+  const tokenFile = join(dir, 'token3');
+  writeFileSync(tokenFile, TOKEN_A);
+  const scenario = join(dir, 'iam.yaml');
+  writeFileSync(
+    scenario,
+    [
+      'name: iam',
+      `target: ${url()}`,
+      `password: { command: "cat '${tokenFile}'", refresh: 1s }`,
+      'duration: 4s',
+      'load: { reads: 10, writes: 5, workers: 1, connection: per-probe }',
+      'actions:',
+      `  - { at: 2500ms, name: echo-token, run: "cat '${tokenFile}'; echo; echo done" }`,
+      'report: { enabled: false }',
+      '',
+    ].join('\n'),
+  );
+  const out = join(dir, 'iam.ndjson');
+  const io = bufferIo({});
+  const running = main(['run', scenario, '--no-progress', '--out', out], io);
+  await started(out);
+  writeFileSync(tokenFile, TOKEN_B);
+  const code = await running;
+  assert.equal(code, ExitCode.Ok, io.err.join(''));
+  const r = readResults(out);
+  const lines = r.events.filter((e) => e.kind === 'output').map((e) => String(e.detail?.line));
+  assert.deepEqual(lines, ['***', 'done']);
+  assert.ok(r.events.some((e) => e.name === 'password-refreshed'));
+  assertAbsent([io.out.join(''), io.err.join(''), allText(out)], TOKEN_A, TOKEN_B);
+});

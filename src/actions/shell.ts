@@ -31,6 +31,8 @@ export interface ShellActionOptions {
   now: () => number;
   /** The run's password, if any: every occurrence in captured output is replaced with ***. */
   password: string | undefined;
+  /** Passwords that came later (a refreshed IAM token, --password-command): replaced too. */
+  laterPasswords?: () => Iterable<string>;
 }
 
 export type Stream = 'stdout' | 'stderr';
@@ -62,7 +64,12 @@ export type ShellResult = {
 };
 
 export function runShell(action: CommandAction, opts: ShellActionOptions, ctx: ActionContext): Promise<ShellResult> {
-  const redact = makeRedactor(opts.password);
+  const first = makeRedactor(opts.password);
+  const later = opts.laterPasswords;
+  const redact =
+    later === undefined
+      ? first
+      : (t: string): string => [...later()].reduce((text, pw) => makeRedactor(pw)(text), first(t));
   const command = scrubSecrets(redact(action.command));
   return new Promise<ShellResult>((resolve, reject) => {
     if (ctx.signal.aborted) {

@@ -523,9 +523,24 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
   }
   try {
     const steps = session === undefined ? undefined : relayingRunner(session.steps, relay);
+    // Tokens fetched during the run (--password-command) are scrubbed from shell action output too.
+    const refreshed = new Set<string>();
+    const laterPasswords = (): Iterable<string> => refreshed;
+    const refresh = plan.options.passwordRefresh;
+    const passwordRefresh =
+      refresh === undefined
+        ? undefined
+        : {
+            everyMs: refresh.everyMs,
+            fetch: async (): Promise<string> => {
+              const pw = await refresh.fetch();
+              refreshed.add(pw);
+              return pw;
+            },
+          };
     const actions: RunAction[] = plan.actions.map((a) => {
       if (a.kind === 'run') {
-        return shellAction(a, { env: io.env, cwd: io.cwd, now: io.now, password: db.password });
+        return shellAction(a, { env: io.env, cwd: io.cwd, now: io.now, password: db.password, laterPasswords });
       }
       if (steps === undefined) {
         throw new DowntimeError(`action "${a.name}" is a sandbox step, but this run has no sandbox`, ExitCode.Sandbox);
@@ -539,6 +554,7 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
         password: db.password,
         passwordSource: db.passwordSource,
         actions,
+        passwordRefresh,
         // Replication lag: the green the user named, else the sandbox's (while it replicates from blue).
         green: plan.options.green ?? session?.green,
         // A dns-mode sandbox's endpoint is a name served by its own DNS server.

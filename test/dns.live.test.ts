@@ -32,7 +32,7 @@ const NAME = 'db.sandbox.test';
 // 2-core machine 100 handshakes/s per op fell behind their schedule under load (timeouts not caused by DNS).
 const RATE = 50;
 const INTERVAL_MS = 1000 / RATE;
-const TIMEOUT_MS = 500;
+const TIMEOUT_MS = 1000;
 const DURATION_MS = 3000;
 const FAULT_AT_MS = 1000;
 const FAULT_MS = 1000;
@@ -54,7 +54,7 @@ after(async () => {
   await dns?.close();
   await srv?.cleanup();
   if (dir && !process.env.KEEP_DNS) rmSync(dir, { recursive: true, force: true });
-  else if (dir) console.log("kept", dir);
+  else if (dir) console.log('kept', dir);
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -133,9 +133,9 @@ for (const { mode, model } of CELLS) {
           atMs: FAULT_AT_MS,
           name: `dns-${mode}`,
           execute: async () => {
-            const atMs = dns.fault(mode, NAME);
+            const atMs = await dns.fault(mode, NAME);
             await sleep(FAULT_MS - (wallClockMs() - atMs));
-            injected = { atMs, endMs: dns.fault(null, NAME) };
+            injected = { atMs, endMs: await dns.fault(null, NAME) };
             return { faultAtMs: injected.atMs, faultEndMs: injected.endMs };
           },
         },
@@ -146,6 +146,7 @@ for (const { mode, model } of CELLS) {
     assert.ok(runMs < DURATION_MS + TIMEOUT_MS + 5000, `run ended in ${runMs} ms`);
     assert.equal(result.trailer.reason, 'completed');
     assert.ok(injected, 'the fault ran');
+    const fault: { atMs: number; endMs: number } = injected;
     const file = readResults(out);
     assertInvariants(file);
     // Back to baseline: no leaked connections or handles.
@@ -162,12 +163,19 @@ for (const { mode, model } of CELLS) {
     const failed = dnsEvents.find((e) => / does not resolve /.test(e.name));
     const back = dnsEvents.find((e) => e.detail?.recoveredFrom !== undefined);
     assert.ok(failed && back, `dns events: ${dnsEvents.map((e) => e.name).join('; ')}`);
-    assert.ok(failed.atMs >= injected.atMs - 1 && failed.atMs <= injected.atMs + 250 + TIMEOUT_MS + 100);
-    assert.ok(back.atMs >= injected.endMs - 1 && back.atMs <= injected.endMs + 250 + TIMEOUT_MS + 100);
+    assert.ok(failed.atMs >= fault.atMs - 1 && failed.atMs <= fault.atMs + 250 + TIMEOUT_MS + 100);
+    assert.ok(back.atMs >= fault.endMs - 1 && back.atMs <= fault.endMs + 250 + TIMEOUT_MS + 100);
 
     const summary = analyze(file);
     for (const op of ['read', 'write'] as Op[]) {
-      const windows = summary.outages.filter((o) => o.op === op);
+      // Windows over before the fault began are not the fault's: on a loaded machine the per-probe
+      // harness's first second can time out (it does without any fault, docs/fault-matrix.md). They must
+      // carry no dns failure; they are counted in the row, not checked against the fault.
+      const all = summary.outages.filter((o) => o.op === op);
+      const beforeMs = fault.atMs - TIGHT_MS - reachMs(file, op, fault.atMs);
+      const early = all.filter((o) => o.endMs <= beforeMs);
+      for (const w of early) assert.equal(w.errors.dns, undefined, `${op}: no dns failure before the fault`);
+      const windows = all.filter((o) => !early.includes(o));
       const classes: Record<string, number> = {};
       for (const w of windows) for (const [k, n] of Object.entries(w.errors)) classes[k] = (classes[k] ?? 0) + n;
       const row: Record<string, unknown> = {
@@ -176,10 +184,11 @@ for (const { mode, model } of CELLS) {
         op,
         classes,
         windows: windows.length,
-        injectedMs: Math.round(injected.endMs - injected.atMs),
+        injectedMs: Math.round(fault.endMs - fault.atMs),
         measuredMs: Math.round(windows.reduce((a, w) => a + w.durationMs, 0)),
-        reachMs: reachMs(file, op, injected.atMs),
+        reachMs: reachMs(file, op, fault.atMs),
         runMs,
+        windowsBeforeFault: early.length,
       };
       rows.push(row);
       if (model === 'pool') {
@@ -192,8 +201,8 @@ for (const { mode, model } of CELLS) {
       assert.ok(windows.length > 0, `${op}: an outage`);
       const first = windows[0] as (typeof windows)[number];
       const last = windows[windows.length - 1] as (typeof windows)[number];
-      const startErr = Math.round(first.startMs - injected.atMs);
-      const endErr = Math.round(last.endMs - injected.endMs);
+      const startErr = Math.round(first.startMs - fault.atMs);
+      const endErr = Math.round(last.endMs - fault.endMs);
       row.startErrMs = startErr;
       row.endErrMs = endErr;
       const earlyMs = TIGHT_MS + (row.reachMs as number);

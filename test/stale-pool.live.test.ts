@@ -82,7 +82,7 @@ async function startPair(tag: string): Promise<Pair> {
     const password = 'pw-' + randomBytes(9).toString('base64url');
     await blue.createUser(USER, password, DATABASE);
     await waitCaughtUp(blue, green, 20_000);
-    dns.set(NAME, BLUE_IP);
+    await dns.set(NAME, BLUE_IP);
     const g = green;
     return {
       blue,
@@ -183,7 +183,7 @@ async function flip(pair: Pair, readOnly: boolean): Promise<Flip> {
   const replicationStoppedMs = wallClockMs();
   await pair.green.rootQuery('RESET SLAVE ALL');
   await pair.green.rootQuery('SET GLOBAL read_only = OFF');
-  const flippedMs = dns.set(NAME, GREEN_IP);
+  const flippedMs = await dns.set(NAME, GREEN_IP);
   return { replicationStoppedMs, flippedMs, ...(blueReadOnlyMs !== undefined ? { blueReadOnlyMs } : {}) };
 }
 

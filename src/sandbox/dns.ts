@@ -1,7 +1,6 @@
-import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { DowntimeError, ExitCode } from '../errors.js';
-import { wallClockMs } from '../io.js';
 
 /**
  * A tiny authoritative DNS server for the sandbox and the tests, on loopback UDP only: it answers A
@@ -15,6 +14,10 @@ import { wallClockMs } from '../io.js';
  * (AAAA, …) for a name in the table → NOERROR with no answer (NODATA); a name not in the table →
  * NXDOMAIN; a malformed query or one with other than one question → FORMERR; an opcode other than
  * QUERY → NOTIMP. No negative-caching SOA is sent, so resolvers do not cache NXDOMAIN.
+ *
+ * It runs in a worker thread of its own (dns-worker.ts), as a real DNS server is independent of its
+ * clients: the harness's main thread, where a test starts it, blocks for fdatasync every second. So the
+ * changes are messages: each resolves with the epoch ms at which the server applied it.
  */
 export type DnsFaultMode = 'nxdomain' | 'servfail' | 'drop';
 
@@ -32,88 +35,51 @@ export interface DnsServer {
   readonly port: number;
   /** `127.0.0.1:PORT`, as `--dns-server` takes it. */
   readonly address: string;
-  /** TTL of answers (seconds); may be changed at any time. */
-  ttlS: number;
-  /** Points `name` at `ipv4`; returns the epoch ms from which queries get the new answer. */
-  set(name: string, ipv4: string): number;
-  /** Removes `name` (queries get NXDOMAIN); returns the epoch ms it took effect. */
-  delete(name: string): number;
-  /** What `name` resolves to now (null if not in the table). */
+  /** TTL of answers (seconds), as last set. */
+  readonly ttlS: number;
+  /** Sets the TTL of answers from now on; resolves with the epoch ms it took effect. */
+  setTtl(ttlS: number): Promise<number>;
+  /** Points `name` at `ipv4`; resolves with the epoch ms from which queries get the new answer. */
+  set(name: string, ipv4: string): Promise<number>;
+  /** Removes `name` (queries get NXDOMAIN); resolves with the epoch ms it took effect. */
+  delete(name: string): Promise<number>;
+  /** What `name` resolves to, as last set (null if not in the table). */
   get(name: string): string | null;
   /**
-   * A fault for `name` (or every name, with `name` omitted); null ends it. Returns the epoch ms it took
-   * effect. A name's own fault wins over the server-wide one.
+   * A fault for `name` (or every name, with `name` omitted); null ends it. Resolves with the epoch ms it
+   * took effect. A name's own fault wins over the server-wide one.
    */
-  fault(mode: DnsFaultMode | null, name?: string): number;
-  /** Queries received, per lowercased name (all types). */
-  queries(name?: string): number;
+  fault(mode: DnsFaultMode | null, name?: string): Promise<number>;
+  /** Queries received, per lowercased name (all types), or in all. */
+  queries(name?: string): Promise<number>;
   close(): Promise<void>;
 }
 
-const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
-const TYPE_A = 1;
-const CLASS_IN = 1;
-const ALL = '*';
+/** What the worker is started with. */
+export interface DnsWorkerData {
+  ttlS: number;
+  port: number;
+  records: Record<string, string>;
+}
+
+export type DnsCommand =
+  | { id: number; op: 'set'; name: string; ipv4: string }
+  | { id: number; op: 'delete'; name: string }
+  | { id: number; op: 'ttl'; ttlS: number }
+  | { id: number; op: 'fault'; mode: DnsFaultMode | null; name?: string }
+  | { id: number; op: 'queries'; name?: string }
+  | { id: number; op: 'close' };
+
+/** id 0: listening (value: the port); -1: a socket error; else the reply to that command. */
+export interface DnsReply {
+  id: number;
+  atMs: number;
+  value?: number;
+  error?: string;
+}
 
 function normalize(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
-}
-
-interface Question {
-  name: string;
-  type: number;
-  cls: number;
-  /** Byte offset just past the question. */
-  end: number;
-}
-
-/** Parses the first question of a query; null if malformed (no compression in questions). */
-function parseQuestion(msg: Buffer): Question | null {
-  let off = 12;
-  const labels: string[] = [];
-  for (let guard = 0; guard < 128; guard++) {
-    if (off >= msg.length) return null;
-    const len = msg[off] as number;
-    off++;
-    if (len === 0) {
-      if (off + 4 > msg.length) return null;
-      return {
-        name: labels.join('.').toLowerCase(),
-        type: msg.readUInt16BE(off),
-        cls: msg.readUInt16BE(off + 2),
-        end: off + 4,
-      };
-    }
-    if (len > 63 || off + len > msg.length) return null;
-    labels.push(msg.toString('latin1', off, off + len));
-    off += len;
-  }
-  return null;
-}
-
-/** A response to `query`: its id, opcode and RD echoed, QR and AA set, the question copied. */
-function response(query: Buffer, q: Question | null, rcode: number, answer: Buffer | null): Buffer {
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(query.length >= 2 ? query.readUInt16BE(0) : 0, 0);
-  const qflags = query.length >= 4 ? query.readUInt16BE(2) : 0;
-  const opcode = qflags & 0x7800;
-  const rd = qflags & 0x0100;
-  header.writeUInt16BE(0x8000 | opcode | 0x0400 | rd | rcode, 2);
-  header.writeUInt16BE(q ? 1 : 0, 4);
-  header.writeUInt16BE(answer ? 1 : 0, 6);
-  const question = q ? query.subarray(12, q.end) : Buffer.alloc(0);
-  return Buffer.concat([header, question, answer ?? Buffer.alloc(0)]);
-}
-
-function aRecord(ipv4: string, ttlS: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt16BE(0xc00c, 0); // pointer to the question's name
-  b.writeUInt16BE(TYPE_A, 2);
-  b.writeUInt16BE(CLASS_IN, 4);
-  b.writeUInt32BE(Math.max(0, Math.floor(ttlS)), 6);
-  b.writeUInt16BE(4, 10);
-  ipv4.split('.').forEach((p, i) => b.writeUInt8(Number(p), 12 + i));
-  return b;
 }
 
 function checkTtl(ttlS: number): number {
@@ -137,48 +103,59 @@ function checkRecord(name: string, ipv4: string): void {
   }
 }
 
-/** Starts the DNS server on 127.0.0.1 (UDP); resolves when it is listening. */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+type Pending = Map<number, { resolve: (r: DnsReply) => void; reject: (e: Error) => void }>;
+
+/** Starts the DNS server on 127.0.0.1 (UDP) in its own thread; resolves when it is listening. */
 export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsServer> {
   let ttlS = checkTtl(opts.ttlS ?? 1);
-  const table = new Map<string, string>();
-  const faults = new Map<string, DnsFaultMode>();
-  const counts = new Map<string, number>();
+  const mirror = new Map<string, string>();
   for (const [name, ip] of Object.entries(opts.records ?? {})) {
     checkRecord(name, ip);
-    table.set(normalize(name), ip);
+    mirror.set(normalize(name), ip);
   }
-  const sock: Socket = createSocket({ type: 'udp4' });
-  sock.on('message', (msg, rinfo) => {
-    if (msg.length < 12 || (msg[2] as number) & 0x80) return; // too short, or a response: ignore
-    const opcode = ((msg[2] as number) >> 3) & 0x0f;
-    const qdcount = msg.readUInt16BE(4);
-    const q = opcode === 0 && qdcount === 1 ? parseQuestion(msg) : null;
-    let reply: Buffer | null;
-    if (opcode !== 0) reply = response(msg, null, RCODE.NOTIMP, null);
-    else if (q === null) reply = response(msg, null, RCODE.FORMERR, null);
-    else {
-      counts.set(q.name, (counts.get(q.name) ?? 0) + 1);
-      const mode = faults.get(q.name) ?? faults.get(ALL);
-      const ip = table.get(q.name);
-      if (mode === 'drop') reply = null;
-      else if (mode === 'servfail') reply = response(msg, q, RCODE.SERVFAIL, null);
-      else if (mode === 'nxdomain' || ip === undefined) reply = response(msg, q, RCODE.NXDOMAIN, null);
-      else if (q.type === TYPE_A && q.cls === CLASS_IN) reply = response(msg, q, RCODE.NOERROR, aRecord(ip, ttlS));
-      else reply = response(msg, q, RCODE.NOERROR, null);
-    }
-    if (reply !== null) sock.send(reply, rinfo.port, rinfo.address);
+  const worker = new Worker(new URL('./dns-worker.js', import.meta.url), {
+    workerData: { ttlS, port: opts.port ?? 0, records: Object.fromEntries(mirror) } satisfies DnsWorkerData,
   });
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(opts.port ?? 0, '127.0.0.1', () => {
-      sock.off('error', reject);
-      resolve();
+  const pending: Pending = new Map();
+  let nextId = 1;
+  let failure: Error | null = null;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.on('message', (r: DnsReply) => {
+      if (r.id === 0 && r.value !== undefined) resolve(r.value);
+      else if (r.id === -1) {
+        failure = new Error(`DNS server socket error: ${r.error ?? 'unknown'}`);
+        reject(failure);
+      } else {
+        const p = pending.get(r.id);
+        pending.delete(r.id);
+        p?.resolve(r);
+      }
+    });
+    worker.once('error', (err) => {
+      failure = err;
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    });
+    worker.once('exit', () => {
+      const err = failure ?? new Error('the DNS server thread exited');
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
     });
   });
-  // A late socket error (none expected on loopback) must not crash the process.
-  sock.on('error', () => undefined);
-  const port = sock.address().port;
   let closed = false;
+  const ask = (c: WithoutId<DnsCommand>): Promise<DnsReply> => {
+    if (closed) return Promise.reject(new Error('the DNS server is closed'));
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...c, id });
+    });
+  };
   return {
     host: '127.0.0.1',
     port,
@@ -186,40 +163,36 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     get ttlS() {
       return ttlS;
     },
-    set ttlS(v: number) {
+    setTtl(v) {
       ttlS = checkTtl(v);
+      return ask({ op: 'ttl', ttlS: v }).then((r) => r.atMs);
     },
     set(name, ipv4) {
       checkRecord(name, ipv4);
-      table.set(normalize(name), ipv4);
-      return wallClockMs();
+      mirror.set(normalize(name), ipv4);
+      return ask({ op: 'set', name, ipv4 }).then((r) => r.atMs);
     },
     delete(name) {
-      table.delete(normalize(name));
-      return wallClockMs();
+      mirror.delete(normalize(name));
+      return ask({ op: 'delete', name }).then((r) => r.atMs);
     },
     get(name) {
-      return table.get(normalize(name)) ?? null;
+      return mirror.get(normalize(name)) ?? null;
     },
     fault(mode, name) {
-      const key = name === undefined ? ALL : normalize(name);
-      if (mode === null) faults.delete(key);
-      else if (mode === 'nxdomain' || mode === 'servfail' || mode === 'drop') faults.set(key, mode);
-      else {
+      if (mode !== null && mode !== 'nxdomain' && mode !== 'servfail' && mode !== 'drop') {
         throw new DowntimeError(`DNS fault must be nxdomain, servfail or drop (got "${String(mode)}")`, ExitCode.Usage);
       }
-      return wallClockMs();
+      return ask({ op: 'fault', mode, ...(name !== undefined ? { name } : {}) }).then((r) => r.atMs);
     },
     queries(name) {
-      if (name !== undefined) return counts.get(normalize(name)) ?? 0;
-      let n = 0;
-      for (const c of counts.values()) n += c;
-      return n;
+      return ask({ op: 'queries', ...(name !== undefined ? { name } : {}) }).then((r) => r.value ?? 0);
     },
-    close() {
-      if (closed) return Promise.resolve();
+    async close() {
+      if (closed) return;
+      await ask({ op: 'close' }).catch(() => undefined);
       closed = true;
-      return new Promise((resolve) => sock.close(() => resolve()));
+      await exited;
     },
   };
 }

@@ -568,16 +568,15 @@ export class DnsEndpoint implements ProxyControl {
     private readonly serverAt: (t: ProxyTarget) => SandboxServer | undefined,
   ) {
     this.target = addressOf(initial);
-    dns.set(name, this.target.host);
   }
 
   get port(): number {
     return this.target.port;
   }
 
-  setTarget(t: ProxyTarget): void {
+  async setTarget(t: ProxyTarget): Promise<void> {
     this.target = t;
-    this.dns.set(this.name, t.host);
+    await this.dns.set(this.name, t.host);
   }
 
   async refuse(): Promise<void> {}
@@ -760,6 +759,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       control = new DnsEndpoint(dns, DNS_ENDPOINT_NAME, servers.blue, (t) =>
         [servers.blue, servers.green].find((x) => x !== undefined && addressOf(x).host === t.host),
       );
+      await control.setTarget(addressOf(servers.blue));
     } else {
       proxy = await startProxy({
         target: { host: '127.0.0.1', port: servers.blue.port },

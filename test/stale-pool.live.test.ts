@@ -17,7 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { analyze } from '../src/analyze/index.js';
+import { analyze, analyzeDetailed } from '../src/analyze/index.js';
+import { summaryMarkdown } from '../src/report/text.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
 import { runMeasurement, type RunOptions } from '../src/load/run.js';
 import { readResults } from '../src/results/reader.js';
@@ -190,11 +191,12 @@ async function flip(pair: Pair, readOnly: boolean): Promise<Flip> {
 async function runCase(
   model: ConnectionModel,
   readOnly: boolean,
-): Promise<{ file: ResultsFile; flip: Flip; blueOnly: number[]; pair: Pair }> {
+): Promise<{ file: ResultsFile; flip: Flip; blueOnly: number[]; stderr: string }> {
   const pair = await startPair(`${model}-${readOnly ? 'ro' : 'stale'}`);
   try {
     let f: Flip | undefined;
     const out = join(dir, `${model}-${readOnly ? 'ro' : 'stale'}.ndjson`);
+    const io = bufferIo();
     const result = await runMeasurement(
       options(model, pair, out, [
         {
@@ -206,7 +208,7 @@ async function runCase(
           },
         },
       ]),
-      bufferIo(),
+      io,
     );
     assert.equal(result.trailer.reason, 'completed');
     assert.ok(f, 'the flip ran');
@@ -214,7 +216,7 @@ async function runCase(
     assertInvariants(file);
     const [onBlue, onGreen] = await Promise.all([seqsOn(pair.blue, result.runId), seqsOn(pair.green, result.runId)]);
     const blueOnly = [...onBlue].filter((s) => !onGreen.has(s)).sort((a, b) => a - b);
-    return { file, flip: f, blueOnly, pair };
+    return { file, flip: f, blueOnly, stderr: io.err.join('') };
   } finally {
     await pair.stop();
   }
@@ -228,7 +230,7 @@ test(
   'stale pool: blue stays writable after the DNS flip; the pool keeps writing to it',
   { timeout: 90_000 },
   async () => {
-    const { file, flip: f, blueOnly } = await runCase('pool', false);
+    const { file, flip: f, blueOnly, stderr } = await runCase('pool', false);
     // The watcher saw the record move.
     const moved = file.events.find((e) => e.kind === 'dns' && e.name === `${NAME} resolves to ${GREEN_IP}`);
     assert.ok(moved, 'a dns event for the flip');
@@ -247,8 +249,19 @@ test(
     );
     for (const w of stale)
       assert.ok(w.atMs >= f.flippedMs + TTL_S * 1000 + 500, 'not before TTL + 0.5 s after the flip');
+    // ... on stderr as it happens, and in the report.
+    assert.match(
+      stderr,
+      /downtime: warning: stale-endpoint: writes acknowledged by 127\.0\.0\.1 though db\.sandbox\.test has resolved to 127\.0\.0\.2/,
+    );
+    const a = analyzeDetailed(file);
+    assert.ok(a.summary.warnings.some((x) => x.name === 'stale-endpoint' && /^writes acknowledged by/.test(x.message)));
+    assert.match(
+      summaryMarkdown(a, [], []),
+      /### Warnings\n\n- \+[\d.]+ s \([\d:.]+ UTC\) stale-endpoint: (reads|writes) acknowledged by 127\.0\.0\.1/,
+    );
     // Nothing failed: the stale pool is invisible to availability.
-    assert.deepEqual(analyze(file).outages, []);
+    assert.deepEqual(a.summary.outages, []);
     // Verification on the final endpoint (green): blue's acknowledged writes after replication stopped are lost,
     // and they are exactly the rows only blue has.
     const w = file.trailer?.writes;

@@ -134,6 +134,8 @@ export interface Summary {
   replicationLag: ReplicationLag | null;
   /** Who answered: each change of the answering server (the `identity` events), in time order. */
   identities: IdentityChange[];
+  /** The run's `warning` events (stale-endpoint, stale-server, …), in time order. */
+  warnings: { atMs: number; name: string; message: string }[];
 }
 
 export interface IdentityChange {
@@ -197,7 +199,7 @@ export function analyze(results: ResultsFile): Summary {
   return analyzeDetailed(results).summary;
 }
 
-const EVENT_KINDS = new Set(['action', 'phase', 'fault', 'identity']);
+const EVENT_KINDS = new Set(['action', 'phase', 'fault', 'identity', 'dns']);
 
 export function analyzeDetailed(results: ResultsFile): Analysis {
   const { header, trailer } = results;
@@ -383,6 +385,13 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     events: results.events.filter((e) => EVENT_KINDS.has(e.kind)).map(eventOf),
     replicationLag: replicationLagOf(results),
     identities: results.events.filter((e) => e.kind === 'identity').map(identityOf),
+    warnings: results.events
+      .filter((e) => e.kind === 'warning')
+      .map((e) => ({
+        atMs: e.atMs,
+        name: e.name,
+        message: typeof e.detail?.message === 'string' ? e.detail.message : e.name,
+      })),
   };
   return { summary, series, classes: [...classes].sort(), lag: results.lag ?? [] };
 }

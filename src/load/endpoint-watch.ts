@@ -37,6 +37,7 @@ export class EndpointWatcher {
     private readonly timeoutMs: number,
     private readonly event: (e: EventInput) => void,
     private readonly now: () => number,
+    private readonly say: (message: string) => void,
   ) {}
 
   /** Resolves once (so the run starts knowing the answer), then every WATCH_EVERY_MS; null for an IP target. */
@@ -46,9 +47,11 @@ export class EndpointWatcher {
     timeoutMs: number,
     event: (e: EventInput) => void,
     now: () => number,
+    /** Warnings for the user as they happen (stderr). */
+    say: (message: string) => void = () => undefined,
   ): Promise<EndpointWatcher | null> {
     if (isIP(host) !== 0) return null;
-    const w = new EndpointWatcher(host, dnsServer, timeoutMs, event, now);
+    const w = new EndpointWatcher(host, dnsServer, timeoutMs, event, now, say);
     await w.poll();
     w.timer = setInterval(() => {
       if (w.polling === null) w.polling = w.poll().finally(() => (w.polling = null));
@@ -128,6 +131,8 @@ export class EndpointWatcher {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     const since = new Date(cur.sinceMs).toISOString().slice(11, 23);
+    const message = `${op}s acknowledged by ${address} though ${this.host} has resolved to ${cur.addresses.join(', ')} since ${since} UTC (a stale pool or DNS cache: the old instance is still in use)`;
+    this.say(message);
     this.event({
       atMs: intendedMs,
       kind: 'warning',
@@ -139,7 +144,7 @@ export class EndpointWatcher {
         host: this.host,
         resolvesTo: cur.addresses,
         resolvedAtMs: cur.sinceMs,
-        message: `${op}s acknowledged by ${address} though ${this.host} has resolved to ${cur.addresses.join(', ')} since ${since} UTC (a stale pool or DNS cache: the old instance is still in use)`,
+        message,
       },
     });
   }

@@ -268,7 +268,14 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
 
   const identities = new IdentityTimeline(event, t0Ms);
   // Where the endpoint's name points during the run, and stale-endpoint warnings (endpoint-watch.ts).
-  const endpoint = await EndpointWatcher.start(opts.target.host, opts.dnsServer, opts.connectTimeoutMs, event, io.now);
+  const endpoint = await EndpointWatcher.start(
+    opts.target.host,
+    opts.dnsServer,
+    opts.connectTimeoutMs,
+    event,
+    io.now,
+    (m) => io.stderr(`downtime: warning: stale-endpoint: ${m}\n`),
+  );
   const abort = new AbortController();
   let abandoned = false;
   handle = (w, m) => {

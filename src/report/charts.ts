@@ -109,6 +109,7 @@ const MAX_IDENTITY_LINES = 10;
 function eventLines(s: Summary, originMs: number): MarkLine[] {
   const out: MarkLine[] = [];
   let identities = 0;
+  let dnsChanges = 0;
   for (const e of s.events) {
     const x = secondsFrom(originMs, e.atMs);
     if (e.kind === 'action') {
@@ -127,6 +128,13 @@ function eventLines(s: Summary, originMs: number): MarkLine[] {
         const label = id
           ? `→ server_id ${id.serverId ?? '?'}${id.readOnly ? ' read-only' : ''} ${id.hostname ?? ''}${id.address ? ` at ${id.address}` : ''}`
           : e.name;
+        out.push({ x, label, color: COLORS.identity, dashed: true });
+      }
+    } else if (e.kind === 'dns') {
+      // The first is where the endpoint's name pointed at the start; then each change of its answer.
+      dnsChanges++;
+      if (dnsChanges > 1 && dnsChanges <= MAX_IDENTITY_LINES + 1) {
+        const label = e.name.replace(/^\S+ resolves to /, 'DNS → ').replace(/^\S+ does not resolve /, 'DNS fails ');
         out.push({ x, label, color: COLORS.identity, dashed: true });
       }
     }

@@ -277,6 +277,16 @@ function identityRows(s: Summary): string[][] {
   return t;
 }
 
+/** Warnings of the run (a stale pool or DNS, a crashed worker, …): `+s.sss (HH:MM:SS.mmm UTC) name: message`. */
+function warningLines(s: Summary, limit: number): string[] {
+  const lines = s.warnings.slice(0, limit).map((w) => {
+    const at = `+${((w.atMs - s.startMs) / 1000).toFixed(3)} s (${new Date(w.atMs).toISOString().slice(11, 23)} UTC)`;
+    return `${at} ${w.name}: ${w.message}`;
+  });
+  if (s.warnings.length > limit) lines.push(`(${s.warnings.length - limit} more in summary.json)`);
+  return lines;
+}
+
 function thresholdLines(results: ThresholdResult[]): string[] {
   return results.map((r) => `${r.ok ? '✓' : '✗'} ${r.message}`);
 }
@@ -313,6 +323,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     out.push('', '### Who answered', '', mdTable(rowsOf.slice(0, limit + 1)));
     if (s.identities.length > limit) out.push('', `(${s.identities.length - limit} more in summary.json)`);
   }
+  if (s.warnings.length > 0) out.push('', '### Warnings', '', ...warningLines(s, 30).map((l) => `- ${l}`));
   if (s.outages.length > 0) {
     const limit = 30;
     out.push('', '### Outage windows', '', mdTable(outageRows(s, limit)));
@@ -372,6 +383,9 @@ export function reportHtml(
     parts.push(`<img alt="${esc(img.name)}" src="data:image/png;base64,${img.png.toString('base64')}">`);
   }
   if (s.identities.length > 0) parts.push('<h2>Who answered</h2>', htmlTable(identityRows(s)));
+  if (s.warnings.length > 0) {
+    parts.push('<h2>Warnings</h2><ul>', ...warningLines(s, 100).map((l) => `<li>${esc(l)}</li>`), '</ul>');
+  }
   parts.push(
     `<h2>Outage windows (${s.outages.length})</h2>`,
     s.outages.length > 0 ? htmlTable(outageRows(s, Infinity)) : '<p>none</p>',

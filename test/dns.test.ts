@@ -214,3 +214,60 @@ test('--dns-server on the command line and load.dnsServer in a scenario reach th
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('the endpoint watcher: dns events on each change of the answer, stale-endpoint after TTL + 0.5 s', async () => {
+  const { EndpointWatcher } = await import('../src/load/endpoint-watch.js');
+  const events: { kind: string; name: string; atMs: number; detail?: Record<string, unknown> }[] = [];
+  const said: string[] = [];
+  await dns.setTtl(0);
+  await dns.set('watch.sandbox.test', '127.0.0.1');
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 400)); // > one 250 ms poll
+  const w = await EndpointWatcher.start(
+    'watch.sandbox.test',
+    dns.address,
+    300,
+    (e) => events.push(e),
+    Date.now,
+    (m) => said.push(m),
+  );
+  assert.ok(w);
+  try {
+    w.observe(0, 'write', '127.0.0.1', Date.now(), Date.now());
+    await dns.set('watch.sandbox.test', '127.0.0.2');
+    await settle();
+    const movedAt = events.find((e) => e.name === 'watch.sandbox.test resolves to 127.0.0.2')?.atMs;
+    assert.ok(movedAt !== undefined, events.map((e) => e.name).join('; '));
+    // Within the grace (TTL 0 + 0.5 s): a client honouring the TTL may still be on the old address.
+    w.observe(0, 'write', '127.0.0.1', movedAt + 400, Date.now());
+    assert.equal(said.length, 0);
+    w.observe(0, 'write', '127.0.0.1', movedAt + 600, Date.now());
+    w.observe(0, 'write', '127.0.0.1', movedAt + 900, Date.now()); // once per op, address and change
+    assert.equal(said.length, 1);
+    assert.match(
+      said[0] as string,
+      /^writes acknowledged by 127\.0\.0\.1 though watch\.sandbox\.test has resolved to 127\.0\.0\.2/,
+    );
+    // Moving with the record is not stale; failures and recovery are dns events too.
+    w.observe(1, 'read', '127.0.0.2', movedAt + 2000, Date.now());
+    await dns.fault('nxdomain', 'watch.sandbox.test');
+    await settle();
+    await dns.fault(null, 'watch.sandbox.test');
+    await settle();
+  } finally {
+    await w.close();
+    await dns.setTtl(7);
+  }
+  const names = events.map((e) => `${e.kind} ${e.name}`);
+  assert.deepEqual(names, [
+    'dns watch.sandbox.test resolves to 127.0.0.1',
+    'note writes reach 127.0.0.1',
+    'dns watch.sandbox.test resolves to 127.0.0.2',
+    'warning stale-endpoint',
+    'note reads reach 127.0.0.2',
+    'dns watch.sandbox.test does not resolve (ENOTFOUND)',
+    'dns watch.sandbox.test resolves to 127.0.0.2',
+  ]);
+  assert.equal(said.length, 1);
+  // An IP target is not watched.
+  assert.equal(await EndpointWatcher.start('127.0.0.1', dns.address, 300, () => undefined, Date.now), null);
+});

@@ -6,6 +6,9 @@ import type { EventInput } from './run.js';
 
 /** How often the endpoint's name is resolved during a run. */
 export const WATCH_EVERY_MS = 250;
+/** Caps: a name that keeps changing its answer (a rotating endpoint) must not flood the results file. */
+const MAX_EVENTS = 1000;
+const MAX_STALE_WARNINGS = 20;
 /** TTL assumed for the system resolver, which does not report one (RDS endpoints' TTL is 5 s). */
 const SYSTEM_TTL_S = 5;
 
@@ -28,7 +31,10 @@ export class EndpointWatcher {
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private readonly warned = new Set<string>();
-  private readonly lastAddress = new Map<Op, string>();
+  /** Per worker and op: the address its acknowledged probes last reached. */
+  private readonly lastAddress = new Map<string, string>();
+  private events = 0;
+  private staleWarnings = 0;
   private closed = false;
 
   private constructor(
@@ -60,6 +66,19 @@ export class EndpointWatcher {
     return w;
   }
 
+  /** Writes `dns` events and address notes up to MAX_EVENTS, then says once that it stopped. */
+  private record(e: EventInput): void {
+    if (++this.events <= MAX_EVENTS) this.event(e);
+    else if (this.events === MAX_EVENTS + 1) {
+      this.event({
+        atMs: e.atMs,
+        kind: 'warning',
+        name: 'endpoint-flapping',
+        detail: { message: `more than ${MAX_EVENTS} changes of the endpoint's name or address; no more are recorded` },
+      });
+    }
+  }
+
   private via(): string {
     return this.dnsServer !== undefined ? `DNS server ${this.dnsServer}` : 'the system resolver';
   }
@@ -78,7 +97,7 @@ export class EndpointWatcher {
       const code = String((err as { code?: unknown }).code ?? oneLine((err as Error).message ?? String(err)));
       if (this.failing !== code) {
         this.failing = code;
-        this.event({
+        this.record({
           atMs,
           kind: 'dns',
           name: `${this.host} does not resolve (${code})`,
@@ -91,7 +110,7 @@ export class EndpointWatcher {
     const key = addresses.join(',');
     const changed = this.current === null || this.current.addresses.join(',') !== key;
     if (changed || this.failing !== null) {
-      this.event({
+      this.record({
         atMs,
         kind: 'dns',
         name: `${this.host} resolves to ${key}`,
@@ -113,10 +132,11 @@ export class EndpointWatcher {
    * the op's address changes, and a `stale-endpoint` warning as described above.
    */
   observe(worker: number, op: Op, address: string, intendedMs: number, atMs: number): void {
-    if (this.lastAddress.get(op) !== address) {
-      const first = !this.lastAddress.has(op);
-      this.lastAddress.set(op, address);
-      this.event({
+    const who = `${worker}\u0000${op}`;
+    if (this.lastAddress.get(who) !== address) {
+      const first = !this.lastAddress.has(who);
+      this.lastAddress.set(who, address);
+      this.record({
         atMs: intendedMs,
         kind: 'note',
         name: `${op}s ${first ? '' : 'now '}reach ${address}`,
@@ -130,6 +150,23 @@ export class EndpointWatcher {
     const key = `${cur.generation}\u0000${op}\u0000${address}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
+    if (++this.staleWarnings > MAX_STALE_WARNINGS) {
+      if (this.staleWarnings === MAX_STALE_WARNINGS + 1) {
+        this.event({
+          atMs: intendedMs,
+          kind: 'warning',
+          name: 'stale-endpoint',
+          detail: {
+            op,
+            address,
+            worker,
+            host: this.host,
+            message: `more than ${MAX_STALE_WARNINGS} stale-endpoint warnings (does ${this.host} rotate among addresses, as a reader endpoint does? then this check does not apply); no more are recorded`,
+          },
+        });
+      }
+      return;
+    }
     const since = new Date(cur.sinceMs).toISOString().slice(11, 23);
     const message = `${op}s acknowledged by ${address} though ${this.host} has resolved to ${cur.addresses.join(', ')} since ${since} UTC (a stale pool or DNS cache: the old instance is still in use)`;
     this.say(message);

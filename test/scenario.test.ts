@@ -191,7 +191,8 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
   {
     why: 'a misspelt connection model',
     text: BASE + 'load: {connection: pooled}\n',
-    message: 't.yaml: load.connection: must be one of pool, per-probe (got "pooled"; did you mean "pool"?)',
+    message:
+      't.yaml: load.connection: must be one of pool, per-probe, pool,per-probe, per-probe,pool (got "pooled"; did you mean "pool"?)',
   },
   {
     why: 'a zero timeout',
@@ -413,6 +414,7 @@ const DEFAULT_LOAD = {
   writesPerSec: 50,
   workers: undefined,
   connection: 'pool',
+  connections: ['pool'],
   timeoutMs: 2000,
   connectTimeoutMs: 2000,
   dnsServer: undefined,
@@ -490,6 +492,7 @@ out: /tmp/r.ndjson
         writesPerSec: 0,
         workers: 3,
         connection: 'per-probe',
+        connections: ['per-probe'],
         timeoutMs: 1500,
         connectTimeoutMs: 750,
         dnsServer: '127.0.0.1:53',

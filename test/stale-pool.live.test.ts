@@ -84,6 +84,9 @@ async function startPair(tag: string): Promise<Pair> {
     await blue.createUser(USER, password, DATABASE);
     await waitCaughtUp(blue, green, 20_000);
     await dns.set(NAME, BLUE_IP);
+    // The previous case left the name on green, and this process's resolver caches answers for their TTL, as
+    // an application's would: the setup connection must not reach the new green from that cached answer.
+    await new Promise((r) => setTimeout(r, TTL_S * 1000 + 100));
     const g = green;
     return {
       blue,

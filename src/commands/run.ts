@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { defaultStateDir, sandboxProvider } from '../actions/sandbox.js';
 import { shellAction } from '../actions/shell.js';
@@ -8,10 +8,11 @@ import { EventRelay, relayingRunner, stepAction, type SandboxProvider, type Sand
 import { analyze } from '../analyze/index.js';
 import { evaluateThresholds, parseThreshold, validateThreshold, type ThresholdResult } from '../analyze/thresholds.js';
 import { readResults } from '../results/reader.js';
-import { formatSummaryTable, renderReport, thresholdsFor } from '../report/index.js';
+import { formatCompareTable, formatSummaryTable, renderCompare, renderReport, thresholdsFor } from '../report/index.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/run.js';
+import { SideBySide } from '../load/side-by-side.js';
 import { parseTargetUrl, resolveCredentials, validateTableName, type Target } from '../load/target.js';
 import { parseDnsServer } from '../load/resolve.js';
 import type { ConnectionModel } from '../results/types.js';
@@ -106,11 +107,17 @@ function duration(text: string, flag: string, min: number, max: number): number 
   return d.ms;
 }
 
-function connectionModel(value: string): ConnectionModel {
-  if (value !== 'pool' && value !== 'per-probe') {
-    throw new DowntimeError(`--connection must be pool or per-probe (got "${value}")`, ExitCode.Usage);
+/** --connection: one client model, or two measured side by side in one run ("pool,per-probe"). */
+function connectionModels(value: string): ConnectionModel[] {
+  const list = value.split(',').map((v) => v.trim());
+  const bad = list.find((v) => v !== 'pool' && v !== 'per-probe');
+  if (bad !== undefined || list.length > 2 || new Set(list).size !== list.length) {
+    throw new DowntimeError(
+      `--connection must be pool, per-probe, or both side by side as pool,per-probe (got "${value}")`,
+      ExitCode.Usage,
+    );
   }
-  return value;
+  return list as ConnectionModel[];
 }
 
 function workerCount(workers: number): number {
@@ -193,7 +200,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
   const timeoutMs = duration(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout', 10, 3_600_000);
   const connectTimeoutMs =
     args.connectTimeout === undefined ? timeoutMs : duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000);
-  const connection = connectionModel(args.connection ?? RUN_DEFAULTS.connection);
+  const connections = connectionModels(args.connection ?? RUN_DEFAULTS.connection);
   const workers = workerCount(args.workers ?? availableParallelism());
   const inFlight = maxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight);
   passwordFlags(args);
@@ -209,7 +216,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     rates,
     durationMs,
     workers,
-    connection,
+    connection: connections[0] as ConnectionModel,
     timeoutMs,
     connectTimeoutMs,
     maxInFlight: inFlight,
@@ -263,6 +270,8 @@ export interface RunPlan {
   report: { enabled: boolean; dir: string };
   /** The parsed scenario, when the run comes from one. */
   scenario: ParsedScenario | undefined;
+  /** Client models measured: one, or two side by side (the first is options.connection). */
+  connections: readonly ConnectionModel[];
 }
 
 /**
@@ -291,6 +300,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       thresholds,
       report: { enabled: args.report ?? true, dir: defaultReportDir(options.out) },
       scenario: undefined,
+      connections: connectionModels(args.connection ?? RUN_DEFAULTS.connection),
     };
   }
   const file = isAbsolute(args.scenario) || io.cwd === process.cwd() ? args.scenario : resolve(io.cwd, args.scenario);
@@ -328,6 +338,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       );
     }
   }
+  const connections = args.connection !== undefined ? connectionModels(args.connection) : s.load.connections;
   passwordFlags(args);
   const scenarioTls = s.db.kind === 'target' ? s.db.tls : undefined;
   const tls = runTls(args, args.target !== undefined && args.target !== '' ? undefined : scenarioTls, io);
@@ -383,7 +394,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       rates,
       durationMs,
       workers: workerCount(args.workers ?? s.load.workers ?? availableParallelism()),
-      connection: args.connection !== undefined ? connectionModel(args.connection) : s.load.connection,
+      connection: connections[0] as ConnectionModel,
       timeoutMs,
       connectTimeoutMs,
       maxInFlight: args.maxInFlight !== undefined ? maxInFlight(args.maxInFlight) : s.load.maxInFlight,
@@ -411,6 +422,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
     thresholds: [...s.thresholds, ...thresholds],
     report: { enabled: args.report ?? s.report.enabled, dir: resolve(io.cwd, outputs.reportDir) },
     scenario: s,
+    connections,
   };
 }
 
@@ -471,9 +483,20 @@ function flagName(key: string): string {
   return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
+/** One client model of a side-by-side run. */
+export interface SideBySideMember {
+  model: ConnectionModel;
+  result: RunResult;
+  /** Its own report's folder (under the run's report folder, named after the model). */
+  reportDir: string;
+}
+
 /** What a run leaves for the caller: the result, and the report and thresholds still to do. */
 export interface RunOutcome {
+  /** The run's result; side by side, the first model's. */
   result: RunResult;
+  /** Side by side (--connection pool,per-probe): every model's result, the first being `result`. */
+  members?: SideBySideMember[];
   thresholds: string[];
   report: { enabled: boolean; dir: string };
 }
@@ -490,10 +513,14 @@ export interface RunDeps {
 export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
   let session: SandboxSession | undefined;
   let db: Extract<RunDb, { kind: 'target' }>;
+  // Side by side, every member's file is checked before either starts.
+  if (plan.connections.length > 1) {
+    for (const out of plannedOutputs(plan)) assertWritableOutput(out, plan.options.overwrite);
+  }
   const relay = new EventRelay();
   if (plan.db.kind === 'sandbox') {
     // Refuse an unwritable --out before spending time on starting servers.
-    assertWritableOutput(plan.options.out, plan.options.overwrite);
+    for (const out of plannedOutputs(plan)) assertWritableOutput(out, plan.options.overwrite);
     const provider =
       deps.sandbox ?? sandboxProvider({ stateDir: defaultStateDir(io.cwd), say: (line) => io.stderr(line) });
     const steps = plan.actions.flatMap((a) => (a.kind === 'step' ? [a.step.name] : []));
@@ -547,27 +574,90 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
       }
       return stepAction(a, steps);
     });
-    const result = await runMeasurement(
-      {
-        ...plan.options,
-        target: db.target,
-        password: db.password,
-        passwordSource: db.passwordSource,
-        actions,
-        passwordRefresh,
-        // Replication lag: the green the user named, else the sandbox's (while it replicates from blue).
-        green: plan.options.green ?? session?.green,
-        // A dns-mode sandbox's endpoint is a name served by its own DNS server.
-        ...(plan.options.dnsServer === undefined && session?.dnsServer !== undefined
-          ? { dnsServer: session.dnsServer }
-          : {}),
-      },
-      io,
-    );
-    return { result, thresholds: plan.thresholds, report: plan.report };
+    const options: RunOptions = {
+      ...plan.options,
+      target: db.target,
+      password: db.password,
+      passwordSource: db.passwordSource,
+      actions,
+      passwordRefresh,
+      // Replication lag: the green the user named, else the sandbox's (while it replicates from blue).
+      green: plan.options.green ?? session?.green,
+      // A dns-mode sandbox's endpoint is a name served by its own DNS server.
+      ...(plan.options.dnsServer === undefined && session?.dnsServer !== undefined
+        ? { dnsServer: session.dnsServer }
+        : {}),
+    };
+    if (plan.connections.length < 2) {
+      const result = await runMeasurement(options, io);
+      return { result, thresholds: plan.thresholds, report: plan.report };
+    }
+    const members = await runSideBySide(options, plan.connections, plan.report.dir, io);
+    return {
+      result: (members[0] as SideBySideMember).result,
+      members,
+      thresholds: plan.thresholds,
+      report: plan.report,
+    };
   } finally {
     if (session !== undefined) await releaseHoldingSignals(session, io);
   }
+}
+
+/** `reports/x.ndjson` → `reports/x.pool.ndjson`: each model of a side-by-side run has its own results file. */
+export function sideBySidePath(out: string, model: ConnectionModel): string {
+  const ext = extname(out);
+  return ext === '' ? `${out}.${model}` : `${out.slice(0, -ext.length)}.${model}${ext}`;
+}
+
+/** The results files a plan writes: one, or one per client model side by side. */
+export function plannedOutputs(plan: Pick<RunPlan, 'options' | 'connections'>): string[] {
+  return plan.connections.length < 2
+    ? [plan.options.out]
+    : plan.connections.map((m) => sideBySidePath(plan.options.out, m));
+}
+
+/**
+ * Two client models measured side by side in one run: each has its own workers, results file and report; they
+ * start on the same second; the actions (and RDS phase polling, and the heartbeat) run once, in the first, and
+ * their events are written into every file, so both models are measured against the very same outage.
+ */
+async function runSideBySide(
+  options: RunOptions,
+  models: readonly ConnectionModel[],
+  reportDir: string,
+  io: Io,
+): Promise<SideBySideMember[]> {
+  const group = new SideBySide(models);
+  const settled = await Promise.allSettled(
+    models.map((model, index) =>
+      runMeasurement(
+        {
+          ...options,
+          connection: model,
+          label: `${options.label} (${model})`,
+          out: sideBySidePath(options.out, model),
+          actions: index === 0 ? options.actions : [],
+          pollTopology: index === 0 ? options.pollTopology : false,
+          green: index === 0 ? options.green : undefined,
+          sideBySide: { group, index },
+        },
+        io,
+      ).catch((err: unknown) => {
+        group.fail(err);
+        throw err;
+      }),
+    ),
+  );
+  const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  // The member that failed first says why; the others only say that they were stopped by it.
+  const cause = failures.find((e) => !(e instanceof Error && e.message.startsWith('the side-by-side run')));
+  if (failures.length > 0) throw cause ?? failures[0];
+  return settled.map((r, i) => ({
+    model: models[i] as ConnectionModel,
+    result: (r as PromiseFulfilledResult<RunResult>).value,
+    reportDir: join(reportDir, models[i] as ConnectionModel),
+  }));
 }
 
 /** Stops (or lets go of) the sandbox; Ctrl-C meanwhile is noted, not fatal, so no server is left behind. */
@@ -602,8 +692,9 @@ export function runFlags<T>(y: Argv<T>) {
     .option('connection', {
       type: 'string',
       defaultDescription: 'pool',
-      choices: ['pool', 'per-probe'],
-      describe: 'pool: persistent connections like an app; per-probe: a new connection per probe',
+      choices: ['pool', 'per-probe', 'pool,per-probe', 'per-probe,pool'],
+      describe:
+        'pool: persistent connections like an app; per-probe: a new connection per probe; pool,per-probe: both side by side (one results file each, same start and actions)',
     })
     .option('timeout', {
       type: 'string',
@@ -705,13 +796,32 @@ export function exitCodeOf(result: RunResult): number {
  * report), 1 if the run stopped on an error, 99 if a threshold failed, else 0.
  */
 export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
+  if (outcome.members !== undefined) return finishSideBySide(outcome, outcome.members, io);
   const { result } = outcome;
   io.stdout(`${result.path}\n`);
   if (result.abandoned) return ExitCode.Interrupted;
-  const thresholds = outcome.thresholds.map(parseThreshold);
+  const failed = await reportAndCheck(result, outcome.report.enabled, outcome.report.dir, outcome.thresholds, io, '');
+  if (exitCodeOf(result) !== ExitCode.Ok) return exitCodeOf(result);
+  if (failed.length > 0) {
+    io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.map((t) => t.expr).join(', ')}\n`);
+    return ExitCode.ThresholdsFailed;
+  }
+  return ExitCode.Ok;
+}
+
+/** Renders one result's report (or only analyses it) and evaluates the thresholds; returns the failed ones. */
+async function reportAndCheck(
+  result: RunResult,
+  render: boolean,
+  dir: string,
+  expressions: string[],
+  io: Io,
+  prefix: string,
+): Promise<ThresholdResult[]> {
+  const thresholds = expressions.map(parseThreshold);
   let thresholdResults: ThresholdResult[];
-  if (outcome.report.enabled) {
-    const rendered = await renderReport(readResults(result.path), outcome.report.dir, { thresholds });
+  if (render) {
+    const rendered = await renderReport(readResults(result.path), dir, { thresholds });
     thresholdResults = rendered.thresholdResults;
     io.stdout(formatSummaryTable(rendered.summary) + '\n');
     io.stdout(rendered.files.map((f) => `${f}\n`).join(''));
@@ -720,12 +830,42 @@ export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
     thresholdResults = evaluateThresholds(summary, thresholdsFor(summary, thresholds));
   }
   if (thresholdResults.length > 0) {
-    io.stdout('thresholds:\n' + thresholdResults.map((t) => `  ${t.message}\n`).join(''));
+    io.stdout(`${prefix}thresholds:\n` + thresholdResults.map((t) => `  ${t.message}\n`).join(''));
   }
-  const failed = thresholdResults.filter((t) => !t.ok);
-  if (exitCodeOf(result) !== ExitCode.Ok) return exitCodeOf(result);
+  return thresholdResults.filter((t) => !t.ok);
+}
+
+/**
+ * Side by side: every model's report in its own folder, a comparison of them (compare/), and the thresholds
+ * evaluated for each model: one failing for either fails the run.
+ */
+async function finishSideBySide(outcome: RunOutcome, members: SideBySideMember[], io: Io): Promise<number> {
+  for (const m of members) io.stdout(`${m.result.path}\n`);
+  if (members.some((m) => m.result.abandoned)) return ExitCode.Interrupted;
+  const failed: string[] = [];
+  for (const m of members) {
+    io.stdout(`\n${m.model}:\n`);
+    const f = await reportAndCheck(
+      m.result,
+      outcome.report.enabled,
+      m.reportDir,
+      outcome.thresholds,
+      io,
+      `${m.model} `,
+    );
+    failed.push(...f.map((t) => `${t.expr} (${m.model})`));
+  }
+  if (outcome.report.enabled) {
+    const { files, summaries } = await renderCompare(
+      members.map((m) => readResults(m.result.path)),
+      join(outcome.report.dir, 'compare'),
+    );
+    io.stdout('\n' + formatCompareTable(summaries) + '\n' + files.map((f) => `${f}\n`).join(''));
+  }
+  const error = members.map((m) => exitCodeOf(m.result)).find((c) => c !== ExitCode.Ok);
+  if (error !== undefined) return error;
   if (failed.length > 0) {
-    io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.map((t) => t.expr).join(', ')}\n`);
+    io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.join(', ')}\n`);
     return ExitCode.ThresholdsFailed;
   }
   return ExitCode.Ok;

@@ -31,6 +31,7 @@ import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
 import { connectForSetup, connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
 import type { TlsConfig } from './tls.js';
 import { EndpointWatcher } from './endpoint-watch.js';
+import type { SideBySide } from './side-by-side.js';
 import type { Target } from './target.js';
 
 export type EventInput = Omit<EventRecord, 'type'>;
@@ -90,6 +91,8 @@ export interface RunOptions {
   passwordNow?: (() => string | undefined) | undefined;
   /** Resolve the target host through this DNS server (IP:PORT, resolve.ts) instead of the system resolver. */
   dnsServer?: string | undefined;
+  /** One of several measurements run side by side (side-by-side.ts): same start, shared timeline events. */
+  sideBySide?: { group: SideBySide; index: number } | undefined;
 }
 
 export interface PasswordRefresh {
@@ -111,6 +114,9 @@ export const DEFAULT_POOL_SIZE = 10;
 
 /** How long after the last probe's deadline workers may take to report before they are given up on. */
 const WORKER_GRACE_MS = 5_000;
+
+/** The start is the first whole second at least this long after the workers are ready. */
+const START_LEAD_MS = 200;
 
 /**
  * Runs a measurement: checks the target, starts workers at a whole second, merges their buckets into the
@@ -200,9 +206,43 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     throw new Error(`worker threads did not start: ${startupFailure ?? 'timed out'}`);
   }
 
-  // Start on a whole second, so that per-second records hold whole seconds of probes.
-  const t0Ms = Math.ceil((io.now() + 200) / 1000) * 1000;
+  // Where the endpoint's name points during the run, and stale-endpoint warnings (endpoint-watch.ts). Its first
+  // lookup is awaited here, before the start is chosen: nothing awaited may come between choosing the start and
+  // telling the workers, or they would get it late and burst through the first probes at once.
+  const beforeStart: EventInput[] = [];
+  let event = (e: EventInput): void => void beforeStart.push(e);
+  let endpoint: EndpointWatcher | null;
+  try {
+    endpoint = await EndpointWatcher.start(
+      opts.target.host,
+      opts.dnsServer,
+      opts.connectTimeoutMs,
+      (e) => event(e),
+      io.now,
+      (m) => io.stderr(`downtime: warning: stale-endpoint: ${m}\n`),
+    );
+  } catch (err) {
+    await Promise.all(threads.map((t) => t.terminate()));
+    throw err;
+  }
+
+  // Start on a whole second, so that per-second records hold whole seconds of probes. Side by side, every
+  // member starts on the same second, once the last is ready.
+  const side = opts.sideBySide;
+  let t0Ms: number;
+  if (side === undefined) t0Ms = Math.ceil((io.now() + START_LEAD_MS) / 1000) * 1000;
+  else {
+    try {
+      t0Ms = await side.group.ready(side.index, io.now(), START_LEAD_MS);
+    } catch (err) {
+      await endpoint?.close();
+      await Promise.all(threads.map((t) => t.terminate()));
+      throw err;
+    }
+  }
   const endMs = t0Ms + opts.durationMs;
+  // The workers learn the start first; what follows until the first timer is synchronous.
+  for (const t of threads) t.postMessage({ type: 'start', t0Ms, endMs } satisfies MainMessage);
   const header: ResultsHeader = {
     type: 'header',
     format: RESULTS_FORMAT,
@@ -238,6 +278,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     ...(opts.green
       ? { heartbeat: { green: opts.green.url, table: heartbeatTable(opts.table), intervalMs: HEARTBEAT_INTERVAL_MS } }
       : {}),
+    ...(side !== undefined ? { sideBySide: { group: side.group.id, models: [...side.group.models] } } : {}),
   };
   const writer = ResultsWriter.open(opts.out, { overwrite: opts.overwrite });
   writer.write(header);
@@ -246,8 +287,12 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   const totals: Partial<Record<Op, OpTotals>> = {};
   for (const op of ops) totals[op] = { due: 0, ok: 0, failed: 0, dropped: 0 };
   const recorder = new Recorder(workers, ops);
-  const event = (e: EventInput): void => writer.write({ type: 'event', ...e });
-  const progress = new ProgressPrinter(io, t0Ms, ops, opts.progress);
+  event = (e: EventInput): void => writer.write({ type: 'event', ...e });
+  for (const e of beforeStart) event(e);
+  // Side by side: events of the shared timeline (actions, their faults and steps, RDS phases) go to every file.
+  side?.group.addSink(side.index, event);
+  const shared = side === undefined ? event : (e: EventInput): void => side.group.broadcast(e);
+  const progress = new ProgressPrinter(io, t0Ms, ops, opts.progress, side === undefined ? '' : `${opts.connection} `);
   const ledger = ops.includes('write')
     ? new WriteLedger(totalDue({ ratePerSec: opts.rates.write, t0Ms, endMs }))
     : null;
@@ -267,15 +312,6 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   };
 
   const identities = new IdentityTimeline(event, t0Ms);
-  // Where the endpoint's name points during the run, and stale-endpoint warnings (endpoint-watch.ts).
-  const endpoint = await EndpointWatcher.start(
-    opts.target.host,
-    opts.dnsServer,
-    opts.connectTimeoutMs,
-    event,
-    io.now,
-    (m) => io.stderr(`downtime: warning: stale-endpoint: ${m}\n`),
-  );
   const abort = new AbortController();
   let abandoned = false;
   handle = (w, m) => {
@@ -298,7 +334,6 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   };
   // What the pool's connections reported while it was opened, before the start.
   for (const [w, m] of early) identities.connected(w, m);
-  for (const t of threads) t.postMessage({ type: 'start', t0Ms, endMs } satisfies MainMessage);
 
   const flushTimer = setInterval(() => writer.sync(), 1000);
   const refresh = opts.passwordRefresh;
@@ -328,7 +363,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
         }, refresh.everyMs);
   event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });
   // RDS blue/green phases, where the endpoint has mysql.rds_topology (RDS, Aurora, the sandbox).
-  const topologyPoller = opts.pollTopology === false ? null : await TopologyPoller.start(opts, event, io.now, t0Ms);
+  const topologyPoller = opts.pollTopology === false ? null : await TopologyPoller.start(opts, shared, io.now, t0Ms);
   // Replication lag on green, where it is known (heartbeat.ts): its own connections, never fatal.
   const heartbeat = opts.green
     ? Heartbeat.start({
@@ -350,11 +385,11 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     setTimeout(
       () => {
         const startedMs = io.now();
-        event({ atMs: startedMs, kind: 'action', name: action.name, detail: { phase: 'start' } });
+        shared({ atMs: startedMs, kind: 'action', name: action.name, detail: { phase: 'start' } });
         running.push(
-          action.execute({ event, signal: abort.signal }).then(
+          action.execute({ event: shared, signal: abort.signal }).then(
             (detail) =>
-              event({
+              shared({
                 atMs: startedMs,
                 endMs: io.now(),
                 kind: 'action',
@@ -362,7 +397,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
                 detail: { phase: 'end', ok: true, ...(detail ?? {}) },
               }),
             (err: unknown) =>
-              event({
+              shared({
                 atMs: startedMs,
                 endMs: io.now(),
                 kind: 'action',
@@ -386,7 +421,9 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       reason = 'interrupted';
       const atMs = io.now();
       event({ atMs, kind: 'run', name: 'interrupted', detail: { signal } });
-      io.stderr(`downtime: ${signal}: stopping; finishing probes in flight (press Ctrl-C again to quit at once)\n`);
+      if ((side?.index ?? 0) === 0) {
+        io.stderr(`downtime: ${signal}: stopping; finishing probes in flight (press Ctrl-C again to quit at once)\n`);
+      }
       for (const t of threads) t.postMessage({ type: 'stop', atMs } satisfies MainMessage);
       for (const timer of actionTimers) clearTimeout(timer);
       abort.abort();
@@ -415,6 +452,11 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   abort.abort();
   unregister();
   if (!abandoned) await Promise.race([Promise.allSettled(running), abandonedPromise, delay(5_000)]);
+  // Side by side, the actions run in the first member: the others wait for their end events (bounded).
+  if (side !== undefined) {
+    if (side.index === 0) side.group.actionsSettled();
+    else if (!abandoned) await Promise.race([side.group.actionsDone, abandonedPromise, delay(5_000)]);
+  }
   await Promise.all(threads.map((t) => t.terminate()));
   // Seconds not sealed by every worker (an abandoned run, a worker that died) are not final: they are
   // left out rather than written with some workers' probes missing.
@@ -440,6 +482,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     ...(writes !== undefined ? { writes } : {}),
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
   };
+  side?.group.removeSink(side.index);
   writer.write(trailer);
   writer.close();
   progress.finish(totals, ops, (o) => totalDue({ ratePerSec: opts.rates[o], t0Ms, endMs }));
@@ -619,6 +662,8 @@ class ProgressPrinter {
     private readonly t0Ms: number,
     private readonly ops: Op[],
     private readonly enabled: boolean,
+    /** Side by side: which client model the line is about. */
+    private readonly prefix = '',
   ) {}
 
   add(records: SecondRecord[]): void {
@@ -629,7 +674,7 @@ class ProgressPrinter {
       this.pending.set(r.sec, list);
       if (list.length === this.ops.length) {
         this.pending.delete(r.sec);
-        this.io.stderr(progressLine(list, this.t0Ms) + '\n');
+        this.io.stderr(this.prefix + progressLine(list, this.t0Ms) + '\n');
       }
     }
   }
@@ -640,7 +685,7 @@ class ProgressPrinter {
       const t = totals[op] as OpTotals;
       return `${op}s ${t.ok}/${t.due} ok (${t.failed} failed, ${t.dropped} dropped; ${planned(op)} planned)`;
     });
-    this.io.stderr(`downtime: done: ${parts.join(', ')}\n`);
+    this.io.stderr(`downtime: done: ${this.prefix}${parts.join(', ')}\n`);
   }
 }
 

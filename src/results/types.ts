@@ -120,6 +120,11 @@ export interface ResultsHeader {
    * written through the endpoint and read on `green` every `intervalMs`; see the `lag` lines.
    */
   heartbeat?: { green: string; table: string; intervalMs: number };
+  /**
+   * One of several client models measured side by side in one run (--connection pool,per-probe): the files of
+   * one run share `group`, start on the same second and hold the same action events; `models` in order.
+   */
+  sideBySide?: { group: string; models: ConnectionModel[] };
 }
 
 /** A run of consecutive probes (in seq order) with the same outcome: [firstSeq, count, outcome]. */

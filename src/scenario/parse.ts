@@ -13,7 +13,7 @@ import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import type { ConnectionModel } from '../results/types.js';
 import { parseDuration } from '../util/duration.js';
 import {
-  CONNECTION_MODELS,
+  CONNECTION_CHOICES,
   FAULT_STEP_KINDS,
   SANDBOX_KINDS,
   SCENARIO_DEFAULTS,
@@ -597,7 +597,8 @@ function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
   const reads = readNumber(p, o, 'reads', rate);
   const writes = readNumber(p, o, 'writes', rate);
   const workers = readNumber(p, o, 'workers', { min: 1, max: SCENARIO_LIMITS.maxWorkers, integer: true });
-  const connection = readEnum<ConnectionModel>(p, o, 'connection', CONNECTION_MODELS);
+  const connection = readEnum(p, o, 'connection', CONNECTION_CHOICES);
+  const connections = connection?.split(',') as ConnectionModel[] | undefined;
   const timeoutBounds = { minMs: SCENARIO_LIMITS.minTimeoutMs, maxMs: SCENARIO_LIMITS.maxTimeoutMs };
   const timeoutMs = readDuration(p, o, 'timeout', timeoutBounds);
   const connectTimeoutMs = readDuration(p, o, 'connectTimeout', timeoutBounds);
@@ -623,7 +624,8 @@ function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
     readsPerSec,
     writesPerSec,
     workers,
-    connection: connection ?? d.connection,
+    connection: connections?.[0] ?? d.connection,
+    connections: connections ?? [d.connection],
     timeoutMs: timeoutMs ?? d.timeoutMs,
     connectTimeoutMs: connectTimeoutMs ?? timeoutMs ?? d.timeoutMs,
     dnsServer: dnsServer === undefined ? undefined : dnsServer.includes(':') ? dnsServer : `${dnsServer}:53`,

@@ -21,7 +21,7 @@ import {
   TOP_KEYS,
 } from './parse.js';
 import {
-  CONNECTION_MODELS,
+  CONNECTION_CHOICES,
   FAULT_STEP_KINDS,
   SANDBOX_KINDS,
   SCENARIO_DEFAULTS as D,
@@ -168,9 +168,10 @@ const loadProperties = {
     description: 'Worker threads (default: the CPU count)',
   },
   connection: {
-    enum: [...CONNECTION_MODELS],
+    enum: [...CONNECTION_CHOICES],
     default: D.connection,
-    description: 'pool: reuse connections; per-probe: connect for every probe',
+    description:
+      'pool: reuse connections; per-probe: connect for every probe; pool,per-probe: both side by side, one results file each',
   },
   timeout: duration(
     `A probe slower than this has failed (${durationText(L.minTimeoutMs)} to ${durationText(L.maxTimeoutMs)})`,

@@ -11,6 +11,8 @@ export type SandboxKind = 'blue-green' | 'single';
 export const SANDBOX_KINDS: readonly SandboxKind[] = ['blue-green', 'single'];
 
 export const CONNECTION_MODELS: readonly ConnectionModel[] = ['pool', 'per-probe'];
+/** load.connection's values: a model, or two side by side. */
+export const CONNECTION_CHOICES = ['pool', 'per-probe', 'pool,per-probe', 'per-probe,pool'] as const;
 
 /**
  * Where the password for `target` comes from. The scenario never holds the password itself:
@@ -126,7 +128,10 @@ export interface LoadSpec {
   writesPerSec: number;
   /** Worker threads; undefined means "the default" (the CPU count, decided by the run). */
   workers: number | undefined;
+  /** The client model, or the first of two measured side by side. */
   connection: ConnectionModel;
+  /** Every client model measured ("pool,per-probe": both side by side, one results file each). */
+  connections: readonly ConnectionModel[];
   /** A probe slower than this has failed (class `timeout`). */
   timeoutMs: number;
   connectTimeoutMs: number;

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import type { ConnectionModel } from '../results/types.js';
+import type { EventInput } from './run.js';
+
+/**
+ * Two measurements in one process, side by side (`--connection pool,per-probe`): each has its own worker
+ * threads and results file, but they start on the same whole second, and the run's timed actions (the
+ * switchover, a fault) run once — in the first — with their events written into every file. Both client
+ * models then see the very same outage, so their windows can be compared.
+ */
+export class SideBySide {
+  private readonly arrived = new Set<number>();
+  private latestMs = 0;
+  private settle: { resolve: (t0Ms: number) => void; reject: (err: Error) => void } | undefined;
+  private readonly start: Promise<number>;
+  private readonly sinks = new Map<number, (e: EventInput) => void>();
+  private failure: Error | undefined;
+  private markActionsDone: () => void = () => undefined;
+  /** Resolves when the first member's actions have ended (their end events are written). */
+  readonly actionsDone = new Promise<void>((r) => (this.markActionsDone = r));
+
+  /** Written into every member's header, so that the files can be told to belong together. */
+  readonly id = randomUUID();
+  readonly count: number;
+
+  constructor(readonly models: readonly ConnectionModel[]) {
+    this.count = models.length;
+    this.start = new Promise<number>((resolve, reject) => (this.settle = { resolve, reject }));
+    // A failure before every member arrived rejects them all; nobody may be left waiting unobserved.
+    this.start.catch(() => undefined);
+  }
+
+  /**
+   * Member `index` is ready to start (its workers are up) at `nowMs`. Resolves, for every member, with the
+   * one start time: the first whole second at least `leadMs` after the last member became ready.
+   */
+  ready(index: number, nowMs: number, leadMs: number): Promise<number> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    this.arrived.add(index);
+    this.latestMs = Math.max(this.latestMs, nowMs);
+    if (this.arrived.size === this.count) this.settle?.resolve(Math.ceil((this.latestMs + leadMs) / 1000) * 1000);
+    return this.start;
+  }
+
+  /** A member could not start: the others stop waiting and fail with this message. */
+  fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.failure = new Error(`the side-by-side run did not start: ${message}`);
+    this.settle?.reject(this.failure);
+  }
+
+  /** The first member's actions have ended. */
+  actionsSettled(): void {
+    this.markActionsDone();
+  }
+
+  /** Member `index` writes events (into its own results file) with `sink`. */
+  addSink(index: number, sink: (e: EventInput) => void): void {
+    this.sinks.set(index, sink);
+  }
+
+  removeSink(index: number): void {
+    this.sinks.delete(index);
+  }
+
+  /** An event of the shared timeline (an action, a fault, a phase): written into every member's file. */
+  broadcast(e: EventInput): void {
+    for (const sink of this.sinks.values()) sink(e);
+  }
+}

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DowntimeError, ExitCode } from '../errors.js';
@@ -7,6 +6,7 @@ import type { Io } from '../io.js';
 import { mergeResults, DEFAULT_SKEW_BOUND_MS } from '../results/merge.js';
 import { readResults } from '../results/reader.js';
 import { assertWritableOutput } from '../results/writer.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { CommandContext } from './index.js';
 
 export interface MergeCommandOptions {
@@ -25,17 +25,7 @@ export function mergeCommandCore(opts: MergeCommandOptions, io: Io): number {
     throw new DowntimeError(`--out ${opts.out} is one of the inputs; choose another --out`, ExitCode.Output);
   const merged = mergeResults(inputs, { runId: randomUUID(), force: opts.force, skewBoundMs: opts.skewBoundMs });
   for (const w of merged.warnings) io.stderr(`downtime: warning: ${w}\n`);
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, merged.lines.map((l) => JSON.stringify(l) + '\n').join(''), { mode: 0o644 });
-    renameSync(tmp, out);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new DowntimeError(
-      `cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; choose another --out`,
-      ExitCode.Output,
-    );
-  }
+  writeFileAtomic(out, merged.lines.map((l) => JSON.stringify(l) + '\n').join(''), { hint: 'choose another --out' });
   const srcs = merged.header.sources ?? [];
   const skew = srcs
     .slice(1)

@@ -1,10 +1,10 @@
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { analyzeDetailed, type Analysis, type Summary } from '../analyze/index.js';
 import { defaultThresholds, evaluateThresholds, type Threshold, type ThresholdResult } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ResultsFile } from '../results/types.js';
 import { compareChart, downtimeBarChart, lagChart, latencyChart, outcomeChart } from './charts.js';
+import { writeFilesAtomic } from '../util/fs-atomic.js';
 import { renderPng } from './render.js';
 import { formatCompareTable, reportHtml, secondsCsv, summaryMarkdown } from './text.js';
 
@@ -44,36 +44,7 @@ function writeAll(outDir: string, files: { name: string; data: string | Buffer }
       );
     }
   }
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new DowntimeError(
-      `cannot create output directory ${outDir}: ${code}; pass a writable --out`,
-      ExitCode.Output,
-    );
-  }
-  if (!statSync(dir).isDirectory()) {
-    throw new DowntimeError(`output path ${outDir} is not a directory; pass a directory as --out`, ExitCode.Output);
-  }
-  const tmpSuffix = `.tmp-${process.pid}-${Date.now()}`;
-  const written: string[] = [];
-  try {
-    for (const f of files) {
-      const tmp = join(dir, f.name + tmpSuffix);
-      writeFileSync(tmp, f.data);
-      written.push(tmp);
-    }
-  } catch (err) {
-    for (const t of written) rmSync(t, { force: true });
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new DowntimeError(`cannot write the report into ${outDir}: ${code}; pass a writable --out`, ExitCode.Output);
-  }
-  return files.map((f) => {
-    const final = join(dir, f.name);
-    renameSync(join(dir, f.name + tmpSuffix), final);
-    return final;
-  });
+  return writeFilesAtomic(dir, files, { hint: 'pass a writable --out' });
 }
 
 /** Renders report.png, latency.png (lag.png when replication lag was measured), report.html, summary.md, summary.json and seconds.csv into `outDir`. */

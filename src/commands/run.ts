@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { mkdirSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { defaultStateDir, sandboxProvider } from '../actions/sandbox.js';
@@ -17,6 +16,7 @@ import { parseTargetUrl, resolveCredentials, validateTableName, type Target } fr
 import { parseDnsServer } from '../load/resolve.js';
 import type { ConnectionModel } from '../results/types.js';
 import { assertWritableOutput } from '../results/writer.js';
+import { assertCanMakeDir, makeDirs } from '../util/fs-atomic.js';
 import { loadScenario } from '../scenario/parse.js';
 import { scenarioOutputs } from '../scenario/outputs.js';
 import { resolveScenarioPassword } from '../scenario/password.js';
@@ -207,7 +207,6 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
   const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
   const tls = runTls(args, undefined, io);
   const out = resolve(io.cwd, args.out ?? join('reports', `run-${utcStamp(io.now())}.ndjson`));
-  if (args.out === undefined) makeDefaultDir(out);
   return {
     target,
     password: creds.password,
@@ -241,7 +240,8 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
  */
 function makeDefaultDir(file: string): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    // Not mkdirSync's { recursive: true }: under /proc that loops forever.
+    makeDirs(dirname(file));
   } catch {
     // left for the writer to report, with its one-line message
   }
@@ -293,6 +293,8 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       ({ password, source: passwordSource } = flagged);
       if (flagged.refresh !== undefined) rest.passwordRefresh = flagged.refresh;
     }
+    // Only once everything is known to be good: bad input creates nothing.
+    if (args.out === undefined) makeDefaultDir(options.out);
     return {
       options: rest,
       db: { kind: 'target', target, password, passwordSource },
@@ -319,7 +321,6 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
       ? duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000)
       : s.load.connectTimeoutMs;
   const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
-  if (args.out === undefined && s.out === undefined) makeDefaultDir(resolve(io.cwd, outputs.resultsPath));
 
   // A shorter --duration (a quick rehearsal) leaves out the actions it no longer reaches, and says so.
   const actions = s.actions.filter((a) => a.atMs < durationMs);
@@ -388,7 +389,7 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
     throw new DowntimeError(`${s.source}: sandbox steps need sandbox:`, ExitCode.Usage);
   }
 
-  return {
+  const plan: RunPlan = {
     options: {
       label: args.label ?? s.name,
       rates,
@@ -424,6 +425,9 @@ export async function planRun(args: RunArgs, io: Io): Promise<RunPlan> {
     scenario: s,
     connections,
   };
+  // Only once everything is known to be good: bad input creates nothing.
+  if (args.out === undefined && s.out === undefined) makeDefaultDir(resolve(io.cwd, outputs.resultsPath));
+  return plan;
 }
 
 /** Flags that replace a scenario's value when given. */
@@ -513,14 +517,14 @@ export interface RunDeps {
 export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
   let session: SandboxSession | undefined;
   let db: Extract<RunDb, { kind: 'target' }>;
-  // Side by side, every member's file is checked before either starts.
-  if (plan.connections.length > 1) {
-    for (const out of plannedOutputs(plan)) assertWritableOutput(out, plan.options.overwrite);
+  // Every output is checked before a server is started or connected to: a report folder that cannot be made
+  // would otherwise only fail once the whole run is over.
+  for (const out of plannedOutputs(plan)) assertWritableOutput(out, plan.options.overwrite);
+  if (plan.report.enabled) {
+    assertCanMakeDir(plan.report.dir, 'choose another report folder (report.out in the scenario) or pass --no-report');
   }
   const relay = new EventRelay();
   if (plan.db.kind === 'sandbox') {
-    // Refuse an unwritable --out before spending time on starting servers.
-    for (const out of plannedOutputs(plan)) assertWritableOutput(out, plan.options.overwrite);
     const provider =
       deps.sandbox ?? sandboxProvider({ stateDir: defaultStateDir(io.cwd), say: (line) => io.stderr(line) });
     const steps = plan.actions.flatMap((a) => (a.kind === 'step' ? [a.step.name] : []));

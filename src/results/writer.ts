@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fdatasyncSync, openSync, statSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, existsSync, fdatasyncSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DowntimeError, ExitCode } from '../errors.js';
+import { errnoWords } from '../util/fs-atomic.js';
 import type { ResultsLine } from './types.js';
 
 /**
@@ -60,12 +61,35 @@ export class ResultsWriter {
   }
 }
 
-/** Checks that `path`'s directory exists and that `path` is not an existing file (unless overwrite). */
+/**
+ * Checks, before anything is connected or written, that `path` can be created: its directory exists and takes
+ * new files (tried with a probe file, removed at once: as root, permission bits say nothing, and /proc or a
+ * read-only mount refuse files only when asked), and `path` is not a directory, nor an existing file (unless
+ * overwrite).
+ */
 export function assertWritableOutput(path: string, overwrite: boolean): void {
   const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  let dirStat;
+  try {
+    dirStat = statSync(dir);
+  } catch (err) {
+    const notDir = (err as NodeJS.ErrnoException).code === 'ENOTDIR';
     throw new DowntimeError(
-      `output directory ${dir} does not exist; create it or choose another --out`,
+      notDir
+        ? `output directory ${dir} is not a directory (a part of it is a file); choose another --out`
+        : `output directory ${dir} does not exist; create it or choose another --out`,
+      ExitCode.Output,
+    );
+  }
+  if (!dirStat.isDirectory()) {
+    throw new DowntimeError(
+      `output directory ${dir} is a file, not a directory; choose another --out`,
+      ExitCode.Output,
+    );
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new DowntimeError(
+      `${path} is a directory; --out names a file, e.g. ${join(path, 'run.ndjson')}`,
       ExitCode.Output,
     );
   }
@@ -75,4 +99,14 @@ export function assertWritableOutput(path: string, overwrite: boolean): void {
       ExitCode.Output,
     );
   }
+  const probe = join(dir, `.downtime-probe-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+  } catch (err) {
+    throw new DowntimeError(
+      `cannot create files in ${dir}: ${errnoWords(err)}; choose a writable --out`,
+      ExitCode.Output,
+    );
+  }
+  rmSync(probe, { force: true });
 }

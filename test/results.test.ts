@@ -121,7 +121,7 @@ test('a file cut exactly at a line end is incomplete but not truncated', () => {
 
 test('bad results files give one-line errors with exit code 5', () => {
   const rows: [text: string, message: RegExp][] = [
-    ['', /is not a downtime results file/],
+    ['', /x\.ndjson is empty/],
     ['hello world\n', /is not a downtime results file/],
     ['{"type":"header","format":"something-else"}\n', /is not a downtime results file/],
     [

@@ -95,18 +95,51 @@ export function resolveCredentials(opts: {
       text = readFileSync(opts.passwordFile, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+      const why =
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : code === 'EISDIR'
+              ? 'it is a directory'
+              : (code ?? 'unreadable');
       throw new DowntimeError(
         `cannot read --password-file ${opts.passwordFile}: ${why}; point it at a readable file holding only the password`,
         ExitCode.InputFile,
       );
     }
-    return { password: text.replace(/\r?\n$/, ''), source: 'password file' };
+    const password = text.replace(/\r?\n$/, '');
+    if (password === '') {
+      throw new DowntimeError(
+        `--password-file ${opts.passwordFile} is empty; put the password in it, or leave the flag out for an account without one`,
+        ExitCode.InputFile,
+      );
+    }
+    checkPasswordText(password, `--password-file ${opts.passwordFile}`, ExitCode.InputFile);
+    return { password, source: 'password file' };
   }
   if (opts.urlPassword !== undefined) return { password: opts.urlPassword, source: 'URL' };
   const env = opts.env.MYSQL_PWD;
-  if (env !== undefined && env !== '') return { password: env, source: 'MYSQL_PWD' };
+  if (env !== undefined && env !== '') {
+    checkPasswordText(env, 'MYSQL_PWD', ExitCode.Usage);
+    return { password: env, source: 'MYSQL_PWD' };
+  }
   return { password: undefined, source: 'none' };
+}
+
+/**
+ * A password with a line break or another control character is a paste or quoting mistake (a second line of
+ * a file, `$(…)` output with a NUL): the server would only say "access denied". Refused, without showing it.
+ */
+function checkPasswordText(password: string, source: string, code: ExitCode): void {
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\u0000-\u001f\u007f]/.exec(password);
+  if (bad === null) return;
+  const what = bad[0] === '\n' || bad[0] === '\r' ? 'a line break' : 'a control character';
+  throw new DowntimeError(
+    `${source} holds ${what} (at character ${bad.index + 1}); a password is one line of printable characters: set it without it`,
+    code,
+  );
 }
 
 /** A validated SQL identifier for the harness's table: no quoting games, no SQL. */

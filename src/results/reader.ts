@@ -28,6 +28,12 @@ export function readResults(path: string): ResultsFile {
 }
 
 export function parseResults(text: string, path = '<results>'): ResultsFile {
+  if (text.trim() === '') {
+    throw new DowntimeError(
+      `${path} is empty: the run that wrote it stopped before its header; pass a file written by \`downtime run\``,
+      ExitCode.InputFile,
+    );
+  }
   const lines = text.split('\n');
   // A file written to the end finishes with '\n', leaving one empty string.
   const endsCleanly = lines[lines.length - 1] === '';

@@ -6,7 +6,7 @@
  *     load: { reads: 100, writes: 50 }, actions: [{ at: '5s', step: 'switchover' }] });
  *   assert.ok(r.downtimeMs.write! < 5000);
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sessionOf } from './actions/sandbox.js';
@@ -18,6 +18,7 @@ import { bufferIo, type Io } from './io.js';
 import { readResults } from './results/reader.js';
 import { renderReport, thresholdsFor } from './report/index.js';
 import type { Sandbox } from './sandbox/topology.js';
+import type { ConnectionModel } from './results/types.js';
 
 export { analyze, analyzeDetailed } from './analyze/index.js';
 export type { Summary, Outage, OpSummary, OutageOp } from './analyze/index.js';
@@ -46,7 +47,7 @@ export interface MeasureOptions {
   overrides?: Omit<RunArgs, 'scenario'>;
   /** Password for a `target:` scenario (else MYSQL_PWD or the scenario's password source). */
   password?: string;
-  /** Directory for the results file (and the report): default a new temporary directory. */
+  /** Directory for the results file (and the report), made if missing: default a new temporary directory. */
   dir?: string;
   /** Render the report (PNG, HTML, Markdown, JSON, CSV) into `dir`/report. Default false. */
   report?: boolean;
@@ -67,6 +68,11 @@ export interface Measurement {
   /** Every threshold held. */
   passed: boolean;
   reportFiles: string[];
+  /**
+   * Side by side (`load.connection: "pool,per-probe"`): each client model's own measurement, keyed by model.
+   * The fields above are the first model's, except `passed`: every model's thresholds held.
+   */
+  models?: Partial<Record<ConnectionModel, Measurement>>;
 }
 
 /**
@@ -78,6 +84,7 @@ export async function measure(
   opts: MeasureOptions = {},
 ): Promise<Measurement> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'downtime-measure-'));
+  mkdirSync(dir, { recursive: true });
   let file: string;
   if (typeof scenario === 'string') file = scenario;
   else {
@@ -100,13 +107,31 @@ export async function measure(
       ? undefined
       : async () => sessionOf(given, `given ${given.topology} sandbox`, async () => undefined);
   const outcome = await executeRun(plan, io, sandbox === undefined ? {} : { sandbox });
-  const results = readResults(outcome.result.path);
-  const thresholds = outcome.thresholds.map(parseThreshold);
+  if (outcome.members === undefined) {
+    return measurementOf(outcome.result.path, outcome.thresholds, opts.report ? join(dir, 'report') : undefined);
+  }
+  const models: Partial<Record<ConnectionModel, Measurement>> = {};
+  for (const m of outcome.members) {
+    models[m.model] = await measurementOf(
+      m.result.path,
+      outcome.thresholds,
+      opts.report ? join(dir, 'report', m.model) : undefined,
+    );
+  }
+  const first = models[outcome.members[0]?.model ?? 'pool'] as Measurement;
+  // Passed only if every model's thresholds held.
+  return { ...first, passed: Object.values(models).every((m) => m.passed), models };
+}
+
+/** What a results file says: summary, downtime, thresholds; the report rendered into `reportDir` if given. */
+async function measurementOf(path: string, expressions: string[], reportDir: string | undefined): Promise<Measurement> {
+  const results = readResults(path);
+  const thresholds = expressions.map(parseThreshold);
   let summary: Summary;
   let thresholdResults: ThresholdResult[];
   let reportFiles: string[] = [];
-  if (opts.report) {
-    const r = await renderReport(results, join(dir, 'report'), { thresholds });
+  if (reportDir !== undefined) {
+    const r = await renderReport(results, reportDir, { thresholds });
     summary = r.summary;
     thresholdResults = r.thresholdResults;
     reportFiles = r.files;
@@ -115,7 +140,7 @@ export async function measure(
     thresholdResults = evaluateThresholds(summary, thresholdsFor(summary, thresholds));
   }
   return {
-    resultsPath: outcome.result.path,
+    resultsPath: path,
     summary,
     downtimeMs: summary.downtimeMs,
     outages: summary.outages,

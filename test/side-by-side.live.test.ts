@@ -122,6 +122,32 @@ test(
   },
 );
 
+test('measure(): both models side by side, each with its own measurement', { timeout: 60_000 }, async () => {
+  const { measure } = await import('../src/index.js');
+  const r = await measure(
+    {
+      name: 'api-both',
+      sandbox: 'single',
+      duration: '3s',
+      load: { reads: 50, writes: 20, workers: 1, connection: 'per-probe,pool' },
+      actions: [{ at: '1s', step: 'restart' }],
+    },
+    { dir: join(dir, 'api') },
+  );
+  assert.deepEqual(Object.keys(r.models ?? {}), ['per-probe', 'pool']);
+  const perProbe = r.models?.['per-probe'];
+  const pool = r.models?.pool;
+  assert.equal(r.resultsPath, perProbe?.resultsPath, 'the top level is the first model');
+  assert.equal(perProbe?.resultsPath, join(dir, 'api', 'results.per-probe.ndjson'));
+  assert.equal(pool?.resultsPath, join(dir, 'api', 'results.pool.ndjson'));
+  // The restart ran once and both models saw it.
+  for (const m of [perProbe, pool]) {
+    assert.ok((m?.downtimeMs.read ?? 0) > 0, JSON.stringify(m?.downtimeMs));
+    assert.equal(m?.summary.events.filter((e) => e.kind === 'action' && e.name === 'restart').length, 2);
+  }
+  assert.equal(r.passed, true);
+});
+
 test('a bad --connection list is a usage error naming both forms', async () => {
   const r = await cli(['run', '--target', 'mysql://a@127.0.0.1/db', '--connection', 'pool,pool']);
   assert.equal(r.code, ExitCode.Usage);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic, makeDirs } from './util/fs-atomic.js';
 import { join, resolve } from 'node:path';
 import { freshSandboxProvider } from './actions/sandbox.js';
 import { finishRun, runFromArgs, type RunArgs } from './commands/run.js';
@@ -52,20 +52,14 @@ function quickScenarios(): { inPlace: string; blueGreen: string } {
  */
 export async function runDemo(opts: DemoOptions, io: Io): Promise<DemoResult> {
   const outDir = resolve(io.cwd, opts.outDir);
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (err) {
-    throw new DowntimeError(
-      `cannot create ${outDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; choose another --out`,
-      ExitCode.Output,
-    );
-  }
+  // Not mkdirSync's { recursive: true }: under /proc it loops forever; this fails at once with one line.
+  makeDirs(outDir, 'choose another --out');
   let files: { inPlace: string; blueGreen: string };
   if (opts.quick) {
     const q = quickScenarios();
     files = { inPlace: join(outDir, 'in-place.yaml'), blueGreen: join(outDir, 'blue-green.yaml') };
-    writeFileSync(files.inPlace, q.inPlace);
-    writeFileSync(files.blueGreen, q.blueGreen);
+    writeFileAtomic(files.inPlace, q.inPlace, { hint: 'choose another --out' });
+    writeFileAtomic(files.blueGreen, q.blueGreen, { hint: 'choose another --out' });
   } else {
     // From the installed package, not the current directory: works when downtime is a dependency.
     const dir = join(packageRoot(), 'scenarios');

@@ -900,6 +900,27 @@ function rows(): Row[] {
       code: ExitCode.Usage,
       message: /--skew-bound takes milliseconds/,
     },
+
+    // ---- other commands' output folders (Node's recursive mkdir would hang under /proc)
+    {
+      name: 'sandbox state folder in /proc',
+      args: ['sandbox', 'up', '--state-dir', '/proc/downtime-sb/x'],
+      code: ExitCode.Output,
+      message:
+        /cannot create directory \/proc\/downtime-sb\/x: this file system refuses it; choose another --state-dir/,
+    },
+    {
+      name: 'demo output folder in /proc',
+      args: ['demo', '--quick', '--out', '/proc/downtime-demo/x'],
+      code: ExitCode.Output,
+      message: /cannot create directory \/proc\/downtime-demo\/x: this file system refuses it; choose another --out/,
+    },
+    {
+      name: 'demo output folder under a file',
+      args: ['demo', '--quick', '--out', '/etc/passwd/x'],
+      code: ExitCode.Output,
+      message: /cannot create directory \/etc\/passwd\/x: \/etc\/passwd is a file, not a directory/,
+    },
   ];
 }
 
@@ -927,7 +948,13 @@ test('bad input: documented exit code, one line naming the problem, no stack tra
     });
   }
   // The paths outside the fixture directory that rows tried: nothing made there either.
-  for (const p of ['/proc/downtime-x.ndjson', '/proc/downtime-report', '/proc/downtime-m.ndjson']) {
+  for (const p of [
+    '/proc/downtime-x.ndjson',
+    '/proc/downtime-report',
+    '/proc/downtime-m.ndjson',
+    '/proc/downtime-sb',
+    '/proc/downtime-demo',
+  ]) {
     assert.throws(() => statSync(p), 'nothing in /proc');
   }
 });

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import { makeDirs } from '../util/fs-atomic.js';
 import type { ControlRequest, ProxyStatus } from './proxy-daemon.js';
 import type { FaultSpec, FaultTimes, ProxyTarget } from './proxy.js';
 import { freePort, waitAccepting, type MysqlServer } from './server.js';
@@ -347,7 +348,8 @@ export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
     // Left over from a crash with nothing running: start afresh.
     rmSync(stateDir, { recursive: true, force: true });
   }
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // Not mkdirSync's { recursive: true }: under /proc it loops forever; this fails at once with one line.
+  for (const d of makeDirs(stateDir, 'choose another --state-dir')) chmodSync(d, 0o700);
   const creds: Credentials = { appPassword: randomPassword(), replPassword: randomPassword() };
   const passwordFile = join(stateDir, 'password');
   const replPasswordFile = join(stateDir, 'repl-password');

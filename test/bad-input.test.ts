@@ -453,6 +453,33 @@ function rows(): Row[] {
       message: /two password sources; keep one/,
     },
     {
+      name: 'password command printing two lines',
+      args: run('--password-command', 'echo token; echo "WARNING: upgrade the CLI"'),
+      code: ExitCode.Usage,
+      message: /--password-command printed more than one line; it must print only the password/,
+      secret: 'token',
+    },
+    {
+      name: "scenario's password file empty",
+      args: ['run', scenario('pw-file.yaml', okScenario(`password:\n  file: ${emptyPw}\n`))],
+      code: ExitCode.InputFile,
+      message: /password file .*empty-pw is empty/,
+    },
+    {
+      name: "scenario's password variable unset",
+      args: ['run', scenario('pw-env.yaml', okScenario('password:\n  env: DOWNTIME_TEST_UNSET_PW\n'))],
+      code: ExitCode.Usage,
+      message: /password\.env: DOWNTIME_TEST_UNSET_PW is not set/,
+    },
+    {
+      name: "scenario's password variable with a line break",
+      args: ['run', scenario('pw-env2.yaml', okScenario('password:\n  env: APP_PW\n'))],
+      env: { APP_PW: 'first\nsecond' },
+      code: ExitCode.Usage,
+      message: /password\.env: APP_PW holds a line break/,
+      secret: 'second',
+    },
+    {
       name: 'password prompt without a terminal',
       args: run('--password-prompt'),
       code: ExitCode.Usage,
@@ -492,7 +519,7 @@ function rows(): Row[] {
       name: 'run output in /proc',
       args: ['run', '--target', T, '--out', '/proc/downtime-x.ndjson'],
       code: ExitCode.Output,
-      message: /cannot create files in \/proc/,
+      message: /cannot create files in \/proc: this file system refuses them; choose a writable --out/,
     },
     {
       name: 'run output exists, no --force',
@@ -582,7 +609,13 @@ function rows(): Row[] {
       name: 'report threshold with = for ==',
       args: ['report', good, '--out', f('rep'), '--threshold', 'lost_writes=0'],
       code: ExitCode.Usage,
-      message: /lost_writes=0/,
+      message: /threshold "lost_writes=0" is not "metric op value" \(e\.g\. write_downtime<60s, lost_writes==0\)/,
+    },
+    {
+      name: 'report threshold with an unknown metric',
+      args: ['report', good, '--out', f('rep'), '--threshold', 'write_dowtime<1s'],
+      code: ExitCode.Usage,
+      message: /unknown metric "write_dowtime"; metrics: /,
     },
 
     // ---- targets that are not MySQL (bounded by --connect-timeout)
@@ -892,7 +925,7 @@ function rows(): Row[] {
       name: 'merge: out in /proc',
       args: ['merge', good, good2, '--out', '/proc/downtime-m.ndjson'],
       code: ExitCode.Output,
-      message: /cannot create files in \/proc/,
+      message: /cannot create files in \/proc: this file system refuses them; choose a writable --out/,
     },
     {
       name: 'merge: negative skew bound',

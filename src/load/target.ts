@@ -131,7 +131,7 @@ export function resolveCredentials(opts: {
  * A password with a line break or another control character is a paste or quoting mistake (a second line of
  * a file, `$(…)` output with a NUL): the server would only say "access denied". Refused, without showing it.
  */
-function checkPasswordText(password: string, source: string, code: ExitCode): void {
+export function checkPasswordText(password: string, source: string, code: ExitCode): void {
   // eslint-disable-next-line no-control-regex
   const bad = /[\u0000-\u001f\u007f]/.exec(password);
   if (bad === null) return;

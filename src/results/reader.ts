@@ -30,7 +30,7 @@ export function readResults(path: string): ResultsFile {
 export function parseResults(text: string, path = '<results>'): ResultsFile {
   if (text.trim() === '') {
     throw new DowntimeError(
-      `${path} is empty: the run that wrote it stopped before its header; pass a file written by \`downtime run\``,
+      `${path} is empty (not even a header line); pass a file written by \`downtime run\``,
       ExitCode.InputFile,
     );
   }

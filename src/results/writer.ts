@@ -104,7 +104,7 @@ export function assertWritableOutput(path: string, overwrite: boolean): void {
     closeSync(openSync(probe, 'wx', 0o600));
   } catch (err) {
     throw new DowntimeError(
-      `cannot create files in ${dir}: ${errnoWords(err)}; choose a writable --out`,
+      `cannot create files in ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'this file system refuses them' : errnoWords(err)}; choose a writable --out`,
       ExitCode.Output,
     );
   }

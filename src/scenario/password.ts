@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import type { Io } from '../io.js';
+import { checkPasswordText } from '../load/target.js';
 import type { PasswordSource } from './types.js';
 
 /** A password command that takes longer is stuck (waiting for input, MFA prompt, network). */
@@ -53,7 +54,15 @@ export async function resolveScenarioPassword(
         );
       }
       // Editors add a final newline; a password never ends with one.
-      return { password: text.replace(/\r?\n$/, ''), source: `password file ${source.path}` };
+      const password = text.replace(/\r?\n$/, '');
+      if (password === '') {
+        throw new DowntimeError(
+          `password file ${source.path} is empty; put the password in it (password.file)`,
+          ExitCode.InputFile,
+        );
+      }
+      checkPasswordText(password, `password file ${source.path}`, ExitCode.InputFile);
+      return { password, source: `password file ${source.path}` };
     }
     case 'env': {
       const value = io.env[source.name];
@@ -63,6 +72,7 @@ export async function resolveScenarioPassword(
           ExitCode.Usage,
         );
       }
+      checkPasswordText(value, `password.env: ${source.name}`, ExitCode.Usage);
       return { password: value, source: `$${source.name}` };
     }
     case 'command': {
@@ -112,6 +122,22 @@ function runPasswordCommand(command: string, io: Pick<Io, 'env' | 'cwd'>, label:
               ExitCode.Usage,
             ),
           );
+          return;
+        }
+        // A second line is a warning the tool printed on stdout, not part of a token.
+        if (/[\r\n]/.test(password)) {
+          reject(
+            new DowntimeError(
+              `${label} printed more than one line; it must print only the password (send anything else to stderr)`,
+              ExitCode.Usage,
+            ),
+          );
+          return;
+        }
+        try {
+          checkPasswordText(password, `the output of ${label}`, ExitCode.Usage);
+        } catch (err) {
+          reject(err as Error);
           return;
         }
         resolve(password);

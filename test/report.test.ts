@@ -274,38 +274,7 @@ test('downtime report --json prints the summary; a passing run exits 0; --out is
   assert.ok(existsSync(join(dir, 'out', 'summary.json')));
 });
 
-test('bad input: one line, exit code 5 (or 2 for a bad threshold), nothing written', async (t) => {
-  const dir = tmp();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const notResults = join(dir, 'notes.ndjson');
-  writeFileSync(notResults, '{"hello":"world"}\n');
-  const newer = join(dir, 'newer.ndjson');
-  writeFileSync(newer, syntheticResults(BLUE_GREEN).replace('"version":1,', '"version":99,'));
-  const good = join(dir, 'good.ndjson');
-  writeFileSync(good, syntheticResults(BLUE_GREEN));
-  const rows: [string[], number, RegExp][] = [
-    [
-      ['report', join(dir, 'missing.ndjson')],
-      ExitCode.InputFile,
-      /cannot read results file .*missing\.ndjson: no such file/,
-    ],
-    [['report', notResults], ExitCode.InputFile, /is not a downtime results file/],
-    [['report', newer], ExitCode.InputFile, /written by a newer downtime/],
-    [['report', good, '--threshold', 'write_dowtime<1s'], ExitCode.Usage, /unknown metric "write_dowtime"; metrics: /],
-    [['compare', good, join(dir, 'missing.ndjson')], ExitCode.InputFile, /no such file/],
-    [['compare', good], ExitCode.Usage, /two or more results files/],
-  ];
-  for (const [args, code, re] of rows) {
-    const before = readdirSync(dir).sort();
-    const r = await cli(args);
-    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
-    assert.match(r.err, re, args.join(' '));
-    assert.equal(r.err.trimEnd().split('\n').length, 1, 'one line');
-    assert.equal(r.out, '');
-    assert.deepEqual(readdirSync(dir).sort(), before, `${args.join(' ')}: nothing written`);
-  }
-  assert.equal(readFileSync(newer, 'utf8').includes('"version":99'), true);
-});
+// Bad results files, thresholds and outputs of report/compare: the table in test/bad-input.test.ts.
 
 test('downtime compare writes aligned timelines and a downtime bar chart', async (t) => {
   const dir = tmp();

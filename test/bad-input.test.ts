@@ -24,7 +24,8 @@ import { syntheticResults, type SyntheticSpec } from './helpers/synthetic.js';
  * Bad input, one row each: the documented exit code, one line on stderr starting `downtime:` that names the
  * problem, no stack trace, and nothing written — no output file, no temp file, no directory; an existing output
  * unchanged byte for byte. Runs in-process (main + bufferIo) with its own cwd, so a stray default output
- * (reports/…) shows up too. Servers are Node net/http on 127.0.0.1: no database needed.
+ * (reports/…) shows up too. Servers are Node net/http on 127.0.0.1: no database needed. Unwritable outputs are
+ * paths under a file (/etc/passwd/x) and /proc, not chmod: tests run as root, whom permission bits do not stop.
  */
 interface Row {
   /** What is wrong, as a test name. */
@@ -70,7 +71,7 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** Every path under `dir` (relative) with its size and content hash-free bytes, for a before/after comparison. */
+/** Every path under `dir` (relative) with its content (base64), for a before/after comparison. */
 function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string): void => {
@@ -519,7 +520,8 @@ function rows(): Row[] {
       name: 'run output in /proc',
       args: ['run', '--target', T, '--out', '/proc/downtime-x.ndjson'],
       code: ExitCode.Output,
-      message: /cannot create files in \/proc: this file system refuses them; choose a writable --out/,
+      message:
+        /cannot create files in \/proc: (this file system refuses them|permission denied); choose a writable --out/,
     },
     {
       name: 'run output exists, no --force',
@@ -553,7 +555,7 @@ function rows(): Row[] {
       name: "scenario's report folder in /proc (checked before connecting)",
       args: ['run', scenario('report-proc.yaml', okScenario('report:\n  out: /proc/downtime-rep/x\n'))],
       code: ExitCode.Output,
-      message: /cannot create directory \/proc\/downtime-rep\/x: this file system refuses it/,
+      message: /cannot create directory \/proc\/downtime-rep\/x: (this file system refuses it|permission denied)/,
     },
     {
       name: 'side by side: one of the two outputs exists',
@@ -925,7 +927,8 @@ function rows(): Row[] {
       name: 'merge: out in /proc',
       args: ['merge', good, good2, '--out', '/proc/downtime-m.ndjson'],
       code: ExitCode.Output,
-      message: /cannot create files in \/proc: this file system refuses them; choose a writable --out/,
+      message:
+        /cannot create files in \/proc: (this file system refuses them|permission denied); choose a writable --out/,
     },
     {
       name: 'merge: negative skew bound',
@@ -940,13 +943,14 @@ function rows(): Row[] {
       args: ['sandbox', 'up', '--state-dir', '/proc/downtime-sb/x'],
       code: ExitCode.Output,
       message:
-        /cannot create directory \/proc\/downtime-sb\/x: this file system refuses it; choose another --state-dir/,
+        /cannot create directory \/proc\/downtime-sb\/x: (this file system refuses it|permission denied); choose another --state-dir/,
     },
     {
       name: 'demo output folder in /proc',
       args: ['demo', '--quick', '--out', '/proc/downtime-demo/x'],
       code: ExitCode.Output,
-      message: /cannot create directory \/proc\/downtime-demo\/x: this file system refuses it; choose another --out/,
+      message:
+        /cannot create directory \/proc\/downtime-demo\/x: (this file system refuses it|permission denied); choose another --out/,
     },
     {
       name: 'demo output folder under a file',
@@ -1028,7 +1032,7 @@ test("makeDirs under /proc fails at once instead of looping (Node's recursive mk
   const t0 = Date.now();
   assert.throws(
     () => makeDirs('/proc/downtime-bad-input/a/b'),
-    /cannot create directory .*: this file system refuses it/,
+    /cannot create directory .*: (this file system refuses it|permission denied)/,
   );
   assert.ok(Date.now() - t0 < 1000);
   assert.equal(existsSync('/proc/downtime-bad-input'), false);

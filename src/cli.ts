@@ -26,27 +26,61 @@ export function buildCli(argv: string[], io: Io, ctx: CommandContext = { io, exi
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((msg: string | undefined, err: Error | undefined) => {
-      if (err) throw err;
+      // A YError is yargs' own complaint about the command line (e.g. a flag without its value): usage.
+      if (err && err.name !== 'YError') throw err;
       throw new DowntimeError(
-        `${usageMessage(oneLine(msg ?? 'invalid arguments'))} (see downtime --help)`,
+        `${usageMessage(oneLine(msg ?? err?.message ?? 'invalid arguments'))} (see downtime --help)`,
         ExitCode.Usage,
       );
     });
-  for (const make of commands) cli = cli.command(make(ctx) as CommandModule);
+  for (const make of commands) cli = cli.command(requireValues(make(ctx) as CommandModule));
   return cli;
 }
 
 /**
- * yargs names an unknown flag twice, as typed and camel-cased ("Unknown arguments: bogus-flag, bogusFlag"):
- * said once, as typed, with its dashes.
+ * Every option that takes a value must be given one: yargs leaves `--reads` in `--reads --out x` undefined, so
+ * the default would apply without a word. (Repeatable options, such as --threshold, are left as they are.)
  */
-function usageMessage(msg: string): string {
-  const m = /^Unknown arguments?: (.*)$/.exec(msg);
-  if (m === null) return msg;
-  const names = (m[1] as string).split(', ');
-  const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-  const kept = names.filter((n) => !/[A-Z]/.test(n) || !names.includes(kebab(n)));
-  return `Unknown argument${kept.length > 1 ? 's' : ''}: ${kept.join(', ')}`;
+function requireValues(mod: CommandModule): CommandModule {
+  const builder = mod.builder;
+  if (typeof builder !== 'function') return mod;
+  return {
+    ...mod,
+    builder: (y: Argv) => {
+      const built = builder(y) as Argv;
+      // getOptions() is public in yargs 17 but missing from its typings.
+      const o = (built as unknown as { getOptions(): Record<'string' | 'number' | 'array', string[]> }).getOptions();
+      return built.requiresArg([...o.string, ...o.number].filter((k) => !o.array.includes(k)));
+    },
+  };
+}
+
+/**
+ * yargs' messages, said the way this tool says things: an unknown flag once, as typed (yargs adds its
+ * camel-cased twin); a flag without its value, a missing flag and a value outside the choices named as flags.
+ */
+export function usageMessage(msg: string): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (unknown !== null) {
+    const names = (unknown[1] as string).split(', ');
+    const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    const kept = names.filter((n) => !/[A-Z]/.test(n) || !names.includes(kebab(n)));
+    return `Unknown argument${kept.length > 1 ? 's' : ''}: ${kept.join(', ')}`;
+  }
+  const noValue = /^Not enough arguments following: (\S+)$/.exec(msg);
+  if (noValue !== null) return `--${noValue[1]} is given without a value`;
+  const missing = /^Missing required arguments?: (.*)$/.exec(msg);
+  if (missing !== null) {
+    const flags = (missing[1] as string).split(', ').map((k) => `--${k}`);
+    return `${flags.join(' and ')} ${flags.length > 1 ? 'are' : 'is'} required`;
+  }
+  if (msg.startsWith('Invalid values:')) {
+    const parts = [...msg.matchAll(/Argument: (\S+), Given: (.*?), Choices: (.*?)(?= Argument: |$)/g)];
+    if (parts.length > 0) {
+      return parts.map((p) => `--${p[1]} ${p[2]} is not one of ${(p[3] as string).replace(/"/g, '')}`).join('; ');
+    }
+  }
+  return msg;
 }
 
 /** Flags whose value is a duration (string-typed, so yargs would read `-1s` as the short flags -1 and -s). */

@@ -152,6 +152,30 @@ function rows(): Row[] {
       code: ExitCode.Usage,
       message: /^downtime: Unknown argument: bogus-flag \(see downtime --help\)\n$/,
     },
+    {
+      name: 'a rate flag without its value (last)',
+      args: run('--reads'),
+      code: ExitCode.Usage,
+      message: /^downtime: --reads is given without a value \(see downtime --help\)\n$/,
+    },
+    {
+      name: 'a flag without its value (another flag follows)',
+      args: ['run', '--target', T, '--out', '--force'],
+      code: ExitCode.Usage,
+      message: /--out is given without a value/,
+    },
+    {
+      name: 'report --out without its value',
+      args: ['report', good, '--out'],
+      code: ExitCode.Usage,
+      message: /--out is given without a value/,
+    },
+    {
+      name: 'two bad choices at once',
+      args: run('--connection', 'x', '--ssl-mode', 'y'),
+      code: ExitCode.Usage,
+      message: /--connection "x" is not one of .*; --ssl-mode "y" is not one of /,
+    },
     { name: 'run without a target', args: ['run'], code: ExitCode.Usage, message: /--target is required/ },
     {
       name: 'DOWNTIME_DEBUG adds no stack to a usage error',
@@ -349,13 +373,13 @@ function rows(): Row[] {
       name: 'unknown connection model',
       args: run('--connection', 'telepathy'),
       code: ExitCode.Usage,
-      message: /Invalid values: Argument: connection, Given: "telepathy", Choices: "pool"/,
+      message: /--connection "telepathy" is not one of pool, per-probe, pool,per-probe, per-probe,pool/,
     },
     {
       name: 'unknown ssl mode',
       args: run('--ssl-mode', 'sometimes'),
       code: ExitCode.Usage,
-      message: /Invalid values: Argument: ssl-mode, Given: "sometimes"/,
+      message: /--ssl-mode "sometimes" is not one of disabled, preferred, required, verify-ca, verify-identity/,
     },
     {
       name: 'missing CA bundle',
@@ -885,7 +909,7 @@ function rows(): Row[] {
       name: 'merge: no --out',
       args: ['merge', good, good2],
       code: ExitCode.Usage,
-      message: /Missing required argument: out/,
+      message: /^downtime: --out is required \(see downtime --help\)\n$/,
     },
     {
       name: 'merge: a missing file',

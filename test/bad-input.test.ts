@@ -209,7 +209,19 @@ function rows(): Row[] {
       name: 'target port out of range',
       args: ['run', '--target', 'mysql://app@127.0.0.1:99999/probe', '--out', f('r.ndjson')],
       code: ExitCode.Usage,
-      message: /--target "mysql:\/\/app@127\.0\.0\.1:99999\/probe" is not a URL/,
+      message: /--target port 99999 is not a port number \(1-65535\)/,
+    },
+    {
+      name: 'target port 0',
+      args: ['run', '--target', 'mysql://app@127.0.0.1:0/probe', '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--target port 0 is not a port number \(1-65535\)/,
+    },
+    {
+      name: 'target without a user',
+      args: ['run', '--target', `mysql://127.0.0.1:${closedPort}/probe`, '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--target has no user; write mysql:\/\/USER@HOST:PORT\/DATABASE/,
     },
     {
       name: 'target without a database',

@@ -26,7 +26,7 @@ test('bad target URLs name the problem', () => {
     ['http://app@db/probe', /must start with mysql:\/\//],
     ['mysql://db.example/probe', /has no user/],
     ['mysql://app@db.example:3306/', /names no database/],
-    ['mysql://app@db.example:99999/probe', /is not a URL/],
+    ['mysql://app@db.example:99999/probe', /--target port 99999 is not a port number \(1-65535\)/],
     ['mysql://app@db.example/pro;be', /not a plain identifier/],
     ['mysql://app@db.example/probe?ssl=true', /takes no \?options/],
     ['mysql://app:hunter2@db:x/probe', /is not a URL/],

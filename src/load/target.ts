@@ -26,6 +26,11 @@ export function parseTargetUrl(text: string): { target: Target; urlPassword: str
     if (!text.includes('://')) throw new Error('no scheme');
     u = new URL(text);
   } catch {
+    // The URL parser refuses a port above 65535 as a whole: name the port rather than "not a URL".
+    const port = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/i.exec(text)?.[1];
+    if (port !== undefined && Number(port) > 65535) {
+      throw new DowntimeError(`--target port ${port} is not a port number (1-65535)`, ExitCode.Usage);
+    }
     throw new DowntimeError(
       `--target "${redactUrlText(text)}" is not a URL; write mysql://USER@HOST:PORT/DATABASE`,
       ExitCode.Usage,

@@ -3,85 +3,34 @@
  * ratios measured side by side in the same run, because this machine is shared and noisy.
  * Results go to stdout as Markdown; bench/RESULTS.md keeps the latest with the machine and command.
  */
-import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { promisify } from 'node:util';
+import { cpus, loadavg, totalmem } from 'node:os';
 import mysql from 'mysql2/promise';
 import { mergeEncoded } from '../src/load/histogram.js';
+import { accuracy } from './accuracy.js';
+import { ceiling } from './ceiling.js';
 import { fmt, openBench, percentile, sumOf, type Bench } from './common.js';
 
-const execFileP = promisify(execFile);
+const BENCHES = ['ceiling', 'fidelity', 'co', 'long', 'accuracy'] as const;
+type BenchName = (typeof BENCHES)[number];
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const only = onlyArg === undefined ? undefined : onlyArg.split(',');
+for (const name of only ?? []) {
+  if (!(BENCHES as readonly string[]).includes(name)) {
+    console.error(`--only: unknown benchmark "${name}"; use one or more of ${BENCHES.join(', ')} (comma-separated)`);
+    process.exit(2);
+  }
+}
+const wants = (name: BenchName): boolean => only === undefined || only.includes(name);
 
 function out(line = ''): void {
   console.log(line);
 }
 
-/** sysbench oltp_point_select, closed loop, on the same server: the yardstick for the ceiling. */
-async function sysbenchQps(b: Bench, seconds: number, threads: number): Promise<number> {
-  const args = [
-    'oltp_point_select',
-    '--db-driver=mysql',
-    '--mysql-host=127.0.0.1',
-    `--mysql-port=${b.srv.server.port}`,
-    `--mysql-user=${b.srv.user}`,
-    `--mysql-password=${b.srv.password}`,
-    `--mysql-db=${b.srv.database}`,
-    '--tables=1',
-    '--table-size=10000',
-  ];
-  await execFileP('sysbench', [...args, 'prepare']);
-  const { stdout } = await execFileP('sysbench', [...args, `--threads=${threads}`, `--time=${seconds}`, 'run']);
-  await execFileP('sysbench', [...args, 'cleanup']);
-  const m = /queries:\s+\d+\s+\(([\d.]+) per sec/.exec(stdout);
-  if (!m) throw new Error('cannot read sysbench output');
-  return Number(m[1]);
-}
-
-async function ceiling(b: Bench): Promise<number> {
-  out('## Throughput ceiling');
-  const threads = 4;
-  const sbSeconds = quick ? 5 : 15;
-  const qps = await sysbenchQps(b, sbSeconds, threads);
-  out(`sysbench oltp_point_select, ${threads} threads, ${sbSeconds} s, closed loop: ${fmt(qps, 0)} qps`);
-  out('');
-  out('| target reads/s | achieved ok/s | ok/due | dropped | p99 send lag (worst s) | sustained |');
-  out('| --- | --- | --- | --- | --- | --- |');
-  let best = 0;
-  const seconds = quick ? 4 : 10;
-  // A ladder of absolute rates up to sysbench's figure: the highest rung sustained is the ceiling.
-  const ladder = [
-    500, 1000, 2000, 3000, 4000, 5000, 6500, 8000, 10_000, 13_000, 16_000, 20_000, 25_000, 32_000, 40_000,
-  ];
-  for (const rate of ladder.filter((r) => r <= qps)) {
-    const { file } = await b.measure({
-      name: `ceiling-${rate}`,
-      rates: { read: rate, write: 0 },
-      durationMs: seconds * 1000,
-    });
-    const due = sumOf(file, 'read', 'due');
-    const ok = sumOf(file, 'read', 'ok');
-    const dropped = sumOf(file, 'read', 'dropped');
-    const lag = Math.max(...file.seconds.read.map((s) => s.sendLagUs?.p99 ?? 0)) / 1000;
-    const sustained = ok / due >= 0.99 && dropped / due < 0.001;
-    out(
-      `| ${rate} | ${fmt(ok / seconds, 0)} | ${fmt((100 * ok) / due, 2)} % | ${dropped} | ${fmt(lag)} ms | ${sustained ? 'yes' : 'no'} |`,
-    );
-    if (!sustained) break;
-    best = rate;
-  }
-  out('');
-  out(
-    `**ceiling ÷ sysbench = ${best} ÷ ${fmt(qps, 0)} = ${fmt(best / qps)}** (target ≥ 0.6; the harness runs open-loop with coordinated-omission-corrected latency, sysbench closed-loop)`,
-  );
-  out('');
-  return best;
-}
-
 async function fidelity(b: Bench, rate: number): Promise<void> {
   out('## Scheduling fidelity');
+  out('');
   const seconds = quick ? 10 : 60;
   const { file } = await b.measure({ name: 'fidelity', rates: { read: rate, write: 0 }, durationMs: seconds * 1000 });
   const due = sumOf(file, 'read', 'due');
@@ -120,6 +69,7 @@ async function closedLoop(b: Bench, untilMs: number): Promise<number[]> {
 
 async function coordinatedOmission(b: Bench): Promise<void> {
   out('## Coordinated omission');
+  out('');
   const seconds = 6;
   const measuring = b.measure({
     name: 'co',
@@ -148,46 +98,104 @@ async function coordinatedOmission(b: Bench): Promise<void> {
   out('');
 }
 
+/** Least-squares slope of y over x. */
+function slope(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxy = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? NaN : sxy / sxx;
+}
+
 async function longRun(b: Bench): Promise<void> {
   out('## Long run: memory and file size');
+  out('');
   const seconds = quick ? 30 : 600;
   const rate = 2000;
-  const rss: number[] = [];
-  const sampler = setInterval(() => rss.push(process.memoryUsage().rss / 2 ** 20), 1000);
+  // The harness's workers are threads of this process: its RSS covers them (the server is another process).
+  const rss: { tS: number; mb: number }[] = [];
+  const t0 = performance.now();
+  const sample = (): number =>
+    rss.push({ tS: (performance.now() - t0) / 1000, mb: process.memoryUsage().rss / 2 ** 20 });
+  sample();
+  const sampler = setInterval(sample, 1000);
   const { result } = await b.measure({
     name: 'long',
     rates: { read: rate * 0.8, write: rate * 0.2 },
     durationMs: seconds * 1000,
   });
   clearInterval(sampler);
+  // After the run (its workers gone): shown, but not part of the minutes or the slope.
+  const afterMb = process.memoryUsage().rss / 2 ** 20;
   const bytes = statSync(result.path).size;
-  const third = Math.max(1, Math.floor(rss.length / 3));
-  out(`${rate} probes/s (80 % reads) for ${seconds} s:`);
   out(
-    `- RSS: first third max ${fmt(Math.max(...rss.slice(0, third)), 0)} MB, last third max ${fmt(Math.max(...rss.slice(-third)), 0)} MB, overall max ${fmt(Math.max(...rss), 0)} MB (target: flat, < 200 MB)`,
+    `${rate} probes/s (80 % reads, pool, 2 worker threads) for ${seconds} s; RSS of the harness process sampled every second (${rss.length} samples, from before the run's setup to its end):`,
+  );
+  out('');
+  out('| minute | RSS max (MB) | RSS min (MB) |');
+  out('| --- | --- | --- |');
+  const lastMinute = Math.floor((rss[rss.length - 1]?.tS ?? 0) / 60);
+  for (let m = 0; m <= lastMinute; m++) {
+    const inMinute = rss.filter((s) => Math.floor(s.tS / 60) === m).map((s) => s.mb);
+    if (inMinute.length > 0) out(`| ${m + 1} | ${fmt(Math.max(...inMinute), 0)} | ${fmt(Math.min(...inMinute), 0)} |`);
+  }
+  out('');
+  const endS = rss[rss.length - 1]?.tS ?? 0;
+  const windowS = Math.min(480, endS);
+  const tail = rss.filter((s) => s.tS >= endS - windowS).map((s) => ({ x: s.tS / 60, y: s.mb }));
+  const maxMb = Math.max(...rss.map((s) => s.mb));
+  out(
+    `- RSS: before the run ${fmt(rss[0]?.mb ?? NaN, 0)} MB, max ${fmt(maxMb, 0)} MB (target < 200 MB), after it ${fmt(afterMb, 0)} MB; ` +
+      `slope over the last ${fmt(windowS / 60, 1)} min (least squares, ${tail.length} samples): **${fmt(slope(tail))} MB/min** (target: flat)`,
   );
   out(
-    `- results file: ${fmt(bytes / seconds / 1024)} KB/s at ${rate} probes/s = **${fmt(bytes / seconds / 1024 / (rate / 1000))} KB/s per 1000 probes/s** (target ≤ 10)`,
+    `- results file: ${bytes} bytes, ${fmt(bytes / seconds / 1024)} KB/s at ${rate} probes/s = **${fmt(bytes / seconds / 1024 / (rate / 1000))} KB/s per 1000 probes/s** (target ≤ 10)`,
+  );
+  out('');
+}
+
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** Runs one benchmark between two lines giving the load average (the machine is shared). */
+async function section(fn: () => Promise<void>): Promise<void> {
+  const started = performance.now();
+  const before = load();
+  await fn();
+  out(
+    `_load average (1/5/15 min) at start ${before}, at end ${load()}; took ${fmt((performance.now() - started) / 1000, 0)} s_`,
   );
   out('');
 }
 
 async function main(): Promise<void> {
-  out(`# downtime benchmarks${quick ? ' (--quick)' : ''}`);
+  out(`# downtime benchmarks${quick ? ' (--quick)' : ''}${only ? ` --only=${only.join(',')}` : ''}`);
   out('');
   out(
     `${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${fmt(totalmem() / 2 ** 30, 0)} GiB · node ${process.version}`,
   );
   out('');
-  const b = await openBench();
+  // Accuracy starts a sandbox of its own (a server behind the endpoint proxy); the others share this one.
+  const b = BENCHES.some((n) => n !== 'accuracy' && wants(n)) ? await openBench() : null;
   try {
     let best = 0;
-    if (!only || only === 'ceiling' || only === 'fidelity') best = await ceiling(b);
-    if (!only || only === 'fidelity') await fidelity(b, Math.max(100, Math.round(best / 2)));
-    if (!only || only === 'co') await coordinatedOmission(b);
-    if (!only || only === 'long') await longRun(b);
+    if (b && (wants('ceiling') || wants('fidelity'))) {
+      await section(async () => {
+        const c = await ceiling(b, quick);
+        for (const l of c.lines) out(l);
+        best = c.best;
+      });
+    }
+    if (b && wants('fidelity')) await section(() => fidelity(b, Math.max(100, Math.round(best / 2))));
+    if (b && wants('co')) await section(() => coordinatedOmission(b));
+    if (b && wants('long')) await section(() => longRun(b));
+    if (wants('accuracy')) await section(() => accuracy(quick, out));
   } finally {
-    await b.close();
+    await b?.close();
   }
 }
 

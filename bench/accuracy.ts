@@ -53,6 +53,8 @@ interface Cell {
   classes: string;
   /** The harness's largest send lag in the run (ms). */
   sendLagMs: number;
+  /** How the run ended (trailer reason): anything but `completed` is shown. */
+  reason: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -85,11 +87,11 @@ async function faultRun(
   opts: RunOptions,
   kind: Kind,
   lengthMs: number,
-): Promise<{ file: ResultsFile; atMs: number; endMs: number }> {
+): Promise<{ file: ResultsFile; atMs: number; endMs: number; reason: string }> {
   // A uniform phase within a second: the run starts on a whole second and probes are due every 1000 / rate
   // ms from it, so a fault at a round offset would begin exactly when a probe is due and hide the error.
   const phaseMs = Math.random() * 1000;
-  await runMeasurement(
+  const result = await runMeasurement(
     {
       ...opts,
       actions: [
@@ -109,15 +111,25 @@ async function faultRun(
   const file = readResults(opts.out);
   const ev = file.events.find((e) => e.kind === 'fault');
   if (ev?.endMs === undefined) throw new Error(`${kind} ${lengthMs} ms: no fault event with an end in ${opts.out}`);
-  return { file, atMs: ev.atMs, endMs: ev.endMs };
+  const reason = result.trailer.error ? `${result.trailer.reason}: ${result.trailer.error}` : result.trailer.reason;
+  return { file, atMs: ev.atMs, endMs: ev.endMs, reason };
 }
 
 function cellsOf(
   file: ResultsFile,
-  f: { atMs: number; endMs: number },
+  f: { atMs: number; endMs: number; reason: string },
   base: Omit<
     Cell,
-    'op' | 'found' | 'stray' | 'startErrMs' | 'endErrMs' | 'measuredMs' | 'injectedMs' | 'classes' | 'sendLagMs'
+    | 'op'
+    | 'found'
+    | 'stray'
+    | 'startErrMs'
+    | 'endErrMs'
+    | 'measuredMs'
+    | 'injectedMs'
+    | 'classes'
+    | 'sendLagMs'
+    | 'reason'
   >,
 ): Cell[] {
   const outages = analyze(file).outages;
@@ -144,6 +156,7 @@ function cellsOf(
         .map(([k, n]) => `${k} ${n}`)
         .join(', '),
       sendLagMs: Math.max(0, ...file.seconds[op].map((s) => s.sendLagUs?.max ?? 0)) / 1000,
+      reason: f.reason,
     });
   }
   return cells;
@@ -166,7 +179,10 @@ function summarize(cells: Cell[], out: Out): void {
     const stray = group.reduce((a, c) => a + c.stray, 0);
     const windows = `${got} / ${expected}${group.some((c) => c.incidental) ? ' (incidental)' : ''} (${missed}, ${split}, ${stray})`;
     const strayCells = new Set(group.filter((c) => c.stray > 0).map((c) => c.lengthMs)).size;
-    const health = `${strayCells} of ${group.length / 2}; ${fmt(Math.max(...group.map((c) => c.sendLagMs)), 0)}`;
+    const notCompleted = new Set(group.filter((c) => c.reason !== 'completed').map((c) => c.lengthMs)).size;
+    const health =
+      `${strayCells} of ${group.length / 2}; ${fmt(Math.max(...group.map((c) => c.sendLagMs)), 0)}` +
+      (notCompleted > 0 ? `; ${notCompleted} run(s) not completed` : '');
     for (const edge of ['start', 'end'] as const) {
       const errs = group.map((c) => (edge === 'start' ? c.startErrMs : c.endErrMs)).filter((e) => e !== null);
       const abs = errs.map(Math.abs);
@@ -181,12 +197,12 @@ function summarize(cells: Cell[], out: Out): void {
 
 function cellTable(cells: Cell[], out: Out): void {
   out(
-    '| model | fault | length (ms) | rate/op | op | windows (stray) | start err (ms) | end err (ms) | measured ÷ injected (ms) | classes | max send lag (ms) |',
+    '| model | fault | length (ms) | rate/op | op | windows (stray) | start err (ms) | end err (ms) | measured ÷ injected (ms) | classes | max send lag (ms) | run end |',
   );
-  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const c of cells) {
     out(
-      `| ${c.model} | ${c.kind} | ${c.lengthMs} | ${c.rate} | ${c.op} | ${c.found}${c.incidental ? ' (incidental)' : ''} (${c.stray}) | ${c.startErrMs === null ? '—' : fmt(c.startErrMs, 1)} | ${c.endErrMs === null ? '—' : fmt(c.endErrMs, 1)} | ${c.measuredMs === null ? '—' : fmt(c.measuredMs, 0)} ÷ ${fmt(c.injectedMs, 0)} | ${c.classes} | ${fmt(c.sendLagMs, 1)} |`,
+      `| ${c.model} | ${c.kind} | ${c.lengthMs} | ${c.rate} | ${c.op} | ${c.found}${c.incidental ? ' (incidental)' : ''} (${c.stray}) | ${c.startErrMs === null ? '—' : fmt(c.startErrMs, 1)} | ${c.endErrMs === null ? '—' : fmt(c.endErrMs, 1)} | ${c.measuredMs === null ? '—' : fmt(c.measuredMs, 0)} ÷ ${fmt(c.injectedMs, 0)} | ${c.classes} | ${fmt(c.sendLagMs, 1)} | ${c.reason} |`,
     );
   }
   out('');
@@ -259,7 +275,7 @@ async function sysbenchDuring(sandbox: Sandbox, kind: Kind, lengthMs: number, di
   const killer = setTimeout(() => child.kill('SIGKILL'), (runS + 15) * 1000);
   await sleep(500);
   const outFile = join(dir, `sysbench-${kind}-${lengthMs}.ndjson`);
-  const { file, atMs, endMs } = await faultRun(
+  const { file, atMs, endMs, reason } = await faultRun(
     sandbox,
     options(sandbox, 'per-probe', 100, outFile, lengthMs),
     kind,
@@ -267,7 +283,11 @@ async function sysbenchDuring(sandbox: Sandbox, kind: Kind, lengthMs: number, di
   );
   const exit = await exited;
   clearTimeout(killer);
-  const harness = cellsOf(file, { atMs, endMs }, { model: 'per-probe', kind, rate: 100, lengthMs, incidental: false });
+  const harness = cellsOf(
+    file,
+    { atMs, endMs, reason },
+    { model: 'per-probe', kind, rate: 100, lengthMs, incidental: false },
+  );
 
   out(`### ${kind} ${lengthMs} ms (true length ${fmt(endMs - atMs, 0)} ms)`);
   out('');

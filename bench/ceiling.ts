@@ -103,6 +103,7 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
   const lines: string[] = [];
   const out = (l = ''): number => lines.push(l);
   out('## Throughput ceiling');
+  out('');
   const threads = 4;
   const sbSeconds = quick ? 5 : 15;
   await execFileP('sysbench', [...sysbenchArgs(b), 'prepare']);

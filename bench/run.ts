@@ -115,10 +115,8 @@ async function longRun(b: Bench): Promise<void> {
   const seconds = quick ? 30 : 600;
   const rate = 2000;
   // The harness's workers are threads of this process: its RSS covers them (the server is another process).
-  const rss: { tS: number; mb: number }[] = [];
-  const t0 = performance.now();
-  const sample = (): number =>
-    rss.push({ tS: (performance.now() - t0) / 1000, mb: process.memoryUsage().rss / 2 ** 20 });
+  const rss: { atMs: number; mb: number }[] = [];
+  const sample = (): number => rss.push({ atMs: Date.now(), mb: process.memoryUsage().rss / 2 ** 20 });
   sample();
   const sampler = setInterval(sample, 1000);
   const { result } = await b.measure({
@@ -127,28 +125,34 @@ async function longRun(b: Bench): Promise<void> {
     durationMs: seconds * 1000,
   });
   clearInterval(sampler);
-  // After the run (its workers gone): shown, but not part of the minutes or the slope.
-  const afterMb = process.memoryUsage().rss / 2 ** 20;
   const bytes = statSync(result.path).size;
+  // Minutes and slope from the run's own start to its end: setup before and worker teardown after (RSS
+  // falls as the worker threads exit) are shown apart.
+  const { startMs } = result.header;
+  const { endMs } = result.trailer;
+  const inRun = rss.filter((s) => s.atMs >= startMs && s.atMs <= endMs);
+  const setupMax = Math.max(...rss.filter((s) => s.atMs < startMs).map((s) => s.mb));
+  const afterMb = process.memoryUsage().rss / 2 ** 20;
   out(
-    `${rate} probes/s (80 % reads, pool, 2 worker threads) for ${seconds} s; RSS of the harness process sampled every second (${rss.length} samples, from before the run's setup to its end):`,
+    `${rate} probes/s (80 % reads, pool, 2 worker threads) for ${seconds} s; RSS of the harness process sampled every second, ${inRun.length} samples in the run:`,
   );
   out('');
-  out('| minute | RSS max (MB) | RSS min (MB) |');
+  out('| minute of the run | RSS max (MB) | RSS min (MB) |');
   out('| --- | --- | --- |');
-  const lastMinute = Math.floor((rss[rss.length - 1]?.tS ?? 0) / 60);
-  for (let m = 0; m <= lastMinute; m++) {
-    const inMinute = rss.filter((s) => Math.floor(s.tS / 60) === m).map((s) => s.mb);
+  const minuteOf = (s: { atMs: number }): number => Math.floor((s.atMs - startMs) / 60_000);
+  for (let m = 0; m <= minuteOf({ atMs: endMs }); m++) {
+    const inMinute = inRun.filter((s) => minuteOf(s) === m).map((s) => s.mb);
     if (inMinute.length > 0) out(`| ${m + 1} | ${fmt(Math.max(...inMinute), 0)} | ${fmt(Math.min(...inMinute), 0)} |`);
   }
   out('');
-  const endS = rss[rss.length - 1]?.tS ?? 0;
-  const windowS = Math.min(480, endS);
-  const tail = rss.filter((s) => s.tS >= endS - windowS).map((s) => ({ x: s.tS / 60, y: s.mb }));
-  const maxMb = Math.max(...rss.map((s) => s.mb));
+  const windowMs = Math.min(480_000, endMs - startMs);
+  const tail = inRun
+    .filter((s) => s.atMs >= endMs - windowMs)
+    .map((s) => ({ x: (s.atMs - startMs) / 60_000, y: s.mb }));
+  const maxMb = Math.max(...inRun.map((s) => s.mb));
   out(
-    `- RSS: before the run ${fmt(rss[0]?.mb ?? NaN, 0)} MB, max ${fmt(maxMb, 0)} MB (target < 200 MB), after it ${fmt(afterMb, 0)} MB; ` +
-      `slope over the last ${fmt(windowS / 60, 1)} min (least squares, ${tail.length} samples): **${fmt(slope(tail))} MB/min** (target: flat)`,
+    `- RSS: ${fmt(rss[0]?.mb ?? NaN, 0)} MB before the run, ${fmt(setupMax, 0)} MB max in its setup, **${fmt(maxMb, 0)} MB max in the run** (target < 200 MB), ${fmt(afterMb, 0)} MB after it; ` +
+      `slope over the last ${fmt(windowMs / 60_000, 1)} min of the run (least squares, ${tail.length} samples): **${fmt(slope(tail))} MB/min** (target: flat)`,
   );
   out(
     `- results file: ${bytes} bytes, ${fmt(bytes / seconds / 1024)} KB/s at ${rate} probes/s = **${fmt(bytes / seconds / 1024 / (rate / 1000))} KB/s per 1000 probes/s** (target ≤ 10)`,

@@ -335,7 +335,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   // What the pool's connections reported while it was opened, before the start.
   for (const [w, m] of early) identities.connected(w, m);
 
-  const flushTimer = setInterval(() => writer.sync(), 1000);
+  const flushTimer = setInterval(() => writer.syncInBackground(), 1000);
   const refresh = opts.passwordRefresh;
   let refreshing = false;
   const refreshTimer =

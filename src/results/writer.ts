@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DowntimeError, ExitCode } from '../errors.js';
 import { errnoWords } from '../util/fs-atomic.js';
@@ -7,7 +7,7 @@ import type { ResultsLine } from './types.js';
 /**
  * Appends results lines to a file as the run goes. The file is a journal: it must survive a
  * kill -9, so it is written in place (not to a temp name); lines reach the OS as soon as they are
- * final (flush), and the disk once a second (sync), which also covers a power cut.
+ * final (flush), and the disk once a second (syncInBackground), which also covers a power cut; close() syncs.
  */
 export class ResultsWriter {
   private fd: number | null;
@@ -44,6 +44,20 @@ export class ResultsWriter {
     const text = this.pending.join('');
     this.pending = [];
     writeSync(this.fd, text);
+  }
+
+  private syncing = false;
+
+  /**
+   * Flushes, then has the data put on disk off the main thread (libuv's pool): a slow disk must not stall
+   * the timers and sockets that share this thread (actions, the sandbox's proxy). One at a time.
+   */
+  syncInBackground(): void {
+    if (this.fd === null) return;
+    this.flush();
+    if (this.syncing) return;
+    this.syncing = true;
+    fdatasync(this.fd, () => (this.syncing = false));
   }
 
   /** Flushes, then waits until the data is on disk. */

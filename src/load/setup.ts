@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { classifyError } from './classify.js';
@@ -41,10 +41,13 @@ function rawConnect(opts: ConnectOptions): Promise<mysql.Connection> {
       ),
     );
   }
-  const stream = streamFactory(target.host, target.port, opts.dnsServer, opts.connectTimeoutMs);
+  const open =
+    streamFactory(target.host, target.port, opts.dnsServer, opts.connectTimeoutMs) ??
+    ((): Socket => connect({ host: target.host, port: target.port }).setNoDelay(true));
+  const stream = (): Socket => checkGreeting(open(), `${target.host}:${target.port}`);
   const password = opts.passwordNow?.() ?? opts.password;
   return mysql.createConnection({
-    ...(stream !== undefined ? { stream } : {}),
+    stream,
     host: target.host,
     port: target.port,
     user: target.user,
@@ -54,6 +57,32 @@ function rawConnect(opts: ConnectOptions): Promise<mysql.Connection> {
     supportBigNumbers: true,
     ...securityOptions(opts.tls, password),
   });
+}
+
+/**
+ * A server that speaks first, but not MySQL (SSH, SMTP, a TLS-only port…), is named at once rather than after
+ * the whole connect timeout: the first bytes must be a MySQL packet with sequence 0 holding a handshake
+ * (protocol 10) or an error (0xff, e.g. too many connections). Fewer than 5 bytes are not judged.
+ */
+export function looksLikeMysqlGreeting(first: Buffer): boolean {
+  if (first.length < 5) return true;
+  const length = first[0]! | (first[1]! << 8) | (first[2]! << 16);
+  return length > 0 && length < 1 << 16 && first[3] === 0 && (first[4] === 0x0a || first[4] === 0xff);
+}
+
+function checkGreeting(socket: Socket, where: string): Socket {
+  socket.once('data', (chunk: Buffer) => {
+    if (looksLikeMysqlGreeting(chunk)) return;
+    const text = chunk.subarray(0, 40).toString('latin1');
+    const shown = /^[\x20-\x7e\r\n\t]+$/.test(text) ? ` ("${text.trim()}")` : '';
+    socket.destroy(
+      new DowntimeError(
+        `${where} is not a MySQL server: it greeted with something else${shown}; check the host and port of --target`,
+        ExitCode.Unreachable,
+      ),
+    );
+  });
+  return socket;
 }
 
 /**

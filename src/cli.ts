@@ -29,7 +29,10 @@ export function buildCli(argv: string[], io: Io, ctx: CommandContext = { io, exi
       // A YError is yargs' own complaint about the command line (e.g. a flag without its value): usage.
       if (err && err.name !== 'YError') throw err;
       throw new DowntimeError(
-        `${usageMessage(oneLine(msg ?? err?.message ?? 'invalid arguments'))} (see downtime --help)`,
+        `${usageMessage(
+          oneLine(msg ?? err?.message ?? 'invalid arguments'),
+          argv.find((a) => !a.startsWith('-')),
+        )} (see downtime --help)`,
         ExitCode.Usage,
       );
     });
@@ -55,11 +58,22 @@ function requireValues(mod: CommandModule): CommandModule {
   };
 }
 
+/** What a command needs when it is given no positional argument. */
+const MISSING_FILES: Record<string, string> = {
+  report: 'a results file, e.g. downtime report reports/run.ndjson',
+  compare: 'two or more results files, e.g. downtime compare a.ndjson b.ndjson',
+  merge: 'the results files of several load hosts, e.g. downtime merge a.ndjson b.ndjson --out all.ndjson',
+  sandbox: 'an action: up, status, reset or down, e.g. downtime sandbox up',
+};
+
 /**
  * yargs' messages, said the way this tool says things: an unknown flag once, as typed (yargs adds its
  * camel-cased twin); a flag without its value, a missing flag and a value outside the choices named as flags.
  */
-export function usageMessage(msg: string): string {
+export function usageMessage(msg: string, command?: string): string {
+  if (/^Not enough non-option arguments/.test(msg) && command !== undefined && command in MISSING_FILES) {
+    return `${command} needs ${MISSING_FILES[command]}`;
+  }
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
   if (unknown !== null) {
     const names = (unknown[1] as string).split(', ');

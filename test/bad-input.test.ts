@@ -805,6 +805,19 @@ function rows(): Row[] {
     },
 
     // ---- results files for report
+    ...(
+      [
+        ['report', /report needs a results file, e\.g\. downtime report reports\/run\.ndjson/],
+        ['compare', /compare needs two or more results files/],
+        ['merge', /merge needs the results files of several load hosts/],
+        ['sandbox', /sandbox needs an action: up, status, reset or down/],
+      ] as const
+    ).map(([command, message]) => ({
+      name: `${command} without its argument`,
+      args: [command],
+      code: ExitCode.Usage,
+      message,
+    })),
     {
       name: 'report: file missing',
       args: ['report', f('missing.ndjson'), '--out', f('rep')],

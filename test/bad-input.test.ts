@@ -761,7 +761,7 @@ function rows(): Row[] {
       name: 'scenario action with a negative time',
       args: ['run', scenario('neg-at.yaml', okScenario('actions:\n  - at: -5s\n    run: "true"\n'))],
       code: ExitCode.Usage,
-      message: /actions\[0\]\.at: "-5s" is not a duration/,
+      message: /actions\[0\]\.at: "-5s" is negative; a duration must be positive, e.g. 5s/,
     },
     {
       name: 'scenario unknown step',

@@ -10,6 +10,7 @@ export function parseDuration(text: string): { ms: number } | { error: string } 
   const s = String(text).trim();
   if (s === '') return { error: 'is empty; write a duration such as 30s, 5m or 1m30s' };
   if (/^\d+(\.\d+)?$/.test(s)) return { error: `"${s}" has no unit; write ${s}s or ${s}ms` };
+  if (/^-\s*\d/.test(s)) return { error: `"${s}" is negative; a duration must be positive, e.g. ${s.slice(1).trim()}` };
   let total = 0;
   let consumed = 0;
   for (const m of s.matchAll(PART)) {

@@ -71,9 +71,11 @@ for (const connection of ['pool', 'per-probe'] as const) {
       const windows = summary.outages.filter((o) => o.op === op);
       assert.equal(windows.length, 1, `${op}: one window, got ${JSON.stringify(windows)}`);
       const w = windows[0]!;
-      // Starts between the stop being asked for and the server being gone.
+      // Starts between the stop being asked for and the server being gone. A per-probe probe intended a little
+      // before stop() may still be in its handshake when the server goes, and fails: its own setup time is allowed.
+      const inFlightMs = connection === 'per-probe' ? 30 : 0;
       assert.ok(
-        w.startMs >= stopCalledMs - intervalMs,
+        w.startMs >= stopCalledMs - intervalMs - inFlightMs,
         `${op} starts ${w.startMs - stopCalledMs} ms after stop() was called`,
       );
       assert.ok(

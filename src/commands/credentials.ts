@@ -86,12 +86,13 @@ export async function promptPassword(io: Pick<Io, 'isInteractive' | 'stderr'>, q
       ExitCode.Usage,
     );
   }
-  io.stderr(question);
   return new Promise<string>((resolve, reject) => {
     let text = '';
     const wasRaw = stdin.isRaw;
+    // Echo off before the question is shown: a password typed as soon as it appears must not be echoed.
     stdin.setRawMode(true);
     stdin.setEncoding('utf8');
+    io.stderr(question);
     const finish = (err: DowntimeError | null): void => {
       stdin.off('data', onData);
       stdin.setRawMode(wasRaw);

@@ -352,12 +352,60 @@ async function controlRun(sandbox: Sandbox, model: ConnectionModel, rate: number
   return `| ${model} | ${rate} | ${fmt(opts.durationMs / 1000, 0)} s | ${parts.join(' | ')} |`;
 }
 
-export async function accuracy(quick: boolean, out: Out): Promise<void> {
+/** A subset of the matrix (`--cells=pool:blackhole:1000:50,200`): fault cells only, no control or sysbench. */
+export interface CellSelection {
+  model: ConnectionModel;
+  kind: Kind;
+  rate: number;
+  lengths: number[];
+}
+
+/** Parses `--cells=MODEL:KIND:RATE:LENGTH[,LENGTH…]`; a one-line message on anything else. */
+export function parseCells(arg: string): CellSelection | string {
+  const [model, kind, rate, lengths, ...rest] = arg.split(':');
+  const usage = `--cells takes MODEL:KIND:RATE:LENGTHS, e.g. --cells=pool:blackhole:1000:50,200 (models pool, per-probe; kinds ${KINDS.join(', ')})`;
+  if (rest.length > 0 || lengths === undefined) return usage;
+  if (model !== 'pool' && model !== 'per-probe') return `${usage}; "${model}" is not a model`;
+  if (!(KINDS as string[]).includes(kind ?? '')) return `${usage}; "${kind}" is not a fault`;
+  const r = Number(rate);
+  const ls = lengths.split(',').map(Number);
+  if (!Number.isInteger(r) || r <= 0) return `${usage}; "${rate}" is not a rate`;
+  if (ls.some((l) => !Number.isInteger(l) || l <= 0)) return `${usage}; "${lengths}" are not lengths in ms`;
+  return { model, kind: kind as Kind, rate: r, lengths: ls };
+}
+
+/** The same runs without a fault, per model and rate. */
+async function controls(
+  sandbox: Sandbox,
+  models: ConnectionModel[],
+  rates: number[],
+  dir: string,
+  out: Out,
+): Promise<void> {
+  out('### Control: the same runs without a fault');
+  out('');
+  out(
+    '| model | rate/op | length | read windows | read failed + dropped of due | read send lag worst-second p99 / max (ms) | write windows | write failed + dropped of due | write send lag worst-second p99 / max (ms) |',
+  );
+  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const model of models) {
+    for (const rate of rates) {
+      const outFile = join(dir, `control-${model}-${rate}.ndjson`);
+      out(await controlRun(sandbox, model, rate, outFile));
+      rmSync(outFile, { force: true });
+      await sleep(500);
+    }
+  }
+  out('');
+}
+
+export async function accuracy(quick: boolean, out: Out, select?: CellSelection): Promise<void> {
   out('## Measurement accuracy against injected outages');
   out('');
-  const lengths = quick ? [200, 1000] : [50, 200, 1000, 3000, 10_000];
-  const rates = quick ? [100] : [100, 1000];
-  const models: ConnectionModel[] = quick ? ['per-probe'] : ['per-probe', 'pool'];
+  const lengths = select?.lengths ?? (quick ? [200, 1000] : [50, 200, 1000, 3000, 10_000]);
+  const rates = select ? [select.rate] : quick ? [100] : [100, 1000];
+  const models: ConnectionModel[] = select ? [select.model] : quick ? ['per-probe'] : ['per-probe', 'pool'];
+  const kinds = select ? [select.kind] : KINDS;
   out(
     `Sandbox server behind the endpoint proxy (in this process); per cell one run, reads and writes each at the rate, ` +
       `2 worker threads, probe and connect timeout ${TIMEOUT_MS} ms, fault ${FAULT_AT_MS}–${FAULT_AT_MS + 1000} ms into the run (uniform phase against the probe schedule). ` +
@@ -367,24 +415,10 @@ export async function accuracy(quick: boolean, out: Out): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'downtime-accuracy-'));
   const sandbox = await startSandbox({ topology: 'single' });
   try {
-    out('### Control: the same runs without a fault');
-    out('');
-    out(
-      '| model | rate/op | length | read windows | read failed + dropped of due | read send lag worst-second p99 / max (ms) | write windows | write failed + dropped of due | write send lag worst-second p99 / max (ms) |',
-    );
-    out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const model of models) {
-      for (const rate of rates) {
-        const outFile = join(dir, `control-${model}-${rate}.ndjson`);
-        out(await controlRun(sandbox, model, rate, outFile));
-        rmSync(outFile, { force: true });
-        await sleep(500);
-      }
-    }
-    out('');
+    if (!select) await controls(sandbox, models, rates, dir, out);
     const cells: Cell[] = [];
     for (const model of models) {
-      for (const kind of KINDS) {
+      for (const kind of kinds) {
         for (const rate of rates) {
           for (const lengthMs of lengths) {
             const outFile = join(dir, `${model}-${kind}-${rate}-${lengthMs}.ndjson`);
@@ -392,7 +426,8 @@ export async function accuracy(quick: boolean, out: Out): Promise<void> {
             cells.push(
               ...cellsOf(f.file, f, { model, kind, rate, lengthMs, incidental: model === 'pool' && kind === 'refuse' }),
             );
-            rmSync(outFile, { force: true });
+            // DOWNTIME_BENCH_KEEP=1 keeps the results files (their directory is printed at the end).
+            if (!process.env.DOWNTIME_BENCH_KEEP) rmSync(outFile, { force: true });
             // Let connections the fault left behind time out and close before the next cell.
             await sleep(500);
           }
@@ -410,6 +445,7 @@ export async function accuracy(quick: boolean, out: Out): Promise<void> {
     out('### Every cell');
     out('');
     cellTable(cells, out);
+    if (select) return;
     out('### sysbench side by side');
     out('');
     const side: [Kind, number][] = quick
@@ -450,6 +486,7 @@ export async function accuracy(quick: boolean, out: Out): Promise<void> {
     }
   } finally {
     await sandbox.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.DOWNTIME_BENCH_KEEP) out(`Results files kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import mysql from 'mysql2/promise';
 import { mergeEncoded } from '../src/load/histogram.js';
-import { accuracy } from './accuracy.js';
+import { accuracy, parseCells, type CellSelection } from './accuracy.js';
 import { ceiling } from './ceiling.js';
 import { fmt, openBench, percentile, sumOf, type Bench } from './common.js';
 
@@ -21,6 +21,16 @@ for (const name of only ?? []) {
     console.error(`--only: unknown benchmark "${name}"; use one or more of ${BENCHES.join(', ')} (comma-separated)`);
     process.exit(2);
   }
+}
+const cellsArg = process.argv.find((a) => a.startsWith('--cells='))?.slice(8);
+let cells: CellSelection | undefined;
+if (cellsArg !== undefined) {
+  const parsed = parseCells(cellsArg);
+  if (typeof parsed === 'string') {
+    console.error(parsed);
+    process.exit(2);
+  }
+  cells = parsed;
 }
 const wants = (name: BenchName): boolean => only === undefined || only.includes(name);
 
@@ -197,7 +207,7 @@ async function main(): Promise<void> {
     if (b && wants('fidelity')) await section(() => fidelity(b, Math.max(100, Math.round(best / 2))));
     if (b && wants('co')) await section(() => coordinatedOmission(b));
     if (b && wants('long')) await section(() => longRun(b));
-    if (wants('accuracy')) await section(() => accuracy(quick, out));
+    if (wants('accuracy')) await section(() => accuracy(quick, out, cells));
   } finally {
     await b?.close();
   }

@@ -19,15 +19,19 @@ export interface Waiter {
  * `per-probe`: a new connection for every probe, as a serverless client sees DNS and connection refusal.
  */
 export interface ConnectionStrategy {
-  /** Calls `onConnection` with a connection, now or when one is free; connecting is bounded by `connectTimeoutMs`. */
-  acquire(connectTimeoutMs: number, onConnection: (conn: Connection) => void): Waiter;
+  /**
+   * Calls `give` with a connection, now or when one is free. Per-probe: a new connection whose handshake is
+   * bounded by `connectTimeoutMs` and whose errors reach the probe's query. Pool: a connected one, or `fail`
+   * with the error of a handshake the pool tried for it.
+   */
+  acquire(connectTimeoutMs: number, give: (conn: Connection) => void, fail: (err: Error) => void): Waiter;
   /** Gives a connection back: healthy ones may be reused, others are destroyed. */
   release(conn: Connection, healthy: boolean): void;
   close(): void;
   /** Connections currently open (idle + in use). */
   openCount(): number;
   /** Opens up to `n` idle connections ahead of time (pool only); failures are left for probes to meet. */
-  warm(n: number, connectTimeoutMs: number): Promise<void>;
+  warm(n: number): Promise<void>;
 }
 
 const NO_WAIT: Waiter = { cancel: () => undefined };
@@ -140,81 +144,135 @@ function isDead(conn: Connection): boolean {
   return STATE.get(conn)?.dead ?? true;
 }
 
+function connectionLost(): Error {
+  return Object.assign(new Error('Connection lost: the server closed the connection.'), {
+    code: 'PROTOCOL_CONNECTION_LOST',
+    fatal: true,
+  });
+}
+
+interface PoolWaiter {
+  give: (conn: Connection) => void;
+  fail: (err: Error) => void;
+  /** Cancelled by its probe, or already served: either way no longer waiting. */
+  settled: boolean;
+}
+
+/**
+ * The pool owns the connections it opens, as an application's pool does: a connection is opened with the
+ * configured connect timeout (not the remaining time of the probe that needed it) and handed to the oldest
+ * waiting probe once its handshake is done. A probe that gives up while the handshake runs leaves the
+ * connection to the next one: discarding it (as this pool once did) meant that after a backlog every new
+ * connection belonged to a probe about to time out, and the pool never refilled while load lasted.
+ */
 export class PoolStrategy implements ConnectionStrategy {
   private idle: Connection[] = [];
+  /** Connections counted against the pool size: connecting, idle or in use. */
   private open = 0;
-  private waiters: { connectTimeoutMs: number; give: (c: Connection) => void; cancelled: boolean }[] = [];
+  private connecting = 0;
+  private waiters: PoolWaiter[] = [];
+  /** Waiters not yet settled. */
+  private pending = 0;
+  private closed = false;
 
   constructor(
     private readonly cfg: WorkerConfig['conn'],
     private readonly poolSize: number,
+    private readonly connectTimeoutMs: number,
     private readonly onConnected?: OnConnected,
   ) {}
 
-  private create(connectTimeoutMs: number): Connection {
+  /**
+   * Opens one connection owned by the pool. Once its handshake is done it goes to `done` if given (warm-up),
+   * else to the oldest waiter; a failed handshake fails the oldest waiter with its error (refused, reset…).
+   */
+  private openOne(done?: (err: Error | null, conn: Connection) => void): void {
     this.open++;
+    this.connecting++;
     let counted = true;
-    const raw = connect(this.cfg, connectTimeoutMs);
-    reportConnect(raw, true, this.onConnected);
-    const conn = track(raw, () => {
+    let handshaking = true;
+    const handshakeDone = (err: Error | null): void => {
+      if (!handshaking) return;
+      handshaking = false;
+      this.connecting--;
+      if (err) {
+        if (done) done(err, conn);
+        else this.nextWaiter()?.fail(err);
+        destroy(conn); // frees its slot, if the connection is not dead already
+        this.grow(); // another try for the probes still waiting
+        return;
+      }
+      reportConnect(conn, true, this.onConnected);
+      if (done) done(null, conn);
+      else this.release(conn, true);
+    };
+    const conn = track(connect(this.cfg, this.connectTimeoutMs), () => {
       if (counted) {
         counted = false;
         this.open--;
       }
       const i = this.idle.indexOf(conn);
       if (i >= 0) this.idle.splice(i, 1);
-      // A slot came free: a waiting probe may open a new connection.
-      this.serveWaiters();
+      if (handshaking) {
+        // Gone before its handshake said anything (a quiet close): a failed handshake, not a slot held for
+        // ever. Later in the turn, so that mysql2's own error (refused, reset…) reaches handshakeDone first.
+        setImmediate(() => handshakeDone(connectionLost()));
+      }
+      // A slot came free: waiting probes may need a new connection.
+      this.grow();
     });
-    return conn;
+    conn.connect((err) => handshakeDone(err));
   }
 
-  acquire(connectTimeoutMs: number, onConnection: (conn: Connection) => void): Waiter {
+  /** Opens connections while waiters outnumber the handshakes in progress and the pool has room. */
+  private grow(): void {
+    while (!this.closed && this.pending > this.connecting && this.open < this.poolSize) this.openOne();
+  }
+
+  acquire(_connectTimeoutMs: number, give: (conn: Connection) => void, fail: (err: Error) => void): Waiter {
     while (this.idle.length > 0) {
       const c = this.idle.pop() as Connection;
       if (!isDead(c)) {
-        onConnection(c);
+        give(c);
         return NO_WAIT;
       }
     }
-    if (this.open < this.poolSize) {
-      onConnection(this.create(connectTimeoutMs));
-      return NO_WAIT;
-    }
-    const w = { connectTimeoutMs, give: onConnection, cancelled: false };
+    const w: PoolWaiter = { give, fail, settled: false };
     this.waiters.push(w);
-    return { cancel: () => (w.cancelled = true) };
+    this.pending++;
+    this.grow();
+    return {
+      cancel: () => {
+        if (w.settled) return;
+        w.settled = true;
+        this.pending--;
+      },
+    };
   }
 
-  private nextWaiter(): (typeof this.waiters)[number] | undefined {
-    let w = this.waiters.shift();
-    while (w?.cancelled) w = this.waiters.shift();
-    return w;
-  }
-
-  private serveWaiters(): void {
-    while (this.waiters.length > 0) {
-      const idle = this.idle.pop();
-      if (idle !== undefined && isDead(idle)) continue;
-      if (idle === undefined && this.open >= this.poolSize) return;
-      const w = this.nextWaiter();
-      if (w === undefined) {
-        if (idle !== undefined) this.idle.push(idle);
-        return;
-      }
-      w.give(idle ?? this.create(w.connectTimeoutMs));
+  /** The oldest waiter still waiting, taken off the queue. */
+  private nextWaiter(): PoolWaiter | undefined {
+    for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
+      if (w.settled) continue;
+      w.settled = true;
+      this.pending--;
+      return w;
     }
+    return undefined;
   }
 
-  async warm(n: number, connectTimeoutMs: number): Promise<void> {
+  async warm(n: number): Promise<void> {
     // A bounded number of handshakes at a time: a large pool on many workers must not storm the server.
     let left = Math.min(n, this.poolSize) - this.open;
     const opener = async (): Promise<void> => {
       while (left > 0) {
         left--;
-        const conn = this.create(connectTimeoutMs);
-        const ok = await new Promise<boolean>((resolve) => conn.connect((err) => resolve(!err)));
-        this.release(conn, ok);
+        const ok = await new Promise<boolean>((resolve) =>
+          this.openOne((err, conn) => {
+            if (err === null) this.release(conn, true);
+            resolve(err === null);
+          }),
+        );
         if (!ok) return; // the server refuses now: leave the rest for probes to meet
       }
     };
@@ -222,18 +280,20 @@ export class PoolStrategy implements ConnectionStrategy {
   }
 
   release(conn: Connection, healthy: boolean): void {
-    if (healthy && !isDead(conn)) {
+    if (healthy && !isDead(conn) && !this.closed) {
       const w = this.nextWaiter();
       if (w) w.give(conn);
       else this.idle.push(conn);
       return;
     }
-    destroy(conn); // its slot frees through the dead hook, which serves waiters
+    destroy(conn); // its slot frees through the dead hook, which opens another if probes wait
   }
 
   close(): void {
-    for (const w of this.waiters) w.cancelled = true;
+    this.closed = true;
+    for (const w of this.waiters) w.settled = true;
     this.waiters = [];
+    this.pending = 0;
     for (const c of this.idle) destroy(c);
     this.idle = [];
   }
@@ -250,12 +310,12 @@ export class PerProbeStrategy implements ConnectionStrategy {
     private readonly onConnected?: OnConnected,
   ) {}
 
-  acquire(connectTimeoutMs: number, onConnection: (conn: Connection) => void): Waiter {
+  acquire(connectTimeoutMs: number, give: (conn: Connection) => void): Waiter {
     this.open++;
     let counted = true;
     const raw = connect(this.cfg, connectTimeoutMs);
     reportConnect(raw, false, this.onConnected);
-    onConnection(
+    give(
       track(raw, () => {
         if (counted) {
           counted = false;
@@ -296,6 +356,6 @@ export function destroy(conn: Connection): void {
 
 export function makeStrategy(cfg: WorkerConfig, onConnected?: OnConnected): ConnectionStrategy {
   return cfg.connection === 'pool'
-    ? new PoolStrategy(cfg.conn, cfg.poolSize, onConnected)
+    ? new PoolStrategy(cfg.conn, cfg.poolSize, cfg.connectTimeoutMs, onConnected)
     : new PerProbeStrategy(cfg.conn, onConnected);
 }

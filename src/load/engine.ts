@@ -100,11 +100,7 @@ export class ProbeEngine {
    * first second then measures the database, not the harness's own handshakes.
    */
   async warm(): Promise<void> {
-    await Promise.all(
-      this.ops.map((s) =>
-        s.strategy.warm(Math.min(this.cfg.poolSize, this.cfg.maxInFlight), this.cfg.connectTimeoutMs),
-      ),
-    );
+    await Promise.all(this.ops.map((s) => s.strategy.warm(Math.min(this.cfg.poolSize, this.cfg.maxInFlight))));
     await Promise.all(this.ops.map((s) => this.checkPreparable(s)));
     await this.warmCode();
   }
@@ -113,15 +109,18 @@ export class ProbeEngine {
   private async checkPreparable(s: OpState): Promise<void> {
     if (!s.prepared) return;
     await new Promise<void>((resolve) => {
-      s.strategy.acquire(this.cfg.connectTimeoutMs, (c) =>
-        c.prepare(s.sql.sql.sql, (err, stmt) => {
-          const fatal = err !== null && (err as { fatal?: boolean }).fatal === true;
-          if (err !== null && !fatal) s.prepared = false;
-          // Left in mysql2's statement cache: the first probe on this connection reuses it.
-          void stmt;
-          s.strategy.release(c, !fatal);
-          resolve();
-        }),
+      s.strategy.acquire(
+        this.cfg.connectTimeoutMs,
+        (c) =>
+          c.prepare(s.sql.sql.sql, (err, stmt) => {
+            const fatal = err !== null && (err as { fatal?: boolean }).fatal === true;
+            if (err !== null && !fatal) s.prepared = false;
+            // Left in mysql2's statement cache: the first probe on this connection reuses it.
+            void stmt;
+            s.strategy.release(c, !fatal);
+            resolve();
+          }),
+        () => resolve(), // no connection now: probes meet the same error and keep the prepared path
       );
     });
   }
@@ -154,11 +153,14 @@ export class ProbeEngine {
       while (left > 0 && this.now() < until) {
         left--;
         const ok = await new Promise<boolean>((resolve) => {
-          read.strategy.acquire(this.cfg.connectTimeoutMs, (c) =>
-            this.sendProbe(read.op === 'read' ? read : { ...read, prepared: false }, c, sql.sql, values, (err) => {
-              read.strategy.release(c, !err);
-              resolve(!err);
-            }),
+          read.strategy.acquire(
+            this.cfg.connectTimeoutMs,
+            (c) =>
+              this.sendProbe(read.op === 'read' ? read : { ...read, prepared: false }, c, sql.sql, values, (err) => {
+                read.strategy.release(c, !err);
+                resolve(!err);
+              }),
+            () => resolve(false),
           );
         });
         if (!ok) return;
@@ -250,6 +252,11 @@ export class ProbeEngine {
     const deadlineMs = intended + this.cfg.timeoutMs;
     let conn: mysql.Connection | null = null;
     let done = false;
+    const pooled = this.cfg.connection === 'pool';
+    /** When the probe's query was written (pool: a timed-out probe's connection is judged from this). */
+    let sentMs: number | null = null;
+    /** Pool: the timer that discards a timed-out probe's connection if its query never answers. */
+    let orphan: NodeJS.Timeout | null = null;
     const finish = (outcome: string, identity: Identity | null): void => {
       if (done) return;
       done = true;
@@ -291,40 +298,67 @@ export class ProbeEngine {
     const timeout = setTimeout(
       () => {
         finish('timeout', null);
-        if (conn)
-          s.strategy.release(conn, false); // the query may still be running: never reuse
-        else waiter.cancel();
+        if (conn === null) waiter.cancel();
+        else if (!pooled || sentMs === null) s.strategy.release(conn, false);
+        else {
+          // The probe has failed, but the connection is judged by its own query: one that answers within
+          // the timeout from when it was sent goes back to the pool (after a backlog the oldest probes get
+          // the first connections with almost no time left; discarding those kept the pool from refilling).
+          // One that does not answer is hung, and is never reused.
+          const c = conn;
+          orphan = setTimeout(
+            () => s.strategy.release(c, false),
+            Math.max(0, sentMs + this.cfg.timeoutMs - this.now()),
+          );
+        }
       },
       Math.max(0, deadlineMs - this.now()),
     );
+    // Per-probe: the probe's own handshake gets the time it has left. The pool opens its connections with the
+    // whole connect timeout and ignores this (a probe that gives up leaves the handshake to the next one).
     const connectTimeoutMs = Math.max(1, Math.min(this.cfg.connectTimeoutMs, deadlineMs - this.now()));
-    const waiter = s.strategy.acquire(connectTimeoutMs, (c) => {
-      if (done) {
-        s.strategy.release(c, true); // handed over after the probe gave up waiting
-        return;
-      }
-      conn = c;
-      const values = bindParams(s.sql.sql, {
-        run_id: this.cfg.runId,
-        seq: s.op === 'read' ? this.lastAckedWriteSeq : seq,
-        intended_ms: Math.round(intended),
-      });
-      this.sendProbe(s, c, s.sql.sql.sql, values, (err, rows) => {
-        if (done) return; // timed out already; the connection was discarded
-        if (err) {
-          const fatal = (err as { fatal?: boolean }).fatal === true;
-          finish(classifyError(err), null);
-          // A server error (e.g. read-only) leaves the connection usable; a fatal one does not.
-          s.strategy.release(c, !fatal);
+    const onFail = (err: Error): void => finish(classifyError(err), null);
+    const waiter = s.strategy.acquire(
+      connectTimeoutMs,
+      (c) => {
+        if (done) {
+          s.strategy.release(c, true); // handed over after the probe gave up waiting
           return;
         }
-        const row = Array.isArray(rows) ? (rows[0] as Record<string, unknown> | undefined) : undefined;
-        // The timer may not have fired yet on a busy event loop: slower than the timeout is a failure.
-        if (this.now() - intended > this.cfg.timeoutMs) finish('timeout', null);
-        else finish(OK, s.op === 'read' ? identityFromRow(row) : null);
-        s.strategy.release(c, true);
-      });
-    });
+        conn = c;
+        const values = bindParams(s.sql.sql, {
+          run_id: this.cfg.runId,
+          seq: s.op === 'read' ? this.lastAckedWriteSeq : seq,
+          intended_ms: Math.round(intended),
+        });
+        sentMs = this.now();
+        this.sendProbe(s, c, s.sql.sql.sql, values, (err, rows) => {
+          if (done) {
+            // Timed out already. Pool: the answer came within the connection's own bound, so it is reusable
+            // unless the error broke it. Otherwise the connection was discarded.
+            if (orphan !== null) {
+              clearTimeout(orphan);
+              orphan = null;
+              s.strategy.release(c, !(err && (err as { fatal?: boolean }).fatal === true));
+            }
+            return;
+          }
+          if (err) {
+            const fatal = (err as { fatal?: boolean }).fatal === true;
+            finish(classifyError(err), null);
+            // A server error (e.g. read-only) leaves the connection usable; a fatal one does not.
+            s.strategy.release(c, !fatal);
+            return;
+          }
+          const row = Array.isArray(rows) ? (rows[0] as Record<string, unknown> | undefined) : undefined;
+          // The timer may not have fired yet on a busy event loop: slower than the timeout is a failure.
+          if (this.now() - intended > this.cfg.timeoutMs) finish('timeout', null);
+          else finish(OK, s.op === 'read' ? identityFromRow(row) : null);
+          s.strategy.release(c, true);
+        });
+      },
+      onFail,
+    );
   }
 
   /** Reports where an op's acknowledged probes go: on a change, and every 250 ms (stale-endpoint checks). */

@@ -352,26 +352,32 @@ async function controlRun(sandbox: Sandbox, model: ConnectionModel, rate: number
   return `| ${model} | ${rate} | ${fmt(opts.durationMs / 1000, 0)} s | ${parts.join(' | ')} |`;
 }
 
-/** A subset of the matrix (`--cells=pool:blackhole:1000:50,200`): fault cells only, no control or sysbench. */
+/** A subset of the matrix (`--cells=pool:blackhole,reset:1000:50,200`): fault cells only, no control or sysbench. */
 export interface CellSelection {
   model: ConnectionModel;
-  kind: Kind;
-  rate: number;
+  kinds: Kind[];
+  rates: number[];
   lengths: number[];
 }
 
-/** Parses `--cells=MODEL:KIND:RATE:LENGTH[,LENGTH…]`; a one-line message on anything else. */
+/** Parses `--cells=MODEL:KINDS:RATES:LENGTHS` (lists comma-separated); a one-line message on anything else. */
 export function parseCells(arg: string): CellSelection | string {
-  const [model, kind, rate, lengths, ...rest] = arg.split(':');
-  const usage = `--cells takes MODEL:KIND:RATE:LENGTHS, e.g. --cells=pool:blackhole:1000:50,200 (models pool, per-probe; kinds ${KINDS.join(', ')})`;
-  if (rest.length > 0 || lengths === undefined) return usage;
+  const [model, kinds, rates, lengths, ...rest] = arg.split(':');
+  const usage = `--cells takes MODEL:KINDS:RATES:LENGTHS, e.g. --cells=pool:blackhole,reset:1000:50,200 (models pool, per-probe; kinds ${KINDS.join(', ')})`;
+  if (rest.length > 0 || kinds === undefined || rates === undefined || lengths === undefined) return usage;
   if (model !== 'pool' && model !== 'per-probe') return `${usage}; "${model}" is not a model`;
-  if (!(KINDS as string[]).includes(kind ?? '')) return `${usage}; "${kind}" is not a fault`;
-  const r = Number(rate);
-  const ls = lengths.split(',').map(Number);
-  if (!Number.isInteger(r) || r <= 0) return `${usage}; "${rate}" is not a rate`;
-  if (ls.some((l) => !Number.isInteger(l) || l <= 0)) return `${usage}; "${lengths}" are not lengths in ms`;
-  return { model, kind: kind as Kind, rate: r, lengths: ls };
+  const ks = kinds.split(',');
+  const bad = ks.find((k) => !(KINDS as string[]).includes(k));
+  if (bad !== undefined) return `${usage}; "${bad}" is not a fault`;
+  const positive = (list: string): number[] | null => {
+    const ns = list.split(',').map(Number);
+    return ns.every((n) => Number.isInteger(n) && n > 0) ? ns : null;
+  };
+  const rs = positive(rates);
+  const ls = positive(lengths);
+  if (rs === null) return `${usage}; "${rates}" are not rates`;
+  if (ls === null) return `${usage}; "${lengths}" are not lengths in ms`;
+  return { model, kinds: ks as Kind[], rates: rs, lengths: ls };
 }
 
 /** The same runs without a fault, per model and rate. */
@@ -403,9 +409,9 @@ export async function accuracy(quick: boolean, out: Out, select?: CellSelection)
   out('## Measurement accuracy against injected outages');
   out('');
   const lengths = select?.lengths ?? (quick ? [200, 1000] : [50, 200, 1000, 3000, 10_000]);
-  const rates = select ? [select.rate] : quick ? [100] : [100, 1000];
+  const rates = select?.rates ?? (quick ? [100] : [100, 1000]);
   const models: ConnectionModel[] = select ? [select.model] : quick ? ['per-probe'] : ['per-probe', 'pool'];
-  const kinds = select ? [select.kind] : KINDS;
+  const kinds = select?.kinds ?? KINDS;
   out(
     `Sandbox server behind the endpoint proxy (in this process); per cell one run, reads and writes each at the rate, ` +
       `2 worker threads, probe and connect timeout ${TIMEOUT_MS} ms, fault ${FAULT_AT_MS}–${FAULT_AT_MS + 1000} ms into the run (uniform phase against the probe schedule). ` +

@@ -236,7 +236,7 @@ async function sysbenchDuring(sandbox: Sandbox, kind: Kind, lengthMs: number, di
   ];
   const runS = Math.ceil((FAULT_AT_MS + 1000 + lengthMs + TAIL_MS) / 1000) + 3;
   // 4 threads at 1000 queries/s in all: sysbench's --rate keeps it from taking the CPU the harness and the
-  // in-process proxy need (closed loop it does ~80k qps here). 5 s after --time it is shut down.
+  // proxy thread need (closed loop it does ~80k qps here). 5 s after --time it is shut down.
   const runArgs = [
     ...args,
     '--threads=4',
@@ -413,7 +413,7 @@ export async function accuracy(quick: boolean, out: Out, select?: CellSelection)
   const models: ConnectionModel[] = select ? [select.model] : quick ? ['per-probe'] : ['per-probe', 'pool'];
   const kinds = select?.kinds ?? KINDS;
   out(
-    `Sandbox server behind the endpoint proxy (in this process); per cell one run, reads and writes each at the rate, ` +
+    `Sandbox server behind the endpoint proxy (its own thread in this process); per cell one run, reads and writes each at the rate, ` +
       `2 worker threads, probe and connect timeout ${TIMEOUT_MS} ms, fault ${FAULT_AT_MS}–${FAULT_AT_MS + 1000} ms into the run (uniform phase against the probe schedule). ` +
       `Lengths ${lengths.join(', ')} ms; rates ${rates.join(', ')} probes/s per op; models ${models.join(', ')}.`,
   );

@@ -9,23 +9,10 @@
  */
 import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { startProxy, type EndpointProxy, type FaultSpec, type FaultTimes } from './proxy.js';
+import { handle, type ControlRequest } from './proxy-control.js';
+import { startProxy } from './proxy.js';
 
-export interface ControlRequest {
-  op: 'setTarget' | 'refuse' | 'accept' | 'drop' | 'status' | 'shutdown' | 'fault' | 'clearFault';
-  port?: number;
-  fault?: FaultSpec;
-}
-
-export interface ProxyStatus {
-  port: number;
-  targetPort: number;
-  accepting: boolean;
-  connections: number;
-  pid: number;
-  /** The fault in force, if any. */
-  fault: FaultTimes | null;
-}
+export type { ControlRequest, ProxyStatus } from './proxy-control.js';
 
 function arg(name: string): string {
   const i = process.argv.indexOf(name);
@@ -35,47 +22,6 @@ function arg(name: string): string {
     process.exit(2);
   }
   return v;
-}
-
-async function handle(proxy: EndpointProxy, req: ControlRequest, shutdown: () => void): Promise<object> {
-  switch (req.op) {
-    case 'setTarget':
-      if (!Number.isInteger(req.port)) throw new Error('setTarget needs an integer port');
-      proxy.setTarget({ host: '127.0.0.1', port: req.port as number });
-      return {};
-    case 'refuse':
-      await proxy.refuse();
-      return {};
-    case 'accept':
-      await proxy.accept();
-      return {};
-    case 'drop':
-      proxy.dropConnections();
-      return {};
-    case 'status': {
-      const s: ProxyStatus = {
-        port: proxy.port,
-        targetPort: proxy.target.port,
-        accepting: proxy.isAccepting(),
-        connections: proxy.connectionCount(),
-        pid: process.pid,
-        fault: proxy.activeFault(),
-      };
-      return s;
-    }
-    case 'fault': {
-      if (typeof req.fault !== 'object' || req.fault === null) throw new Error('fault needs a fault object');
-      const h = await proxy.fault(req.fault);
-      return { atMs: h.atMs };
-    }
-    case 'clearFault':
-      return { times: await proxy.clearFault() };
-    case 'shutdown':
-      setImmediate(shutdown);
-      return {};
-    default:
-      throw new Error(`unknown op ${String((req as { op: unknown }).op)}`);
-  }
 }
 
 async function main(): Promise<void> {

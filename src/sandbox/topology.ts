@@ -5,14 +5,8 @@ import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { wallClockMs } from '../io.js';
 import type { EventRecord } from '../results/types.js';
-import {
-  startProxy,
-  validateFault,
-  type EndpointProxy,
-  type FaultSpec,
-  type FaultTimes,
-  type ProxyTarget,
-} from './proxy.js';
+import { startProxyThread, type ThreadedProxy } from './proxy-thread.js';
+import { validateFault, type FaultSpec, type FaultTimes, type ProxyTarget } from './proxy.js';
 import { startDnsServer, type DnsServer } from './dns.js';
 import { runUpgrade, startServer, type MysqlServer } from './server.js';
 
@@ -33,7 +27,7 @@ export interface SandboxServer {
   start(): Promise<void>;
 }
 
-/** What the steps need of the endpoint proxy: the in-process proxy, or the control channel of a detached one. */
+/** What the steps need of the endpoint proxy: the proxy thread of an in-process sandbox, or the control channel of a detached one. */
 export interface ProxyControl {
   readonly port: number;
   setTarget(t: ProxyTarget): void | Promise<void>;
@@ -694,7 +688,7 @@ export async function buildServers(
   return green ? { blue, green } : { blue };
 }
 
-/** Starts a sandbox in this process: servers, replication, users and the endpoint proxy. */
+/** Starts a sandbox from this process: servers, replication, users and the endpoint proxy (in a thread of its own). */
 /** A sandbox's step methods, delegated to its engine: the same for in-process and detached sandboxes. */
 export function engineSteps(engine: StepEngine): SandboxSteps & { setOnEvent(fn: OnSandboxEvent | undefined): void } {
   return {
@@ -750,7 +744,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
     await servers.green?.destroy();
     await servers.blue.destroy();
   };
-  let proxy: EndpointProxy | undefined;
+  let proxy: ThreadedProxy | undefined;
   let dns: DnsServer | undefined;
   let control: ProxyControl;
   try {
@@ -761,7 +755,9 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       );
       await control.setTarget(addressOf(servers.blue));
     } else {
-      proxy = await startProxy({
+      // In a thread of its own: the harness's main thread (results file, actions) must not hold up the
+      // bytes it carries or the faults it applies.
+      proxy = await startProxyThread({
         target: { host: '127.0.0.1', port: servers.blue.port },
         ...(proxyPort !== undefined ? { port: proxyPort } : {}),
       });

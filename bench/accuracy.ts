@@ -19,7 +19,7 @@ import { parseTargetUrl } from '../src/load/target.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/topology.js';
-import { fmt, percentile } from './common.js';
+import { fmt, percentile, sysbenchConfig } from './common.js';
 
 type Kind = 'refuse' | 'reset' | 'blackhole';
 const KINDS: Kind[] = ['refuse', 'reset', 'blackhole'];
@@ -223,17 +223,7 @@ interface SysbenchSecond {
  */
 async function sysbenchDuring(sandbox: Sandbox, kind: Kind, lengthMs: number, dir: string, out: Out): Promise<void> {
   const e = sandbox.endpoint;
-  const args = [
-    'oltp_point_select',
-    '--db-driver=mysql',
-    `--mysql-host=${e.host}`,
-    `--mysql-port=${e.port}`,
-    `--mysql-user=${e.user}`,
-    `--mysql-password=${e.password}`,
-    `--mysql-db=${e.database}`,
-    '--tables=1',
-    '--table-size=10000',
-  ];
+  const args = ['oltp_point_select', sysbenchConfig(dir, e), '--tables=1', '--table-size=10000'];
   const runS = Math.ceil((FAULT_AT_MS + 1000 + lengthMs + TAIL_MS) / 1000) + 3;
   // 4 threads at 1000 queries/s in all: sysbench's --rate keeps it from taking the CPU the harness and the
   // proxy thread need (closed loop it does ~80k qps here). 5 s after --time it is shut down.
@@ -469,18 +459,7 @@ export async function accuracy(quick: boolean, out: Out, select?: CellSelection)
           ['blackhole', 10_000],
         ];
     const e = sandbox.endpoint;
-    const prep = [
-      'oltp_point_select',
-      '--db-driver=mysql',
-      `--mysql-host=${e.host}`,
-      `--mysql-port=${e.port}`,
-      `--mysql-user=${e.user}`,
-      `--mysql-password=${e.password}`,
-      `--mysql-db=${e.database}`,
-      '--tables=1',
-      '--table-size=10000',
-      'prepare',
-    ];
+    const prep = ['oltp_point_select', sysbenchConfig(dir, e), '--tables=1', '--table-size=10000', 'prepare'];
     await new Promise<void>((resolve, reject) =>
       spawn('sysbench', prep, { stdio: 'ignore' }).on('exit', (code) =>
         code === 0 ? resolve() : reject(new Error(`sysbench prepare exited ${code}`)),

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import mysql from 'mysql2';
-import { fmt, sumOf, type Bench } from './common.js';
+import { fmt, sumOf, sysbenchConfig, type Bench } from './common.js';
 
 const execFileP = promisify(execFile);
 
@@ -22,12 +22,13 @@ export interface CeilingResult {
 function sysbenchArgs(b: Bench): string[] {
   return [
     'oltp_point_select',
-    '--db-driver=mysql',
-    '--mysql-host=127.0.0.1',
-    `--mysql-port=${b.srv.server.port}`,
-    `--mysql-user=${b.srv.user}`,
-    `--mysql-password=${b.srv.password}`,
-    `--mysql-db=${b.srv.database}`,
+    sysbenchConfig(b.dir, {
+      host: '127.0.0.1',
+      port: b.srv.server.port,
+      user: b.srv.user,
+      password: b.srv.password,
+      database: b.srv.database,
+    }),
     '--tables=1',
     '--table-size=10000',
   ];

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
@@ -64,4 +64,40 @@ export function percentile(values: number[], p: number): number {
 
 export function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : String(n);
+}
+
+export interface SysbenchTarget {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+/**
+ * sysbench's connection options in a file of their own (mode 0600, `--config-file`), so that the password is
+ * on no command line (ps, /proc) and in no error message that quotes the command.
+ */
+export function sysbenchConfig(dir: string, t: SysbenchTarget): string {
+  const path = join(dir, `sysbench-${t.port}.cfg`);
+  const lines = [
+    'db-driver=mysql',
+    `mysql-host=${t.host}`,
+    `mysql-port=${t.port}`,
+    `mysql-user=${t.user}`,
+    `mysql-password=${t.password}`,
+    `mysql-db=${t.database}`,
+  ];
+  writeFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+  return `--config-file=${path}`;
+}
+
+/** Throws a one-line error unless sysbench is on the PATH (the ceiling and accuracy benchmarks need it). */
+export function requireSysbench(): void {
+  const found = (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, 'sysbench')));
+  if (!found) {
+    throw new Error(
+      'sysbench is not installed: apt-get install sysbench (or leave out ceiling, fidelity and accuracy with --only)',
+    );
+  }
 }

@@ -9,7 +9,7 @@ import mysql from 'mysql2/promise';
 import { mergeEncoded } from '../src/load/histogram.js';
 import { accuracy, parseCells, type CellSelection } from './accuracy.js';
 import { ceiling } from './ceiling.js';
-import { fmt, openBench, percentile, sumOf, type Bench } from './common.js';
+import { fmt, openBench, percentile, requireSysbench, sumOf, type Bench } from './common.js';
 
 const BENCHES = ['ceiling', 'fidelity', 'co', 'long', 'accuracy'] as const;
 type BenchName = (typeof BENCHES)[number];
@@ -187,6 +187,7 @@ async function section(fn: () => Promise<void>): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (wants('ceiling') || wants('fidelity') || wants('accuracy')) requireSysbench();
   out(`# downtime benchmarks${quick ? ' (--quick)' : ''}${only ? ` --only=${only.join(',')}` : ''}`);
   out('');
   out(
@@ -213,4 +214,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// A failure is one line (a benchmark's secrets stay out of it: sysbench gets its password in a file).
+await main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -34,6 +34,13 @@ import { EndpointWatcher } from './endpoint-watch.js';
 import type { SideBySide } from './side-by-side.js';
 import type { Target } from './target.js';
 
+/**
+ * Each worker's V8 young generation, capped (bench/RESULTS.md, long run): at 2,000 probes/s a worker's young
+ * generation otherwise grows to V8's default and the process passed 200 MB. 16 MB cut the 30 s peak by 15 MB
+ * with the same throughput ceiling (29,100/s both); 8 MB cut 31 MB but lowered the ceiling to 23,300/s.
+ */
+const WORKER_YOUNG_GENERATION_MB = 16;
+
 export type EventInput = Omit<EventRecord, 'type'>;
 
 /** Something to do at a time during the run: a shell command or a sandbox step. */
@@ -193,7 +200,10 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       conn: { ...opts.target, password: opts.password, dnsServer: opts.dnsServer, tls: opts.tls },
       reportEveryMs: 200,
     };
-    const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
+    const thread = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: cfg,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     thread.on('message', (m: WorkerMessage) => handle(w, m));
     thread.on('error', (err) => onCrash(w, oneLine(err.message)));
     thread.on('exit', () => markDone(w));

@@ -23,6 +23,69 @@ function boxRect(chart: Chart, b: MarkBox): { x: number; y: number; w: number; h
   return { x: x1, y: top, w: Math.max(1, x2 - x1), h: bottom - top };
 }
 
+/** An event line's label to place: the line's pixel x, its panel's top and bottom, and the text's length. */
+export interface LineLabel {
+  x: number;
+  top: number;
+  bottom: number;
+  /** Text length in px (the label reads upwards, so this is its height on the chart). */
+  length: number;
+}
+
+/** Where a label goes: its text ends at `y` (reading upwards from y + length to y), left edge at `left`. */
+export interface LabelSpot {
+  left: number;
+  y: number;
+}
+
+/** A label's thickness across its line (14 px bold text and its backing). */
+export const LABEL_THICKNESS = 18;
+/** Distance from the panel's top to the end of a label's text. */
+const LABEL_TOP_GAP = 40;
+const LABEL_GAP = 6;
+
+/**
+ * Lays event-line labels out so that none covers another. Each label sits just right of its line, its text
+ * ending LABEL_TOP_GAP below the panel's top; events a few pixels apart (a step's phases in quick succession)
+ * would print on top of each other, so a label that would overlap one already placed moves down its line
+ * below it, or — when that runs out of panel — to the left of its line, then a column further out on either
+ * side. Labels are placed in x order; the result is in the order given.
+ */
+export function placeLineLabels(items: readonly LineLabel[], minLeft = -Infinity): LabelSpot[] {
+  const placed: { x1: number; x2: number; y1: number; y2: number }[] = [];
+  const overlaps = (x1: number, x2: number, y1: number, y2: number): { y2: number } | undefined =>
+    placed.find((p) => x1 < p.x2 && p.x1 < x2 && y1 < p.y2 + LABEL_GAP && p.y1 < y2 + LABEL_GAP);
+  const spots: LabelSpot[] = new Array<LabelSpot>(items.length);
+  const order = items.map((_, i) => i).sort((a, b) => (items[a] as LineLabel).x - (items[b] as LineLabel).x);
+  for (const i of order) {
+    const it = items[i] as LineLabel;
+    // Right of the line, then left, then one and two columns further out; the left only inside the chart
+    // area (not over the axis numbers).
+    const step = LABEL_THICKNESS + 2;
+    const sides = [0, 1, 2]
+      .flatMap((k) => [it.x + 3 + k * step, it.x - 3 - LABEL_THICKNESS - k * step])
+      .filter((left) => left >= minLeft);
+    let spot: LabelSpot | undefined;
+    for (const left of sides) {
+      let y = it.top + LABEL_TOP_GAP;
+      for (let guard = 0; guard < items.length + 1; guard++) {
+        const hit = overlaps(left, left + LABEL_THICKNESS, y, y + it.length);
+        if (!hit) break;
+        y = hit.y2 + LABEL_GAP;
+      }
+      if (!overlaps(left, left + LABEL_THICKNESS, y, y + it.length) && y + it.length <= it.bottom) {
+        spot = { left, y };
+        break;
+      }
+    }
+    // No free place on either side within the panel: the default place (a readable overlap beats none).
+    spot ??= { left: it.x + 3, y: it.top + LABEL_TOP_GAP };
+    placed.push({ x1: spot.left, x2: spot.left + LABEL_THICKNESS, y1: spot.y, y2: spot.y + it.length });
+    spots[i] = spot;
+  }
+  return spots;
+}
+
 type Ctx = Chart['ctx'];
 
 function label(ctx: Ctx, text: string, x: number, y: number, color: string, size = 14): void {
@@ -84,34 +147,42 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
       drawn.push({ x1, x2, y });
       label(ctx, s.label, x1, y, '#8b0000', 13);
     }
-    for (const l of marks.lines ?? []) {
-      const x = xs.getPixelForValue(l.x);
-      if (x < area.left || x > area.right) continue;
+    const lines = (marks.lines ?? [])
+      .map((l) => {
+        const ys = l.axis ? chart.scales[l.axis] : undefined;
+        return { l, x: xs.getPixelForValue(l.x), top: ys ? ys.top : area.top, bottom: ys ? ys.bottom : area.bottom };
+      })
+      .filter((d) => d.x >= area.left && d.x <= area.right);
+    ctx.font = `bold 14px ${FONT_FAMILY}`;
+    const spots = placeLineLabels(
+      lines.map((d) => ({ x: d.x, top: d.top, bottom: d.bottom, length: ctx.measureText(d.l.label).width + 4 })),
+      area.left,
+    );
+    lines.forEach(({ l, x, top, bottom }, i) => {
       ctx.strokeStyle = l.color;
       ctx.lineWidth = 1.5;
       ctx.setLineDash(l.dashed ? [6, 4] : []);
-      const ys = l.axis ? chart.scales[l.axis] : undefined;
-      const top = ys ? ys.top : area.top;
       ctx.beginPath();
       ctx.moveTo(x, top);
-      ctx.lineTo(x, ys ? ys.bottom : area.bottom);
+      ctx.lineTo(x, bottom);
       ctx.stroke();
       ctx.setLineDash([]);
       // Rotated, reading upwards, ending near the top, on the right of the line (inside the chart area even
-      // at x = 0, where a label on the left would cover the axis numbers).
+      // at x = 0, where a label on the left would cover the axis numbers), unless another label is there.
+      const spot = spots[i] as LabelSpot;
       ctx.save();
-      ctx.translate(x + 3, top + 40);
+      ctx.translate(spot.left, spot.y);
       ctx.rotate(-Math.PI / 2);
       ctx.font = `bold 14px ${FONT_FAMILY}`;
       const w = ctx.measureText(l.label).width;
       ctx.fillStyle = 'rgba(255,255,255,0.85)';
-      ctx.fillRect(-w - 2, -1, w + 4, 18);
+      ctx.fillRect(-w - 2, -1, w + 4, LABEL_THICKNESS);
       ctx.fillStyle = l.color;
       ctx.textAlign = 'right';
       ctx.textBaseline = 'top';
       ctx.fillText(l.label, 0, 0);
       ctx.restore();
-    }
+    });
     for (const c of marks.captions ?? []) {
       const ys = chart.scales[c.axis];
       if (ys) label(ctx, c.text, area.left + 8, ys.top + 20, '#111', 15);

@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { DowntimeError, ExitCode } from '../errors.js';
+import { startRpcWorker } from './worker-rpc.js';
 
 /**
  * A tiny authoritative DNS server for the sandbox and the tests, on loopback UDP only: it answers A
@@ -105,8 +105,6 @@ function checkRecord(name: string, ipv4: string): void {
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-type Pending = Map<number, { resolve: (r: DnsReply) => void; reject: (e: Error) => void }>;
-
 /** Starts the DNS server on 127.0.0.1 (UDP) in its own thread; resolves when it is listening. */
 export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsServer> {
   let ttlS = checkTtl(opts.ttlS ?? 1);
@@ -115,47 +113,17 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     checkRecord(name, ip);
     mirror.set(normalize(name), ip);
   }
-  const worker = new Worker(new URL('./dns-worker.js', import.meta.url), {
-    workerData: { ttlS, port: opts.port ?? 0, records: Object.fromEntries(mirror) } satisfies DnsWorkerData,
-  });
-  const pending: Pending = new Map();
-  let nextId = 1;
-  let failure: Error | null = null;
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.on('message', (r: DnsReply) => {
-      if (r.id === 0 && r.value !== undefined) resolve(r.value);
-      else if (r.id === -1) {
-        failure = new Error(`DNS server socket error: ${r.error ?? 'unknown'}`);
-        reject(failure);
-      } else {
-        const p = pending.get(r.id);
-        pending.delete(r.id);
-        p?.resolve(r);
-      }
-    });
-    worker.once('error', (err) => {
-      failure = err;
-      reject(err);
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
-    });
-    worker.once('exit', () => {
-      const err = failure ?? new Error('the DNS server thread exited');
-      reject(err);
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
-    });
-  });
-  let closed = false;
-  const ask = (c: WithoutId<DnsCommand>): Promise<DnsReply> => {
-    if (closed) return Promise.reject(new Error('the DNS server is closed'));
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ ...c, id });
-    });
-  };
+  const rpc = await startRpcWorker<DnsReply>(
+    new URL('./dns-worker.js', import.meta.url),
+    { ttlS, port: opts.port ?? 0, records: Object.fromEntries(mirror) } satisfies DnsWorkerData,
+    'the DNS server',
+    (r) => ({
+      ...(r.value !== undefined ? { started: r.value } : {}),
+      ...(r.error !== undefined ? { error: new Error(`DNS server socket error: ${r.error}`) } : {}),
+    }),
+  );
+  const port = rpc.started;
+  const ask = (c: WithoutId<DnsCommand>): Promise<DnsReply> => rpc.ask(c);
   return {
     host: '127.0.0.1',
     port,
@@ -188,11 +156,6 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     queries(name) {
       return ask({ op: 'queries', ...(name !== undefined ? { name } : {}) }).then((r) => r.value ?? 0);
     },
-    async close() {
-      if (closed) return;
-      await ask({ op: 'close' }).catch(() => undefined);
-      closed = true;
-      await exited;
-    },
+    close: () => rpc.close({ op: 'close' } satisfies WithoutId<DnsCommand>),
   };
 }

@@ -1,9 +1,9 @@
-import { Worker } from 'node:worker_threads';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ControlRequest, ProxyStatus } from './proxy-control.js';
+import { startRpcWorker } from './worker-rpc.js';
 import { validateFault, type FaultSpec, type FaultTimes, type ProxyOptions, type ProxyTarget } from './proxy.js';
 
-/** A worker's answer to request `id` (0: started, with its port; -1: closed). */
+/** A worker's answer to request `id` (0: started, with its port). */
 export interface ProxyThreadReply {
   id: number;
   ok: boolean;
@@ -29,8 +29,6 @@ export interface ThreadedProxy {
   close(): Promise<void>;
 }
 
-type Pending = Map<number, { resolve: (r: ProxyThreadReply) => void; reject: (e: Error) => void }>;
-
 function errorOf(r: ProxyThreadReply): Error {
   const message = r.error ?? 'the endpoint proxy failed';
   return r.exitCode !== undefined ? new DowntimeError(message, r.exitCode) : new Error(message);
@@ -42,50 +40,16 @@ function errorOf(r: ProxyThreadReply): Error {
  * proxy carries or the faults it applies. A fault's true start and end are taken in that thread.
  */
 export async function startProxyThread(opts: ProxyOptions): Promise<ThreadedProxy> {
-  const worker = new Worker(new URL('./proxy-worker.js', import.meta.url), { workerData: opts });
-  const pending: Pending = new Map();
-  let nextId = 1;
-  let failure: Error | null = null;
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const rejectAll = (err: Error): void => {
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  };
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.on('message', (r: ProxyThreadReply) => {
-      if (r.id === 0) {
-        if (r.ok && r.port !== undefined) resolve(r.port);
-        else reject((failure = errorOf(r)));
-        return;
-      }
-      const p = pending.get(r.id);
-      pending.delete(r.id);
-      if (r.ok) p?.resolve(r);
-      else p?.reject(errorOf(r));
-    });
-    worker.once('error', (err) => {
-      failure = err;
-      reject(err);
-      rejectAll(err);
-    });
-    worker.once('exit', () => {
-      const err = failure ?? new Error('the endpoint proxy thread exited');
-      reject(err);
-      rejectAll(err);
-    });
-  });
-  let closed = false;
-  const ask = (req: ControlRequest): Promise<ProxyThreadReply> => {
-    if (closed) return Promise.reject(new Error('the endpoint proxy is closed'));
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ ...req, id });
-    });
-  };
+  const rpc = await startRpcWorker<ProxyThreadReply>(
+    new URL('./proxy-worker.js', import.meta.url),
+    opts,
+    'the endpoint proxy',
+    (r) => ({ ...(r.port !== undefined ? { started: r.port } : {}), ...(r.ok ? {} : { error: errorOf(r) }) }),
+  );
+  const ask = (req: ControlRequest): Promise<ProxyThreadReply> => rpc.ask(req);
   let target: ProxyTarget = { ...opts.target };
   return {
-    port,
+    port: rpc.started,
     get target() {
       return target;
     },
@@ -103,19 +67,6 @@ export async function startProxyThread(opts: ProxyOptions): Promise<ThreadedProx
     },
     clearFault: () => ask({ op: 'clearFault' }).then((r) => r.times ?? null),
     status: () => ask({ op: 'status' }).then((r) => r as unknown as ProxyStatus),
-    async close() {
-      if (closed) return;
-      await ask({ op: 'shutdown' }).catch(() => undefined);
-      closed = true;
-      // Bounded: a thread that does not finish closing its sockets is stopped.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        exited,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5000);
-        }),
-      ]);
-      clearTimeout(timer);
-    },
+    close: () => rpc.close({ op: 'shutdown' } satisfies ControlRequest),
   };
 }

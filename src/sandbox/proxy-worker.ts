@@ -27,10 +27,7 @@ try {
   const shutdown = (): void => {
     if (closing) return;
     closing = true;
-    void proxy.close().then(() => {
-      reply({ id: -1, ok: true });
-      port.close();
-    });
+    void proxy.close().then(() => port.close());
   };
   port.on('message', (m: ControlRequest & { id: number }) => {
     handle(proxy, m, shutdown).then(

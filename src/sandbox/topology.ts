@@ -688,7 +688,6 @@ export async function buildServers(
   return green ? { blue, green } : { blue };
 }
 
-/** Starts a sandbox from this process: servers, replication, users and the endpoint proxy (in a thread of its own). */
 /** A sandbox's step methods, delegated to its engine: the same for in-process and detached sandboxes. */
 export function engineSteps(engine: StepEngine): SandboxSteps & { setOnEvent(fn: OnSandboxEvent | undefined): void } {
   return {
@@ -705,6 +704,7 @@ export function engineSteps(engine: StepEngine): SandboxSteps & { setOnEvent(fn:
   };
 }
 
+/** Starts a sandbox from this process: servers, replication, users and the endpoint proxy (in a thread of its own). */
 export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> {
   if (opts.topology !== 'single' && opts.topology !== 'blue-green') {
     throw new DowntimeError(`topology must be single or blue-green (got "${String(opts.topology)}")`, ExitCode.Usage);

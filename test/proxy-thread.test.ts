@@ -5,43 +5,17 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { greet, namedServer } from './helpers/net.js';
 import { Worker } from 'node:worker_threads';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { startProxy } from '../src/sandbox/proxy.js';
 import { startProxyThread } from '../src/sandbox/proxy-thread.js';
 
-/** An upstream that greets each connection with its name and echoes what it receives. */
-async function echoServer(name: string): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    s.on('data', (d) => s.write(d));
-    s.write(name);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as { port: number }).port, sockets };
-}
-
-/** Connects and resolves with the greeting, or rejects with the socket error code. */
-function greet(port: number): Promise<{ text: string; socket: Socket }> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('data', (d) => resolve({ text: d.toString(), socket }));
-    socket.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code ?? e.message)));
-    socket.once('close', () => reject(new Error('closed')));
-  });
-}
-
-const a = await echoServer('A');
-const b = await echoServer('B');
+const a = await namedServer('A');
+const b = await namedServer('B');
 after(async () => {
-  for (const u of [a, b]) {
-    for (const s of u.sockets) s.destroy();
-    await new Promise((r) => u.server.close(r));
-  }
+  await a.close();
+  await b.close();
 });
 
 test('the proxy thread carries connections, moves its target, refuses, accepts and drops', async () => {

@@ -1,40 +1,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { greet, namedServer } from './helpers/net.js';
 import { startProxy, type EndpointProxy } from '../src/sandbox/proxy.js';
-
-/** An upstream that greets each connection with its name, so a client can tell where it landed. */
-async function namedServer(name: string): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    s.write(name);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as { port: number }).port, sockets };
-}
-
-/** Connects and resolves with the first data, or rejects with the socket error code. */
-function greet(port: number): Promise<{ text: string; socket: Socket }> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('data', (d) => resolve({ text: d.toString(), socket }));
-    socket.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code ?? e.message)));
-    socket.once('close', () => reject(new Error('closed')));
-  });
-}
 
 const a = await namedServer('A');
 const b = await namedServer('B');
 let proxy: EndpointProxy | undefined;
 after(async () => {
   await proxy?.close();
-  for (const s of [a, b]) {
-    for (const sock of s.sockets) sock.destroy();
-    await new Promise((r) => s.server.close(r));
-  }
+  await a.close();
+  await b.close();
 });
 
 test('proxy: pipes, refuses, accepts again on the same port, drops, repoints', async () => {
@@ -79,7 +54,7 @@ test('proxy: pipes, refuses, accepts again on the same port, drops, repoints', a
 test('proxy: an unreachable upstream closes the client', async () => {
   const dead = await namedServer('X');
   const deadPort = dead.port;
-  await new Promise((r) => dead.server.close(r));
+  await dead.close();
   const p = await startProxy({ target: { host: '127.0.0.1', port: deadPort } });
   try {
     await assert.rejects(greet(p.port), /closed|ECONNRESET/);

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
 import { runMeasurement, type RunOptions, type RunResult } from '../src/load/run.js';
 import { readResults } from '../src/results/reader.js';
+import { findOnPath } from '../src/sandbox/server.js';
 import type { ResultsFile } from '../src/results/types.js';
 import { startTestServer, type TestServer } from '../test/helpers/server.js';
 
@@ -94,8 +95,8 @@ export function sysbenchConfig(dir: string, t: SysbenchTarget): string {
 
 /** Throws a one-line error unless sysbench is on the PATH (the ceiling and accuracy benchmarks need it). */
 export function requireSysbench(): void {
-  const found = (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, 'sysbench')));
-  if (!found) {
+  // PATH only: the benchmarks spawn it by name.
+  if (findOnPath(['sysbench'], []) === null) {
     throw new Error(
       'sysbench is not installed: apt-get install sysbench (or leave out ceiling, fidelity and accuracy with --only)',
     );

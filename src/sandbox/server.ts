@@ -91,8 +91,9 @@ interface Binaries {
 
 const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin', '/usr/local/bin', '/usr/bin'];
 
-function findOnPath(names: string[]): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SEARCH_DIRS];
+/** The first of `names` that is an executable on PATH or in `extraDirs` (the usual server locations). */
+export function findOnPath(names: string[], extraDirs: string[] = SEARCH_DIRS): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
   for (const name of names) {
     for (const d of dirs) {
       const p = join(d, name);

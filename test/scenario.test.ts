@@ -781,6 +781,34 @@ actions:
     });
   });
 
+  test('scrubSecrets redacts every common shape of a credential in a command', () => {
+    // [command as written, as stored]: one row per shape users paste into actions.
+    const rows: [string, string][] = [
+      ['mariadb -uroot -pSECRET -h db -e "SELECT 1"', 'mariadb -uroot -p*** -h db -e "SELECT 1"'],
+      ["mysql -u app -p'my secret' db", 'mysql -u app -p*** db'],
+      ['mysql -u app -p"s3c r3t" db', 'mysql -u app -p*** db'],
+      ['sh -c "mariadb -pSECRET"', 'sh -c "mariadb -p***'],
+      ['mysql --pass=SECRET', 'mysql --pass=***'],
+      ['mysql --passwd SECRET -e x', 'mysql --passwd *** -e x'],
+      ['PWD=SECRET ./switch.sh', 'PWD=*** ./switch.sh'],
+      ['export MYSQL_PWD="SECRET"; mysql', 'export MYSQL_PWD=***; mysql'],
+      ['mysql -e "CREATE USER a IDENTIFIED BY \'SECRET\'"', 'mysql -e "CREATE USER a IDENTIFIED BY \'***\'"'],
+      [
+        'mysql -e "ALTER USER a IDENTIFIED WITH mysql_native_password BY \'SECRET\'"',
+        'mysql -e "ALTER USER a IDENTIFIED WITH mysql_native_password BY \'***\'"',
+      ],
+      ['mysql -e "SET PASSWORD FOR a = PASSWORD(\'SECRET\')"', 'mysql -e "SET PASSWORD FOR a = PASSWORD(\'***\')"'],
+      ['mysql -e "CHANGE MASTER TO MASTER_PASSWORD = \'SECRET\'"', 'mysql -e "CHANGE MASTER TO MASTER_PASSWORD = ***"'],
+      ['curl -H "Authorization: Bearer SECRET" https://x', 'curl -H "Authorization: Bearer ***" https://x'],
+      ['mysqlsh mysql://root:SECRET@db:3306', 'mysqlsh mysql://root:***@db:3306'],
+    ];
+    for (const [command, stored] of rows) {
+      const got = scrubSecrets(command);
+      assert.ok(!got.includes('SECRET') && !got.includes('secret') && !got.includes('s3c'), `${command} → ${got}`);
+      assert.equal(got, stored, command);
+    }
+  });
+
   test('scrubSecrets leaves ordinary commands alone', () => {
     const command =
       'aws rds switchover-blue-green-deployment --blue-green-deployment-identifier bgd-1 --switchover-timeout 300';

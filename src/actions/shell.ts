@@ -90,7 +90,8 @@ export function runShell(action: CommandAction, opts: ShellActionOptions, ctx: A
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let settled = false;
 
-    const output = new OutputRecorder(action.name, ctx, opts.now, redact);
+    // Output may echo credentials too (`set -x`, a tool printing its command line).
+    const output = new OutputRecorder(action.name, ctx, opts.now, (t) => scrubSecrets(redact(t)));
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     child.stdout.on('data', (b: Buffer) => output.add('stdout', decoders.stdout.write(b)));
     child.stderr.on('data', (b: Buffer) => output.add('stderr', decoders.stderr.write(b)));

@@ -68,20 +68,32 @@ function redactAction(a: ScenarioAction): ScenarioAction {
   return { ...a, step: { ...a.step, options: { ...a.step.options } } as typeof a.step };
 }
 
+/** A value as a shell word: quoted, or up to the next space. */
+const WORD = `("[^"]*"|'[^']*'|\\S+)`;
+
 /**
- * Replaces secrets that commonly appear in command lines and URLs with ***:
- * `scheme://user:SECRET@`, `--password=SECRET` / `--password SECRET`, and environment assignments whose
- * name says secret (`MYSQL_PWD=`, `PGPASSWORD=`, `AWS_SECRET_ACCESS_KEY=`, `…_TOKEN=`).
+ * Replaces secrets that commonly appear in command lines, SQL and URLs with ***:
+ * - `scheme://user:SECRET@` (URL userinfo);
+ * - `--password=SECRET` / `--password SECRET`, and `--pass`, `--passwd`, `--secret…`, `--token…`, `--api-key`;
+ * - the mysql/mariadb client's short form `-pSECRET` (attached: `-p SECRET` would be a prompt and a database);
+ * - environment assignments whose name says secret (`MYSQL_PWD=`, `PGPASSWORD=`, `AWS_SECRET_ACCESS_KEY=`,
+ *   `…_TOKEN=`), and SQL's `MASTER_PASSWORD = '…'`, `IDENTIFIED BY '…'`, `PASSWORD('…')`;
+ * - HTTP `Authorization: Bearer|Basic …`.
+ * Over-redaction (`ssh -p2222`) is the safe side: the results file and reports are shared with a ticket.
  */
 export function scrubSecrets(text: string): string {
   return text
     .replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/g, `$1:${REDACTED}@`)
     .replace(
-      /(--[A-Za-z-]*(?:password|passwd|secret|token)[A-Za-z-]*)(=|\s+)(?!-)("[^"]*"|'[^']*'|\S+)/gi,
+      new RegExp(`(--[A-Za-z-]*(?:pass(?:word|wd)?|pwd|secret|token|api-?key)[A-Za-z-]*)(=|\\s+)(?!-)${WORD}`, 'gi'),
       `$1$2${REDACTED}`,
     )
+    .replace(new RegExp(`(^|[\\s;&|(\`'"])-p(?![\\s=])${WORD}`, 'g'), `$1-p${REDACTED}`)
     .replace(
-      /\b([A-Za-z0-9_]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN)[A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S+)/gi,
-      `$1=${REDACTED}`,
-    );
+      new RegExp(`\\b([A-Za-z0-9_]*(?:PASSWORD|PASSWD|PWD|SECRET|TOKEN)[A-Za-z0-9_]*)(\\s*=\\s*)${WORD}`, 'gi'),
+      `$1$2${REDACTED}`,
+    )
+    .replace(/\b(IDENTIFIED\s+(?:WITH\s+\S+\s+)?(?:BY|AS)\s+(?:PASSWORD\s+)?)("[^"]*"|'[^']*')/gi, `$1'${REDACTED}'`)
+    .replace(/\b(PASSWORD\s*\(\s*)("[^"]*"|'[^']*')/gi, `$1'${REDACTED}'`)
+    .replace(/\b(Authorization:\s*(?:Bearer|Basic)\s+)[^\s'"]+/gi, `$1${REDACTED}`);
 }

@@ -94,7 +94,7 @@ const C = host('c', {
 test('merged windows are the windows of the union of all hosts probes, to the probe', () => {
   const inputs = [A, B, C];
   const { file } = mergedFile(inputs);
-  assert.equal(file.header.version, 2);
+  assert.equal(file.header.version, 3);
   assertInvariants(file);
   for (const op of OPS) near(windowsOf(file, op), unionWindows(inputs, op), op);
   // The common outage: one window per op, starting at the first failed probe of any host (A's at +4000 ms)
@@ -367,14 +367,18 @@ test('skew comes from the outage both saw, not from a blip one host saw first', 
   assert.deepEqual(m.warnings, [], '30 ms is within the 50 ms bound');
 });
 
-test('the reader reads version 1 and 2, refuses 3, and keeps source series out of the merged stream', () => {
+test('the reader reads versions 1 to 3, refuses 4, and keeps source series out of the merged stream', () => {
   const { file } = mergedFile([A, B]);
-  assert.equal(A.results.header.version, 1);
-  assert.equal(file.header.version, 2);
+  assert.equal(A.results.header.version, 3);
+  assert.equal(file.header.version, 3);
   assert.equal(file.seconds.read.filter((s) => s.source !== undefined).length, 0);
-  const text = JSON.stringify({ ...file.header, version: 3 }) + '\n';
+  for (const version of [1, 2]) {
+    const old = JSON.stringify({ ...A.results.header, version }) + '\n';
+    assert.equal(parseResults(old, 'old.ndjson').header.version, version);
+  }
+  const text = JSON.stringify({ ...file.header, version: 4 }) + '\n';
   assert.throws(
     () => parseResults(text, 'future.ndjson'),
-    (e: unknown) => e instanceof DowntimeError && e.exitCode === ExitCode.InputFile && /reads up to 2/.test(e.message),
+    (e: unknown) => e instanceof DowntimeError && e.exitCode === ExitCode.InputFile && /reads up to 3/.test(e.message),
   );
 });

@@ -126,7 +126,7 @@ test('bad results files give one-line errors with exit code 5', () => {
     ['{"type":"header","format":"something-else"}\n', /is not a downtime results file/],
     [
       JSON.stringify({ ...header, version: 99 }) + '\n',
-      /newer downtime \(results format version 99, this one reads up to 2\); upgrade downtime/,
+      /newer downtime \(results format version 99, this one reads up to 3\); upgrade downtime/,
     ],
     [JSON.stringify(header) + '\n{oops\n' + JSON.stringify(lines[4]) + '\n', /corrupt at line 2/],
   ];

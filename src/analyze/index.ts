@@ -73,13 +73,17 @@ export interface OpSummary {
   ok: number;
   failed: number;
   dropped: number;
+  /** Probes the harness stalled on (`stalled`): neither up nor down, their time not observed. */
+  stalled: number;
   /** Failed by class, plus `dropped`. */
   errors: Record<string, number>;
   windows: number;
   downtimeMs: number;
-  /** Time the file covers for this op, minus gaps. */
+  /** Time the file covers for this op, minus gaps and harness stalls. */
   observedMs: number;
   gapMs: number;
+  /** Time of probes the harness stalled on. */
+  stallMs: number;
   availability: number | null;
   nines: number | null;
   /** From the first failed probe to the end of the last window. */
@@ -127,7 +131,14 @@ export interface Summary {
   /** First failure (any op) to the end of the last window (any op). */
   disruption: Span | null;
   gaps: (Span & { op: Op; missingProbes: number })[];
+  /**
+   * Where the harness itself stalled (its event loop did not run): probes it could not send or watch on time,
+   * per op, counted neither as up nor as down. See also the `harness-stall` warnings.
+   */
+  stalls: (Span & { op: Op; probes: number })[];
   writes: WriteVerification | null;
+  /** Writes were to be verified but could not be: why (lost writes are unknown, and lost_writes fails). */
+  writesUnverified: string | null;
   /** Actions, phases, faults and identity changes, for reading the windows against. */
   events: { atMs: number; kind: string; name: string; endMs?: number; phase?: string }[];
   /** Replication lag on green from the heartbeat (`lag` lines); null when it was not measured. */
@@ -223,10 +234,12 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     let due = 0;
     let okCount = 0;
     let dropped = 0;
+    let stalled = 0;
     for (const s of results.seconds[op]) {
       due += s.due;
       okCount += s.ok;
       dropped += s.dropped;
+      stalled += s.stalled ?? 0;
       addCounts(errors, s.failed);
     }
     for (const c of Object.keys(errors)) classes.add(c);
@@ -234,7 +247,8 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     if (dropped > 0) errors.dropped = dropped;
     const downtimeMs = scan.windows.reduce((a, w) => a + (w.endMs - w.startMs), 0);
     const gapMs = scan.gaps.reduce((a, g) => a + (g.endMs - g.startMs), 0);
-    const observedMs = scan.endMs - scan.startMs - gapMs;
+    const stallMs = scan.stalls.reduce((a, g) => a + (g.endMs - g.startMs), 0);
+    const observedMs = scan.endMs - scan.startMs - gapMs - stallMs;
     const av = availabilityOf(downtimeMs, observedMs);
     const first = scan.windows[0];
     const last = scan.windows[scan.windows.length - 1];
@@ -245,11 +259,13 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
       ok: okCount,
       failed,
       dropped,
+      stalled,
       errors: sortKeys(errors),
       windows: scan.windows.length,
       downtimeMs,
       observedMs,
       gapMs,
+      stallMs,
       availability: av.availability,
       nines: av.nines,
       disruption: first && last ? span(first.startMs, last.endMs) : null,
@@ -372,6 +388,10 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     gaps: OPS.flatMap((op) =>
       (scans[op]?.gaps ?? []).map((g) => ({ op, ...span(g.startMs, g.endMs), missingProbes: g.count })),
     ),
+    stalls: OPS.flatMap((op) =>
+      (scans[op]?.stalls ?? []).map((g) => ({ op, ...span(g.startMs, g.endMs), probes: g.count })),
+    ),
+    writesUnverified: trailer?.verifyError ?? null,
     writes: trailer?.writes
       ? {
           acknowledged: trailer.writes.acknowledged,

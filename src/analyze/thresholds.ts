@@ -35,6 +35,9 @@ interface Metric {
   describe: string;
 }
 
+const unverified = (s: Summary): string =>
+  s.writesUnverified !== null ? `write verification failed (${s.writesUnverified})` : 'writes were not verified';
+
 const need = (v: number | null | undefined, why: string): number | { unknown: string } =>
   v === null || v === undefined ? { unknown: why } : v;
 
@@ -116,12 +119,12 @@ export const METRICS: Record<string, Metric> = {
   lost_writes: {
     kind: 'count',
     describe: 'acknowledged writes missing afterwards',
-    get: (s) => need(s.writes?.lost, 'writes were not verified'),
+    get: (s) => need(s.writes?.lost, unverified(s)),
   },
   in_doubt_writes: {
     kind: 'count',
     describe: 'writes that errored on the client but were committed',
-    get: (s) => need(s.writes?.inDoubtCommitted, 'writes were not verified'),
+    get: (s) => need(s.writes?.inDoubtCommitted, unverified(s)),
   },
 };
 
@@ -230,7 +233,10 @@ export function evaluateThresholds(summary: Summary, thresholds: Threshold[]): T
   });
 }
 
-/** `lost_writes==0` applies by default when writes were verified. */
+/**
+ * `lost_writes==0` applies by default when writes were verified, or were to be and could not be: a
+ * verification that failed must not let lost writes pass unnoticed.
+ */
 export function defaultThresholds(summary: Summary): Threshold[] {
-  return summary.writes ? [parseThreshold('lost_writes==0')] : [];
+  return summary.writes || summary.writesUnverified !== null ? [parseThreshold('lost_writes==0')] : [];
 }

@@ -1,5 +1,6 @@
 import {
   OK,
+  STALLED,
   intendedMs,
   seqAtOrAfter,
   type Op,
@@ -19,6 +20,7 @@ import {
  * A gap in seqs (seconds missing from the file, e.g. after a crash) is unknown time: it is neither success
  * nor failure. A window open when a gap begins ends at the gap (flagged `endsAtGap`); failures right after a
  * gap start a new window (flagged `startsAfterGap`), because the outage may have started inside the gap.
+ * Probes the harness stalled on (`stalled`) are unknown time in the same way, listed as `stalls`.
  */
 export interface OpWindow {
   op: Op;
@@ -50,6 +52,8 @@ export interface OpScan {
   schedule: OpSchedule;
   windows: OpWindow[];
   gaps: Gap[];
+  /** Stretches of probes the harness stalled on: not observed, like gaps (but the seqs are in the file). */
+  stalls: Gap[];
   /** Seqs covered by the file: 0 … nextSeq-1 (minus gaps). */
   nextSeq: number;
   /** Start of the op's schedule (intended time of seq 0). */
@@ -65,6 +69,7 @@ export interface OpScan {
 export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], expectedSeqs?: number): OpScan {
   const windows: OpWindow[] = [];
   const gaps: Gap[] = [];
+  const stalls: Gap[] = [];
   let open: OpWindow | null = null;
   let nextSeq = 0;
   let afterGap = false;
@@ -72,6 +77,9 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
 
   const gapTo = (firstSeq: number): void => {
     gaps.push({ op, startMs: at(nextSeq), endMs: at(firstSeq), firstSeq: nextSeq, count: firstSeq - nextSeq });
+    endAtUnknown();
+  };
+  const endAtUnknown = (): void => {
     if (open) {
       open.endMs = at(nextSeq);
       open.endsAtGap = true;
@@ -92,6 +100,18 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
       }
       if (count <= 0) continue;
       if (first > nextSeq) gapTo(first);
+      if (outcome === STALLED) {
+        const last = stalls[stalls.length - 1];
+        if (last !== undefined && last.firstSeq + last.count === first) {
+          last.count += count;
+          last.endMs = at(first + count);
+        } else {
+          stalls.push({ op, startMs: at(first), endMs: at(first + count), firstSeq: first, count });
+        }
+        endAtUnknown();
+        nextSeq = first + count;
+        continue;
+      }
       if (outcome === OK) {
         if (open) {
           open.endMs = at(first);
@@ -131,7 +151,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
     o.open = true;
     windows.push(o);
   }
-  return { op, schedule, windows, gaps, nextSeq, startMs: at(0), endMs };
+  return { op, schedule, windows, gaps, stalls, nextSeq, startMs: at(0), endMs };
 }
 
 // Lives with intendedMs() in results/types.ts, which also knows merged (multi-source) schedules.
@@ -207,13 +227,14 @@ export function addCounts(into: Record<string, number>, from: Record<string, num
   return into;
 }
 
-/** Observed intervals of an op: its span minus its gaps. */
+/** Observed intervals of an op: its span minus its gaps and stalls. */
 export function observedIntervals(scan: OpScan): [number, number][] {
   const out: [number, number][] = [];
   let from = scan.startMs;
-  for (const g of scan.gaps) {
+  const unknown = [...scan.gaps, ...scan.stalls].sort((a, b) => a.startMs - b.startMs);
+  for (const g of unknown) {
     if (g.startMs > from) out.push([from, g.startMs]);
-    from = g.endMs;
+    from = Math.max(from, g.endMs);
   }
   if (scan.endMs > from) out.push([from, scan.endMs]);
   return out;

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -804,6 +805,11 @@ export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
   const { result } = outcome;
   io.stdout(`${result.path}\n`);
   if (result.abandoned) return ExitCode.Interrupted;
+  if (!isRegularFile(result.path)) {
+    // --out /dev/null: the results went nowhere, so there is nothing to report or judge.
+    io.stderr(`downtime: the results went to ${result.path}, not a file: no report, no thresholds\n`);
+    return exitCodeOf(result);
+  }
   const failed = await reportAndCheck(result, outcome.report.enabled, outcome.report.dir, outcome.thresholds, io, '');
   if (exitCodeOf(result) !== ExitCode.Ok) return exitCodeOf(result);
   if (failed.length > 0) {
@@ -811,6 +817,14 @@ export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
     return ExitCode.ThresholdsFailed;
   }
   return ExitCode.Ok;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Renders one result's report (or only analyses it) and evaluates the thresholds; returns the failed ones. */

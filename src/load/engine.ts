@@ -1,5 +1,5 @@
 import type mysql from 'mysql2';
-import { DROPPED, OK, OPS, type Op, type Run, type ServerSeen } from '../results/types.js';
+import { DROPPED, OK, OPS, STALLED, type Op, type Run, type ServerSeen } from '../results/types.js';
 import { wallClockMs } from '../io.js';
 import { classifyError } from './classify.js';
 import { connectReporter, makeStrategy, type ConnectionStrategy } from './connections.js';
@@ -7,6 +7,7 @@ import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histo
 import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
 import { bindParams, identityFromRow, identityKey, type Identity } from './probes.js';
 import { remoteAddressOf } from './resolve.js';
+import { StallMonitor, stallThresholdMs } from './stall.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
 
 /** Queries, and at most this long, spent warming the driver's code before the start. */
@@ -24,6 +25,7 @@ interface Bucket {
   ok: number;
   failed: Record<string, number>;
   dropped: number;
+  stalled: number;
   inFlight: number;
   hist: Histogram | null;
   /** seq and outcome of every probe, in completion order; sorted when sealed. */
@@ -70,6 +72,9 @@ export class ProbeEngine {
   private readonly reached = new Map<Op, { address: string; sentMs: number }>();
   private readonly send: (m: WorkerMessage) => void;
   private readonly now: () => number;
+  /** The worker's own stalls: a timeout the harness could not watch on time is not the database's. */
+  private readonly stalls: StallMonitor;
+  private readonly stallMs: number;
 
   constructor(
     private readonly cfg: WorkerConfig,
@@ -78,6 +83,8 @@ export class ProbeEngine {
   ) {
     this.send = send;
     this.now = now;
+    this.stallMs = stallThresholdMs(cfg.timeoutMs);
+    this.stalls = new StallMonitor(this.stallMs, now, (fromMs, toMs) => send({ type: 'stall', fromMs, toMs }));
     for (const op of OPS) {
       const o = cfg.ops[op];
       if (!o) continue;
@@ -177,6 +184,7 @@ export class ProbeEngine {
       const due = dueAtMs(s.plan, s.nextSeq);
       s.nextDueMs = s.plan.ratePerSec > 0 && due < endMs ? due : null;
     }
+    this.stalls.start();
     this.schedule();
     this.reportTimer = setInterval(() => this.report(), this.cfg.reportEveryMs);
   }
@@ -224,6 +232,7 @@ export class ProbeEngine {
         ok: 0,
         failed: {},
         dropped: 0,
+        stalled: 0,
         inFlight: 0,
         hist: null,
         seqs: [],
@@ -240,7 +249,19 @@ export class ProbeEngine {
     const intended = dueAtMs(s.plan, seq);
     const b = this.bucket(s, secondOf(intended));
     b.due++;
-    b.lagsUs.push((this.now() - intended) * 1000);
+    const issuedMs = this.now();
+    const lagMs = issuedMs - intended;
+    b.lagsUs.push(lagMs * 1000);
+    /** Sent so late that a timeout would be the harness's doing. */
+    const late = lagMs > this.stallMs;
+    // Issued past its deadline (the harness was stalled), or into a full in-flight cap only because it is
+    // late: the harness's doing, not sent. On time, a full cap is the database's (probes hang): dropped.
+    if (lagMs >= this.cfg.timeoutMs || (late && s.inFlight >= this.cfg.maxInFlight)) {
+      b.seqs.push(seq);
+      b.outcomes.push(STALLED);
+      b.stalled++;
+      return;
+    }
     if (s.inFlight >= this.cfg.maxInFlight) {
       b.seqs.push(seq);
       b.outcomes.push(DROPPED);
@@ -257,19 +278,28 @@ export class ProbeEngine {
     let sentMs: number | null = null;
     /** Pool: the timer that discards a timed-out probe's connection if its query never answers. */
     let orphan: NodeJS.Timeout | null = null;
-    const finish = (outcome: string, identity: Identity | null): void => {
+    const finish = (result: string, identity: Identity | null): void => {
+      let outcome = result;
       if (done) return;
       done = true;
       clearTimeout(timeout);
       const endMs = this.now();
       s.inFlight--;
       b.inFlight--;
+      // A timeout the harness could not watch on time (it was stalled at the deadline, or sent the probe that
+      // late) says nothing about the database: the answer may have come, unseen.
+      if (outcome === 'timeout' && (late || this.stalls.blindAt(Math.min(deadlineMs, endMs)))) outcome = STALLED;
       b.seqs.push(seq);
       b.outcomes.push(outcome);
-      if (outcome === OK) {
+      if (outcome === STALLED) {
+        b.stalled++;
+      } else if (outcome === OK) {
         b.ok++;
         if (b.hist === null) b.hist = newHistogram();
-        recordUs(b.hist, (endMs - intended) * 1000);
+        // Latency counts from the intended time (a slow database cannot hide behind a late send), except when
+        // the harness itself sent the probe late (stalled): then from when it was sent, or its own stall
+        // would show as the database's latency.
+        recordUs(b.hist, (endMs - (late ? issuedMs : intended)) * 1000);
         if (s.op === 'write' && seq > this.lastAckedWriteSeq) this.lastAckedWriteSeq = seq;
         if (conn !== null) this.noteAddress(s.op, remoteAddressOf(conn), intended, endMs);
         if (identity) {
@@ -414,6 +444,7 @@ export class ProbeEngine {
       ok: b.ok,
       failed: b.failed,
       dropped: b.dropped,
+      ...(b.stalled > 0 ? { stalled: b.stalled } : {}),
       hist: b.hist ? encodeHistogram(b.hist) : null,
       runs,
       servers: [...b.servers.values()],
@@ -427,6 +458,7 @@ export class ProbeEngine {
     this.finished = true;
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.reportTimer !== null) clearInterval(this.reportTimer);
+    this.stalls.stop();
     this.report();
     for (const s of this.ops) s.strategy.close();
     this.send({ type: 'done' });

@@ -64,6 +64,8 @@ export type WorkerMessage =
     }
   /** This op's acknowledged probes reached `address` (sent on a change, and every 250 ms while it holds). */
   | { type: 'address'; op: Op; address: string; intendedMs: number; atMs: number }
+  /** The worker's event loop did not run from `fromMs` to `toMs` (longer than its stall threshold: stall.ts). */
+  | { type: 'stall'; fromMs: number; toMs: number }
   | { type: 'error'; message: string };
 
 export type MainMessage =

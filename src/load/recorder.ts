@@ -51,6 +51,7 @@ export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers
   let due = 0;
   let ok = 0;
   let dropped = 0;
+  let stalled = 0;
   const failed: Record<string, number> = {};
   const servers = new Map<string, ServerSeen>();
   const probes: [number, string][] = [];
@@ -62,6 +63,7 @@ export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers
     due += p.due;
     ok += p.ok;
     dropped += p.dropped;
+    stalled += p.stalled ?? 0;
     for (const [cls, n] of Object.entries(p.failed)) failed[cls] = (failed[cls] ?? 0) + n;
     for (const s of p.servers) {
       const key = identityKey(s);
@@ -87,5 +89,18 @@ export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers
   const hists = parts.map((p) => p.hist).filter((h): h is string => h !== null);
   const hist =
     hists.length === 0 ? null : hists.length === 1 ? (hists[0] as string) : encodeHistogram(mergeEncoded(hists));
-  return { type: 'second', op, sec, due, ok, failed, dropped, hist, runs, servers: [...servers.values()], sendLagUs };
+  return {
+    type: 'second',
+    op,
+    sec,
+    due,
+    ok,
+    failed,
+    dropped,
+    ...(stalled > 0 ? { stalled } : {}),
+    hist,
+    runs,
+    servers: [...servers.values()],
+    sendLagUs,
+  };
 }

@@ -3,7 +3,7 @@ import { hostname, cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import type { Io } from '../io.js';
-import { ResultsWriter, assertWritableOutput } from '../results/writer.js';
+import { ResultsWriter } from '../results/writer.js';
 import {
   OPS,
   RESULTS_FORMAT,
@@ -22,13 +22,16 @@ import {
 import { toolVersion } from '../version.js';
 import { HIST_DIGITS, HIST_HIGHEST_US, HIST_LOWEST_US, decodeHistogram } from './histogram.js';
 import { totalDue } from './pacer.js';
-import { compileSql, defaultReadSql, defaultWriteSql, identityKey, type Identity } from './probes.js';
+import { compileSql, defaultReadSql, defaultWriteSql, identityKey, type CompiledSql, type Identity } from './probes.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { TopologyPoller } from './topology-poller.js';
 import { HEARTBEAT_INTERVAL_MS, Heartbeat, ensureHeartbeatTable, heartbeatTable } from './heartbeat.js';
-import { WriteLedger, deleteRunRows, presentSeqs } from './verify.js';
+import { WriteLedger, boundLockWaits, deleteRunRows, presentSeqs } from './verify.js';
 import { connectForSetup, connectOnce, ensureProbeTable, insertSeedRow } from './setup.js';
+import { StallLog } from './stall.js';
+import { errnoWords } from '../util/fs-atomic.js';
+import { formatDuration } from '../util/duration.js';
 import type { TlsConfig } from './tls.js';
 import { EndpointWatcher } from './endpoint-watch.js';
 import type { SideBySide } from './side-by-side.js';
@@ -131,11 +134,36 @@ const START_LEAD_MS = 200;
  * (first: stop sending, finish what is in flight; second: write what is final and return at once).
  */
 export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResult> {
-  assertWritableOutput(opts.out, opts.overwrite);
   const ops = OPS.filter((op) => opts.rates[op] > 0);
   if (ops.length === 0) throw new DowntimeError('both --reads and --writes are 0; nothing to measure', ExitCode.Usage);
-  const readSql = compileSql(opts.readSql ?? defaultReadSql(opts.table), '--read-sql');
-  const writeSql = compileSql(opts.writeSql ?? defaultWriteSql(opts.table), '--write-sql');
+  const sql = {
+    read: compileSql(opts.readSql ?? defaultReadSql(opts.table), '--read-sql'),
+    write: compileSql(opts.writeSql ?? defaultWriteSql(opts.table), '--write-sql'),
+  };
+  // The results file is claimed before anything is connected: a file that appears at --out meanwhile, or a
+  // second run given the same --out, is refused now, not once workers hold connections.
+  const writer = ResultsWriter.reserve(opts.out, { overwrite: opts.overwrite });
+  // What to stop if the run fails part-way (workers, watchers, timers): nothing may be left running.
+  const undo: (() => unknown)[] = [];
+  try {
+    return await measure(opts, io, ops, sql, writer, undo);
+  } catch (err) {
+    for (const u of undo.splice(0).reverse()) await Promise.resolve(u()).catch(() => undefined);
+    writer.abandon();
+    throw err;
+  }
+}
+
+async function measure(
+  opts: RunOptions,
+  io: Io,
+  ops: Op[],
+  sql: Record<Op, CompiledSql>,
+  writer: ResultsWriter,
+  undo: (() => unknown)[],
+): Promise<RunResult> {
+  const readSql = sql.read;
+  const writeSql = sql.write;
   const runId = randomUUID();
 
   // The password may change during the run (--password-command): every connection takes the newest.
@@ -209,10 +237,10 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     thread.on('exit', () => markDone(w));
     threads.push(thread);
   }
+  undo.push(() => Promise.all(threads.map((t) => t.terminate())));
   const readyTimeout = delay(opts.connectTimeoutMs * 2 + 10_000);
   await Promise.race([allReady, readyTimeout]);
   if (startupFailure !== undefined || ready.size < workers) {
-    await Promise.all(threads.map((t) => t.terminate()));
     throw new Error(`worker threads did not start: ${startupFailure ?? 'timed out'}`);
   }
 
@@ -221,35 +249,22 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   // telling the workers, or they would get it late and burst through the first probes at once.
   const beforeStart: EventInput[] = [];
   let event = (e: EventInput): void => void beforeStart.push(e);
-  let endpoint: EndpointWatcher | null;
-  try {
-    endpoint = await EndpointWatcher.start(
-      opts.target.host,
-      opts.dnsServer,
-      opts.connectTimeoutMs,
-      (e) => event(e),
-      io.now,
-      (m) => io.stderr(`downtime: warning: stale-endpoint: ${m}\n`),
-    );
-  } catch (err) {
-    await Promise.all(threads.map((t) => t.terminate()));
-    throw err;
-  }
+  const endpoint = await EndpointWatcher.start(
+    opts.target.host,
+    opts.dnsServer,
+    opts.connectTimeoutMs,
+    (e) => event(e),
+    io.now,
+    (m) => io.stderr(`downtime: warning: stale-endpoint: ${m}\n`),
+  );
+  undo.push(() => endpoint?.close());
 
   // Start on a whole second, so that per-second records hold whole seconds of probes. Side by side, every
   // member starts on the same second, once the last is ready.
   const side = opts.sideBySide;
   let t0Ms: number;
   if (side === undefined) t0Ms = Math.ceil((io.now() + START_LEAD_MS) / 1000) * 1000;
-  else {
-    try {
-      t0Ms = await side.group.ready(side.index, io.now(), START_LEAD_MS);
-    } catch (err) {
-      await endpoint?.close();
-      await Promise.all(threads.map((t) => t.terminate()));
-      throw err;
-    }
-  }
+  else t0Ms = await side.group.ready(side.index, io.now(), START_LEAD_MS);
   const endMs = t0Ms + opts.durationMs;
   // The workers learn the start first; what follows until the first timer is synchronous.
   for (const t of threads) t.postMessage({ type: 'start', t0Ms, endMs } satisfies MainMessage);
@@ -290,8 +305,18 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       : {}),
     ...(side !== undefined ? { sideBySide: { group: side.group.id, models: [...side.group.models] } } : {}),
   };
-  const writer = ResultsWriter.open(opts.out, { overwrite: opts.overwrite });
+  // From here on the file is the run's (with --force, the old one is replaced only now).
+  writer.commit();
   writer.write(header);
+  let stopSending: (reason: ResultsTrailer['reason'], message?: string) => void = () => undefined;
+  // The file refusing a line (a full disk) stops the run: what it measures could not be kept. The probes
+  // in flight finish, writes are verified and the harness's rows removed; the run then fails with exit 6.
+  let fileError: string | undefined;
+  writer.onError = (err) => {
+    fileError = `cannot write the results file ${writer.path}: ${errnoWords(err)}`;
+    io.stderr(`downtime: ${fileError}; stopping the run\n`);
+    stopSending('error', fileError);
+  };
   writer.flush();
 
   const totals: Partial<Record<Op, OpTotals>> = {};
@@ -313,6 +338,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
       t.due += r.due;
       t.ok += r.ok;
       t.dropped += r.dropped;
+      if (r.stalled !== undefined) t.stalled = (t.stalled ?? 0) + r.stalled;
       t.failed += Object.values(r.failed).reduce((a, b) => a + b, 0);
       writer.write(r);
     }
@@ -322,6 +348,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   };
 
   const identities = new IdentityTimeline(event, t0Ms);
+  const stalls = new StallLog(event, (line) => io.stderr(line), t0Ms);
   const abort = new AbortController();
   let abandoned = false;
   handle = (w, m) => {
@@ -329,6 +356,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
     else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs, m.address ?? null);
     else if (m.type === 'connected') identities.connected(w, m);
     else if (m.type === 'address') endpoint?.observe(w, m.op, m.address, m.intendedMs, m.atMs);
+    else if (m.type === 'stall') stalls.add(w, m.fromMs, m.toMs);
     else if (m.type === 'done') markDone(w);
     else if (m.type === 'error') {
       reason = 'error';
@@ -345,7 +373,11 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   // What the pool's connections reported while it was opened, before the start.
   for (const [w, m] of early) identities.connected(w, m);
 
-  const flushTimer = setInterval(() => writer.syncInBackground(), 1000);
+  const flushTimer = setInterval(() => {
+    stalls.settle(io.now());
+    writer.syncInBackground();
+  }, 1000);
+  undo.push(() => clearInterval(flushTimer));
   const refresh = opts.passwordRefresh;
   let refreshing = false;
   const refreshTimer =
@@ -371,9 +403,11 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
             )
             .finally(() => (refreshing = false));
         }, refresh.everyMs);
+  undo.push(() => clearInterval(refreshTimer));
   event({ atMs: t0Ms, kind: 'run', name: 'start', detail: { runId } });
   // RDS blue/green phases, where the endpoint has mysql.rds_topology (RDS, Aurora, the sandbox).
   const topologyPoller = opts.pollTopology === false ? null : await TopologyPoller.start(opts, shared, io.now, t0Ms);
+  undo.push(() => topologyPoller?.close());
   // Replication lag on green, where it is known (heartbeat.ts): its own connections, never fatal.
   const heartbeat = opts.green
     ? Heartbeat.start({
@@ -388,6 +422,7 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
         keep: opts.keep === true,
       })
     : null;
+  undo.push(() => heartbeat?.close(io.now()));
 
   // Timed actions.
   const running: Promise<void>[] = [];
@@ -425,18 +460,27 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   let interrupts = 0;
   let abandonNow: () => void = () => undefined;
   const abandonedPromise = new Promise<void>((r) => (abandonNow = r));
+  let stopped = false;
+  // Stops sending (probes in flight finish) and cancels actions: on a signal, or when the file fails.
+  stopSending = (why, message) => {
+    if (stopped) return;
+    stopped = true;
+    reason = why;
+    if (message !== undefined) errorMessage = message;
+    const atMs = io.now();
+    for (const t of threads) t.postMessage({ type: 'stop', atMs } satisfies MainMessage);
+    for (const timer of actionTimers) clearTimeout(timer);
+    abort.abort();
+  };
+  if (fileError !== undefined) stopSending('error', fileError);
   const unregister = io.onSignal((signal) => {
     interrupts++;
     if (interrupts === 1) {
-      reason = 'interrupted';
-      const atMs = io.now();
-      event({ atMs, kind: 'run', name: 'interrupted', detail: { signal } });
+      event({ atMs: io.now(), kind: 'run', name: 'interrupted', detail: { signal } });
       if ((side?.index ?? 0) === 0) {
         io.stderr(`downtime: ${signal}: stopping; finishing probes in flight (press Ctrl-C again to quit at once)\n`);
       }
-      for (const t of threads) t.postMessage({ type: 'stop', atMs } satisfies MainMessage);
-      for (const timer of actionTimers) clearTimeout(timer);
-      abort.abort();
+      if (!stopped) stopSending('interrupted');
     } else {
       abandoned = true;
       abandonNow();
@@ -475,34 +519,49 @@ export async function runMeasurement(opts: RunOptions, io: Io): Promise<RunResul
   await topologyPoller?.close();
   await heartbeat?.close(Math.min(io.now(), endMs));
   await endpoint?.close();
+  undo.length = 0;
+  stalls.settle(Infinity);
   const endedMs = Math.min(io.now(), endMs);
   event({ atMs: endedMs, kind: 'run', name: 'end', detail: { reason } });
   writer.flush();
-  let writes: WriteVerification | undefined;
+  let verified: Verified = {};
   if (!abandoned && ledger !== null && opts.verify !== false) {
-    writes = await verifyWrites(opts, runId, ledger, { ratePerSec: opts.rates.write, t0Ms }, event, io);
-  } else if (!abandoned && opts.keep !== true) {
-    await cleanUp(opts, runId, event, io);
+    verified = await verifyWrites(opts, runId, ledger, { ratePerSec: opts.rates.write, t0Ms }, event, io);
   }
+  // The run's rows go, whatever the verification found (a failed clean-up is only a warning).
+  if (!abandoned && opts.keep !== true) await cleanUp(opts, runId, event, io);
   const trailer: ResultsTrailer = {
     type: 'trailer',
     endMs: endedMs,
     reason,
     totals,
-    ...(writes !== undefined ? { writes } : {}),
+    ...(verified.writes !== undefined ? { writes: verified.writes } : {}),
+    ...(verified.error !== undefined ? { verifyError: verified.error } : {}),
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
   };
   side?.group.removeSink(side.index);
   writer.write(trailer);
   writer.close();
   progress.finish(totals, ops, (o) => totalDue({ ratePerSec: opts.rates[o], t0Ms, endMs }));
+  if (writer.error !== undefined) {
+    throw new DowntimeError(
+      `cannot write the results file ${writer.path}: ${errnoWords(writer.error)}; the run was stopped ${formatDuration(endedMs - t0Ms)} in. ${writer.complete ? 'Everything up to then is in the file' : 'The file holds what was written before (downtime report reads it); the rest is lost'}. Free some space or choose another --out`,
+      ExitCode.Output,
+    );
+  }
   return { path: writer.path, runId, header, trailer, abandoned };
 }
 
+/** What verification found: the comparison, or why there is none. */
+interface Verified {
+  writes?: WriteVerification;
+  error?: string;
+}
+
 /**
- * Looks up every write of the run on the (final) endpoint: acknowledged but missing rows are lost
- * writes. Then deletes the run's rows unless asked to keep them. A failure here is a warning in the
- * file, not a failed run: the measurement itself stands.
+ * Looks up every write of the run on the (final) endpoint: acknowledged but missing rows are lost writes. A
+ * failure here is a warning in the file and `verifyError` in the trailer (lost writes are then unknown, and
+ * the default lost_writes==0 threshold fails saying so): the measurement itself stands.
  */
 async function verifyWrites(
   opts: RunOptions,
@@ -511,10 +570,11 @@ async function verifyWrites(
   schedule: OpSchedule,
   event: (e: EventInput) => void,
   io: Io,
-): Promise<WriteVerification | undefined> {
+): Promise<Verified> {
   let conn: Awaited<ReturnType<typeof connectOnce>> | undefined;
   try {
     conn = await connectOnce(opts);
+    await boundLockWaits(conn);
     const present = await presentSeqs(conn, opts.table, runId);
     const result = ledger.compare(present, (seq) => Math.floor(intendedMs(schedule, seq) / 1000));
     const verification: WriteVerification = { ...result, checkedAt: opts.target.url };
@@ -522,26 +582,28 @@ async function verifyWrites(
     if (result.lost > 0) {
       io.stderr(`downtime: ${result.lost} acknowledged write(s) are missing on ${opts.target.url}: lost writes\n`);
     }
-    if (opts.keep !== true) await deleteRunRows(conn, opts.table, runId);
-    return verification;
+    return { writes: verification };
   } catch (err) {
     const message = oneLine(err instanceof Error ? err.message : String(err));
     event({ atMs: io.now(), kind: 'warning', name: 'verify-failed', detail: { message } });
     io.stderr(`downtime: warning: could not verify writes: ${message}\n`);
-    return undefined;
+    return { error: message };
   } finally {
     conn?.destroy();
   }
 }
 
+/** Deletes the run's rows; a failure (no DELETE grant, the server gone) is a warning: the rows stay. */
 async function cleanUp(opts: RunOptions, runId: string, event: (e: EventInput) => void, io: Io): Promise<void> {
   let conn: Awaited<ReturnType<typeof connectOnce>> | undefined;
   try {
     conn = await connectOnce(opts);
+    await boundLockWaits(conn);
     await deleteRunRows(conn, opts.table, runId);
   } catch (err) {
     const message = oneLine(err instanceof Error ? err.message : String(err));
     event({ atMs: io.now(), kind: 'warning', name: 'cleanup-failed', detail: { message } });
+    io.stderr(`downtime: warning: could not delete the run's rows from ${opts.table} (run_id ${runId}): ${message}\n`);
   } finally {
     conn?.destroy();
   }

@@ -68,6 +68,19 @@ export class WriteLedger {
   }
 }
 
+/**
+ * After the run, a lock someone holds on the probe table (LOCK TABLES, FLUSH TABLES WITH READ LOCK, a long
+ * transaction) must not make verification or clean-up wait silently: MariaDB waits a day by default, MySQL a
+ * year. Waits on this session end after this long with ER_LOCK_WAIT_TIMEOUT, which the run reports.
+ */
+export const VERIFY_LOCK_WAIT_S = 10;
+
+export async function boundLockWaits(conn: mysql.Connection): Promise<void> {
+  await conn.query(
+    `SET SESSION lock_wait_timeout = ${VERIFY_LOCK_WAIT_S}, SESSION innodb_lock_wait_timeout = ${VERIFY_LOCK_WAIT_S}`,
+  );
+}
+
 /** Reads the seqs of a run present in the probe table, in primary-key order, in pages. */
 export async function presentSeqs(conn: mysql.Connection, table: string, runId: string): Promise<number[]> {
   const out: number[] = [];

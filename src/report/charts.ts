@@ -70,6 +70,7 @@ export const COLORS = {
   lost: '#9400d3',
   grid: '#e5e5e5',
   gap: 'rgba(90, 90, 90, 0.22)',
+  stall: 'rgba(31, 119, 180, 0.2)',
   lagMax: '#6a3d9a',
   lagLast: '#cab2d6',
   lagSelf: 'rgba(44, 160, 44, 0.14)',
@@ -166,20 +167,27 @@ function windowBoxes(outages: Outage[], originMs: number, axisOf: Partial<Record
   return boxes;
 }
 
-/** Seconds missing from the file, per op panel: grey, labelled, so no one reads them as up or as down. */
+/**
+ * Time not observed, per op panel, labelled so no one reads it as up or as down: seconds missing from the file
+ * (grey), and stretches where the harness itself stalled (blue).
+ */
 function gapBoxes(s: Summary, originMs: number, axisOf: Partial<Record<Op, string>>, withLabels = true): MarkBox[] {
   const out: MarkBox[] = [];
-  for (const g of s.gaps) {
+  const unknown = [
+    ...s.gaps.map((g) => ({ ...g, color: COLORS.gap, what: 'no data' })),
+    ...s.stalls.map((g) => ({ ...g, color: COLORS.stall, what: 'harness stalled' })),
+  ];
+  for (const g of unknown) {
     const axis = axisOf[g.op];
     if (axis === undefined) continue;
     const box: MarkBox = {
       fromX: secondsFrom(originMs, g.startMs),
       toX: secondsFrom(originMs, g.endMs),
       axis,
-      color: COLORS.gap,
+      color: g.color,
     };
     if (withLabels) {
-      box.label = `no data ${formatDuration(g.durationMs)}`;
+      box.label = `${g.what} ${formatDuration(g.durationMs)}`;
       box.labelColor = '#333333';
     }
     out.push(box);
@@ -381,6 +389,8 @@ function markLegend(marks: Marks): Record<string, unknown>[] {
   if (w?.axis) out.push(entry('write outage window', COLORS.writeWindow, w.axis));
   const g = some(COLORS.gap);
   if (g?.axis) out.push(entry('no data (seconds missing from the file)', COLORS.gap, g.axis));
+  const st = some(COLORS.stall);
+  if (st?.axis) out.push(entry('harness stalled (not counted as up or down)', COLORS.stall, st.axis));
   const axis = marks.boxes[0]?.axis ?? marks.points[0]?.axis;
   if (marks.strips.length > 0 && axis) out.push(entry('full outage (both down)', COLORS.full, axis));
   const p = marks.points[0];

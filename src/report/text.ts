@@ -58,7 +58,7 @@ function errorsText(e: Record<string, number> | undefined): string {
 
 function writesText(s: Summary): string {
   const w = s.writes;
-  if (!w) return 'not verified';
+  if (!w) return s.writesUnverified !== null ? `NOT VERIFIED: ${s.writesUnverified}` : 'not verified';
   const lost = w.lost === 0 ? 'none lost' : `${w.lost} LOST`;
   return `${lost} of ${w.acknowledged} acknowledged; in doubt: ${w.inDoubtCommitted} committed, ${w.inDoubtAbsent} absent`;
 }
@@ -162,6 +162,17 @@ function gapsText(s: Summary): string {
   return `${s.gaps.length} gap(s): ${shown}; not observed, so counted neither as up nor as down (an outage may hide there)`;
 }
 
+/** Where the harness itself stalled: shown only when it did. */
+function stallsText(s: Summary): string | null {
+  if (s.stalls.length === 0) return null;
+  const parts = s.stalls.map(
+    (g) =>
+      `${g.op} ${formatDuration(g.durationMs)} from +${((g.startMs - s.startMs) / 1000).toFixed(3)} s (${g.probes} probes)`,
+  );
+  const shown = parts.slice(0, 6).join(', ') + (parts.length > 6 ? `, … ${parts.length - 6} more` : '');
+  return `harness stalls: ${shown}; the harness could not send or watch these probes on time, so they count neither as up nor as down`;
+}
+
 /**
  * What the numbers can and cannot show: edges are exact to one probe interval, and an outage shorter than that
  * can fall between two probes. Said next to "0 ms" and "∞ nines" so no one reads them as a proof.
@@ -187,6 +198,7 @@ export function formatSummaryTable(s: Summary): string {
     `errors (write): ${errorsText(s.ops.write?.errors)}`,
     `writes: ${writesText(s)}`,
     `missing seconds: ${gapsText(s)}`,
+    ...(stallsText(s) === null ? [] : [stallsText(s) as string]),
     `resolution: ${resolutionText(s)}`,
     ...(replicationLagText(s) === null ? [] : [replicationLagText(s) as string]),
     ...(lagText(s) === null ? [] : [lagText(s) as string]),
@@ -306,6 +318,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     `- Worst latency: ${worstText(s)} (successful probes, measured from their intended time)`,
     `- Writes: ${writesText(s)}`,
     `- Missing seconds: ${gapsText(s)}`,
+    ...(stallsText(s) === null ? [] : [`- ${(stallsText(s) as string).replace(/^h/, 'H')}`]),
     `- Resolution: ${resolutionText(s)}`,
     ...(replicationLagText(s) === null
       ? []
@@ -367,6 +380,7 @@ export function reportHtml(
     `<li>Errors (write): ${esc(errorsText(s.ops.write?.errors))}</li>`,
     `<li>Writes: ${esc(writesText(s))}</li>`,
     `<li>Missing seconds: ${esc(gapsText(s))}</li>`,
+    ...(stallsText(s) === null ? [] : [`<li>${esc((stallsText(s) as string).replace(/^h/, 'H'))}</li>`]),
     `<li>Resolution: ${esc(resolutionText(s))}</li>`,
     ...(replicationLagText(s) === null ? [] : [`<li>${esc(replicationLagText(s) as string)}</li>`]),
     `<li>"If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %.</li>`,

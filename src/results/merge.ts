@@ -6,6 +6,7 @@ import {
   MERGED_RESULTS_VERSION,
   OK,
   DROPPED,
+  STALLED,
   OPS,
   mergeOrder,
   type EventRecord,
@@ -119,6 +120,7 @@ export function mergeResults(inputs: readonly MergeInput[], opts: MergeOptions):
     for (const s of merged[op]) {
       t.ok += s.ok;
       t.dropped += s.dropped;
+      if (s.stalled !== undefined) t.stalled = (t.stalled ?? 0) + s.stalled;
       t.failed += Object.values(s.failed).reduce((a, b) => a + b, 0);
     }
     totals[op] = t;
@@ -255,11 +257,13 @@ function secondOf(op: Op, sec: number, runs: Run[], sources: SecondRecord[]): Se
   let due = 0;
   let ok = 0;
   let dropped = 0;
+  let stalled = 0;
   const failed: Record<string, number> = {};
   for (const [, count, outcome] of runs) {
     due += count;
     if (outcome === OK) ok += count;
     else if (outcome === DROPPED) dropped += count;
+    else if (outcome === STALLED) stalled += count;
     else failed[outcome] = (failed[outcome] ?? 0) + count;
   }
   const servers = new Map<string, ServerSeen>();
@@ -294,6 +298,7 @@ function secondOf(op: Op, sec: number, runs: Run[], sources: SecondRecord[]): Se
     runs,
     servers: [...servers.values()],
   };
+  if (stalled > 0) rec.stalled = stalled;
   if (sendLagUs) rec.sendLagUs = sendLagUs;
   return rec;
 }
@@ -334,7 +339,8 @@ function checkInputs(inputs: readonly MergeInput[], force: boolean): void {
     throw new DowntimeError('merge needs at least two results files; pass every host’s file', ExitCode.Usage);
   const seen = new Map<string, string>();
   for (const { file, results: r } of inputs) {
-    if (r.header.version > 1 || r.header.sources !== undefined)
+    // Version 2 was only ever a merged file; version-3 merged files have sources.
+    if (r.header.version === 2 || r.header.sources !== undefined)
       throw new DowntimeError(
         `${file} is already a merged file; merge the hosts' original files together instead`,
         ExitCode.InputFile,

@@ -5,15 +5,17 @@
  * RESULTS_VERSION on any change a version-1 reader would misread.
  */
 export const RESULTS_FORMAT = 'downtime-results';
-export const RESULTS_VERSION = 1;
 /**
- * Version of a file written by `downtime merge`: its schedules have `parts` and its header `sources`, which a
- * version-1 reader would misread as one linear schedule. Single-run files stay version 1 so that older
- * readers keep reading them; this reader reads both.
+ * Version 3: probes may have the outcome `stalled` (the harness itself could not send or watch them on time),
+ * which a version-1 or -2 reader would count as the database's downtime. Version 2 was a merged file
+ * (schedules with `parts`, a header with `sources`), which a version-1 reader would misread as one linear
+ * schedule; version 3 files may be either (parts say which). This reader reads all three.
  */
-export const MERGED_RESULTS_VERSION = 2;
+export const RESULTS_VERSION = 3;
+/** Version of a file written by `downtime merge` (see RESULTS_VERSION). */
+export const MERGED_RESULTS_VERSION = 3;
 /** Highest version this reader understands. */
-export const MAX_RESULTS_VERSION = MERGED_RESULTS_VERSION;
+export const MAX_RESULTS_VERSION = 3;
 
 export type Op = 'read' | 'write';
 export const OPS: readonly Op[] = ['read', 'write'];
@@ -22,6 +24,12 @@ export const OPS: readonly Op[] = ['read', 'write'];
 export type Outcome = string;
 export const OK: Outcome = 'ok';
 export const DROPPED: Outcome = 'dropped';
+/**
+ * The harness, not the database, decided this probe's fate: it timed out while the harness was stalled (its
+ * event loop did not run: a paused VM, a GC storm, SIGSTOP), or it was sent that late. Neither up nor down:
+ * analysis treats it as time not observed, like missing seconds.
+ */
+export const STALLED: Outcome = 'stalled';
 
 export type ConnectionModel = 'pool' | 'per-probe';
 
@@ -144,12 +152,14 @@ export interface SecondRecord {
   op: Op;
   /** Epoch second (floor(intendedMs / 1000)) of the probes counted here. */
   sec: number;
-  /** Probes due in this second. Invariant: due = ok + sum(failed) + dropped. */
+  /** Probes due in this second. Invariant: due = ok + sum(failed) + dropped + (stalled ?? 0). */
   due: number;
   ok: number;
   /** Failed probes by error class (`timeout`, `refused`, `read-only`, …). */
   failed: Record<string, number>;
   dropped: number;
+  /** Probes the harness could not send or watch on time (STALLED); absent when none (and in older files). */
+  stalled?: number;
   /** Compressed base64 HDR histogram of successful probes' latencies (µs), or null when none succeeded. */
   hist: string | null;
   /** Every probe due in this second, as runs of equal outcomes in seq order; runs cover exactly `due` probes. */
@@ -196,6 +206,8 @@ export interface OpTotals {
   ok: number;
   failed: number;
   dropped: number;
+  /** Probes the harness stalled on (STALLED); absent when none. */
+  stalled?: number;
 }
 
 export interface WriteVerification {
@@ -220,6 +232,8 @@ export interface ResultsTrailer {
   reason: 'completed' | 'interrupted' | 'error';
   totals: Partial<Record<Op, OpTotals>>;
   writes?: WriteVerification;
+  /** Writes were to be verified but could not be (why, one line): lost writes are then unknown, not zero. */
+  verifyError?: string;
   error?: string;
 }
 

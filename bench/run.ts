@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import mysql from 'mysql2/promise';
-import { mergeEncoded } from '../src/load/histogram.js';
+import { mergeEncoded } from '../src/results/histogram.js';
 import { accuracy, parseCells, type CellSelection } from './accuracy.js';
 import { ceiling } from './ceiling.js';
 import { fmt, openBench, percentile, requireSysbench, sumOf, type Bench } from './common.js';

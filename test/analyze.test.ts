@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addHistogram, analyze, analyzeDetailed, MONTH_MS, type Outage, type Summary } from '../src/analyze/index.js';
-import { decodeHistogram, encodeHistogram, newHistogram, recordUs } from '../src/load/histogram.js';
+import { decodeHistogram, encodeHistogram, newHistogram, recordUs } from '../src/results/histogram.js';
 import { parseResults } from '../src/results/reader.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { SYNTH_START_MS as T0, syntheticResults, type SyntheticSpec } from './helpers/synthetic.js';

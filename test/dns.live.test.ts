@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
-import { decodeHistogram } from '../src/load/histogram.js';
+import { decodeHistogram } from '../src/results/histogram.js';
 import { runMeasurement, type RunOptions } from '../src/load/run.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';

@@ -27,7 +27,7 @@ import { bufferIo, wallClockMs } from '../src/io.js';
 import { runMeasurement, type RunOptions } from '../src/load/run.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
-import { decodeHistogram } from '../src/load/histogram.js';
+import { decodeHistogram } from '../src/results/histogram.js';
 import { portOpen } from '../src/sandbox/detached.js';
 import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/proxy.js';
 import { assertInvariants } from './helpers/invariants.js';

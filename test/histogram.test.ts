@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeHistogram, encodeHistogram, mergeEncoded, newHistogram, recordUs } from '../src/load/histogram.js';
+import { decodeHistogram, encodeHistogram, mergeEncoded, newHistogram, recordUs } from '../src/results/histogram.js';
 
 test('encode/decode round trip keeps counts and percentiles', () => {
   const h = newHistogram();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeHistogram, decodeHistogram, newHistogram, recordUs } from '../src/load/histogram.js';
+import { encodeHistogram, decodeHistogram, newHistogram, recordUs } from '../src/results/histogram.js';
 import { Recorder, mergeBuckets } from '../src/load/recorder.js';
 import type { WorkerBucket } from '../src/load/protocol.js';
 

@@ -1,4 +1,4 @@
-import { decodeHistogram, newHistogram, type Histogram } from '../load/histogram.js';
+import { decodeHistogram, newHistogram, type Histogram } from '../results/histogram.js';
 import {
   OPS,
   type EventRecord,

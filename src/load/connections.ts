@@ -1,6 +1,7 @@
 import mysql from 'mysql2';
 import type { Op } from '../results/types.js';
-import { identityFromRow, identityKey, type Identity } from './probes.js';
+import { identityKey, type Identity } from '../results/types.js';
+import { identityFromRow } from './probes.js';
 import type { WorkerConfig, WorkerMessage } from './protocol.js';
 import { remoteAddressOf, streamFactory } from './resolve.js';
 import { securityOptions } from './tls.js';

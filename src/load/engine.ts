@@ -3,9 +3,10 @@ import { DROPPED, OK, OPS, STALLED, type Op, type Run, type ServerSeen } from '.
 import { wallClockMs } from '../io.js';
 import { classifyError } from './classify.js';
 import { connectReporter, makeStrategy, type ConnectionStrategy } from './connections.js';
-import { encodeHistogram, newHistogram, recordUs, type Histogram } from './histogram.js';
+import { encodeHistogram, newHistogram, recordUs, type Histogram } from '../results/histogram.js';
 import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
-import { bindParams, identityFromRow, identityKey, type Identity } from './probes.js';
+import { identityKey, type Identity } from '../results/types.js';
+import { bindParams, identityFromRow } from './probes.js';
 import { remoteAddressOf } from './resolve.js';
 import { StallMonitor, stallThresholdMs } from './stall.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';

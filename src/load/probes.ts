@@ -1,3 +1,4 @@
+import type { Identity } from '../results/types.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 
 /**
@@ -90,12 +91,7 @@ export function bindParams(compiled: CompiledSql, values: Record<Placeholder, st
 }
 
 /** Identity of the answering server, from a read probe's first row (when its SQL returns those columns). */
-export interface Identity {
-  serverId: number | null;
-  hostname: string | null;
-  version: string | null;
-  readOnly: boolean | null;
-}
+export type { Identity };
 
 export function identityFromRow(row: Record<string, unknown> | undefined): Identity | null {
   if (row === undefined || !('server_id' in row || 'hostname' in row)) return null;
@@ -108,8 +104,4 @@ export function identityFromRow(row: Record<string, unknown> | undefined): Ident
     version: str(row.version),
     readOnly: ro === null || ro === undefined ? null : Number(ro) === 1 || ro === true || ro === 'ON',
   };
-}
-
-export function identityKey(id: Identity): string {
-  return `${id.serverId ?? ''}\u0000${id.hostname ?? ''}\u0000${id.version ?? ''}\u0000${id.readOnly ?? ''}`;
 }

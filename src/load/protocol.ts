@@ -1,5 +1,6 @@
 import type { ConnectionModel, Op, SecondRecord } from '../results/types.js';
-import type { CompiledSql, Identity } from './probes.js';
+import type { Identity } from '../results/types.js';
+import type { CompiledSql } from './probes.js';
 import type { TlsConfig } from './tls.js';
 
 /** Everything a worker needs; passed as workerData. Holds the password: never log or store it. */

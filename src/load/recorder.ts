@@ -1,6 +1,5 @@
-import { type Op, type Run, type SecondRecord, type ServerSeen } from '../results/types.js';
-import { encodeHistogram, mergeEncoded } from './histogram.js';
-import { identityKey } from './probes.js';
+import { identityKey, type Op, type Run, type SecondRecord, type ServerSeen } from '../results/types.js';
+import { encodeHistogram, mergeEncoded } from '../results/histogram.js';
 import type { WorkerBucket } from './protocol.js';
 
 /**

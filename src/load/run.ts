@@ -20,9 +20,10 @@ import {
   intendedMs,
 } from '../results/types.js';
 import { toolVersion } from '../version.js';
-import { HIST_DIGITS, HIST_HIGHEST_US, HIST_LOWEST_US, decodeHistogram } from './histogram.js';
+import { HIST_DIGITS, HIST_HIGHEST_US, HIST_LOWEST_US, decodeHistogram } from '../results/histogram.js';
 import { totalDue } from './pacer.js';
-import { compileSql, defaultReadSql, defaultWriteSql, identityKey, type CompiledSql, type Identity } from './probes.js';
+import { compileSql, defaultReadSql, defaultWriteSql, type CompiledSql } from './probes.js';
+import { identityKey, type EventInput, type Identity } from '../results/types.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
 import { TopologyPoller } from './topology-poller.js';
@@ -44,7 +45,7 @@ import type { Target } from './target.js';
  */
 const WORKER_YOUNG_GENERATION_MB = 16;
 
-export type EventInput = Omit<EventRecord, 'type'>;
+export type { EventInput };
 
 /** Something to do at a time during the run: a shell command or a sandbox step. */
 export interface RunAction {

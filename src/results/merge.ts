@@ -1,13 +1,13 @@
 import { scanOp, type OpScan, type OpWindow } from '../analyze/windows.js';
 import { DowntimeError, ExitCode } from '../errors.js';
-import { encodeHistogram, mergeEncoded } from '../load/histogram.js';
-import { identityKey } from '../load/probes.js';
+import { encodeHistogram, mergeEncoded } from './histogram.js';
 import {
   MERGED_RESULTS_VERSION,
   OK,
   DROPPED,
   STALLED,
   OPS,
+  identityKey,
   mergeOrder,
   type EventRecord,
   type MergeSource,

@@ -138,6 +138,18 @@ export interface ResultsHeader {
 /** A run of consecutive probes (in seq order) with the same outcome: [firstSeq, count, outcome]. */
 export type Run = [firstSeq: number, count: number, outcome: Outcome];
 
+/** Who answered a probe: the server's identity as the read probe returns it. */
+export interface Identity {
+  serverId: number | null;
+  hostname: string | null;
+  version: string | null;
+  readOnly: boolean | null;
+}
+
+export function identityKey(id: Identity): string {
+  return `${id.serverId ?? ''}\u0000${id.hostname ?? ''}\u0000${id.version ?? ''}\u0000${id.readOnly ?? ''}`;
+}
+
 export interface ServerSeen {
   serverId: number | null;
   hostname: string | null;
@@ -178,6 +190,9 @@ export interface SecondRecord {
    */
   source?: string;
 }
+
+/** An event as produced during a run (actions, sandbox steps, identity changes): a record without its type. */
+export type EventInput = Omit<EventRecord, 'type'>;
 
 export type EventKind =
   | 'run' // run start/stop markers

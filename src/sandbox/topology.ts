@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { wallClockMs } from '../io.js';
-import type { EventRecord } from '../results/types.js';
+import type { EventInput } from '../results/types.js';
 import { startProxyThread, type ThreadedProxy } from './proxy-thread.js';
 import { validateFault, type FaultSpec, type FaultTimes, type ProxyTarget } from './proxy.js';
 import { startDnsServer, type DnsServer } from './dns.js';
 import { runUpgrade, startServer, type MysqlServer } from './server.js';
 
 export type Topology = 'single' | 'blue-green';
-export type SandboxEvent = Omit<EventRecord, 'type'>;
+export type SandboxEvent = EventInput;
 export type OnSandboxEvent = (e: SandboxEvent) => void;
 
 /** What the steps need of a server: satisfied by an in-process MysqlServer and by a detached one. */

@@ -1,4 +1,4 @@
-import { encodeHistogram, newHistogram, recordUs, type Histogram } from '../../src/load/histogram.js';
+import { encodeHistogram, newHistogram, recordUs, type Histogram } from '../../src/results/histogram.js';
 import {
   OK,
   RESULTS_FORMAT,

@@ -9,7 +9,6 @@ import {
   RESULTS_FORMAT,
   RESULTS_VERSION,
   type ConnectionModel,
-  type EventRecord,
   type Op,
   type OpTotals,
   type ResultsHeader,

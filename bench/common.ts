@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
-import { runMeasurement, type RunOptions, type RunResult } from '../src/load/run.js';
+import { runMeasurement, type RunOptions, type RunResult } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import { findOnPath } from '../src/sandbox/server.js';
 import type { ResultsFile } from '../src/results/types.js';

@@ -7,7 +7,7 @@ import { MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, shellAction, type ShellResult } fro
 import { EventRelay, relayingRunner, stepAction, type SandboxSession, type StepRunner } from '../src/actions/steps.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { sandboxProvider, sandboxStepRunner, type ScenarioStepApi } from '../src/actions/sandbox.js';
-import type { ActionContext, EventInput } from '../src/load/run.js';
+import type { ActionContext, EventInput } from '../src/load/options.js';
 import type { CommandAction, StepAction } from '../src/scenario/types.js';
 
 const PASSWORD = 'pw-Xy7!secret';

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
 import { decodeHistogram } from '../src/results/histogram.js';
-import { runMeasurement, type RunOptions } from '../src/load/run.js';
+import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { startDnsServer, type DnsFaultMode, type DnsServer } from '../src/sandbox/dns.js';

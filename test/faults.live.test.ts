@@ -24,7 +24,7 @@ import mysql from 'mysql2/promise';
 import { analyze } from '../src/analyze/index.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
-import { runMeasurement, type RunOptions } from '../src/load/run.js';
+import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { decodeHistogram } from '../src/results/histogram.js';

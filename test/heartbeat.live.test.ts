@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import { bufferIo } from '../src/io.js';
-import { runMeasurement, type RunAction, type RunOptions } from '../src/load/run.js';
+import { runMeasurement, type RunAction, type RunOptions } from '../src/load/measurement.js';
 import { parseTargetUrl, type Target } from '../src/load/target.js';
 import { readResults } from '../src/results/reader.js';
 import type { LagRecord } from '../src/results/types.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
-import { runMeasurement } from '../src/load/run.js';
+import { runMeasurement } from '../src/load/measurement.js';
 import { parseTargetUrl } from '../src/load/target.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, EventRecord } from '../src/results/types.js';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze, analyzeDetailed } from '../src/analyze/index.js';
-import { IdentityTimeline, type EventInput } from '../src/load/run.js';
+import { IdentityTimeline } from '../src/load/identity-timeline.js';
+import type { EventInput } from '../src/results/types.js';
 import { outcomeChart } from '../src/report/index.js';
 import { parseResults } from '../src/results/reader.js';
 import { SYNTH_START_MS as T0, syntheticResults } from './helpers/synthetic.js';

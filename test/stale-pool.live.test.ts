@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { analyze, analyzeDetailed } from '../src/analyze/index.js';
 import { summaryMarkdown } from '../src/report/text.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
-import { runMeasurement, type RunOptions } from '../src/load/run.js';
+import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, EventRecord, ResultsFile } from '../src/results/types.js';
 import { startDnsServer, type DnsServer } from '../src/sandbox/dns.js';

@@ -4,7 +4,7 @@
  * onto the sandbox's step API.
  */
 import { DowntimeError, ExitCode } from '../errors.js';
-import type { ActionContext } from '../load/run.js';
+import type { ActionContext } from '../load/options.js';
 import { parseTargetUrl } from '../load/target.js';
 import { resolve } from 'node:path';
 import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/detached.js';

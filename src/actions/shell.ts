@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import type { ActionContext, RunAction } from '../load/run.js';
+import type { ActionContext, RunAction } from '../load/options.js';
 import { REDACTED, scrubSecrets } from '../scenario/redact.js';
 import type { CommandAction } from '../scenario/types.js';
 

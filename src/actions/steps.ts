@@ -4,7 +4,7 @@
  * do not depend on how the sandbox is built.
  */
 import { DowntimeError, ExitCode } from '../errors.js';
-import type { ActionContext, EventInput, RunAction } from '../load/run.js';
+import type { ActionContext, EventInput, RunAction } from '../load/options.js';
 import type { Target } from '../load/target.js';
 import type { SandboxKind, StepAction, StepName, StepSpec } from '../scenario/types.js';
 

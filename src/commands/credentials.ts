@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import type { PasswordRefresh } from '../load/run.js';
+import type { PasswordRefresh } from '../load/options.js';
 import { tlsConfig, type TlsConfig } from '../load/tls.js';
 import { expandHome, resolveScenarioPassword } from '../scenario/password.js';
 import type { TlsSpec } from '../scenario/types.js';

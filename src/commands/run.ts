@@ -11,7 +11,7 @@ import { readResults } from '../results/reader.js';
 import { formatCompareTable, formatSummaryTable, renderCompare, renderReport, thresholdsFor } from '../report/index.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/run.js';
+import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/measurement.js';
 import { SideBySide } from '../load/side-by-side.js';
 import { parseTargetUrl, resolveCredentials, validateTableName, type Target } from '../load/target.js';
 import { parseDnsServer } from '../load/resolve.js';

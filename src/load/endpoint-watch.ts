@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { oneLine } from '../errors.js';
 import type { Op } from '../results/types.js';
 import { resolveNow, resolverFor } from './resolve.js';
-import type { EventInput } from './run.js';
+import type { EventInput } from '../results/types.js';
 
 /** How often the endpoint's name is resolved during a run. */
 export const WATCH_EVERY_MS = 250;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectionModel } from '../results/types.js';
-import type { EventInput } from './run.js';
+import type { EventInput } from '../results/types.js';
 
 /**
  * Two measurements in one process, side by side (`--connection pool,per-probe`): each has its own worker

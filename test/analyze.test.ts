@@ -179,6 +179,49 @@ test('a gap in seqs is reported, never counted as success nor as observed time',
   assert.equal(s.ops.write?.observedMs, 20_000);
 });
 
+test('stalled probes are time not observed: no window of their own; bridged between failures; a window cut where a stall meets a success', () => {
+  // 10 probes/s. Reads: up, stalled 2-3 s, up: no window. Writes: failing 5-6 s, stalled 6-7 s, failing
+  // 7-8 s (one outage through the stall); failing 10-11 s, stalled 11-12 s, then up (ends where the stall
+  // began); stalled 14-15 s, failing 15-16 s (starts after the stall).
+  const s = run({
+    durationMs: 20_000,
+    rates: { read: 10, write: 10 },
+    outages: [
+      { op: 'read', fromMs: 2000, toMs: 3000, cls: 'stalled' },
+      { op: 'write', fromMs: 5000, toMs: 6000, cls: 'refused' },
+      { op: 'write', fromMs: 6000, toMs: 7000, cls: 'stalled' },
+      { op: 'write', fromMs: 7000, toMs: 8000, cls: 'refused' },
+      { op: 'write', fromMs: 10_000, toMs: 11_000, cls: 'timeout' },
+      { op: 'write', fromMs: 11_000, toMs: 12_000, cls: 'stalled' },
+      { op: 'write', fromMs: 14_000, toMs: 15_000, cls: 'stalled' },
+      { op: 'write', fromMs: 15_000, toMs: 16_000, cls: 'reset' },
+    ],
+  });
+  assert.deepEqual(windows(s), [
+    ['write', 5000, 8000],
+    ['write', 10_000, 11_000],
+    ['write', 15_000, 16_000],
+  ]);
+  const [bridged, cut, after] = s.outages as [Outage, Outage, Outage];
+  assert.equal(bridged.stalledProbes, 10);
+  assert.deepEqual(bridged.errors, { refused: 20 });
+  assert.equal(cut.endsAtGap, true);
+  assert.equal(after.startsAfterGap, true);
+  assert.deepEqual(
+    s.stalls.map((g) => [g.op, g.startMs - T0, g.endMs - T0, g.probes]),
+    [
+      ['read', 2000, 3000, 10],
+      ['write', 11_000, 12_000, 10],
+      ['write', 14_000, 15_000, 10],
+    ],
+  );
+  assert.equal(s.ops.read?.stalled, 10);
+  assert.equal(s.ops.read?.observedMs, 19_000);
+  assert.equal(s.ops.read?.failed, 0, 'stalled is not a failure');
+  assert.equal(s.availability.read, 1);
+  assert.equal(s.ops.write?.observedMs, 18_000, 'stalls outside windows are not observed');
+});
+
 test('a crashed run (no trailer, truncated last line) ends where the file ends', () => {
   const text = syntheticResults({
     durationMs: 10_000,

@@ -56,6 +56,11 @@ export interface Outage extends Span {
   endsAtGap: boolean;
   /** Begins right after missing seconds: the outage may have started inside the gap. */
   startsAfterGap: boolean;
+  /**
+   * Probes inside the window the harness stalled on (neither up nor down), between failures: the outage is
+   * taken to have gone on through them. For `full`, both ops' together.
+   */
+  stalledProbes: number;
 }
 
 export interface Availability {
@@ -309,6 +314,7 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
         open: w.open,
         endsAtGap: w.endsAtGap,
         startsAfterGap: w.startsAfterGap,
+        stalledProbes: w.stalledProbes,
       });
     }
   }
@@ -320,6 +326,7 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
       open: w.open,
       endsAtGap: w.endsAtGap,
       startsAfterGap: w.startsAfterGap,
+      stalledProbes: w.stalledProbes,
     });
   }
   const opOrder: Record<OutageOp, number> = { read: 0, write: 1, full: 2 };

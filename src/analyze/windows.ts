@@ -20,7 +20,11 @@ import {
  * A gap in seqs (seconds missing from the file, e.g. after a crash) is unknown time: it is neither success
  * nor failure. A window open when a gap begins ends at the gap (flagged `endsAtGap`); failures right after a
  * gap start a new window (flagged `startsAfterGap`), because the outage may have started inside the gap.
- * Probes the harness stalled on (`stalled`) are unknown time in the same way, listed as `stalls`.
+ * Probes the harness stalled on (`stalled`) are unknown time too, with one difference: stalled probes between
+ * two failures do not split a window (a harness too busy to watch a few probes in the middle of an outage
+ * does not make it two outages); the window counts them in `stalledProbes`. A stall followed by a success
+ * ends the window where the stall began (`endsAtGap`: it recovered somewhere in there), and a window that
+ * starts after a stall is `startsAfterGap`. Stalls outside windows are listed as `stalls`.
  */
 export interface OpWindow {
   op: Op;
@@ -36,6 +40,8 @@ export interface OpWindow {
   endsAtGap: boolean;
   /** Its first failed probe is the first probe after missing seconds: it may have started earlier. */
   startsAfterGap: boolean;
+  /** Stalled probes between its failures (time the harness could not watch, bridged: see scanOp). */
+  stalledProbes: number;
 }
 
 export interface Gap {
@@ -52,7 +58,7 @@ export interface OpScan {
   schedule: OpSchedule;
   windows: OpWindow[];
   gaps: Gap[];
-  /** Stretches of probes the harness stalled on: not observed, like gaps (but the seqs are in the file). */
+  /** Stretches of probes the harness stalled on outside windows: not observed, like gaps (the seqs are in the file). */
   stalls: Gap[];
   /** Seqs covered by the file: 0 … nextSeq-1 (minus gaps). */
   nextSeq: number;
@@ -73,6 +79,10 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
   let open: OpWindow | null = null;
   let nextSeq = 0;
   let afterGap = false;
+  /** While a window is open: the first seq of the stall stretch that followed its last failure. */
+  let stallFrom: number | null = null;
+  /** Stall stretches that a window bridged (not listed in `stalls`). */
+  const bridged = new Set<Gap>();
   const at = (seq: number): number => intendedMs(schedule, seq);
 
   const gapTo = (firstSeq: number): void => {
@@ -81,11 +91,12 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
   };
   const endAtUnknown = (): void => {
     if (open) {
-      open.endMs = at(nextSeq);
+      open.endMs = at(stallFrom ?? nextSeq);
       open.endsAtGap = true;
       windows.push(open);
       open = null;
     }
+    stallFrom = null;
     afterGap = true;
   };
 
@@ -108,17 +119,25 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
         } else {
           stalls.push({ op, startMs: at(first), endMs: at(first + count), firstSeq: first, count });
         }
-        endAtUnknown();
+        if (open) stallFrom ??= first;
+        else afterGap = true;
         nextSeq = first + count;
         continue;
       }
       if (outcome === OK) {
-        if (open) {
+        if (open && stallFrom !== null) endAtUnknown();
+        else if (open) {
           open.endMs = at(first);
           windows.push(open);
           open = null;
         }
       } else {
+        if (open && stallFrom !== null) {
+          // A failure after the stall: the outage went on through it.
+          for (const g of stalls) if (g.firstSeq >= stallFrom) bridged.add(g);
+          open.stalledProbes += first - stallFrom;
+          stallFrom = null;
+        }
         if (!open) {
           open = {
             op,
@@ -129,6 +148,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
             open: false,
             endsAtGap: false,
             startsAfterGap: afterGap,
+            stalledProbes: 0,
           };
         }
         open.errors[outcome] = (open.errors[outcome] ?? 0) + count;
@@ -145,13 +165,15 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
     nextSeq = expectedSeqs;
   }
   const endMs = at(nextSeq);
-  if (open) {
+  if (open && stallFrom !== null) endAtUnknown();
+  else if (open) {
     const o: OpWindow = open;
     o.endMs = endMs;
     o.open = true;
     windows.push(o);
   }
-  return { op, schedule, windows, gaps, stalls, nextSeq, startMs: at(0), endMs };
+  const unknown = stalls.filter((g) => !bridged.has(g));
+  return { op, schedule, windows, gaps, stalls: unknown, nextSeq, startMs: at(0), endMs };
 }
 
 // Lives with intendedMs() in results/types.ts, which also knows merged (multi-source) schedules.
@@ -178,6 +200,7 @@ export interface FullWindow {
   open: boolean;
   endsAtGap: boolean;
   startsAfterGap: boolean;
+  stalledProbes: number;
 }
 
 /** Full outage: where read and write windows overlap (their intersection). Touching windows do not overlap. */
@@ -201,6 +224,7 @@ export function intersectWindows(read: OpScan, write: OpScan): FullWindow[] {
         open: (r.open && endMs === r.endMs) || (w.open && endMs === w.endMs),
         endsAtGap: (r.endsAtGap && endMs === r.endMs) || (w.endsAtGap && endMs === w.endMs),
         startsAfterGap: (r.startsAfterGap && startMs === r.startMs) || (w.startsAfterGap && startMs === w.startMs),
+        stalledProbes: r.stalledProbes + w.stalledProbes,
       });
     }
     if (r.endMs < w.endMs) i++;
@@ -219,6 +243,7 @@ export function singleOpFull(scan: OpScan): FullWindow[] {
     open: w.open,
     endsAtGap: w.endsAtGap,
     startsAfterGap: w.startsAfterGap,
+    stalledProbes: w.stalledProbes,
   }));
 }
 

@@ -1,4 +1,4 @@
-import { oneLine } from '../errors.js';
+import { ExitCode, isDowntimeError, oneLine } from '../errors.js';
 import type { Io } from '../io.js';
 import { intendedMs, type EventInput, type OpSchedule, type WriteVerification } from '../results/types.js';
 import type { RunOptions } from './options.js';
@@ -26,7 +26,7 @@ export async function verifyWrites(
 ): Promise<Verified> {
   let conn: Awaited<ReturnType<typeof connectOnce>> | undefined;
   try {
-    conn = await connectOnce(opts);
+    conn = await connectAfterRun(opts);
     await boundLockWaits(conn);
     const present = await presentSeqs(conn, opts.table, runId);
     const result = ledger.compare(present, (seq) => Math.floor(intendedMs(schedule, seq) / 1000));
@@ -50,7 +50,7 @@ export async function verifyWrites(
 export async function cleanUp(opts: RunOptions, runId: string, event: (e: EventInput) => void, io: Io): Promise<void> {
   let conn: Awaited<ReturnType<typeof connectOnce>> | undefined;
   try {
-    conn = await connectOnce(opts);
+    conn = await connectAfterRun(opts);
     await boundLockWaits(conn);
     await deleteRunRows(conn, opts.table, runId);
   } catch (err) {
@@ -59,5 +59,26 @@ export async function cleanUp(opts: RunOptions, runId: string, event: (e: EventI
     io.stderr(`downtime: warning: could not delete the run's rows from ${opts.table} (run_id ${runId}): ${message}\n`);
   } finally {
     conn?.destroy();
+  }
+}
+
+/** How long verification and clean-up keep trying to reach an endpoint that is down when the run ends. */
+export const AFTER_RUN_CONNECT_MS = 10_000;
+
+/**
+ * A connection for verification or clean-up. The endpoint may be down for a moment when the run ends (a
+ * restart the run watched, a switchover finishing): connecting is retried for up to 10 s while it is
+ * unreachable, so a brief outage does not leave the writes unverified. Other errors (credentials) are final.
+ */
+async function connectAfterRun(opts: RunOptions): Promise<Awaited<ReturnType<typeof connectOnce>>> {
+  const until = Date.now() + AFTER_RUN_CONNECT_MS;
+  for (;;) {
+    try {
+      return await connectOnce(opts);
+    } catch (err) {
+      const unreachable = isDowntimeError(err) && err.exitCode === ExitCode.Unreachable;
+      if (!unreachable || Date.now() >= until) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }

@@ -23,7 +23,7 @@ export interface InjectedOutage {
   /** Offsets from the start, ms: probes intended in [fromMs, toMs) get `cls`. */
   fromMs: number;
   toMs: number;
-  /** An error class or `dropped`. */
+  /** An error class, `dropped` or `stalled`. */
   cls: string;
 }
 
@@ -127,6 +127,9 @@ export function syntheticResults(spec: SyntheticSpec): string {
       } else if (outcome === 'dropped') {
         r.dropped++;
         t.dropped++;
+      } else if (outcome === 'stalled') {
+        r.stalled = (r.stalled ?? 0) + 1;
+        t.stalled = (t.stalled ?? 0) + 1;
       } else {
         r.failed[outcome] = (r.failed[outcome] ?? 0) + 1;
         t.failed++;

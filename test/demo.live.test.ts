@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDemo } from '../src/demo.js';
+import { runDemo } from '../src/run/demo.js';
 import { bufferIo } from '../src/io.js';
 import { pngSize } from '../src/report/index.js';
 import { readResults } from '../src/results/reader.js';

@@ -181,7 +181,7 @@ test('parseDnsServer takes IPv4[:port] and refuses anything else', () => {
 });
 
 test('--dns-server on the command line and load.dnsServer in a scenario reach the run options', async () => {
-  const { parseRunArgs, planRun } = await import('../src/commands/run.js');
+  const { parseRunArgs, planRun } = await import('../src/run/plan.js');
   const { bufferIo } = await import('../src/io.js');
   const io = bufferIo({ MYSQL_PWD: 'x' });
   const target = 'mysql://app@db.sandbox.test:3306/probe';

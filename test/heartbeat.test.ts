@@ -175,7 +175,7 @@ test('report: lag.png and the replication lag line in summary.md where lag was m
 });
 
 test('green: greenTarget in a scenario, --green-target on the command line (no password in either), not with a sandbox', async () => {
-  const { planRun, parseRunArgs } = await import('../src/commands/run.js');
+  const { planRun, parseRunArgs } = await import('../src/run/plan.js');
   const { bufferIo } = await import('../src/io.js');
   const { ExitCode } = await import('../src/errors.js');
   const dir = mkdtempSync(join(tmpdir(), 'downtime-green-plan-'));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planRun } from '../src/commands/run.js';
+import { planRun } from '../src/run/plan.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 

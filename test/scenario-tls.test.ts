@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { planRun } from '../src/commands/run.js';
+import { planRun } from '../src/run/plan.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 import { parseScenarioText, ScenarioError } from '../src/scenario/parse.js';

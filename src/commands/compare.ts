@@ -4,7 +4,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { readResults } from '../results/reader.js';
 import { formatCompareTable, renderCompare } from '../report/index.js';
-import type { CommandContext } from './index.js';
+import type { CommandContext } from './context.js';
 
 export interface CompareOptions {
   files: string[];

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { runDemo } from '../demo.js';
-import type { CommandContext } from './index.js';
+import { runDemo } from '../run/demo.js';
+import type { CommandContext } from './context.js';
 
 export const demoCommand = (ctx: CommandContext): CommandModule<object, never> => ({
   command: 'demo',

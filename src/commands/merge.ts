@@ -7,7 +7,7 @@ import { mergeResults, DEFAULT_SKEW_BOUND_MS } from '../results/merge.js';
 import { readResults } from '../results/reader.js';
 import { assertWritableOutput } from '../results/writer.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import type { CommandContext } from './index.js';
+import type { CommandContext } from './context.js';
 
 export interface MergeCommandOptions {
   files: string[];

@@ -5,7 +5,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { readResults } from '../results/reader.js';
 import { formatSummaryTable, renderReport, summaryJson } from '../report/index.js';
-import type { CommandContext } from './index.js';
+import type { CommandContext } from './context.js';
 
 export interface ReportOptions {
   file: string;

@@ -4,7 +4,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { connectSandbox, DEFAULT_STATE_DIR, sandboxDown, sandboxStatus, sandboxUp } from '../sandbox/detached.js';
 import type { Topology } from '../sandbox/topology.js';
-import type { CommandContext } from './index.js';
+import type { CommandContext } from './context.js';
 
 export interface SandboxArgs {
   action: string;

@@ -7,7 +7,7 @@ import { redactScenario } from '../scenario/redact.js';
 import { scenarioSchema } from '../scenario/schema.js';
 import type { ParsedScenario, ScenarioAction, ThresholdValidator } from '../scenario/types.js';
 import { formatDuration } from '../util/duration.js';
-import type { CommandContext } from './index.js';
+import type { CommandContext } from './context.js';
 
 export interface ScenarioCheckOptions {
   files: string[];

@@ -1,13 +1,14 @@
-import { writeFileAtomic, makeDirs } from './util/fs-atomic.js';
+import { writeFileAtomic, makeDirs } from '../util/fs-atomic.js';
 import { join, resolve } from 'node:path';
-import { freshSandboxProvider } from './actions/sandbox.js';
-import { finishRun, runFromArgs, type RunArgs } from './commands/run.js';
-import { DowntimeError, ExitCode } from './errors.js';
-import type { Io } from './io.js';
-import { formatCompareTable, renderCompare } from './report/index.js';
-import type { Summary } from './analyze/index.js';
-import { readResults } from './results/reader.js';
-import { packageRoot } from './version.js';
+import { freshSandboxProvider } from '../actions/sandbox.js';
+import { finishRun, runFromArgs } from './finish.js';
+import type { RunArgs } from './plan.js';
+import { DowntimeError, ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import { formatCompareTable, renderCompare } from '../report/index.js';
+import type { Summary } from '../analyze/index.js';
+import { readResults } from '../results/reader.js';
+import { packageRoot } from '../version.js';
 
 export interface DemoOptions {
   /** A short version (about 40 s in all) for CI and a first look. */

@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import { defaultStateDir, sandboxProvider } from '../actions/sandbox.js';
+import { shellAction } from '../actions/shell.js';
+import { EventRelay, relayingRunner, stepAction, type SandboxProvider, type SandboxSession } from '../actions/steps.js';
+import { DowntimeError, ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/measurement.js';
+import { SideBySide } from '../load/side-by-side.js';
+import type { ConnectionModel } from '../results/types.js';
+import { assertWritableOutput } from '../results/writer.js';
+import { assertCanMakeDir } from '../util/fs-atomic.js';
+import { plannedOutputs, sideBySidePath, type RunDb, type RunPlan } from './plan.js';
+
+/** One client model of a side-by-side run. */
+export interface SideBySideMember {
+  model: ConnectionModel;
+  result: RunResult;
+  /** Its own report's folder (under the run's report folder, named after the model). */
+  reportDir: string;
+}
+
+/** What a run leaves for the caller: the result, and the report and thresholds still to do. */
+export interface RunOutcome {
+  /** The run's result; side by side, the first model's. */
+  result: RunResult;
+  /** Side by side (--connection pool,per-probe): every model's result, the first being `result`. */
+  members?: SideBySideMember[];
+  thresholds: string[];
+  report: { enabled: boolean; dir: string };
+}
+
+export interface RunDeps {
+  /** Starts the scenario's sandbox (tests may give a fake one). */
+  sandbox?: SandboxProvider;
+}
+
+/**
+ * Runs a plan: starts the sandbox if the scenario has one, turns actions into RunActions, measures,
+ * and lets go of the sandbox afterwards, whatever happened.
+ */
+export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
+  let session: SandboxSession | undefined;
+  let db: Extract<RunDb, { kind: 'target' }>;
+  // Every output is checked before a server is started or connected to: a report folder that cannot be made
+  // would otherwise only fail once the whole run is over.
+  for (const out of plannedOutputs(plan)) assertWritableOutput(out, plan.options.overwrite);
+  if (plan.report.enabled) {
+    assertCanMakeDir(plan.report.dir, 'choose another report folder (report.out in the scenario) or pass --no-report');
+  }
+  const relay = new EventRelay();
+  if (plan.db.kind === 'sandbox') {
+    const provider =
+      deps.sandbox ?? sandboxProvider({ stateDir: defaultStateDir(io.cwd), say: (line) => io.stderr(line) });
+    const steps = plan.actions.flatMap((a) => (a.kind === 'step' ? [a.step.name] : []));
+    // Ctrl-C while servers start must not leave them (and their temp directory) behind: held until
+    // the sandbox is up, then it is stopped again.
+    let interrupted: string | undefined;
+    const unregister = io.onSignal((signal) => {
+      interrupted ??= signal;
+      io.stderr(`downtime: ${signal}: stopping once the sandbox has started\n`);
+    });
+    try {
+      session = await provider(plan.db.sandbox, relay, steps);
+    } finally {
+      unregister();
+    }
+    if (interrupted !== undefined) {
+      await releaseHoldingSignals(session, io);
+      throw new DowntimeError(
+        `${interrupted} while the sandbox was starting: nothing was measured`,
+        ExitCode.Interrupted,
+      );
+    }
+    db = { kind: 'target', target: session.target, password: session.password, passwordSource: 'sandbox' };
+    if (plan.options.progress) io.stderr(`downtime: ${session.description}\n`);
+  } else {
+    db = plan.db;
+  }
+  try {
+    const steps = session === undefined ? undefined : relayingRunner(session.steps, relay);
+    // Tokens fetched during the run (--password-command) are scrubbed from shell action output too.
+    const refreshed = new Set<string>();
+    const laterPasswords = (): Iterable<string> => refreshed;
+    const refresh = plan.options.passwordRefresh;
+    const passwordRefresh =
+      refresh === undefined
+        ? undefined
+        : {
+            everyMs: refresh.everyMs,
+            fetch: async (): Promise<string> => {
+              const pw = await refresh.fetch();
+              refreshed.add(pw);
+              return pw;
+            },
+          };
+    const actions: RunAction[] = plan.actions.map((a) => {
+      if (a.kind === 'run') {
+        return shellAction(a, { env: io.env, cwd: io.cwd, now: io.now, password: db.password, laterPasswords });
+      }
+      if (steps === undefined) {
+        throw new DowntimeError(`action "${a.name}" is a sandbox step, but this run has no sandbox`, ExitCode.Sandbox);
+      }
+      return stepAction(a, steps);
+    });
+    const options: RunOptions = {
+      ...plan.options,
+      target: db.target,
+      password: db.password,
+      passwordSource: db.passwordSource,
+      actions,
+      passwordRefresh,
+      // Replication lag: the green the user named, else the sandbox's (while it replicates from blue).
+      green: plan.options.green ?? session?.green,
+      // A dns-mode sandbox's endpoint is a name served by its own DNS server.
+      ...(plan.options.dnsServer === undefined && session?.dnsServer !== undefined
+        ? { dnsServer: session.dnsServer }
+        : {}),
+    };
+    if (plan.connections.length < 2) {
+      const result = await runMeasurement(options, io);
+      return { result, thresholds: plan.thresholds, report: plan.report };
+    }
+    const members = await runSideBySide(options, plan.connections, plan.report.dir, io);
+    return {
+      result: (members[0] as SideBySideMember).result,
+      members,
+      thresholds: plan.thresholds,
+      report: plan.report,
+    };
+  } finally {
+    if (session !== undefined) await releaseHoldingSignals(session, io);
+  }
+}
+
+/**
+ * Two client models measured side by side in one run: each has its own workers, results file and report; they
+ * start on the same second; the actions (and RDS phase polling, and the heartbeat) run once, in the first, and
+ * their events are written into every file, so both models are measured against the very same outage.
+ */
+async function runSideBySide(
+  options: RunOptions,
+  models: readonly ConnectionModel[],
+  reportDir: string,
+  io: Io,
+): Promise<SideBySideMember[]> {
+  const group = new SideBySide(models);
+  const settled = await Promise.allSettled(
+    models.map((model, index) =>
+      runMeasurement(
+        {
+          ...options,
+          connection: model,
+          label: `${options.label} (${model})`,
+          out: sideBySidePath(options.out, model),
+          actions: index === 0 ? options.actions : [],
+          pollTopology: index === 0 ? options.pollTopology : false,
+          green: index === 0 ? options.green : undefined,
+          sideBySide: { group, index },
+        },
+        io,
+      ).catch((err: unknown) => {
+        group.fail(err);
+        throw err;
+      }),
+    ),
+  );
+  const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  // The member that failed first says why; the others only say that they were stopped by it.
+  const cause = failures.find((e) => !(e instanceof Error && e.message.startsWith('the side-by-side run')));
+  if (failures.length > 0) throw cause ?? failures[0];
+  return settled.map((r, i) => ({
+    model: models[i] as ConnectionModel,
+    result: (r as PromiseFulfilledResult<RunResult>).value,
+    reportDir: join(reportDir, models[i] as ConnectionModel),
+  }));
+}
+
+/** Stops (or lets go of) the sandbox; Ctrl-C meanwhile is noted, not fatal, so no server is left behind. */
+async function releaseHoldingSignals(session: SandboxSession, io: Io): Promise<void> {
+  const unregister = io.onSignal((signal) => io.stderr(`downtime: ${signal}: stopping the sandbox first\n`));
+  try {
+    await session.release();
+  } finally {
+    unregister();
+  }
+}

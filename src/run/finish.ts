@@ -1,0 +1,136 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyze, type Summary } from '../analyze/index.js';
+import { evaluateThresholds, parseThreshold, type ThresholdResult } from '../analyze/thresholds.js';
+import { ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import type { RunResult } from '../load/options.js';
+import { readResults } from '../results/reader.js';
+import { formatCompareTable, formatSummaryTable, renderCompare, renderReport, thresholdsFor } from '../report/index.js';
+import { executeRun, type RunDeps, type RunOutcome, type SideBySideMember } from './execute.js';
+import { planRun, type RunArgs } from './plan.js';
+
+export function exitCodeOf(result: RunResult): number {
+  if (result.abandoned) return ExitCode.Interrupted;
+  if (result.trailer.reason === 'error') return ExitCode.Internal;
+  return ExitCode.Ok;
+}
+
+/**
+ * After the measurement: render the report (unless --no-report) and evaluate thresholds (the given ones,
+ * plus lost_writes==0 when writes were verified). Returns the exit code: 130 for an abandoned run (no
+ * report), 1 if the run stopped on an error, 99 if a threshold failed, else 0.
+ */
+export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
+  if (outcome.members !== undefined) return finishSideBySide(outcome, outcome.members, io);
+  const { result } = outcome;
+  io.stdout(`${result.path}\n`);
+  if (result.abandoned) return ExitCode.Interrupted;
+  if (!isRegularFile(result.path)) {
+    // --out /dev/null: the results went nowhere, so there is nothing to report or judge.
+    io.stderr(`downtime: the results went to ${result.path}, not a file: no report, no thresholds\n`);
+    return exitCodeOf(result);
+  }
+  const failed = await reportAndCheck(result, outcome.report.enabled, outcome.report.dir, outcome.thresholds, io, '');
+  if (exitCodeOf(result) !== ExitCode.Ok) return exitCodeOf(result);
+  if (failed.length > 0) {
+    io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.map((t) => t.expr).join(', ')}\n`);
+    return ExitCode.ThresholdsFailed;
+  }
+  return ExitCode.Ok;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A results file judged: what it says, its thresholds evaluated, and the report files when one was rendered. */
+export interface Judged {
+  summary: Summary;
+  thresholdResults: ThresholdResult[];
+  /** Report files written (none when no report was asked for). */
+  files: string[];
+}
+
+/**
+ * Reads a results file back, renders its report into `reportDir` (when given) and evaluates the thresholds (the
+ * given ones, plus the default lost_writes==0 when writes were to be verified): the one finish of a run, for
+ * the CLI, the demo and measure().
+ */
+export async function judgeResults(
+  path: string,
+  expressions: string[],
+  reportDir: string | undefined,
+): Promise<Judged> {
+  const results = readResults(path);
+  const thresholds = expressions.map(parseThreshold);
+  if (reportDir !== undefined) return renderReport(results, reportDir, { thresholds });
+  const summary = analyze(results);
+  return { summary, thresholdResults: evaluateThresholds(summary, thresholdsFor(summary, thresholds)), files: [] };
+}
+
+/** Renders one result's report (or only analyses it) and evaluates the thresholds; returns the failed ones. */
+async function reportAndCheck(
+  result: RunResult,
+  render: boolean,
+  dir: string,
+  expressions: string[],
+  io: Io,
+  prefix: string,
+): Promise<ThresholdResult[]> {
+  const { summary, thresholdResults, files } = await judgeResults(result.path, expressions, render ? dir : undefined);
+  if (render) {
+    io.stdout(formatSummaryTable(summary) + '\n');
+    io.stdout(files.map((f) => `${f}\n`).join(''));
+  }
+  if (thresholdResults.length > 0) {
+    io.stdout(`${prefix}thresholds:\n` + thresholdResults.map((t) => `  ${t.message}\n`).join(''));
+  }
+  return thresholdResults.filter((t) => !t.ok);
+}
+
+/**
+ * Side by side: every model's report in its own folder, a comparison of them (compare/), and the thresholds
+ * evaluated for each model: one failing for either fails the run.
+ */
+async function finishSideBySide(outcome: RunOutcome, members: SideBySideMember[], io: Io): Promise<number> {
+  for (const m of members) io.stdout(`${m.result.path}\n`);
+  if (members.some((m) => m.result.abandoned)) return ExitCode.Interrupted;
+  const failed: string[] = [];
+  for (const m of members) {
+    io.stdout(`\n${m.model}:\n`);
+    const f = await reportAndCheck(
+      m.result,
+      outcome.report.enabled,
+      m.reportDir,
+      outcome.thresholds,
+      io,
+      `${m.model} `,
+    );
+    failed.push(...f.map((t) => `${t.expr} (${m.model})`));
+  }
+  if (outcome.report.enabled) {
+    const { files, summaries } = await renderCompare(
+      members.map((m) => readResults(m.result.path)),
+      join(outcome.report.dir, 'compare'),
+    );
+    io.stdout('\n' + formatCompareTable(summaries) + '\n' + files.map((f) => `${f}\n`).join(''));
+  }
+  const error = members.map((m) => exitCodeOf(m.result)).find((c) => c !== ExitCode.Ok);
+  if (error !== undefined) return error;
+  if (failed.length > 0) {
+    io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.join(', ')}\n`);
+    return ExitCode.ThresholdsFailed;
+  }
+  return ExitCode.Ok;
+}
+
+/** Core of `downtime run`: flags (and scenario) → plan → measurement. */
+export async function runFromArgs(args: RunArgs, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
+  const plan = await planRun(args, io);
+  return executeRun(plan, io, deps);
+}

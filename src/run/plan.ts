@@ -1,0 +1,503 @@
+import { availableParallelism } from 'node:os';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { validateThreshold } from '../analyze/thresholds.js';
+import { DowntimeError, ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import type { RunOptions } from '../load/options.js';
+import { parseDnsServer } from '../load/resolve.js';
+import { parseTargetUrl, resolveCredentials, validateTableName, type Target } from '../load/target.js';
+import type { ConnectionModel } from '../results/types.js';
+import { loadScenario, parseScenarioValue } from '../scenario/parse.js';
+import { scenarioOutputs } from '../scenario/outputs.js';
+import { resolveScenarioPassword } from '../scenario/password.js';
+import { redactScenario } from '../scenario/redact.js';
+import { SCENARIO_DEFAULTS, type ParsedScenario, type SandboxKind, type ScenarioAction } from '../scenario/types.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import { makeDirs } from '../util/fs-atomic.js';
+import { defaultReportDir } from '../commands/report.js';
+import { passwordFlags, passwordFromCommand, promptPassword, refreshMs, runTls } from './credentials.js';
+
+/**
+ * Flags of `downtime run`, as yargs gives them (untrusted until parsed). Flags have no yargs defaults:
+ * undefined means "not given on the command line", so that a scenario's value applies; the defaults
+ * for flag-only runs are filled in here (RUN_DEFAULTS).
+ */
+export interface RunArgs {
+  /** Scenario file (YAML/JSON); its values apply unless a flag is given explicitly. */
+  scenario?: string;
+  target?: string;
+  reads?: number;
+  writes?: number;
+  duration?: string;
+  out?: string;
+  force?: boolean;
+  workers?: number;
+  connection?: string;
+  timeout?: string;
+  connectTimeout?: string;
+  /** IPv4[:port] of a DNS server to resolve the target's host through (resolve.ts). */
+  dnsServer?: string;
+  maxInFlight?: number;
+  table?: string;
+  readSql?: string;
+  writeSql?: string;
+  passwordFile?: string;
+  /** A command whose stdout is the password (an IAM token); re-run every --password-refresh. */
+  passwordCommand?: string;
+  passwordRefresh?: string;
+  /** Ask for the password on the terminal (no echo). */
+  passwordPrompt?: boolean;
+  /** TLS: disabled | preferred | required | verify-ca | verify-identity. */
+  sslMode?: string;
+  sslCa?: string;
+  label?: string;
+  progress?: boolean;
+  report?: boolean;
+  verify?: boolean;
+  keep?: boolean;
+  poolSize?: number;
+  threshold?: string[] | string;
+  /** Green's address (same credentials as the target): replication lag is measured with a heartbeat. */
+  greenTarget?: string;
+}
+
+/** Defaults of flag-only runs; the same as a scenario's (SCENARIO_DEFAULTS). */
+export const RUN_DEFAULTS = {
+  reads: SCENARIO_DEFAULTS.readsPerSec,
+  writes: SCENARIO_DEFAULTS.writesPerSec,
+  duration: '60s',
+  connection: SCENARIO_DEFAULTS.connection,
+  timeout: '2s',
+  maxInFlight: SCENARIO_DEFAULTS.maxInFlight,
+  table: SCENARIO_DEFAULTS.table,
+} as const;
+
+export const MAX_RATE = 100_000;
+
+function rate(value: number, flag: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new DowntimeError(`${flag} must be a number of probes per second, e.g. ${flag} 100`, ExitCode.Usage);
+  }
+  if (value <= 0) throw new DowntimeError(`${flag} must be > 0 probes per second (got ${value})`, ExitCode.Usage);
+  if (value > MAX_RATE) {
+    throw new DowntimeError(
+      `${flag} ${value} is absurd: at most ${MAX_RATE} probes per second; run several harnesses and merge them instead`,
+      ExitCode.Usage,
+    );
+  }
+  return value;
+}
+
+function duration(text: string, flag: string, min: number, max: number): number {
+  const d = parseDuration(text);
+  if ('error' in d) throw new DowntimeError(`${flag} ${d.error}`, ExitCode.Usage);
+  if (d.ms < min || d.ms > max) {
+    throw new DowntimeError(`${flag} ${text} is out of range (${min} ms to ${max / 3_600_000} h)`, ExitCode.Usage);
+  }
+  return d.ms;
+}
+
+/** --connection: one client model, or two measured side by side in one run ("pool,per-probe"). */
+function connectionModels(value: string): ConnectionModel[] {
+  const list = value.split(',').map((v) => v.trim());
+  const bad = list.find((v) => v !== 'pool' && v !== 'per-probe');
+  if (bad !== undefined || list.length > 2 || new Set(list).size !== list.length) {
+    throw new DowntimeError(
+      `--connection must be pool, per-probe, or both side by side as pool,per-probe (got "${value}")`,
+      ExitCode.Usage,
+    );
+  }
+  return list as ConnectionModel[];
+}
+
+function workerCount(workers: number): number {
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new DowntimeError(`--workers must be a whole number from 1 to 64 (got ${workers})`, ExitCode.Usage);
+  }
+  return workers;
+}
+
+function poolSize(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new DowntimeError(`--pool-size must be a whole number from 1 to 1000 (got ${value})`, ExitCode.Usage);
+  }
+  return value;
+}
+
+function maxInFlight(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 100_000) {
+    throw new DowntimeError(`--max-in-flight must be a whole number from 1 to 100000 (got ${value})`, ExitCode.Usage);
+  }
+  return value;
+}
+
+/** --green-target: green's address; it is read with the target's credentials, so it may not hold a password. */
+function greenFlag(text: string | undefined): Target | undefined {
+  if (text === undefined || text === '') return undefined;
+  const { target, urlPassword } = parseTargetUrl(text);
+  if (urlPassword !== undefined) {
+    throw new DowntimeError(
+      '--green-target is read with the --target credentials; remove the password from it',
+      ExitCode.Usage,
+    );
+  }
+  return target;
+}
+
+/**
+ * The target from --target. A password in it is refused: the command line is readable by every user of
+ * the machine (ps, /proc/PID/cmdline, for the whole run) and stays in shell history.
+ */
+function targetFlag(text: string): { target: Target; urlPassword: undefined } {
+  const parsed = parseTargetUrl(text);
+  if (parsed.urlPassword !== undefined) {
+    throw new DowntimeError(
+      '--target must not hold a password: the command line is visible to other users (ps, /proc) and kept in shell history; remove it and use MYSQL_PWD, --password-file, --password-command or --password-prompt',
+      ExitCode.Usage,
+    );
+  }
+  return { target: parsed.target, urlPassword: undefined };
+}
+
+/** --threshold values (repeatable), each checked by the threshold parser. */
+export function thresholdFlags(values: RunArgs['threshold']): string[] {
+  const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
+  return list.map((v) => {
+    if (typeof v !== 'string' || v.trim() === '') {
+      throw new DowntimeError('--threshold takes an expression, e.g. --threshold "write_downtime<60s"', ExitCode.Usage);
+    }
+    const problem = validateThreshold(v);
+    if (problem !== undefined) throw new DowntimeError(`--threshold: ${problem}`, ExitCode.Usage);
+    return v.trim();
+  });
+}
+
+/** Turns flags into typed run options (a run without a scenario), or throws one DowntimeError naming the first problem. */
+export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
+  if (args.target === undefined || args.target === '') {
+    throw new DowntimeError(
+      '--target is required (or name a scenario file), e.g. --target mysql://app@db.example:3306/probe',
+      ExitCode.Usage,
+    );
+  }
+  const { target, urlPassword } = targetFlag(args.target);
+  const rates = {
+    read: rate(args.reads ?? RUN_DEFAULTS.reads, '--reads'),
+    write: rate(args.writes ?? RUN_DEFAULTS.writes, '--writes'),
+  };
+  const durationMs = duration(args.duration ?? RUN_DEFAULTS.duration, '--duration', 1000, 7 * 24 * 3_600_000);
+  const timeoutMs = duration(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout', 10, 3_600_000);
+  const connectTimeoutMs =
+    args.connectTimeout === undefined ? timeoutMs : duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000);
+  const connections = connectionModels(args.connection ?? RUN_DEFAULTS.connection);
+  const workers = workerCount(args.workers ?? availableParallelism());
+  const inFlight = maxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight);
+  passwordFlags(args);
+  const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+  const tls = runTls(args, undefined, io);
+  const out = resolve(io.cwd, args.out ?? join('reports', `run-${utcStamp(io.now())}.ndjson`));
+  return {
+    target,
+    password: creds.password,
+    passwordSource: creds.source,
+    label: args.label ?? 'run',
+    rates,
+    durationMs,
+    workers,
+    connection: connections[0] as ConnectionModel,
+    timeoutMs,
+    connectTimeoutMs,
+    maxInFlight: inFlight,
+    table: validateTableName(args.table ?? RUN_DEFAULTS.table),
+    readSql: args.readSql,
+    writeSql: args.writeSql,
+    out,
+    overwrite: args.force ?? false,
+    progress: args.progress ?? true,
+    verify: args.verify ?? true,
+    keep: args.keep ?? false,
+    poolSize: poolSize(args.poolSize),
+    tls,
+    green: greenFlag(args.greenTarget),
+    ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : undefined),
+  };
+}
+
+/**
+ * The default output folder (reports/) is made when missing; a folder the user named is not: a typo there
+ * should be an error, not a new directory.
+ */
+function makeDefaultDir(file: string): void {
+  try {
+    // Not mkdirSync's { recursive: true }: under /proc that loops forever.
+    makeDirs(dirname(file));
+  } catch {
+    // left for the writer to report, with its one-line message
+  }
+}
+
+function utcStamp(nowMs: number): string {
+  return new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+}
+
+/** Where the probes go: known at once for a target, once the sandbox is up for a sandbox. */
+export type RunDb =
+  | { kind: 'target'; target: Target; password: string | undefined; passwordSource: string }
+  | { kind: 'sandbox'; sandbox: SandboxKind };
+
+/**
+ * What `downtime run` does, decided before anything starts: the measurement's options, the actions,
+ * the thresholds and the report to render afterwards (the caller evaluates thresholds; this does not).
+ */
+export interface RunPlan {
+  options: Omit<RunOptions, 'target' | 'password' | 'passwordSource' | 'actions'>;
+  db: RunDb;
+  /** Scenario actions that fall inside the run, in file order. */
+  actions: ScenarioAction[];
+  /** The scenario's thresholds, then those of --threshold flags, as written. */
+  thresholds: string[];
+  report: { enabled: boolean; dir: string };
+  /** The parsed scenario, when the run comes from one. */
+  scenario: ParsedScenario | undefined;
+  /** Client models measured: one, or two side by side (the first is options.connection). */
+  connections: readonly ConnectionModel[];
+}
+
+/**
+ * Flags (and the scenario file, if any) → a run plan. Precedence: a flag given on the command line, then
+ * the scenario's value, then the default. --threshold adds to the scenario's thresholds.
+ */
+export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Promise<RunPlan> {
+  const thresholds = thresholdFlags(args.threshold);
+  if (args.scenario === undefined && given === undefined) {
+    const options = parseRunArgs(args, io);
+    const { target, ...rest } = options;
+    let { password, passwordSource } = options;
+    if (args.passwordRefresh !== undefined && args.passwordCommand === undefined) {
+      throw new DowntimeError('--password-refresh applies only to --password-command', ExitCode.Usage);
+    }
+    // Last: a command or a prompt only once everything else is known to be good.
+    const flagged = await flagPassword(args, io, undefined);
+    if (flagged !== undefined) {
+      ({ password, source: passwordSource } = flagged);
+      if (flagged.refresh !== undefined) rest.passwordRefresh = flagged.refresh;
+    }
+    // Only once everything is known to be good: bad input creates nothing.
+    if (args.out === undefined) makeDefaultDir(options.out);
+    return {
+      options: rest,
+      db: { kind: 'target', target, password, passwordSource },
+      actions: [],
+      thresholds,
+      report: { enabled: args.report ?? true, dir: defaultReportDir(options.out) },
+      scenario: undefined,
+      connections: connectionModels(args.connection ?? RUN_DEFAULTS.connection),
+    };
+  }
+  const s =
+    given !== undefined
+      ? parseScenarioValue(given.value, { source: given.source, validateThreshold })
+      : loadScenario(scenarioPath(args.scenario as string, io), { validateThreshold });
+  const overridden = RUN_OVERRIDABLE.filter((flag) => args[flag] !== undefined);
+
+  const rates = {
+    read: args.reads !== undefined ? rate(args.reads, '--reads') : s.load.readsPerSec,
+    write: args.writes !== undefined ? rate(args.writes, '--writes') : s.load.writesPerSec,
+  };
+  const durationMs =
+    args.duration !== undefined ? duration(args.duration, '--duration', 1000, 7 * 24 * 3_600_000) : s.durationMs;
+  const timeoutMs = args.timeout !== undefined ? duration(args.timeout, '--timeout', 10, 3_600_000) : s.load.timeoutMs;
+  const connectTimeoutMs =
+    args.connectTimeout !== undefined
+      ? duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000)
+      : s.load.connectTimeoutMs;
+  const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
+
+  // A shorter --duration (a quick rehearsal) leaves out the actions it no longer reaches, and says so.
+  const actions = s.actions.filter((a) => a.atMs < durationMs);
+  for (const a of s.actions) {
+    if (a.atMs >= durationMs) {
+      io.stderr(
+        `downtime: warning: action "${a.name}" at ${formatDuration(a.atMs)} is not before the end of the run (${formatDuration(durationMs)}); it will not run\n`,
+      );
+    }
+  }
+  // An in-place upgrade still offline when the run ends measures no recovery: worth a word before it starts.
+  for (const a of actions) {
+    if (a.kind === 'step' && a.step.name === 'in-place-upgrade' && a.atMs + a.step.options.offlineMs >= durationMs) {
+      io.stderr(
+        `downtime: warning: step "${a.name}" at ${formatDuration(a.atMs)} stays offline ${formatDuration(a.step.options.offlineMs)}, past the end of the run (${formatDuration(durationMs)}); the recovery will not be measured\n`,
+      );
+    }
+  }
+  const connections = args.connection !== undefined ? connectionModels(args.connection) : s.load.connections;
+  passwordFlags(args);
+  const scenarioTls = s.db.kind === 'target' ? s.db.tls : undefined;
+  const tls = runTls(args, args.target !== undefined && args.target !== '' ? undefined : scenarioTls, io);
+  const scenarioCommand = s.db.kind === 'target' && s.db.password?.from === 'command' ? s.db.password : undefined;
+  if (args.passwordRefresh !== undefined && args.passwordCommand === undefined && scenarioCommand === undefined) {
+    throw new DowntimeError(
+      "--password-refresh applies only to --password-command or the scenario's password.command",
+      ExitCode.Usage,
+    );
+  }
+  let passwordRefresh: RunOptions['passwordRefresh'];
+  // Last: a password command runs only once everything else is known to be good.
+  let db: RunDb;
+  if (args.target !== undefined && args.target !== '') {
+    const steps = s.actions.filter((a) => a.kind === 'step');
+    if (steps.length > 0) {
+      throw new DowntimeError(
+        `--target replaces the scenario's database, but ${s.source} has sandbox steps (${steps.map((a) => a.name).join(', ')}), which need its sandbox; drop --target, or use run: actions`,
+        ExitCode.Usage,
+      );
+    }
+    const { target, urlPassword } = targetFlag(args.target);
+    const flagged = await flagPassword(args, io, undefined);
+    passwordRefresh = flagged?.refresh;
+    const creds = flagged ?? resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+    db = { kind: 'target', target, password: creds.password, passwordSource: creds.source };
+  } else if (s.db.kind === 'target') {
+    const { target, urlPassword } = parseTargetUrl(s.db.url);
+    let creds: { password: string | undefined; source: string };
+    const flagged = await flagPassword(args, io, args.passwordFile === undefined ? scenarioCommand : undefined);
+    if (flagged !== undefined) {
+      creds = flagged;
+      passwordRefresh = flagged.refresh;
+    } else if (args.passwordFile !== undefined || s.db.password === undefined) {
+      creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+    } else {
+      const r = await resolveScenarioPassword(s.db.password, io);
+      creds = { password: r.password, source: r.source };
+    }
+    db = { kind: 'target', target, password: creds.password, passwordSource: creds.source };
+  } else {
+    db = { kind: 'sandbox', sandbox: s.db.sandbox };
+  }
+
+  if (actions.some((a) => a.kind === 'step') && db.kind !== 'sandbox') {
+    // The parser refuses steps with target:; only reachable through overrides, which are checked above.
+    throw new DowntimeError(`${s.source}: sandbox steps need sandbox:`, ExitCode.Usage);
+  }
+
+  const plan: RunPlan = {
+    options: {
+      label: args.label ?? s.name,
+      rates,
+      durationMs,
+      workers: workerCount(args.workers ?? s.load.workers ?? availableParallelism()),
+      connection: connections[0] as ConnectionModel,
+      timeoutMs,
+      connectTimeoutMs,
+      maxInFlight: args.maxInFlight !== undefined ? maxInFlight(args.maxInFlight) : s.load.maxInFlight,
+      table: args.table !== undefined ? validateTableName(args.table) : s.load.table,
+      readSql: args.readSql ?? s.load.readSql,
+      writeSql: args.writeSql ?? s.load.writeSql,
+      out: resolve(io.cwd, outputs.resultsPath),
+      overwrite: args.force ?? false,
+      progress: args.progress ?? true,
+      verify: args.verify ?? true,
+      keep: args.keep ?? false,
+      poolSize: poolSize(args.poolSize),
+      tls,
+      ...(passwordRefresh !== undefined ? { passwordRefresh } : {}),
+      green: greenFlag(args.greenTarget ?? (s.db.kind === 'target' ? s.db.green : undefined)),
+      ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : s.load.dnsServer),
+      scenario: {
+        ...redactScenario(s),
+        // Which scenario values the command line replaced (names only: values may hold secrets).
+        ...(overridden.length > 0 ? { overriddenBy: overridden.map(flagName) } : {}),
+      },
+    },
+    db,
+    actions,
+    thresholds: [...s.thresholds, ...thresholds],
+    report: { enabled: args.report ?? s.report.enabled, dir: resolve(io.cwd, outputs.reportDir) },
+    scenario: s,
+    connections,
+  };
+  // Only once everything is known to be good: bad input creates nothing.
+  if (args.out === undefined && s.out === undefined) makeDefaultDir(resolve(io.cwd, outputs.resultsPath));
+  return plan;
+}
+
+/** A scenario given as a value (the library's measure()), not a file; `source` names it in messages. */
+export interface GivenScenario {
+  value: unknown;
+  source: string;
+}
+
+function scenarioPath(file: string, io: Io): string {
+  return isAbsolute(file) || io.cwd === process.cwd() ? file : resolve(io.cwd, file);
+}
+
+/** Flags that replace a scenario's value when given. */
+const RUN_OVERRIDABLE = [
+  'target',
+  'reads',
+  'writes',
+  'duration',
+  'out',
+  'workers',
+  'connection',
+  'timeout',
+  'connectTimeout',
+  'dnsServer',
+  'maxInFlight',
+  'table',
+  'readSql',
+  'writeSql',
+  'passwordFile',
+  'passwordCommand',
+  'passwordRefresh',
+  'passwordPrompt',
+  'sslMode',
+  'sslCa',
+  'label',
+  'report',
+] as const satisfies readonly (keyof RunArgs)[];
+
+function dnsServerOption(server: string | undefined): { dnsServer?: string } {
+  return server !== undefined ? { dnsServer: server } : {};
+}
+
+/**
+ * The password from --password-command or --password-prompt, or from the scenario's password.command
+ * (whose refresh --password-refresh may replace); undefined: the usual sources apply.
+ */
+async function flagPassword(
+  args: RunArgs,
+  io: Io,
+  scenarioCommand: { command: string; refreshMs?: number } | undefined,
+): Promise<{ password: string; source: string; refresh?: RunOptions['passwordRefresh'] } | undefined> {
+  const kind = passwordFlags(args);
+  if (kind === 'command' && args.passwordCommand !== undefined) {
+    return passwordFromCommand(args.passwordCommand, refreshMs(args.passwordRefresh), io);
+  }
+  if (kind === 'prompt') {
+    return { password: await promptPassword(io, 'Password (not shown): '), source: 'prompt' };
+  }
+  if (kind === undefined && scenarioCommand !== undefined) {
+    const every = args.passwordRefresh !== undefined ? refreshMs(args.passwordRefresh) : scenarioCommand.refreshMs;
+    return passwordFromCommand(scenarioCommand.command, every ?? refreshMs(undefined), io, 'password.command');
+  }
+  return undefined;
+}
+
+function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** `reports/x.ndjson` → `reports/x.pool.ndjson`: each model of a side-by-side run has its own results file. */
+export function sideBySidePath(out: string, model: ConnectionModel): string {
+  const ext = extname(out);
+  return ext === '' ? `${out}.${model}` : `${out.slice(0, -ext.length)}.${model}${ext}`;
+}
+
+/** The results files a plan writes: one, or one per client model side by side. */
+export function plannedOutputs(plan: Pick<RunPlan, 'options' | 'connections'>): string[] {
+  return plan.connections.length < 2
+    ? [plan.options.out]
+    : plan.connections.map((m) => sideBySidePath(plan.options.out, m));
+}

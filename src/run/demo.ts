@@ -34,7 +34,7 @@ function quickScenarios(): { inPlace: string; blueGreen: string } {
   const load = 'load:\n  reads: 100\n  writes: 50\n  connection: pool\n  timeout: 1s\n';
   return {
     inPlace:
-      'name: in-place\ndescription: quick demo of an in-place upgrade (modify-db-instance)\nsandbox: single\nduration: 14s\n' +
+      'name: in-place\ndescription: quick demo of an in-place upgrade (modify-db-instance)\nsandbox: single\nduration: 18s\n' +
       load +
       'actions:\n  - at: 4s\n    name: in-place upgrade\n    step: in-place-upgrade\n    with: { offline: 5s }\n' +
       'thresholds:\n  - lost_writes==0\n',

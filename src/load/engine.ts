@@ -1,15 +1,16 @@
 import type mysql from 'mysql2';
-import { DROPPED, OK, OPS, STALLED, type Op, type Run, type ServerSeen } from '../results/types.js';
+import { DROPPED, OK, OPS, STALLED, identityKey, type Identity, type Op } from '../results/types.js';
 import { wallClockMs } from '../io.js';
 import { classifyError } from './classify.js';
 import { connectReporter, makeStrategy, type ConnectionStrategy } from './connections.js';
-import { encodeHistogram, newHistogram, recordUs, type Histogram } from '../results/histogram.js';
+import { newHistogram, recordUs } from '../results/histogram.js';
 import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
-import { identityKey, type Identity } from '../results/types.js';
 import { bindParams, identityFromRow } from './probes.js';
 import { remoteAddressOf } from './resolve.js';
 import { StallMonitor, stallThresholdMs } from './stall.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
+import { newBucket, toWire, type Bucket } from './buckets.js';
+export { lagSummary } from './buckets.js';
 
 /** Queries, and at most this long, spent warming the driver's code before the start. */
 const WARM_CODE_QUERIES = 2000;
@@ -19,23 +20,6 @@ type QueryCallback = (err: mysql.QueryError | null, rows: unknown) => void;
 
 /** While an op's probes keep reaching the same address, how often that is reported (endpoint-watch.ts). */
 const ADDRESS_EVERY_MS = 250;
-
-interface Bucket {
-  sec: number;
-  due: number;
-  ok: number;
-  failed: Record<string, number>;
-  dropped: number;
-  stalled: number;
-  inFlight: number;
-  hist: Histogram | null;
-  /** seq and outcome of every probe, in completion order; sorted when sealed. */
-  seqs: number[];
-  outcomes: string[];
-  servers: Map<string, ServerSeen>;
-  /** How late each probe was issued after its intended time (µs): the harness's own scheduling health. */
-  lagsUs: number[];
-}
 
 interface OpState {
   op: Op;
@@ -227,20 +211,7 @@ export class ProbeEngine {
   private bucket(s: OpState, sec: number): Bucket {
     let b = s.buckets.get(sec);
     if (!b) {
-      b = {
-        sec,
-        due: 0,
-        ok: 0,
-        failed: {},
-        dropped: 0,
-        stalled: 0,
-        inFlight: 0,
-        hist: null,
-        seqs: [],
-        outcomes: [],
-        servers: new Map(),
-        lagsUs: [],
-      };
+      b = newBucket(sec);
       s.buckets.set(sec, b);
     }
     return b;
@@ -419,38 +390,10 @@ export class ProbeEngine {
       for (const [sec, b] of s.buckets) {
         if (sec > sealed) continue;
         s.buckets.delete(sec);
-        out.push(this.toWire(s.op, b));
+        out.push(toWire(s.op, b, this.cfg.workers));
       }
     }
     if (out.length > 0 || sealed === ALL_SEALED) this.send({ type: 'buckets', buckets: out, sealedThroughSec: sealed });
-  }
-
-  private toWire(op: Op, b: Bucket): WorkerBucket {
-    const order = b.seqs.map((_, i) => i).sort((x, y) => (b.seqs[x] as number) - (b.seqs[y] as number));
-    const runs: Run[] = [];
-    let last: Run | undefined;
-    for (const i of order) {
-      const seq = b.seqs[i] as number;
-      const outcome = b.outcomes[i] as string;
-      if (last && last[2] === outcome && last[0] + last[1] * this.cfg.workers === seq) last[1]++;
-      else {
-        last = [seq, 1, outcome];
-        runs.push(last);
-      }
-    }
-    return {
-      op,
-      sec: b.sec,
-      due: b.due,
-      ok: b.ok,
-      failed: b.failed,
-      dropped: b.dropped,
-      ...(b.stalled > 0 ? { stalled: b.stalled } : {}),
-      hist: b.hist ? encodeHistogram(b.hist) : null,
-      runs,
-      servers: [...b.servers.values()],
-      sendLagUs: lagSummary(b.lagsUs),
-    };
   }
 
   private maybeFinish(): void {
@@ -469,15 +412,4 @@ export class ProbeEngine {
   openConnections(): number {
     return this.ops.reduce((n, s) => n + s.strategy.openCount(), 0);
   }
-}
-
-/** p99 and max of a second's send lags (µs, rounded). */
-export function lagSummary(lagsUs: number[]): { p99: number; max: number } {
-  if (lagsUs.length === 0) return { p99: 0, max: 0 };
-  const sorted = Float64Array.from(lagsUs).sort();
-  const at = Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1);
-  return {
-    p99: Math.max(0, Math.round(sorted[at] as number)),
-    max: Math.max(0, Math.round(sorted[sorted.length - 1] as number)),
-  };
 }

@@ -1,9 +1,22 @@
 import type mysql from 'mysql2/promise';
-import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import { DowntimeError, oneLine } from '../errors.js';
 import type { EventRecord, LagRecord } from '../results/types.js';
 import { classifyError } from './classify.js';
 import { connectOnce, type ConnectOptions } from './setup.js';
 import type { Target } from './target.js';
+
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, READ, UPSERT, heartbeatTable } from './heartbeat-table.js';
+import { LagRecorder } from './lag-recorder.js';
+
+export {
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_TIMEOUT_MS,
+  createHeartbeatSql,
+  ensureHeartbeatTable,
+  heartbeatTable,
+  HEARTBEAT_COLUMNS,
+} from './heartbeat-table.js';
+export { LagRecorder } from './lag-recorder.js';
 
 /**
  * Replication lag on blue/green, pt-heartbeat style: every 100 ms the main thread writes a heartbeat row
@@ -22,143 +35,6 @@ import type { Target } from './target.js';
  * Two connections of its own (never the probe workers'); every failure is counted per second by error
  * class and the connection is opened again on the next tick: heartbeat trouble never stops the run.
  */
-export const HEARTBEAT_INTERVAL_MS = 100;
-/** A heartbeat write or read slower than this is abandoned (its connection closed) and counted `timeout`. */
-export const HEARTBEAT_TIMEOUT_MS = 1000;
-
-export function heartbeatTable(table: string): string {
-  return `${table}_heartbeat`;
-}
-
-export function createHeartbeatSql(table: string): string {
-  return (
-    `CREATE TABLE IF NOT EXISTS \`${table}\` (` +
-    'run_id CHAR(36) NOT NULL, seq BIGINT NOT NULL, sent_us BIGINT NOT NULL, server_id BIGINT NOT NULL, ' +
-    'PRIMARY KEY (run_id)) ENGINE=InnoDB'
-  );
-}
-
-/** The columns the heartbeat relies on, and the data types it accepts for each. */
-export const HEARTBEAT_COLUMNS: Record<string, RegExp> = {
-  run_id: /^(char|varchar)$/i,
-  seq: /^bigint$/i,
-  sent_us: /^bigint$/i,
-  server_id: /^(bigint|int)$/i,
-};
-
-/** Creates the heartbeat table if missing and refuses one of another shape (the harness writes only its own tables). */
-export async function ensureHeartbeatTable(conn: mysql.Connection, table: string, database: string): Promise<void> {
-  const columns = async (): Promise<Map<string, string>> => {
-    const [rows] = await conn.query(
-      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-      [database, table],
-    );
-    return new Map((rows as { name: string; type: string }[]).map((r) => [r.name.toLowerCase(), r.type]));
-  };
-  let have = await columns();
-  if (have.size === 0) {
-    try {
-      await conn.query(createHeartbeatSql(table));
-    } catch (err) {
-      throw new DowntimeError(
-        `cannot create table ${database}.${table} for the replication-lag heartbeat: ${oneLine((err as Error).message)}; grant CREATE on ${database}, or drop --green-target`,
-        ExitCode.Schema,
-      );
-    }
-    have = await columns();
-  }
-  const wrong: string[] = [];
-  for (const [name, type] of Object.entries(HEARTBEAT_COLUMNS)) {
-    const t = have.get(name);
-    if (t === undefined) wrong.push(`no column ${name}`);
-    else if (!type.test(t)) wrong.push(`column ${name} is ${t}`);
-  }
-  if (wrong.length > 0) {
-    throw new DowntimeError(
-      `table ${database}.${table} exists with another shape (${wrong.join(', ')}); it is not the harness's heartbeat table: choose another --table`,
-      ExitCode.Schema,
-    );
-  }
-}
-
-const UPSERT = (t: string): string =>
-  `INSERT INTO \`${t}\` (run_id, seq, sent_us, server_id) VALUES (?, ?, ?, ?) ` +
-  'ON DUPLICATE KEY UPDATE seq = VALUES(seq), sent_us = VALUES(sent_us), server_id = VALUES(server_id)';
-const READ = (t: string): string => `SELECT seq, sent_us, server_id, @@server_id AS me FROM \`${t}\` WHERE run_id = ?`;
-
-/** One second's lag bucket while it is open. */
-interface Bucket {
-  samples: number;
-  maxMs: number | null;
-  lastMs: number | null;
-  selfWritten: number;
-  readErrors: Record<string, number>;
-  writeErrors: Record<string, number>;
-}
-
-const emptyBucket = (): Bucket => ({
-  samples: 0,
-  maxMs: null,
-  lastMs: null,
-  selfWritten: 0,
-  readErrors: {},
-  writeErrors: {},
-});
-
-/** Per-second lag buckets → `lag` records: every second of the run gets one, empty ones included. */
-export class LagRecorder {
-  private readonly buckets = new Map<number, Bucket>();
-  private nextSec: number;
-
-  constructor(
-    startMs: number,
-    private readonly out: (r: LagRecord) => void,
-  ) {
-    this.nextSec = Math.floor(startMs / 1000);
-  }
-
-  private bucket(atMs: number): Bucket | null {
-    const sec = Math.floor(atMs / 1000);
-    if (sec < this.nextSec) return null; // before the start, or a second already written
-    let b = this.buckets.get(sec);
-    if (b === undefined) {
-      b = emptyBucket();
-      this.buckets.set(sec, b);
-    }
-    return b;
-  }
-
-  sample(atMs: number, lagMs: number): void {
-    const b = this.bucket(atMs);
-    if (b === null) return;
-    const ms = Math.max(0, Math.round(lagMs * 1000) / 1000);
-    b.samples++;
-    b.maxMs = b.maxMs === null ? ms : Math.max(b.maxMs, ms);
-    b.lastMs = ms;
-  }
-
-  selfWritten(atMs: number): void {
-    const b = this.bucket(atMs);
-    if (b !== null) b.selfWritten++;
-  }
-
-  error(atMs: number, side: 'read' | 'write', cls: string): void {
-    const b = this.bucket(atMs);
-    if (b === null) return;
-    const m = side === 'read' ? b.readErrors : b.writeErrors;
-    m[cls] = (m[cls] ?? 0) + 1;
-  }
-
-  /** Writes the records of every second up to and including `lastSec`. */
-  flushThrough(lastSec: number): void {
-    for (; this.nextSec <= lastSec; this.nextSec++) {
-      const b = this.buckets.get(this.nextSec) ?? emptyBucket();
-      this.buckets.delete(this.nextSec);
-      this.out({ type: 'lag', sec: this.nextSec, ...b });
-    }
-  }
-}
-
 export interface HeartbeatOptions {
   /** The endpoint (heartbeats are written through it), with its credentials. */
   endpoint: ConnectOptions;

@@ -8,6 +8,7 @@ import {
   type Run,
   type SecondRecord,
 } from '../results/types.js';
+import { addCounts } from './counts.js';
 
 /**
  * Outage windows of one op, from the per-probe `runs` of its second records.
@@ -220,11 +221,6 @@ export function singleOpFull(scan: OpScan): FullWindow[] {
     endsAtGap: w.endsAtGap,
     startsAfterGap: w.startsAfterGap,
   }));
-}
-
-export function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
-  return into;
 }
 
 /** Observed intervals of an op: its span minus its gaps and stalls. */

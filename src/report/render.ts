@@ -1,6 +1,6 @@
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
-import { CHART_HEIGHT, CHART_WIDTH, type ChartJson, type MarkBox, type Marks } from './charts.js';
+import { CHART_HEIGHT, CHART_WIDTH, type ChartJson, type MarkBox, type Marks } from './charts/index.js';
 
 /**
  * Renders chart configurations to PNG. The only non-JSON part is this inline plugin, which draws what

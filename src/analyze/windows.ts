@@ -102,13 +102,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
       if (count <= 0) continue;
       if (first > nextSeq) gapTo(first);
       if (outcome === STALLED) {
-        const last = stalls[stalls.length - 1];
-        if (last !== undefined && last.firstSeq + last.count === first) {
-          last.count += count;
-          last.endMs = at(first + count);
-        } else {
-          stalls.push({ op, startMs: at(first), endMs: at(first + count), firstSeq: first, count });
-        }
+        addStall(stalls, op, first, count, at);
         endAtUnknown();
         nextSeq = first + count;
         continue;
@@ -132,10 +126,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
             startsAfterGap: afterGap,
           };
         }
-        open.errors[outcome] = (open.errors[outcome] ?? 0) + count;
-        const last = open.runs[open.runs.length - 1];
-        if (last && last[2] === outcome && last[0] + last[1] === first) last[1] += count;
-        else open.runs.push([first, count, outcome]);
+        addToWindow(open, first, count, outcome);
       }
       afterGap = false;
       nextSeq = first + count;
@@ -153,6 +144,25 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
     windows.push(o);
   }
   return { op, schedule, windows, gaps, stalls, nextSeq, startMs: at(0), endMs };
+}
+
+/** Stalled probes [first, first+count): extend the last stall when they continue it, else start one. */
+function addStall(stalls: Gap[], op: Op, first: number, count: number, at: (seq: number) => number): void {
+  const last = stalls[stalls.length - 1];
+  if (last !== undefined && last.firstSeq + last.count === first) {
+    last.count += count;
+    last.endMs = at(first + count);
+  } else {
+    stalls.push({ op, startMs: at(first), endMs: at(first + count), firstSeq: first, count });
+  }
+}
+
+/** Not-ok probes [first, first+count) into their window: counted by class, kept as runs (contiguous ones merged). */
+function addToWindow(w: OpWindow, first: number, count: number, outcome: string): void {
+  w.errors[outcome] = (w.errors[outcome] ?? 0) + count;
+  const last = w.runs[w.runs.length - 1];
+  if (last && last[2] === outcome && last[0] + last[1] === first) last[1] += count;
+  else w.runs.push([first, count, outcome]);
 }
 
 // Lives with intendedMs() in results/types.ts, which also knows merged (multi-source) schedules.

@@ -44,29 +44,11 @@ export function latencyChart(a: Analysis): ChartJson {
     `${s.label}: latency of successful probes per second (from intended time, ms, log scale)`,
     subtitleOf(s, originMs, 'start'),
   );
-  // Whole decades around the data: chart.js fits a log axis tightly to the data, which put a steady p50 on the
-  // bottom edge (invisible) and turned 1.8…2.1 ms into a full-height swing.
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const d of datasets) {
-    for (const p of d.data as XY[]) {
-      if (p.y === null) continue;
-      lo = Math.min(lo, p.y);
-      hi = Math.max(hi, p.y);
-    }
-  }
-  const decades =
-    lo <= hi
-      ? {
-          min: 10 ** Math.floor(Math.log10(lo)),
-          max: Math.max(10 ** Math.ceil(Math.log10(hi)), 10 ** (Math.floor(Math.log10(lo)) + 1)),
-        }
-      : {};
   options.scales = {
     x: xAxis(min, max, 'seconds from start'),
     y: {
       type: 'logarithmic',
-      ...decades,
+      ...logDecades(datasets),
       title: { display: true, text: 'latency (ms)', font: { ...FONT, size: 16, weight: 'bold' }, color: '#222' },
       ticks: { font: { ...FONT, size: 14 }, color: '#222' },
       grid: { color: COLORS.grid },
@@ -85,4 +67,26 @@ export function latencyChart(a: Analysis): ChartJson {
     strips: fullStrips(s.outages, originMs),
   } satisfies Marks;
   return { type: 'line', data: { datasets }, options };
+}
+
+/**
+ * Whole decades around the data: chart.js fits a log axis tightly to the data, which put a steady p50 on the
+ * bottom edge (invisible) and turned 1.8…2.1 ms into a full-height swing. Empty (chart.js decides) without data.
+ */
+function logDecades(datasets: Record<string, unknown>[]): { min?: number; max?: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const d of datasets) {
+    for (const p of d.data as XY[]) {
+      if (p.y === null) continue;
+      lo = Math.min(lo, p.y);
+      hi = Math.max(hi, p.y);
+    }
+  }
+  return lo <= hi
+    ? {
+        min: 10 ** Math.floor(Math.log10(lo)),
+        max: Math.max(10 ** Math.ceil(Math.log10(hi)), 10 ** (Math.floor(Math.log10(lo)) + 1)),
+      }
+    : {};
 }

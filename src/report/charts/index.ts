@@ -14,4 +14,3 @@ export { latencyChart } from './latency.js';
 export { lagChart } from './lag.js';
 export { alignmentOf, compareChart } from './compare.js';
 export { downtimeBarChart } from './downtime-bars.js';
-export { wallClock } from '../text/wording.js';

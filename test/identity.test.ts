@@ -115,7 +115,7 @@ test('rds_topology: the deployment status is the source row while it is listed',
 });
 
 test('report: identity changes in summary.identities (older events without address too), chart labels, summary.md table', async () => {
-  const { summaryMarkdown } = await import('../src/report/text.js');
+  const { summaryMarkdown } = await import('../src/report/text/index.js');
   const text = syntheticResults({
     durationMs: 4000,
     rates: { read: 10 },

@@ -8,7 +8,7 @@ import { mergeCommandCore } from '../src/commands/merge.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import type { Io } from '../src/io.js';
 import { decodeHistogram, mergeEncoded } from '../src/results/histogram.js';
-import { mergeResults, type MergeInput } from '../src/results/merge.js';
+import { mergeResults, type MergeInput } from '../src/analyze/merge.js';
 import { parseResults } from '../src/results/reader.js';
 import { OK, OPS, intendedMs, mergedTimes, type Op, type ResultsFile, type ResultsLine } from '../src/results/types.js';
 import { assertInvariants } from './helpers/invariants.js';

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { analyze, analyzeDetailed } from '../src/analyze/index.js';
-import { summaryMarkdown } from '../src/report/text.js';
+import { summaryMarkdown } from '../src/report/text/index.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
 import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';

@@ -1,6 +1,6 @@
 import { DowntimeError, ExitCode } from '../errors.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import type { Summary } from './index.js';
+import type { Summary } from './types.js';
 
 /**
  * Pass/fail thresholds on a summary, k6-style: `write_downtime<60s`, `lost_writes==0`, `read_availability>=99.9%`.

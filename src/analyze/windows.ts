@@ -8,6 +8,7 @@ import {
   type Run,
   type SecondRecord,
 } from '../results/types.js';
+import { addCounts } from './counts.js';
 
 /**
  * Outage windows of one op, from the per-probe `runs` of its second records.
@@ -112,13 +113,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
       if (count <= 0) continue;
       if (first > nextSeq) gapTo(first);
       if (outcome === STALLED) {
-        const last = stalls[stalls.length - 1];
-        if (last !== undefined && last.firstSeq + last.count === first) {
-          last.count += count;
-          last.endMs = at(first + count);
-        } else {
-          stalls.push({ op, startMs: at(first), endMs: at(first + count), firstSeq: first, count });
-        }
+        addStall(stalls, op, first, count, at);
         if (open) stallFrom ??= first;
         else afterGap = true;
         nextSeq = first + count;
@@ -151,10 +146,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
             stalledProbes: 0,
           };
         }
-        open.errors[outcome] = (open.errors[outcome] ?? 0) + count;
-        const last = open.runs[open.runs.length - 1];
-        if (last && last[2] === outcome && last[0] + last[1] === first) last[1] += count;
-        else open.runs.push([first, count, outcome]);
+        addToWindow(open, first, count, outcome);
       }
       afterGap = false;
       nextSeq = first + count;
@@ -174,6 +166,25 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
   }
   const unknown = stalls.filter((g) => !bridged.has(g));
   return { op, schedule, windows, gaps, stalls: unknown, nextSeq, startMs: at(0), endMs };
+}
+
+/** Stalled probes [first, first+count): extend the last stall when they continue it, else start one. */
+function addStall(stalls: Gap[], op: Op, first: number, count: number, at: (seq: number) => number): void {
+  const last = stalls[stalls.length - 1];
+  if (last !== undefined && last.firstSeq + last.count === first) {
+    last.count += count;
+    last.endMs = at(first + count);
+  } else {
+    stalls.push({ op, startMs: at(first), endMs: at(first + count), firstSeq: first, count });
+  }
+}
+
+/** Not-ok probes [first, first+count) into their window: counted by class, kept as runs (contiguous ones merged). */
+function addToWindow(w: OpWindow, first: number, count: number, outcome: string): void {
+  w.errors[outcome] = (w.errors[outcome] ?? 0) + count;
+  const last = w.runs[w.runs.length - 1];
+  if (last && last[2] === outcome && last[0] + last[1] === first) last[1] += count;
+  else w.runs.push([first, count, outcome]);
 }
 
 // Lives with intendedMs() in results/types.ts, which also knows merged (multi-source) schedules.
@@ -245,11 +256,6 @@ export function singleOpFull(scan: OpScan): FullWindow[] {
     startsAfterGap: w.startsAfterGap,
     stalledProbes: w.stalledProbes,
   }));
-}
-
-export function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
-  return into;
 }
 
 /** Observed intervals of an op: its span minus its gaps and stalls. */

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import { mergeResults, DEFAULT_SKEW_BOUND_MS } from '../results/merge.js';
+import { mergeResults, DEFAULT_SKEW_BOUND_MS } from '../analyze/merge.js';
 import { readResults } from '../results/reader.js';
 import { assertWritableOutput } from '../results/writer.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';

@@ -3,13 +3,20 @@ import { analyzeDetailed, type Analysis, type Summary } from '../analyze/index.j
 import { defaultThresholds, evaluateThresholds, type Threshold, type ThresholdResult } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ResultsFile } from '../results/types.js';
-import { compareChart, downtimeBarChart, lagChart, latencyChart, outcomeChart } from './charts.js';
+import { compareChart, downtimeBarChart, lagChart, latencyChart, outcomeChart } from './charts/index.js';
 import { writeFilesAtomic } from '../util/fs-atomic.js';
 import { renderPng } from './render.js';
-import { formatCompareTable, reportHtml, secondsCsv, summaryMarkdown } from './text.js';
+import {
+  compareHtml,
+  compareMarkdown,
+  formatCompareTable,
+  reportHtml,
+  secondsCsv,
+  summaryMarkdown,
+} from './text/index.js';
 
-export { formatSummaryTable, formatCompareTable, formatAvailability, formatNines } from './text.js';
-export { outcomeChart, latencyChart, lagChart, compareChart, downtimeBarChart, alignmentOf } from './charts.js';
+export { formatSummaryTable, formatCompareTable, formatAvailability, formatNines } from './text/index.js';
+export { outcomeChart, latencyChart, lagChart, compareChart, downtimeBarChart, alignmentOf } from './charts/index.js';
 export { renderPng, pngSize } from './render.js';
 
 export interface RenderReportOptions {
@@ -101,34 +108,8 @@ export async function renderCompare(
   const timeline = await renderPng(compareChart(analyses));
   const bars = await renderPng(downtimeBarChart(summaries));
   const table = formatCompareTable(summaries);
-  const md = [
-    `## Downtime comparison: ${summaries.map((s) => s.label).join(' vs ')}`,
-    '',
-    ...summaries.map((s, i) => `${i + 1}. ${s.label}: ${s.file}`),
-    '',
-    '```',
-    table,
-    '```',
-    '',
-    'Runs are aligned at their first action event (or their start). "Once a month": the run\'s downtime in a 30.44-day month.',
-    '',
-    '![compare.png](compare.png)',
-    '',
-    '![downtime.png](downtime.png)',
-    '',
-  ].join('\n');
-  const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const html = [
-    '<!doctype html><html><head><meta charset="utf-8"><title>downtime comparison</title>',
-    '<style>body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px}img{width:100%;max-width:1600px;border:1px solid #ddd}pre{font-size:14px}</style></head><body>',
-    `<h1>${esc(`Downtime comparison: ${summaries.map((s) => s.label).join(' vs ')}`)}</h1>`,
-    `<ol>${summaries.map((s) => `<li>${esc(`${s.label}: ${s.file}`)}</li>`).join('')}</ol>`,
-    `<pre>${esc(table)}</pre>`,
-    '<p>Runs are aligned at their first action event (or their start).</p>',
-    `<img alt="compare" src="data:image/png;base64,${timeline.toString('base64')}">`,
-    `<img alt="downtime" src="data:image/png;base64,${bars.toString('base64')}">`,
-    '</body></html>\n',
-  ].join('\n');
+  const md = compareMarkdown(summaries, table);
+  const html = compareHtml(summaries, table, timeline, bars);
   const files = writeAll(
     outDir,
     [

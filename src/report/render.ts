@@ -1,6 +1,14 @@
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
-import { CHART_HEIGHT, CHART_WIDTH, type ChartJson, type MarkBox, type Marks } from './charts.js';
+import {
+  CHART_HEIGHT,
+  CHART_WIDTH,
+  type ChartJson,
+  type MarkBox,
+  type MarkLine,
+  type MarkPoint,
+  type Marks,
+} from './charts/index.js';
 
 /**
  * Renders chart configurations to PNG. The only non-JSON part is this inline plugin, which draws what
@@ -115,114 +123,156 @@ export const marksPlugin: Plugin<'line' | 'bar'> = {
   },
   afterDatasetsDraw(chart, _args, opts) {
     const marks = opts as unknown as Marks;
-    const ctx = chart.ctx;
-    const area = chart.chartArea;
     const xs = chart.scales.x;
     if (!xs) return;
+    const ctx = chart.ctx;
     ctx.save();
     // Window labels sit at the bottom of their panel (the top carries the full-outage strip); one that would
     // overlap a label already drawn is skipped rather than made unreadable.
-    const drawn: { x1: number; x2: number; y: number }[] = [];
-    ctx.font = `bold 13px ${FONT_FAMILY}`;
-    for (const b of marks.boxes ?? []) {
-      const r = boxRect(chart, b);
-      if (!r || !b.label) continue;
-      const x1 = r.x + 3;
-      const x2 = x1 + ctx.measureText(b.label).width + 6;
-      const y = r.y + r.h - 6;
-      if (drawn.some((d) => d.y === y && x1 < d.x2 && d.x1 < x2)) continue;
-      drawn.push({ x1, x2, y });
-      label(ctx, b.label, x1, y, b.labelColor ?? '#8b0000', 13);
-    }
-    for (const s of marks.strips ?? []) {
-      const r = boxRect(chart, s);
-      if (!r) continue;
-      ctx.fillStyle = s.color;
-      ctx.fillRect(r.x, area.top, r.w, 8);
-      if (!s.label) continue;
-      const x1 = r.x + 3;
-      const x2 = x1 + ctx.measureText(s.label).width + 6;
-      const y = area.top + 26;
-      if (drawn.some((d) => d.y === y && x1 < d.x2 && d.x1 < x2)) continue;
-      drawn.push({ x1, x2, y });
-      label(ctx, s.label, x1, y, '#8b0000', 13);
-    }
-    const lines = (marks.lines ?? [])
-      .map((l) => {
-        const ys = l.axis ? chart.scales[l.axis] : undefined;
-        return { l, x: xs.getPixelForValue(l.x), top: ys ? ys.top : area.top, bottom: ys ? ys.bottom : area.bottom };
-      })
-      .filter((d) => d.x >= area.left && d.x <= area.right);
-    ctx.font = `bold 14px ${FONT_FAMILY}`;
-    const spots = placeLineLabels(
-      lines.map((d) => ({ x: d.x, top: d.top, bottom: d.bottom, length: ctx.measureText(d.l.label).width + 4 })),
-      area.left,
-    );
-    lines.forEach(({ l, x, top, bottom }, i) => {
-      ctx.strokeStyle = l.color;
-      ctx.lineWidth = 1.5;
-      ctx.setLineDash(l.dashed ? [6, 4] : []);
-      ctx.beginPath();
-      ctx.moveTo(x, top);
-      ctx.lineTo(x, bottom);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      // Rotated, reading upwards, ending near the top, on the right of the line (inside the chart area even
-      // at x = 0, where a label on the left would cover the axis numbers), unless another label is there.
-      const spot = spots[i] as LabelSpot;
-      ctx.save();
-      ctx.translate(spot.left, spot.y);
-      ctx.rotate(-Math.PI / 2);
-      ctx.font = `bold 14px ${FONT_FAMILY}`;
-      const w = ctx.measureText(l.label).width;
-      ctx.fillStyle = 'rgba(255,255,255,0.85)';
-      ctx.fillRect(-w - 2, -1, w + 4, LABEL_THICKNESS);
-      ctx.fillStyle = l.color;
-      ctx.textAlign = 'right';
-      ctx.textBaseline = 'top';
-      ctx.fillText(l.label, 0, 0);
-      ctx.restore();
-    });
+    const drawn: DrawnLabel[] = [];
+    drawBoxLabels(chart, marks.boxes ?? [], drawn);
+    drawStrips(chart, marks.strips ?? [], drawn);
+    drawEventLines(chart, xs, marks.lines ?? []);
     for (const c of marks.captions ?? []) {
       const ys = chart.scales[c.axis];
-      if (ys) label(ctx, c.text, area.left + 8, ys.top + 20, '#111', 15);
+      if (ys) label(ctx, c.text, chart.chartArea.left + 8, ys.top + 20, '#111', 15);
     }
-    (marks.barLabels ?? []).forEach((texts, di) => {
-      const meta = chart.getDatasetMeta(di);
-      if (meta.hidden) return;
-      ctx.font = `bold 15px ${FONT_FAMILY}`;
-      ctx.fillStyle = '#111';
-      ctx.textAlign = 'center';
-      ctx.textBaseline = 'bottom';
-      texts.forEach((text, i) => {
-        const el = meta.data[i];
-        if (text === null || !el || !Number.isFinite(el.x)) return;
-        // A null value (op not probed) has no bar: its text sits on the axis.
-        const y = Number.isFinite(el.y) ? el.y : (chart.scales.y?.bottom ?? area.bottom);
-        ctx.fillText(text, el.x, y - 4);
-      });
-    });
-    let labelled = false;
-    for (const p of marks.points ?? []) {
-      const x = xs.getPixelForValue(p.x);
-      const ys = chart.scales[p.axis];
-      if (!ys || x < area.left || x > area.right) continue;
-      const y = ys.bottom - 4;
-      ctx.fillStyle = p.color;
-      ctx.beginPath();
-      ctx.moveTo(x, y - 14);
-      ctx.lineTo(x - 8, y);
-      ctx.lineTo(x + 8, y);
-      ctx.closePath();
-      ctx.fill();
-      if (!labelled) {
-        label(ctx, p.label, x + 10, y - 22, p.color, 13);
-        labelled = true;
-      }
-    }
+    drawBarLabels(chart, marks.barLabels ?? []);
+    drawLostPoints(chart, xs, marks.points ?? []);
     ctx.restore();
   },
 };
+
+/** A window or strip label already drawn: its x extent and baseline. */
+interface DrawnLabel {
+  x1: number;
+  x2: number;
+  y: number;
+}
+
+type Scale = NonNullable<Chart['scales'][string]>;
+
+/** Window labels, at the bottom of their panel. */
+function drawBoxLabels(chart: Chart, boxes: readonly MarkBox[], drawn: DrawnLabel[]): void {
+  const ctx = chart.ctx;
+  ctx.font = `bold 13px ${FONT_FAMILY}`;
+  for (const b of boxes) {
+    const r = boxRect(chart, b);
+    if (!r || !b.label) continue;
+    const x1 = r.x + 3;
+    const x2 = x1 + ctx.measureText(b.label).width + 6;
+    const y = r.y + r.h - 6;
+    if (drawn.some((d) => d.y === y && x1 < d.x2 && d.x1 < x2)) continue;
+    drawn.push({ x1, x2, y });
+    label(ctx, b.label, x1, y, b.labelColor ?? '#8b0000', 13);
+  }
+}
+
+/** Full-outage strips along the top of the chart area, and their labels. */
+function drawStrips(chart: Chart, strips: readonly MarkBox[], drawn: DrawnLabel[]): void {
+  const ctx = chart.ctx;
+  const area = chart.chartArea;
+  ctx.font = `bold 13px ${FONT_FAMILY}`;
+  for (const s of strips) {
+    const r = boxRect(chart, s);
+    if (!r) continue;
+    ctx.fillStyle = s.color;
+    ctx.fillRect(r.x, area.top, r.w, 8);
+    if (!s.label) continue;
+    const x1 = r.x + 3;
+    const x2 = x1 + ctx.measureText(s.label).width + 6;
+    const y = area.top + 26;
+    if (drawn.some((d) => d.y === y && x1 < d.x2 && d.x1 < x2)) continue;
+    drawn.push({ x1, x2, y });
+    label(ctx, s.label, x1, y, '#8b0000', 13);
+  }
+}
+
+/** Event lines across their panel (or the chart area), each labelled where placeLineLabels puts it. */
+function drawEventLines(chart: Chart, xs: Scale, marks: readonly MarkLine[]): void {
+  const ctx = chart.ctx;
+  const area = chart.chartArea;
+  const lines = marks
+    .map((l) => {
+      const ys = l.axis ? chart.scales[l.axis] : undefined;
+      return { l, x: xs.getPixelForValue(l.x), top: ys ? ys.top : area.top, bottom: ys ? ys.bottom : area.bottom };
+    })
+    .filter((d) => d.x >= area.left && d.x <= area.right);
+  ctx.font = `bold 14px ${FONT_FAMILY}`;
+  const spots = placeLineLabels(
+    lines.map((d) => ({ x: d.x, top: d.top, bottom: d.bottom, length: ctx.measureText(d.l.label).width + 4 })),
+    area.left,
+  );
+  lines.forEach(({ l, x, top, bottom }, i) => {
+    ctx.strokeStyle = l.color;
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash(l.dashed ? [6, 4] : []);
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, bottom);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    // Rotated, reading upwards, ending near the top, on the right of the line (inside the chart area even
+    // at x = 0, where a label on the left would cover the axis numbers), unless another label is there.
+    const spot = spots[i] as LabelSpot;
+    ctx.save();
+    ctx.translate(spot.left, spot.y);
+    ctx.rotate(-Math.PI / 2);
+    ctx.font = `bold 14px ${FONT_FAMILY}`;
+    const w = ctx.measureText(l.label).width;
+    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.fillRect(-w - 2, -1, w + 4, LABEL_THICKNESS);
+    ctx.fillStyle = l.color;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'top';
+    ctx.fillText(l.label, 0, 0);
+    ctx.restore();
+  });
+}
+
+/** Bar charts: each bar's text above it. */
+function drawBarLabels(chart: Chart, barLabels: readonly (string | null)[][]): void {
+  const ctx = chart.ctx;
+  barLabels.forEach((texts, di) => {
+    const meta = chart.getDatasetMeta(di);
+    if (meta.hidden) return;
+    ctx.font = `bold 15px ${FONT_FAMILY}`;
+    ctx.fillStyle = '#111';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    texts.forEach((text, i) => {
+      const el = meta.data[i];
+      if (text === null || !el || !Number.isFinite(el.x)) return;
+      // A null value (op not probed) has no bar: its text sits on the axis.
+      const y = Number.isFinite(el.y) ? el.y : (chart.scales.y?.bottom ?? chart.chartArea.bottom);
+      ctx.fillText(text, el.x, y - 4);
+    });
+  });
+}
+
+/** Lost writes: a triangle at the bottom of the panel in each such second; only the first is labelled. */
+function drawLostPoints(chart: Chart, xs: Scale, points: readonly MarkPoint[]): void {
+  const ctx = chart.ctx;
+  const area = chart.chartArea;
+  let labelled = false;
+  for (const p of points) {
+    const x = xs.getPixelForValue(p.x);
+    const ys = chart.scales[p.axis];
+    if (!ys || x < area.left || x > area.right) continue;
+    const y = ys.bottom - 4;
+    ctx.fillStyle = p.color;
+    ctx.beginPath();
+    ctx.moveTo(x, y - 14);
+    ctx.lineTo(x - 8, y);
+    ctx.lineTo(x + 8, y);
+    ctx.closePath();
+    ctx.fill();
+    if (!labelled) {
+      label(ctx, p.label, x + 10, y - 22, p.color, 13);
+      labelled = true;
+    }
+  }
+}
 
 let canvas: ChartJSNodeCanvas | null = null;
 

@@ -1,0 +1,97 @@
+import { OPS, type Op, type ResultsFile } from '../results/types.js';
+import { scanOp, type OpScan, type OpWindow } from './windows.js';
+
+/**
+ * Clock skew between load hosts whose runs are merged (analyze/merge.ts). It is estimated from outage windows,
+ * so it lives above the record merge (results/merge.ts), which only records what is estimated here.
+ */
+export interface SkewEstimate {
+  source: string;
+  /** Offset of this host's clock against the first source's, ms (+ = ahead), or null when it cannot be estimated. */
+  skewMs: number | null;
+  from: string | null;
+  boundMs: number;
+  exceeded: boolean;
+}
+
+/** Skew (ms) above which a warning is raised, unless one probe interval is longer. */
+export const DEFAULT_SKEW_BOUND_MS = 50;
+
+/**
+ * Clock offset of each host against the first, from what both saw: a common outage's (each host's longest
+ * window, if they overlap) first failed probe and first success after it (the database failed and recovered at one true time; each host stamps it with its own
+ * clock, to within one probe interval), else a shared action or phase event of the same name. Start times alone
+ * say nothing: hosts need not start together. `sourceIds` name the runs, in the same order.
+ */
+export function estimateSkews(
+  runs: readonly ResultsFile[],
+  sourceIds: readonly string[],
+  boundMs: number,
+): SkewEstimate[] {
+  const scans = runs.map((r) => {
+    const m: Partial<Record<Op, OpScan>> = {};
+    for (const op of OPS) {
+      const s = r.header.ops[op];
+      if (s) m[op] = scanOp(op, s, r.seconds[op], r.trailer?.totals[op]?.due);
+    }
+    return m;
+  });
+  const ref = scans[0] ?? {};
+  const refEvents = runs[0]?.events ?? [];
+  return runs.map((r, i) => {
+    const source = sourceIds[i] as string;
+    const intervalMs = Math.max(
+      ...OPS.flatMap((op) => {
+        const a = r.header.ops[op];
+        const b = runs[0]?.header.ops[op];
+        return [a ? 1000 / a.ratePerSec : 0, b ? 1000 / b.ratePerSec : 0];
+      }),
+    );
+    const bound = Math.max(boundMs, intervalMs);
+    if (i === 0) return { source, skewMs: 0, from: 'reference', boundMs: bound, exceeded: false };
+    let skewMs: number | null = null;
+    let from: string | null = null;
+    for (const op of ['write', 'read'] as const) {
+      // The longest window of each: the common outage, not a blip one host saw alone.
+      const a = longest(scans[i]?.[op]?.windows ?? []);
+      const b = longest(ref[op]?.windows ?? []);
+      if (!a || !b) continue;
+      if (a.endMs < b.startMs || b.endMs < a.startMs) continue; // not the same outage
+      // Only an edge both saw as a real probe transition is a shared instant (not the edge of missing
+      // seconds, not the end of the run).
+      const diffs: number[] = [];
+      if (!a.startsAfterGap && !b.startsAfterGap) diffs.push(a.startMs - b.startMs);
+      if (!a.open && !b.open && !a.endsAtGap && !b.endsAtGap) diffs.push(a.endMs - b.endMs);
+      if (diffs.length === 0) continue;
+      skewMs = diffs.reduce((x, y) => x + y, 0) / diffs.length;
+      from = `longest ${op} outage`;
+      break;
+    }
+    if (skewMs === null) {
+      for (const e of r.events) {
+        if (e.kind !== 'action' && e.kind !== 'phase') continue;
+        const match = refEvents.find((x) => x.kind === e.kind && x.name === e.name);
+        if (!match) continue;
+        skewMs = e.atMs - match.atMs;
+        from = `${e.kind} ${e.name}`;
+        break;
+      }
+    }
+    return { source, skewMs, from, boundMs: bound, exceeded: skewMs !== null && Math.abs(skewMs) > bound };
+  });
+}
+
+/** The warning for a skew beyond its bound, against the reference source. */
+export function skewWarning(s: SkewEstimate, referenceId: string): string {
+  return `clock skew: ${s.source} is ${fmtMs(s.skewMs ?? 0)} off ${referenceId} (from ${s.from ?? '?'}), more than ${fmtMs(s.boundMs)}: windows mix two clocks; sync the hosts' clocks (chrony/NTP)`;
+}
+
+function longest(ws: readonly OpWindow[]): OpWindow | undefined {
+  let best: OpWindow | undefined;
+  for (const w of ws) if (!best || w.endMs - w.startMs > best.endMs - best.startMs) best = w;
+  return best;
+}
+
+function fmtMs(ms: number): string {
+  return `${ms.toFixed(1)} ms`;
+}

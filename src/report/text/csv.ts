@@ -1,0 +1,50 @@
+import type { Analysis } from '../../analyze/index.js';
+
+/** RFC 4180 quoting where needed; null is an empty cell. */
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** seconds.csv: one row per second per op. */
+export function secondsCsv(a: Analysis): string {
+  const s = a.summary;
+  const head = [
+    'offset_s',
+    'epoch_s',
+    'op',
+    'due',
+    'ok',
+    'failed',
+    'dropped',
+    ...a.classes.map((c) => `failed_${c}`),
+    'p50_ms',
+    'p99_ms',
+    'max_ms',
+    'send_lag_p99_ms',
+    'send_lag_max_ms',
+  ];
+  const rowsOut: (string | number | null)[][] = [];
+  for (const op of ['read', 'write'] as const) {
+    for (const p of a.series[op]) {
+      rowsOut.push([
+        p.sec - s.startMs / 1000,
+        p.sec,
+        op,
+        p.due,
+        p.ok,
+        p.failed,
+        p.dropped,
+        ...a.classes.map((c) => p.failedByClass[c] ?? 0),
+        p.latencyMs?.p50 ?? null,
+        p.latencyMs?.p99 ?? null,
+        p.latencyMs?.max ?? null,
+        p.sendLagMs?.p99 ?? null,
+        p.sendLagMs?.max ?? null,
+      ]);
+    }
+  }
+  rowsOut.sort((x, y) => (x[1] as number) - (y[1] as number) || String(x[2]).localeCompare(String(y[2])));
+  return [head, ...rowsOut].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}

@@ -14,6 +14,7 @@ function bucket(partial: Partial<WorkerBucket> & Pick<WorkerBucket, 'sec' | 'run
     hist: null,
     servers: [],
     sendLagUs: { p99: 0, max: 0 },
+    okAfterUs: [],
     ...partial,
   };
 }
@@ -96,4 +97,62 @@ test('a second is emitted only when every worker sealed it, in time order', () =
     rest.map((r) => [r.sec, r.due]),
     [[2, 2]],
   );
+});
+
+test('edges: the answers next to a not-ok probe, with when they came, across workers and seconds', () => {
+  const carry = { seq: -2, ok: false, afterUs: -1 };
+  // Two workers, 10 probes a second. Second 1: seqs 0-9, 4-6 refused; second 2: seqs 10-19, 19 timed out.
+  const s1 = mergeBuckets(
+    'read',
+    1,
+    [
+      bucket({
+        sec: 1,
+        runs: [
+          [0, 2, 'ok'],
+          [4, 2, 'refused'],
+          [8, 1, 'ok'],
+        ],
+        okAfterUs: [1000, 1100, 1800],
+      }),
+      bucket({
+        sec: 1,
+        runs: [
+          [1, 2, 'ok'],
+          [5, 1, 'refused'],
+          [7, 2, 'ok'],
+        ],
+        okAfterUs: [1200, 1300, 2500, 1400, 1900],
+      }),
+    ],
+    2,
+    carry,
+  );
+  // seq 3 (worker 1, 1300 µs) is the last answer before seq 4; seq 7 (worker 1, 2500 µs) the first after 6.
+  assert.deepEqual(s1.edges, [
+    [3, 1300],
+    [7, 2500],
+  ]);
+  const s2 = mergeBuckets(
+    'read',
+    2,
+    [
+      bucket({ sec: 2, runs: [[10, 5, 'ok']], okAfterUs: [1, 2, 3, 4, 5] }),
+      bucket({
+        sec: 2,
+        runs: [
+          [11, 4, 'ok'],
+          [19, 1, 'timeout'],
+        ],
+        okAfterUs: [6, 7, 8, 9],
+      }),
+    ],
+    2,
+    carry,
+  );
+  assert.deepEqual(s2.edges, [[18, 5]], 'the last answer before the timeout');
+  const s3 = mergeBuckets('read', 3, [bucket({ sec: 3, runs: [[20, 1, 'ok']], okAfterUs: [777] })], 1, carry);
+  assert.deepEqual(s3.edges, [[20, 777]], 'the first answer after, in the next second');
+  const s4 = mergeBuckets('read', 4, [bucket({ sec: 4, runs: [[25, 1, 'refused']], okAfterUs: [] })], 1, carry);
+  assert.equal(s4.edges, undefined, 'no edge across missing seqs');
 });

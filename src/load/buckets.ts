@@ -1,6 +1,6 @@
 import type { WorkerBucket } from './protocol.js';
 import { encodeHistogram, type Histogram } from '../results/histogram.js';
-import type { Op, Run, ServerSeen } from '../results/types.js';
+import { OK, type Op, type Run, type ServerSeen } from '../results/types.js';
 
 /** One worker's share of one op-second while it is open (engine.ts), and its wire form once sealed. */
 export interface Bucket {
@@ -15,6 +15,8 @@ export interface Bucket {
   /** seq and outcome of every probe, in completion order; sorted when sealed. */
   seqs: number[];
   outcomes: string[];
+  /** Per probe (same order): µs from its intended time to its answer; -1 when it did not succeed. */
+  answeredAfterUs: number[];
   servers: Map<string, ServerSeen>;
   /** How late each probe was issued after its intended time (µs): the harness's own scheduling health. */
   lagsUs: number[];
@@ -32,6 +34,7 @@ export function newBucket(sec: number): Bucket {
     hist: null,
     seqs: [],
     outcomes: [],
+    answeredAfterUs: [],
     servers: new Map(),
     lagsUs: [],
   };
@@ -41,10 +44,12 @@ export function newBucket(sec: number): Bucket {
 export function toWire(op: Op, b: Bucket, workers: number): WorkerBucket {
   const order = b.seqs.map((_, i) => i).sort((x, y) => (b.seqs[x] as number) - (b.seqs[y] as number));
   const runs: Run[] = [];
+  const okAfterUs: number[] = [];
   let last: Run | undefined;
   for (const i of order) {
     const seq = b.seqs[i] as number;
     const outcome = b.outcomes[i] as string;
+    if (outcome === OK) okAfterUs.push(b.answeredAfterUs[i] as number);
     if (last && last[2] === outcome && last[0] + last[1] * workers === seq) last[1]++;
     else {
       last = [seq, 1, outcome];
@@ -63,6 +68,7 @@ export function toWire(op: Op, b: Bucket, workers: number): WorkerBucket {
     runs,
     servers: [...b.servers.values()],
     sendLagUs: lagSummary(b.lagsUs),
+    okAfterUs,
   };
 }
 

@@ -231,12 +231,14 @@ export class ProbeEngine {
     if (lagMs >= this.cfg.timeoutMs || (late && s.inFlight >= this.cfg.maxInFlight)) {
       b.seqs.push(seq);
       b.outcomes.push(STALLED);
+      b.answeredAfterUs.push(-1);
       b.stalled++;
       return;
     }
     if (s.inFlight >= this.cfg.maxInFlight) {
       b.seqs.push(seq);
       b.outcomes.push(DROPPED);
+      b.answeredAfterUs.push(-1);
       b.dropped++;
       return;
     }
@@ -263,6 +265,8 @@ export class ProbeEngine {
       if (outcome === 'timeout' && (late || this.stalls.blindAt(Math.min(deadlineMs, endMs)))) outcome = STALLED;
       b.seqs.push(seq);
       b.outcomes.push(outcome);
+      // When the answer came, from the intended time: an outage ends when an answer comes back (windows.ts).
+      b.answeredAfterUs.push(outcome === OK ? Math.round((endMs - intended) * 1000) : -1);
       if (outcome === STALLED) {
         b.stalled++;
       } else if (outcome === OK) {

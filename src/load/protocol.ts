@@ -35,7 +35,11 @@ export interface WorkerConfig {
  * One worker's share of one op-second: a SecondRecord whose runs cover the worker's own seqs
  * ([firstSeq, count, outcome] over firstSeq, firstSeq + workers, …).
  */
-export type WorkerBucket = Omit<SecondRecord, 'type' | 'sendLagUs'> & { sendLagUs: { p99: number; max: number } };
+export type WorkerBucket = Omit<SecondRecord, 'type' | 'sendLagUs' | 'edges'> & {
+  sendLagUs: { p99: number; max: number };
+  /** For each ok probe of this worker's share, in seq order: µs from its intended time to its answer. */
+  okAfterUs: number[];
+};
 
 export type WorkerMessage =
   | { type: 'buckets'; buckets: WorkerBucket[]; sealedThroughSec: number }

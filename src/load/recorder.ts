@@ -1,4 +1,4 @@
-import { identityKey, type Op, type Run, type SecondRecord, type ServerSeen } from '../results/types.js';
+import { OK, identityKey, type Op, type Run, type SecondRecord, type ServerSeen } from '../results/types.js';
 import { encodeHistogram, mergeEncoded } from '../results/histogram.js';
 import type { WorkerBucket } from './protocol.js';
 
@@ -9,6 +9,8 @@ import type { WorkerBucket } from './protocol.js';
 export class Recorder {
   private readonly pending: Record<Op, Map<number, WorkerBucket[]>> = { read: new Map(), write: new Map() };
   private readonly sealed: number[];
+  /** Per op, the last probe of the seconds written so far: an edge may span two seconds. */
+  private readonly carry: Partial<Record<Op, EdgeCarry>> = {};
 
   constructor(
     private readonly workers: number,
@@ -38,22 +40,39 @@ export class Recorder {
         const parts = this.pending[op].get(sec);
         if (!parts) continue;
         this.pending[op].delete(sec);
-        out.push(mergeBuckets(op, sec, parts, this.workers));
+        const carry = (this.carry[op] ??= { seq: -2, ok: false, afterUs: -1 });
+        out.push(mergeBuckets(op, sec, parts, this.workers, carry));
       }
     }
     return out;
   }
 }
 
-/** Merges the workers' shares of one op-second: counts summed, histograms added, runs interleaved by seq. */
-export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers: number): SecondRecord {
+/** The last probe of an op seen so far (seq, whether it succeeded, when its answer came): carried across seconds. */
+export interface EdgeCarry {
+  seq: number;
+  ok: boolean;
+  afterUs: number;
+}
+
+/**
+ * Merges the workers' shares of one op-second: counts summed, histograms added, runs interleaved by seq, and
+ * the edges — successful probes next to a not-ok one, with when their answer came (results/types.ts).
+ */
+export function mergeBuckets(
+  op: Op,
+  sec: number,
+  parts: WorkerBucket[],
+  workers: number,
+  carry: EdgeCarry = { seq: -2, ok: false, afterUs: -1 },
+): SecondRecord {
   let due = 0;
   let ok = 0;
   let dropped = 0;
   let stalled = 0;
   const failed: Record<string, number> = {};
   const servers = new Map<string, ServerSeen>();
-  const probes: [number, string][] = [];
+  const probes: [number, string, number][] = [];
   const sendLagUs = { p99: 0, max: 0 };
   for (const p of parts) {
     // Per-worker p99s cannot be merged exactly; the worst worker's is the conservative figure.
@@ -71,19 +90,34 @@ export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers
       else servers.set(key, { ...s });
     }
     // Worker runs step by `workers`; expand, then re-compress over the global sequence.
+    let okIndex = 0;
     for (const [first, count, outcome] of p.runs) {
-      for (let k = 0; k < count; k++) probes.push([first + k * workers, outcome]);
+      for (let k = 0; k < count; k++) {
+        const afterUs = outcome === OK ? (p.okAfterUs?.[okIndex++] ?? -1) : -1;
+        probes.push([first + k * workers, outcome, afterUs]);
+      }
     }
   }
   probes.sort((a, b) => a[0] - b[0]);
   const runs: Run[] = [];
+  const edges: [number, number][] = [];
   let last: Run | undefined;
-  for (const [seq, outcome] of probes) {
+  for (const [seq, outcome, afterUs] of probes) {
     if (last && last[2] === outcome && last[0] + last[1] === seq) last[1]++;
     else {
       last = [seq, 1, outcome];
       runs.push(last);
     }
+    // Next to the previous probe (no seqs missing between): an answer after a not-ok probe, or the last answer
+    // before one, is an edge.
+    const ok = outcome === OK;
+    if (carry.seq === seq - 1 && ok !== carry.ok) {
+      if (ok && afterUs >= 0) edges.push([seq, afterUs]);
+      else if (!ok && carry.afterUs >= 0) edges.push([carry.seq, carry.afterUs]);
+    }
+    carry.seq = seq;
+    carry.ok = ok;
+    carry.afterUs = afterUs;
   }
   const hists = parts.map((p) => p.hist).filter((h): h is string => h !== null);
   const hist =
@@ -101,5 +135,6 @@ export function mergeBuckets(op: Op, sec: number, parts: WorkerBucket[], workers
     runs,
     servers: [...servers.values()],
     sendLagUs,
+    ...(edges.length > 0 ? { edges } : {}),
   };
 }

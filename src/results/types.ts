@@ -179,6 +179,14 @@ export interface SecondRecord {
   /** Servers that answered (reads report identity; writes do not), by count. */
   servers: ServerSeen[];
   /**
+   * When the answers at outage edges came back: [seq, µs from the probe's intended time to its answer] for
+   * every successful probe next to a not-ok one (the last answer before, the first after), in seq order. An
+   * edge may belong to an earlier second than the record it is in (the failure after it came later). Outage
+   * windows end when an answer came back, and gross downtime starts at the last answer before; absent in
+   * files written before it was recorded (windows then end at the answering probe's intended time).
+   */
+  edges?: [seq: number, answeredAfterUs: number][];
+  /**
    * How late the harness issued probes after their intended times (µs): p99 (the worst worker's) and max.
    * Large values mean the load host, not the database, was the bottleneck. Optional: absent in files
    * from versions that did not record it.

@@ -5,11 +5,11 @@
  * patterns, key lists and defaults with the parser, and test/scenario-schema.test.ts checks they agree;
  * docs/scenarios.md embeds JSON.stringify(scenarioSchema, null, 2), also checked by a test.
  */
+import { durationText } from './parse/read.js';
 import {
   ACTION_KEYS,
   DNS_SERVER_PATTERN,
   DURATION_PATTERN,
-  durationText,
   ENV_NAME_PATTERN,
   IDENTIFIER_PATTERN,
   LOAD_KEYS,
@@ -19,7 +19,7 @@ import {
   STEP_OPTION_KEYS,
   THRESHOLD_PATTERN,
   TOP_KEYS,
-} from './parse.js';
+} from './shape.js';
 import {
   CONNECTION_CHOICES,
   FAULT_STEP_KINDS,

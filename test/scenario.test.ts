@@ -131,6 +131,12 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
       't.yaml: 2 problems: target: has no user; write mysql://USER@HOST:PORT/DATABASE; target: names no database; write mysql://USER@HOST:PORT/DATABASE (the harness creates its table there)',
   },
   {
+    why: 'a target on port 0 (found here, not once the run starts)',
+    text: TARGET.replace(':3306', ':0'),
+    message: 't.yaml: target: port 0 is not a port number (1-65535)',
+    schema: false,
+  },
+  {
     why: 'URL options belong under load:',
     text: TARGET.replace('/probe', '/probe?connectTimeout=1000'),
     message: 't.yaml: target: takes no ?options or #fragment; set timeouts under load: instead',

@@ -7,6 +7,11 @@ import type { StepName } from './types.js';
 /** Patterns shared with the JSON Schema (./schema.ts), so the two cannot disagree. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 export const IDENTIFIER_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
+/**
+ * The same on the command line (--table, the database of --target): MySQL allows `$` in unquoted
+ * identifiers, and the flags have always taken it; scenario files (and their JSON Schema) never have.
+ */
+export const FLAG_IDENTIFIER_PATTERN = '^[A-Za-z_][A-Za-z0-9_$]{0,63}$';
 /** load.dnsServer: an IPv4 address with an optional port (default 53), as --dns-server takes it. */
 export const DNS_SERVER_PATTERN =
   '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(:([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5]))?$';

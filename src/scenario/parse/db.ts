@@ -1,24 +1,15 @@
 /** What the probes talk to: sandbox: or target: (with password:, greenTarget:, tls:). */
-import { ENV_NAME_PATTERN, IDENTIFIER_PATTERN, PASSWORD_KEYS, SSL_MODE_VALUES, TLS_KEYS } from '../shape.js';
+import { ENV_NAME_PATTERN, PASSWORD_KEYS, SSL_MODE_VALUES, TLS_KEYS } from '../shape.js';
+import { checkTargetUrlKey } from '../target-url.js';
 import { SANDBOX_KINDS, type PasswordSource, type SandboxKind, type ScenarioDb, type TlsSpec } from '../types.js';
-import {
-  close,
-  describeValue,
-  has,
-  open,
-  readDuration,
-  readEnum,
-  readString,
-  type Open,
-  type Problems,
-} from './read.js';
+import { close, has, open, readDuration, readEnum, readString, type Open, type Problems } from './read.js';
 
 /** sandbox: or target: (exactly one), and password: only with target:. */
 export function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
   const hasSandbox = has(o, 'sandbox');
   const hasTarget = has(o, 'target');
   const sandbox = readEnum<SandboxKind>(p, o, 'sandbox', SANDBOX_KINDS);
-  const url = hasTarget ? parseTargetUrl(p, o.value.target) : undefined;
+  const url = hasTarget ? readTargetUrl(p, o.value.target, 'target') : undefined;
   if (hasSandbox && hasTarget) {
     p.add('', 'set either sandbox: or target:, not both (sandbox: starts local servers; target: is an existing one)');
     return undefined;
@@ -41,7 +32,7 @@ export function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
     return sandbox === undefined ? undefined : { kind: 'sandbox', sandbox };
   }
   const password = has(o, 'password') ? parsePassword(p, o.value.password) : undefined;
-  const green = has(o, 'greenTarget') ? parseTargetUrl(p, o.value.greenTarget, 'greenTarget') : undefined;
+  const green = has(o, 'greenTarget') ? readTargetUrl(p, o.value.greenTarget, 'greenTarget') : undefined;
   if (has(o, 'greenTarget') && green === undefined) return undefined;
   const tls = has(o, 'tls') ? parseTls(p, o.value.tls) : undefined;
   if (url === undefined || (has(o, 'password') && password === undefined)) return undefined;
@@ -70,45 +61,12 @@ function parseTls(p: Problems, v: unknown): TlsSpec | undefined {
   return { ...(mode !== undefined ? { mode } : {}), ...(ca !== undefined ? { ca } : {}) };
 }
 
-/** mysql://USER@HOST[:PORT]/DATABASE with no password and no options. The text is not echoed: it may hold a secret. */
-function parseTargetUrl(p: Problems, v: unknown, key = 'target'): string | undefined {
-  const form = 'write mysql://USER@HOST:PORT/DATABASE';
-  if (typeof v !== 'string') {
-    p.add(key, `must be a URL string; ${form} (got ${describeValue(v)})`);
-    return undefined;
-  }
-  const text = v.trim();
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    p.add(key, `is not a URL; ${form}`);
-    return undefined;
-  }
-  const problems: string[] = [];
-  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') {
-    problems.push(`must start with mysql:// (got ${u.protocol}//); ${form}`);
-  } else {
-    // An empty password (`user:@host`) counts too: the ':' shows a password was meant to go there.
-    if (u.password !== '' || /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(text)) {
-      problems.push(
-        'must not contain a password (scenario files get shared and stored); remove it and use password: {file: PATH} or {env: VAR}',
-      );
-    }
-    if (u.hostname === '') problems.push(`has no host; ${form}`);
-    if (u.username === '') problems.push(`has no user; ${form}`);
-    // Not decoded: a database name that needs %-escapes is not a plain identifier anyway.
-    const database = u.pathname.replace(/^\//, '');
-    if (database === '') problems.push(`names no database; ${form} (the harness creates its table there)`);
-    else if (!new RegExp(IDENTIFIER_PATTERN).test(database)) {
-      problems.push('database must be a plain identifier (letters, digits, _)');
-    }
-    if (u.search !== '' || u.hash !== '') {
-      problems.push('takes no ?options or #fragment; set timeouts under load: instead');
-    }
-  }
-  for (const message of problems) p.add(key, message);
-  return problems.length === 0 ? text : undefined;
+/** target: or greenTarget: (./target-url.ts); the text is not echoed: it may hold a secret. */
+function readTargetUrl(p: Problems, v: unknown, key: string): string | undefined {
+  const r = checkTargetUrlKey(v, key);
+  if (r.ok) return r.value;
+  for (const problem of r.problems) p.add('', problem);
+  return undefined;
 }
 
 function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {

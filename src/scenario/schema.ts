@@ -5,7 +5,7 @@
  * patterns, key lists and defaults with the parser, and test/scenario-schema.test.ts checks they agree;
  * docs/scenarios.md embeds JSON.stringify(scenarioSchema, null, 2), also checked by a test.
  */
-import { durationText } from './parse/read.js';
+import { durationText } from './rules.js';
 import {
   ACTION_KEYS,
   DNS_SERVER_PATTERN,

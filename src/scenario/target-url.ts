@@ -10,7 +10,7 @@
  */
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Target } from '../load/target.js';
-import { describeValue } from './parse/read.js';
+import { describeValue } from './rules.js';
 import { FLAG_IDENTIFIER_PATTERN, IDENTIFIER_PATTERN } from './shape.js';
 
 const FORM = 'mysql://USER@HOST:PORT/DATABASE';

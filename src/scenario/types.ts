@@ -200,15 +200,23 @@ export const SCENARIO_DEFAULTS = {
   switchoverTimeoutMs: 60_000,
 } as const;
 
-/** Limits that catch typos (an extra zero) before they turn into a harness that cannot keep up. */
+/**
+ * Limits that catch typos (an extra zero) before they turn into a harness that cannot keep up: the same for
+ * flags and scenario files, checked by ./rules.ts.
+ */
 export const SCENARIO_LIMITS = {
   maxRatePerSec: 100_000,
   maxWorkers: 64,
   maxInFlight: 100_000,
+  /** --pool-size (no scenario key yet): connections per op per worker. */
+  maxPoolSize: 1000,
   minDurationMs: 1000,
   maxDurationMs: 7 * 24 * 3_600_000,
   /** Probe and connect timeouts: below 10 ms every probe would fail; above an hour is no probe. */
   minTimeoutMs: 10,
   maxTimeoutMs: 3_600_000,
+  /** A password command re-run (RDS IAM tokens live 15 minutes). */
+  minPasswordRefreshMs: 1000,
+  maxPasswordRefreshMs: 24 * 3_600_000,
   maxNameLength: 64,
 } as const;

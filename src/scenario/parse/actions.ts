@@ -1,4 +1,5 @@
 /** actions: timed shell commands (run:) and sandbox steps (step:, with their options, fault steps too). */
+import { describeValue, durationText } from '../rules.js';
 import { ACTION_KEYS, STEP_OPTION_KEYS } from '../shape.js';
 import { suggest } from '../suggest.js';
 import {
@@ -15,8 +16,6 @@ import {
 } from '../types.js';
 import {
   close,
-  describeValue,
-  durationText,
   has,
   join,
   missing,

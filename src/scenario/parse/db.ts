@@ -2,7 +2,8 @@
 import { ENV_NAME_PATTERN, PASSWORD_KEYS, SSL_MODE_VALUES, TLS_KEYS } from '../shape.js';
 import { checkTargetUrlKey } from '../target-url.js';
 import { SANDBOX_KINDS, type PasswordSource, type SandboxKind, type ScenarioDb, type TlsSpec } from '../types.js';
-import { close, has, open, readDuration, readEnum, readString, type Open, type Problems } from './read.js';
+import { checkPasswordRefresh } from '../rules.js';
+import { close, has, open, readEnum, readString, readWith, type Open, type Problems } from './read.js';
 
 /** sandbox: or target: (exactly one), and password: only with target:. */
 export function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
@@ -88,7 +89,7 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
     patternText: 'the name of an environment variable such as MYSQL_PWD (letters, digits, _)',
   });
   const command = readString(p, o, 'command', { secret: true });
-  const refreshMs = readDuration(p, o, 'refresh', { minMs: 1000, maxMs: 24 * 3_600_000 });
+  const refreshMs = readWith(p, o, 'refresh', checkPasswordRefresh);
   close(p, o);
   if (has(o, 'refresh') && o.value.command === undefined) {
     p.add('password.refresh', 'only applies to password.command (a token that expires)');

@@ -1,8 +1,8 @@
 /** load: the probes' rates, client model, timeouts and statements. */
-import type { ConnectionModel } from '../../results/types.js';
-import { DNS_SERVER_PATTERN, IDENTIFIER_PATTERN, LOAD_KEYS } from '../shape.js';
-import { CONNECTION_CHOICES, SCENARIO_DEFAULTS, SCENARIO_LIMITS, type LoadSpec } from '../types.js';
-import { close, open, readDuration, readEnum, readNumber, readString, type Problems } from './read.js';
+import { checkConnection, checkMaxInFlight, checkRate, checkTable, checkTimeout, checkWorkers } from '../rules.js';
+import { DNS_SERVER_PATTERN, LOAD_KEYS } from '../shape.js';
+import { SCENARIO_DEFAULTS, type LoadSpec } from '../types.js';
+import { close, open, readString, readWith, type Problems } from './read.js';
 
 export function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
   const d = SCENARIO_DEFAULTS;
@@ -10,24 +10,18 @@ export function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
   const o = open(p, v, 'load', LOAD_KEYS, 'a mapping with reads:, writes:, … (or left out for the defaults)');
   if (o === undefined) return undefined;
   const before = p.list.length;
-  const rate = { min: 0, max: SCENARIO_LIMITS.maxRatePerSec, integer: false, unit: 'per second' };
-  const reads = readNumber(p, o, 'reads', rate);
-  const writes = readNumber(p, o, 'writes', rate);
-  const workers = readNumber(p, o, 'workers', { min: 1, max: SCENARIO_LIMITS.maxWorkers, integer: true });
-  const connection = readEnum(p, o, 'connection', CONNECTION_CHOICES);
-  const connections = connection?.split(',') as ConnectionModel[] | undefined;
-  const timeoutBounds = { minMs: SCENARIO_LIMITS.minTimeoutMs, maxMs: SCENARIO_LIMITS.maxTimeoutMs };
-  const timeoutMs = readDuration(p, o, 'timeout', timeoutBounds);
-  const connectTimeoutMs = readDuration(p, o, 'connectTimeout', timeoutBounds);
+  const reads = readWith(p, o, 'reads', checkRate);
+  const writes = readWith(p, o, 'writes', checkRate);
+  const workers = readWith(p, o, 'workers', checkWorkers);
+  const connections = readWith(p, o, 'connection', checkConnection);
+  const timeoutMs = readWith(p, o, 'timeout', checkTimeout);
+  const connectTimeoutMs = readWith(p, o, 'connectTimeout', checkTimeout);
   const dnsServer = readString(p, o, 'dnsServer', {
     pattern: DNS_SERVER_PATTERN,
     patternText: 'an IPv4 address with an optional port, e.g. 127.0.0.1:5353',
   });
-  const maxInFlight = readNumber(p, o, 'maxInFlight', { min: 1, max: SCENARIO_LIMITS.maxInFlight, integer: true });
-  const table = readString(p, o, 'table', {
-    pattern: IDENTIFIER_PATTERN,
-    patternText: 'a plain identifier (letters, digits and _, not starting with a digit, at most 64)',
-  });
+  const maxInFlight = readWith(p, o, 'maxInFlight', checkMaxInFlight);
+  const table = readWith(p, o, 'table', checkTable);
   const readSql = readString(p, o, 'readSql');
   const writeSql = readString(p, o, 'writeSql');
   const readsPerSec = reads ?? d.readsPerSec;

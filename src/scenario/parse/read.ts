@@ -1,10 +1,23 @@
 /**
  * The walk's tools: a list of problems, a mapping being read (unknown keys are reported when it is closed,
- * with a did-you-mean), and readers that return the parsed value, or undefined when it is absent or wrong
- * (a problem is recorded).
+ * with a did-you-mean, and a required key an unknown one probably meant is not reported missing too), and
+ * readers that return a key's value checked by a rule of ../rules.ts, or undefined when it is absent or
+ * wrong (a problem is recorded).
  */
 import { oneLine } from '../../errors.js';
-import { parseDuration } from '../../util/duration.js';
+import {
+  checkBoolean,
+  checkDuration,
+  checkEnum,
+  checkNumber,
+  checkText,
+  describeValue,
+  isMapping,
+  type Checked,
+  type DurationBounds,
+  type NumberBounds,
+  type TextRule,
+} from '../rules.js';
 import { suggest } from '../suggest.js';
 
 export class Problems {
@@ -15,7 +28,7 @@ export class Problems {
   }
 }
 
-export type Mapping = Record<string, unknown>;
+type Mapping = Record<string, unknown>;
 
 /** A mapping being read: its unknown keys are reported when it is closed, after its fields. */
 export interface Open {
@@ -28,24 +41,6 @@ export interface Open {
 
 export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
-}
-
-/** How a bad value is shown in a message: short, one line, typed. */
-export function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null (an empty value)';
-  if (typeof v === 'string') {
-    const s = v.length > 60 ? `${v.slice(0, 57)}...` : v;
-    return JSON.stringify(s);
-  }
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return 'a list';
-  if (isMapping(v)) return 'a mapping';
-  return 'a value of another type';
-}
-
-export function isMapping(v: unknown): v is Mapping {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 export function open(
@@ -88,118 +83,54 @@ export function missing(p: Problems, o: Open, key: string, hint: string): void {
   if (!o.meant.has(key)) p.add(join(o.path, key), `is required; ${hint}`);
 }
 
+/** Reads `key` with a rule of ../rules.ts; undefined when absent or wrong (the rule's problems recorded). */
+export function readWith<T>(
+  p: Problems,
+  o: Open,
+  key: string,
+  check: (v: unknown, name: string) => Checked<T>,
+): T | undefined {
+  const v = o.value[key];
+  if (v === undefined) return undefined;
+  const r = check(v, join(o.path, key));
+  if (r.ok) return r.value;
+  for (const problem of r.problems) p.add('', problem);
+  return undefined;
+}
+
 export function readString(
   p: Problems,
   o: Open,
   key: string,
-  opts: { required?: string; pattern?: string; patternText?: string; secret?: boolean } = {},
+  opts: TextRule & { required?: string } = {},
 ): string | undefined {
   const v = o.value[key];
-  const path = join(o.path, key);
-  if (v === undefined || v === null) {
-    if (v === null) p.add(path, `must not be empty${opts.required ? `; ${opts.required}` : ''}`);
-    else if (opts.required !== undefined) missing(p, o, key, opts.required);
+  if (v === undefined && opts.required !== undefined) missing(p, o, key, opts.required);
+  if (v === null && opts.required !== undefined) {
+    p.add(join(o.path, key), `must not be empty; ${opts.required}`);
     return undefined;
   }
-  const got = opts.secret ? '' : ` (got ${describeValue(v)})`;
-  if (typeof v !== 'string') {
-    p.add(path, `must be a string${got}`);
-    return undefined;
-  }
-  if (v.trim() === '') {
-    p.add(path, 'must not be empty');
-    return undefined;
-  }
-  if (opts.pattern !== undefined && !new RegExp(opts.pattern).test(v)) {
-    p.add(path, `must be ${opts.patternText ?? `text matching ${opts.pattern}`}${got}`);
-    return undefined;
-  }
-  return v;
+  return readWith(p, o, key, (value, name) => checkText(value, name, opts));
 }
 
-export function readNumber(
-  p: Problems,
-  o: Open,
-  key: string,
-  opts: { min: number; max: number; integer: boolean; unit?: string },
-): number | undefined {
-  const v = o.value[key];
-  if (v === undefined) return undefined;
-  const path = join(o.path, key);
-  const wanted = opts.integer ? `a whole number from ${opts.min} to ${opts.max}` : `a number >= ${opts.min}`;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < opts.min || (opts.integer && !Number.isInteger(v))) {
-    p.add(path, `must be ${wanted} (got ${describeValue(v)})`);
-    return undefined;
-  }
-  if (v > opts.max) {
-    p.add(path, `must be at most ${opts.max}${opts.unit ? ` ${opts.unit}` : ''} (got ${v})`);
-    return undefined;
-  }
-  return v;
+export function readNumber(p: Problems, o: Open, key: string, bounds: NumberBounds): number | undefined {
+  return readWith(p, o, key, (v, name) => checkNumber(v, name, bounds));
 }
 
-/**
- * A duration with a unit, within [minMs, maxMs]. YAML numbers (`at: 30`) are read as text so the message can
- * say which unit to add.
- */
 export function readDuration(
   p: Problems,
   o: Open,
   key: string,
-  opts: { required?: string; minMs: number; maxMs?: number },
+  opts: DurationBounds & { required?: string },
 ): number | undefined {
-  const v = o.value[key];
-  const path = join(o.path, key);
-  if (v === undefined) {
-    if (opts.required !== undefined) missing(p, o, key, opts.required);
-    return undefined;
-  }
-  if (typeof v !== 'string' && typeof v !== 'number') {
-    p.add(path, `must be a duration such as 30s, 5m or 1m30s (got ${describeValue(v)})`);
-    return undefined;
-  }
-  const r = parseDuration(String(v));
-  if ('error' in r) {
-    p.add(path, r.error);
-    return undefined;
-  }
-  if (r.ms < opts.minMs) {
-    p.add(path, `must be at least ${durationText(opts.minMs)} (got ${String(v).trim()})`);
-    return undefined;
-  }
-  if (opts.maxMs !== undefined && r.ms > opts.maxMs) {
-    p.add(path, `must be at most ${durationText(opts.maxMs)} (got ${String(v).trim()})`);
-    return undefined;
-  }
-  return r.ms;
-}
-
-/** Formats ms the way a scenario file writes it: 2s, 1m, 7d is 168h, 1500ms. */
-export function durationText(ms: number): string {
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
+  if (o.value[key] === undefined && opts.required !== undefined) missing(p, o, key, opts.required);
+  return readWith(p, o, key, (v, name) => checkDuration(v, name, opts));
 }
 
 export function readEnum<T extends string>(p: Problems, o: Open, key: string, values: readonly T[]): T | undefined {
-  const v = o.value[key];
-  if (v === undefined) return undefined;
-  if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
-  const guess = typeof v === 'string' ? suggest(v, values) : undefined;
-  const hint = guess !== undefined ? `; did you mean ${JSON.stringify(guess)}?` : '';
-  p.add(join(o.path, key), `must be one of ${values.join(', ')} (got ${describeValue(v)}${hint})`);
-  return undefined;
+  return readWith(p, o, key, (v, name) => checkEnum(v, name, values));
 }
 
 export function readBoolean(p: Problems, o: Open, key: string): boolean | undefined {
-  const v = o.value[key];
-  if (v === undefined) return undefined;
-  if (typeof v === 'boolean') return v;
-  p.add(join(o.path, key), `must be true or false (got ${describeValue(v)})`);
-  return undefined;
+  return readWith(p, o, key, checkBoolean);
 }

@@ -1,9 +1,8 @@
 /** thresholds: (checked by the threshold parser given to parseScenario) and report:. */
-import { REPORT_KEYS, THRESHOLD_PATTERN } from '../shape.js';
+import { checkThreshold, describeValue } from '../rules.js';
+import { REPORT_KEYS } from '../shape.js';
 import { SCENARIO_DEFAULTS, type ParseScenarioOptions, type ReportSpec } from '../types.js';
-import { close, describeValue, open, readBoolean, readString, type Problems } from './read.js';
-
-const THRESHOLD_RE = new RegExp(THRESHOLD_PATTERN);
+import { close, open, readBoolean, readString, type Problems } from './read.js';
 
 export function parseThresholds(p: Problems, v: unknown, options: ParseScenarioOptions): string[] | undefined {
   if (v === undefined) return [];
@@ -14,25 +13,9 @@ export function parseThresholds(p: Problems, v: unknown, options: ParseScenarioO
   const before = p.list.length;
   const out: string[] = [];
   v.forEach((item: unknown, i) => {
-    const path = `thresholds[${i}]`;
-    if (typeof item !== 'string') {
-      p.add(path, `must be a string such as write_downtime<60s (got ${describeValue(item)})`);
-      return;
-    }
-    if (!THRESHOLD_RE.test(item)) {
-      p.add(
-        path,
-        `${describeValue(item)} is not <metric><op><value>; write e.g. write_downtime<60s (op: < <= > >= == !=)`,
-      );
-      return;
-    }
-    const text = item.trim();
-    const error = options.validateThreshold?.(text);
-    if (error !== undefined) {
-      p.add(path, error);
-      return;
-    }
-    out.push(text);
+    const r = checkThreshold(item, `thresholds[${i}]`, options.validateThreshold);
+    if (r.ok) out.push(r.value);
+    else for (const problem of r.problems) p.add('', problem);
   });
   return p.list.length > before ? undefined : out;
 }

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { loadScenario, parseScenario, parseScenarioText, ScenarioError } from '../src/scenario/parse.js';
 import { suggest } from '../src/scenario/suggest.js';
-import { scenarioOutputs } from '../src/scenario/outputs.js';
+import { reportDirFor, scenarioOutputs } from '../src/scenario/outputs.js';
 import { expandHome, resolveScenarioPassword } from '../src/scenario/password.js';
 import { redactScenario, scrubSecrets } from '../src/scenario/redact.js';
 import { scenarioSchema } from '../src/scenario/schema.js';
@@ -832,9 +832,16 @@ test('scenarioOutputs: a timestamped results file by default, the report next to
     reportDir: 'reports/t-20261128-140509',
   });
   const given = parseScenarioText(BASE + 'out: /tmp/x.json\n', SRC);
-  assert.deepEqual(scenarioOutputs(given, nowMs), { resultsPath: '/tmp/x.json', reportDir: '/tmp/x.json-report' });
+  assert.deepEqual(scenarioOutputs(given, nowMs), { resultsPath: '/tmp/x.json', reportDir: '/tmp/x' });
   const both = parseScenarioText(BASE + 'out: a.ndjson\nreport: {out: r}\n', SRC);
   assert.deepEqual(scenarioOutputs(both, nowMs), { resultsPath: 'a.ndjson', reportDir: 'r' });
+});
+
+test('reportDirFor: one rule for run and report, next to the results file', () => {
+  assert.equal(reportDirFor('reports/inplace.ndjson'), 'reports/inplace');
+  assert.equal(reportDirFor('/tmp/x.json'), '/tmp/x');
+  assert.equal(reportDirFor('runs/noext'), 'runs/noext-report', 'never the file itself');
+  assert.equal(reportDirFor('a.b.ndjson'), 'a.b');
 });
 
 test('suggest: near misses only', () => {

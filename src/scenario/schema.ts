@@ -213,7 +213,7 @@ const actionProperties = {
 keysOf(actionProperties, ACTION_KEYS, 'action');
 
 const reportProperties = {
-  out: text('Directory for the rendered report; default: the results file path without .ndjson'),
+  out: text('Directory for the rendered report; default: the results file path without its extension'),
   enabled: { type: 'boolean', default: D.reportEnabled, description: 'Render the report when the run ends' },
 };
 keysOf(reportProperties, REPORT_KEYS, 'report');

@@ -147,7 +147,7 @@ export interface LoadSpec {
 }
 
 export interface ReportSpec {
-  /** Directory for the rendered report; undefined: the results file's path without `.ndjson` (see scenarioOutputs). */
+  /** Directory for the rendered report; undefined: the results file's path without its extension (reportDirFor). */
   out: string | undefined;
   /** Whether `run` renders the report when it ends. */
   enabled: boolean;

@@ -7,8 +7,8 @@
 import type { ConnectionModel } from '../results/types.js';
 
 /** Local sandbox topologies: a source with a replica behind a proxy, or one server. */
-export type SandboxKind = 'blue-green' | 'single';
-export const SANDBOX_KINDS: readonly SandboxKind[] = ['blue-green', 'single'];
+export const SANDBOX_KINDS = ['blue-green', 'single'] as const;
+export type SandboxKind = (typeof SANDBOX_KINDS)[number];
 
 export const CONNECTION_MODELS: readonly ConnectionModel[] = ['pool', 'per-probe'];
 /** load.connection's values: a model, or two side by side. */
@@ -25,9 +25,12 @@ export type PasswordSource =
   /** `refreshMs`: re-run the command this often during the run (an IAM token expires); default 10m. */
   | { from: 'command'; command: string; refreshMs?: number };
 
+/** The MySQL client's --ssl-mode values. */
+export const SSL_MODE_VALUES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
+
 /** TLS to the target (`tls:`): the MySQL client's --ssl-mode, and a CA bundle to verify the server with. */
 export interface TlsSpec {
-  mode?: 'disabled' | 'preferred' | 'required' | 'verify-ca' | 'verify-identity';
+  mode?: (typeof SSL_MODE_VALUES)[number];
   /** PEM CA bundle, as written (`~/` is the home directory). */
   ca?: string;
 }
@@ -77,11 +80,14 @@ export interface StepOptionsByName {
     /** `bandwidth` only. */
     bytesPerSec: number | undefined;
     /** `halfOpen` only: the direction whose bytes are swallowed (default toClient). */
-    drop: 'toClient' | 'toServer' | undefined;
+    drop: HalfOpenDrop | undefined;
   };
 }
 export const FAULT_STEP_KINDS = ['refuse', 'reset', 'blackhole', 'latency', 'bandwidth', 'halfOpen'] as const;
 export type FaultStepKind = (typeof FAULT_STEP_KINDS)[number];
+/** A halfOpen fault's direction; the first is the default. */
+export const HALF_OPEN_DROPS = ['toClient', 'toServer'] as const;
+export type HalfOpenDrop = (typeof HALF_OPEN_DROPS)[number];
 export type StepName = keyof StepOptionsByName;
 export const STEP_NAMES: readonly StepName[] = [
   'in-place-upgrade',
@@ -198,6 +204,8 @@ export const SCENARIO_DEFAULTS = {
   inPlaceUpgradeOfflineMs: 10_000,
   switchoverMaxLagMs: 1000,
   switchoverTimeoutMs: 60_000,
+  /** password.command is re-run this often (RDS IAM tokens live 15 minutes). */
+  passwordRefreshMs: 10 * 60_000,
 } as const;
 
 /**

@@ -4,11 +4,13 @@ import { ACTION_KEYS, STEP_OPTION_KEYS } from '../shape.js';
 import { suggest } from '../suggest.js';
 import {
   FAULT_STEP_KINDS,
+  HALF_OPEN_DROPS,
   SCENARIO_DEFAULTS,
   STEPS_NEEDING_REPLICA,
   STEP_NAMES,
   type CommandAction,
   type FaultStepKind,
+  type HalfOpenDrop,
   type SandboxKind,
   type ScenarioAction,
   type StepName,
@@ -193,7 +195,10 @@ function parseFaultStep(p: Problems, wo: Open): StepSpec | undefined {
   const jitterMs = readDuration(p, wo, 'jitter', { minMs: 0 });
   const bytesPerSec = readNumber(p, wo, 'bytesPerSec', { min: 1, max: 1e12, integer: false });
   if (kind === 'bandwidth' && !has(wo, 'bytesPerSec')) missing(p, wo, 'bytesPerSec', 'the bandwidth, e.g. 10000');
-  const drop = readString(p, wo, 'drop', { pattern: '^(toClient|toServer)$', patternText: 'toClient or toServer' });
+  const drop = readString(p, wo, 'drop', {
+    pattern: `^(${HALF_OPEN_DROPS.join('|')})$`,
+    patternText: HALF_OPEN_DROPS.join(' or '),
+  }) as HalfOpenDrop | undefined;
   const onlyFor: [string, FaultStepKind][] = [
     ['latency', 'latency'],
     ['jitter', 'latency'],
@@ -209,6 +214,6 @@ function parseFaultStep(p: Problems, wo: Open): StepSpec | undefined {
   if (kind === undefined || durationMs === undefined) return undefined;
   return {
     name: 'fault',
-    options: { kind, durationMs, latencyMs, jitterMs, bytesPerSec, drop: drop as 'toClient' | 'toServer' | undefined },
+    options: { kind, durationMs, latencyMs, jitterMs, bytesPerSec, drop },
   };
 }

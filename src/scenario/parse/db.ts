@@ -1,7 +1,7 @@
 /** What the probes talk to: sandbox: or target: (with password:, greenTarget:, tls:). */
-import { ENV_NAME_PATTERN, PASSWORD_KEYS, SSL_MODE_VALUES, TLS_KEYS } from '../shape.js';
+import { ENV_NAME_PATTERN, PASSWORD_KEYS, TLS_KEYS } from '../shape.js';
 import { checkTargetUrlKey } from '../target-url.js';
-import { SANDBOX_KINDS, type PasswordSource, type SandboxKind, type ScenarioDb, type TlsSpec } from '../types.js';
+import { SANDBOX_KINDS, SSL_MODE_VALUES, type PasswordSource, type ScenarioDb, type TlsSpec } from '../types.js';
 import { checkPasswordRefresh } from '../rules.js';
 import { close, has, open, readEnum, readString, readWith, type Open, type Problems } from './read.js';
 
@@ -9,7 +9,7 @@ import { close, has, open, readEnum, readString, readWith, type Open, type Probl
 export function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
   const hasSandbox = has(o, 'sandbox');
   const hasTarget = has(o, 'target');
-  const sandbox = readEnum<SandboxKind>(p, o, 'sandbox', SANDBOX_KINDS);
+  const sandbox = readEnum(p, o, 'sandbox', SANDBOX_KINDS);
   const url = hasTarget ? readTargetUrl(p, o.value.target, 'target') : undefined;
   if (hasSandbox && hasTarget) {
     p.add('', 'set either sandbox: or target:, not both (sandbox: starts local servers; target: is an existing one)');
@@ -52,7 +52,7 @@ function parseTls(p: Problems, v: unknown): TlsSpec | undefined {
   const o = open(p, v, 'tls', TLS_KEYS, 'a mapping with mode: and/or ca:');
   if (o === undefined) return undefined;
   const before = p.list.length;
-  const mode = readEnum<NonNullable<TlsSpec['mode']>>(p, o, 'mode', SSL_MODE_VALUES);
+  const mode = readEnum(p, o, 'mode', SSL_MODE_VALUES);
   const ca = readString(p, o, 'ca');
   close(p, o);
   if (ca !== undefined && mode !== undefined && mode !== 'verify-ca' && mode !== 'verify-identity') {

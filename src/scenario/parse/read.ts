@@ -30,10 +30,14 @@ export class Problems {
 
 type Mapping = Record<string, unknown>;
 
-/** A mapping being read: its unknown keys are reported when it is closed, after its fields. */
-export interface Open {
+/**
+ * A mapping being read: its unknown keys are reported when it is closed, after its fields. Typed by its key
+ * list (../shape.ts), so that the parser cannot read a key the list (and the JSON Schema) does not have.
+ */
+export interface Open<K extends string = string> {
   path: string;
   value: Mapping;
+  allowed: readonly K[];
   /** Required keys an unknown key probably meant: "is required" would repeat the same mistake. */
   meant: Set<string>;
   unknown: string[];
@@ -43,21 +47,21 @@ export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
-export function open(
+export function open<K extends string>(
   p: Problems,
   value: unknown,
   path: string,
-  allowed: readonly string[],
+  allowed: readonly K[],
   expected: string,
   noKeysHint = 'no keys are allowed here',
-): Open | undefined {
+): Open<K> | undefined {
   if (!isMapping(value)) {
     p.add(path, `must be ${expected} (got ${describeValue(value)})`);
     return undefined;
   }
-  const o: Open = { path, value, meant: new Set(), unknown: [] };
+  const o: Open<K> = { path, value, allowed, meant: new Set(), unknown: [] };
   for (const key of Object.keys(value)) {
-    if (allowed.includes(key)) continue;
+    if ((allowed as readonly string[]).includes(key)) continue;
     const guess = suggest(key, allowed);
     if (guess !== undefined && !(guess in value)) o.meant.add(guess);
     o.unknown.push(
@@ -71,23 +75,23 @@ export function open(
   return o;
 }
 
-export function close(p: Problems, o: Open): void {
+export function close(p: Problems, o: Open<string>): void {
   for (const message of o.unknown) p.add(o.path, message);
 }
 
-export function has(o: Open, key: string): boolean {
+export function has<K extends string>(o: Open<K>, key: NoInfer<K>): boolean {
   return o.value[key] !== undefined;
 }
 
-export function missing(p: Problems, o: Open, key: string, hint: string): void {
+export function missing<K extends string>(p: Problems, o: Open<K>, key: NoInfer<K>, hint: string): void {
   if (!o.meant.has(key)) p.add(join(o.path, key), `is required; ${hint}`);
 }
 
 /** Reads `key` with a rule of ../rules.ts; undefined when absent or wrong (the rule's problems recorded). */
-export function readWith<T>(
+export function readWith<K extends string, T>(
   p: Problems,
-  o: Open,
-  key: string,
+  o: Open<K>,
+  key: NoInfer<K>,
   check: (v: unknown, name: string) => Checked<T>,
 ): T | undefined {
   const v = o.value[key];
@@ -98,10 +102,10 @@ export function readWith<T>(
   return undefined;
 }
 
-export function readString(
+export function readString<K extends string>(
   p: Problems,
-  o: Open,
-  key: string,
+  o: Open<K>,
+  key: NoInfer<K>,
   opts: TextRule & { required?: string } = {},
 ): string | undefined {
   const v = o.value[key];
@@ -113,24 +117,34 @@ export function readString(
   return readWith(p, o, key, (value, name) => checkText(value, name, opts));
 }
 
-export function readNumber(p: Problems, o: Open, key: string, bounds: NumberBounds): number | undefined {
+export function readNumber<K extends string>(
+  p: Problems,
+  o: Open<K>,
+  key: NoInfer<K>,
+  bounds: NumberBounds,
+): number | undefined {
   return readWith(p, o, key, (v, name) => checkNumber(v, name, bounds));
 }
 
-export function readDuration(
+export function readDuration<K extends string>(
   p: Problems,
-  o: Open,
-  key: string,
+  o: Open<K>,
+  key: NoInfer<K>,
   opts: DurationBounds & { required?: string },
 ): number | undefined {
   if (o.value[key] === undefined && opts.required !== undefined) missing(p, o, key, opts.required);
   return readWith(p, o, key, (v, name) => checkDuration(v, name, opts));
 }
 
-export function readEnum<T extends string>(p: Problems, o: Open, key: string, values: readonly T[]): T | undefined {
+export function readEnum<K extends string, T extends string>(
+  p: Problems,
+  o: Open<K>,
+  key: NoInfer<K>,
+  values: readonly T[],
+): T | undefined {
   return readWith(p, o, key, (v, name) => checkEnum(v, name, values));
 }
 
-export function readBoolean(p: Problems, o: Open, key: string): boolean | undefined {
+export function readBoolean<K extends string>(p: Problems, o: Open<K>, key: NoInfer<K>): boolean | undefined {
   return readWith(p, o, key, checkBoolean);
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { analyze, type Outage } from '../src/analyze/index.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
 import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
-import { parseTargetUrl } from '../src/load/target.js';
+import { parseTargetUrl } from '../src/scenario/target-url.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/topology.js';

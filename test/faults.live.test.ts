@@ -454,7 +454,7 @@ test(
   { timeout: 60_000 },
   async () => {
     const { startSandbox } = await import('../src/sandbox/topology.js');
-    const { parseTargetUrl } = await import('../src/load/target.js');
+    const { parseTargetUrl } = await import('../src/scenario/target-url.js');
     const sandbox = await startSandbox({ topology: 'single' });
     try {
       const out = join(dir, 'sandbox-fault.ndjson');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
 import { runMeasurement } from '../src/load/measurement.js';
-import { parseTargetUrl } from '../src/load/target.js';
+import { parseTargetUrl } from '../src/scenario/target-url.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, EventRecord } from '../src/results/types.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/topology.js';

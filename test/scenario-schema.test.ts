@@ -15,7 +15,7 @@ const repoRoot = new URL('../../', import.meta.url);
 
 const schema = scenarioSchema as unknown as Schema;
 
-test('the validator itself: catches each keyword it claims to check', () => {
+test('the validator (ajv, draft 2020-12, strict): catches each keyword the scenario schema uses', () => {
   const s: Schema = {
     type: 'object',
     additionalProperties: false,
@@ -33,18 +33,34 @@ test('the validator itself: catches each keyword it claims to check', () => {
     $defs: { n: { type: 'number' } },
   };
   assert.deepEqual(validate(s, { a: 2, b: 'x', c: 'zz', d: [1, 2.5], e: 2, f: 'yes' }), []);
-  assert.deepEqual(validate(s, {}), ['$: missing a']);
-  assert.deepEqual(validate(s, { a: 2.5 }), ['$.a: not integer']);
-  assert.deepEqual(validate(s, { a: 0 }), ['$.a: below minimum']);
-  assert.deepEqual(validate(s, { a: 4 }), ['$.a: above maximum']);
-  assert.deepEqual(validate(s, { a: 1, b: 'q' }), ['$.b: not in enum']);
-  assert.deepEqual(validate(s, { a: 1, c: 'za' }), ['$.c: does not match ^z+$']);
-  assert.deepEqual(validate(s, { a: 1, d: [1, '2'] }), ['$.d[1]: not number']);
-  assert.deepEqual(validate(s, { a: 1, e: 1 }), ['$.e: oneOf']);
-  assert.deepEqual(validate(s, { a: 1, f: 'no' }), ['$.f: anyOf', '$.f: not']);
-  assert.deepEqual(validate(s, { a: 1, b: 'y' }), ['$: missing c']);
-  assert.deepEqual(validate(s, { a: 1, zz: 1 }), ['$: unknown zz']);
-  assert.throws(() => validate({ minLength: 1 }, 'x'), /does not know keyword minLength/);
+  // [value, where it fails, what ajv says]: one row per keyword.
+  const rows: [unknown, string, RegExp][] = [
+    [{}, '$', /required property 'a'/],
+    [{ a: 2.5 }, '$.a', /must be integer/],
+    [{ a: 0 }, '$.a', /must be >= 1/],
+    [{ a: 4 }, '$.a', /must be <= 3/],
+    [{ a: 1, b: 'q' }, '$.b', /allowed values/],
+    [{ a: 1, c: 'za' }, '$.c', /must match pattern/],
+    [{ a: 1, d: [1, '2'] }, '$.d.1', /must be number/],
+    [{ a: 1, e: 1 }, '$.e', /must match exactly one schema in oneOf/],
+    [{ a: 1, f: 'no' }, '$.f', /must NOT be valid/],
+    [{ a: 1, f: 'nah' }, '$.f', /must match a schema in anyOf/],
+    [{ a: 1, b: 'y' }, '$', /required property 'c'/],
+    [{ a: 1, zz: 1 }, '$', /must NOT have additional properties/],
+  ];
+  for (const [value, at, message] of rows) {
+    const errors = validate(s, value);
+    assert.ok(
+      errors.some((e) => e.startsWith(`${at}: `) && message.test(e)),
+      `${JSON.stringify(value)}: ${errors.join('; ')}`,
+    );
+  }
+  // Strict: a misspelt keyword is an error, not a schema that checks nothing.
+  assert.throws(() => validate({ minLenght: 1 }, 'x'), /unknown keyword: "minLenght"/);
+});
+
+test('the published schema compiles under ajv strict mode', () => {
+  assert.deepEqual(validate(schema, { name: 't', sandbox: 'single', duration: '1m' }), []);
 });
 
 test('every shipped scenario parses and passes the schema', () => {

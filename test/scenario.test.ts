@@ -5,8 +5,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 import { DowntimeError, ExitCode } from '../src/errors.js';
-import { loadScenario, parseScenario, parseScenarioText, ScenarioError, suggest } from '../src/scenario/parse.js';
-import { scenarioOutputs } from '../src/scenario/outputs.js';
+import { loadScenario, parseScenario, parseScenarioText, ScenarioError } from '../src/scenario/parse.js';
+import { suggest } from '../src/scenario/suggest.js';
+import { reportDirFor, scenarioOutputs } from '../src/scenario/outputs.js';
 import { expandHome, resolveScenarioPassword } from '../src/scenario/password.js';
 import { redactScenario, scrubSecrets } from '../src/scenario/redact.js';
 import { scenarioSchema } from '../src/scenario/schema.js';
@@ -128,6 +129,12 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     text: TARGET.replace('app@', '').replace('/probe', ''),
     message:
       't.yaml: 2 problems: target: has no user; write mysql://USER@HOST:PORT/DATABASE; target: names no database; write mysql://USER@HOST:PORT/DATABASE (the harness creates its table there)',
+  },
+  {
+    why: 'a target on port 0 (found here, not once the run starts)',
+    text: TARGET.replace(':3306', ':0'),
+    message: 't.yaml: target: port 0 is not a port number (1-65535)',
+    schema: false,
   },
   {
     why: 'URL options belong under load:',
@@ -825,9 +832,16 @@ test('scenarioOutputs: a timestamped results file by default, the report next to
     reportDir: 'reports/t-20261128-140509',
   });
   const given = parseScenarioText(BASE + 'out: /tmp/x.json\n', SRC);
-  assert.deepEqual(scenarioOutputs(given, nowMs), { resultsPath: '/tmp/x.json', reportDir: '/tmp/x.json-report' });
+  assert.deepEqual(scenarioOutputs(given, nowMs), { resultsPath: '/tmp/x.json', reportDir: '/tmp/x' });
   const both = parseScenarioText(BASE + 'out: a.ndjson\nreport: {out: r}\n', SRC);
   assert.deepEqual(scenarioOutputs(both, nowMs), { resultsPath: 'a.ndjson', reportDir: 'r' });
+});
+
+test('reportDirFor: one rule for run and report, next to the results file', () => {
+  assert.equal(reportDirFor('reports/inplace.ndjson'), 'reports/inplace');
+  assert.equal(reportDirFor('/tmp/x.json'), '/tmp/x');
+  assert.equal(reportDirFor('runs/noext'), 'runs/noext-report', 'never the file itself');
+  assert.equal(reportDirFor('a.b.ndjson'), 'a.b');
 });
 
 test('suggest: near misses only', () => {

@@ -4,7 +4,9 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode } from '../src/errors.js';
-import { parseTargetUrl, resolveCredentials, validateTableName } from '../src/load/target.js';
+import { resolveCredentials } from '../src/scenario/password.js';
+import { validateTableName } from '../src/scenario/rules.js';
+import { checkTargetUrlKey, parseTargetUrl, targetFromFlag } from '../src/scenario/target-url.js';
 import { compileSql, bindParams } from '../src/load/probes.js';
 
 test('target URLs parse, and the stored URL never carries the password', () => {
@@ -42,6 +44,37 @@ test('bad target URLs name the problem', () => {
       url,
     );
   }
+});
+
+test('one URL parser, two wordings: a flag names its first problem, a scenario key every one', () => {
+  const usage = (message: RegExp) => (e: unknown) =>
+    e instanceof DowntimeError && e.exitCode === ExitCode.Usage && message.test(e.message) && !e.message.includes('pw');
+  assert.throws(
+    () => targetFromFlag('mysql://db.example/probe', '--green-target'),
+    usage(/^--green-target has no user/),
+  );
+  assert.throws(
+    () => targetFromFlag('mysql://app:pw@db/probe', '--target'),
+    usage(/^--target must not hold a password/),
+  );
+  assert.throws(
+    () => targetFromFlag('mysql://app:pw@db/probe', '--green-target'),
+    usage(/^--green-target is read with the --target credentials; remove the password from it$/),
+  );
+  assert.equal(targetFromFlag('mysql://app@db/probe', '--target').url, 'mysql://app@db:3306/probe');
+  const form = 'write mysql://USER@HOST:PORT/DATABASE';
+  assert.deepEqual(checkTargetUrlKey('mysql://db.example:0', 'target'), {
+    ok: false,
+    problems: [
+      'target: port 0 is not a port number (1-65535)',
+      `target: has no user; ${form}`,
+      `target: names no database; ${form} (the harness creates its table there)`,
+    ],
+  });
+  assert.deepEqual(checkTargetUrlKey(' mysql://app@db/probe ', 'greenTarget'), {
+    ok: true,
+    value: 'mysql://app@db/probe',
+  });
 });
 
 test('credentials: password file, then URL, then MYSQL_PWD; unreadable file is an error', () => {

@@ -5,7 +5,7 @@
  */
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ActionContext } from '../load/options.js';
-import { parseTargetUrl } from '../load/target.js';
+import { parseTargetUrl } from '../scenario/target-url.js';
 import { resolve } from 'node:path';
 import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/detached.js';
 import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/topology.js';

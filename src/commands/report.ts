@@ -1,10 +1,11 @@
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { parseThreshold, type Threshold } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { readResults } from '../results/reader.js';
 import { formatSummaryTable, renderReport, summaryJson } from '../report/index.js';
+import { reportDirFor } from '../scenario/outputs.js';
 import type { CommandContext } from './context.js';
 
 export interface ReportOptions {
@@ -15,19 +16,14 @@ export interface ReportOptions {
   thresholds: Threshold[];
 }
 
-/** reports/inplace.ndjson → reports/inplace/ */
-export function defaultReportDir(file: string): string {
-  const ext = extname(file);
-  const name = basename(file, ext === '' ? undefined : ext);
-  const dir = join(dirname(file), ext === '' ? `${name}-report` : name);
-  return dir;
-}
+/** reports/inplace.ndjson → reports/inplace/ (the rule is scenario/outputs.ts's, shared with `run`). */
+export { reportDirFor as defaultReportDir };
 
 /** Core of `downtime report`: returns the exit code (99 when a threshold failed). */
 export async function reportCommandCore(opts: ReportOptions, io: Io): Promise<number> {
   const file = resolve(io.cwd, opts.file);
   const results = readResults(file);
-  const outDir = resolve(io.cwd, opts.out ?? defaultReportDir(opts.file));
+  const outDir = resolve(io.cwd, opts.out ?? reportDirFor(opts.file));
   const { summary, files, thresholdResults } = await renderReport(results, outDir, { thresholds: opts.thresholds });
   const failed = thresholdResults.filter((t) => !t.ok);
   if (opts.json) {

@@ -9,13 +9,11 @@ import type { Io } from '../io.js';
 import type { PasswordRefresh } from '../load/options.js';
 import { tlsConfig, type TlsConfig } from '../load/tls.js';
 import { expandHome, resolveScenarioPassword } from '../scenario/password.js';
-import type { TlsSpec } from '../scenario/types.js';
-import { parseDuration } from '../util/duration.js';
+import { checkPasswordRefresh, must } from '../scenario/rules.js';
+import { SCENARIO_DEFAULTS, type TlsSpec } from '../scenario/types.js';
 
 /** RDS IAM tokens live 15 minutes: re-run the command well before. */
-export const DEFAULT_PASSWORD_REFRESH_MS = 10 * 60_000;
-export const PASSWORD_REFRESH_MIN_MS = 1000;
-export const PASSWORD_REFRESH_MAX_MS = 24 * 3_600_000;
+export const DEFAULT_PASSWORD_REFRESH_MS = SCENARIO_DEFAULTS.passwordRefreshMs;
 
 export interface CredentialArgs {
   passwordFile?: string | undefined;
@@ -52,13 +50,7 @@ export function passwordFlags(args: CredentialArgs): 'file' | 'command' | 'promp
 
 /** --password-refresh (or the scenario's password.refresh) in ms. */
 export function refreshMs(text: string | undefined, flag = '--password-refresh'): number {
-  if (text === undefined) return DEFAULT_PASSWORD_REFRESH_MS;
-  const d = parseDuration(text);
-  if ('error' in d) throw new DowntimeError(`${flag} ${d.error}`, ExitCode.Usage);
-  if (d.ms < PASSWORD_REFRESH_MIN_MS || d.ms > PASSWORD_REFRESH_MAX_MS) {
-    throw new DowntimeError(`${flag} ${text} is out of range (1s to 24h; RDS IAM tokens live 15m)`, ExitCode.Usage);
-  }
-  return d.ms;
+  return text === undefined ? DEFAULT_PASSWORD_REFRESH_MS : must(checkPasswordRefresh(text, flag));
 }
 
 /** Runs the command once (a failure is a one-line error now), and gives the refresh to run during the run. */

@@ -5,16 +5,29 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import type { RunOptions } from '../load/options.js';
 import { parseDnsServer } from '../load/resolve.js';
-import { parseTargetUrl, resolveCredentials, validateTableName, type Target } from '../load/target.js';
+import type { Target } from '../load/target.js';
+import { resolveCredentials } from '../scenario/password.js';
+import {
+  checkConnection,
+  checkMaxInFlight,
+  checkPoolSize,
+  checkRate,
+  checkRunDuration,
+  checkTable,
+  checkThreshold,
+  checkTimeout,
+  checkWorkers,
+  must,
+} from '../scenario/rules.js';
+import { parseTargetUrl, targetFromFlag } from '../scenario/target-url.js';
 import type { ConnectionModel } from '../results/types.js';
 import { loadScenario, parseScenarioValue } from '../scenario/parse.js';
-import { scenarioOutputs } from '../scenario/outputs.js';
+import { reportDirFor, scenarioOutputs } from '../scenario/outputs.js';
 import { resolveScenarioPassword } from '../scenario/password.js';
 import { redactScenario } from '../scenario/redact.js';
 import { SCENARIO_DEFAULTS, type ParsedScenario, type SandboxKind, type ScenarioAction } from '../scenario/types.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { makeDirs } from '../util/fs-atomic.js';
-import { defaultReportDir } from '../commands/report.js';
 import { passwordFlags, passwordFromCommand, promptPassword, refreshMs, runTls } from './credentials.js';
 
 /**
@@ -72,105 +85,15 @@ export const RUN_DEFAULTS = {
   table: SCENARIO_DEFAULTS.table,
 } as const;
 
-export const MAX_RATE = 100_000;
-
-function rate(value: number, flag: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new DowntimeError(`${flag} must be a number of probes per second, e.g. ${flag} 100`, ExitCode.Usage);
-  }
-  if (value <= 0) throw new DowntimeError(`${flag} must be > 0 probes per second (got ${value})`, ExitCode.Usage);
-  if (value > MAX_RATE) {
-    throw new DowntimeError(
-      `${flag} ${value} is absurd: at most ${MAX_RATE} probes per second; run several harnesses and merge them instead`,
-      ExitCode.Usage,
-    );
-  }
-  return value;
-}
-
-function duration(text: string, flag: string, min: number, max: number): number {
-  const d = parseDuration(text);
-  if ('error' in d) throw new DowntimeError(`${flag} ${d.error}`, ExitCode.Usage);
-  if (d.ms < min || d.ms > max) {
-    throw new DowntimeError(`${flag} ${text} is out of range (${min} ms to ${max / 3_600_000} h)`, ExitCode.Usage);
-  }
-  return d.ms;
-}
-
-/** --connection: one client model, or two measured side by side in one run ("pool,per-probe"). */
-function connectionModels(value: string): ConnectionModel[] {
-  const list = value.split(',').map((v) => v.trim());
-  const bad = list.find((v) => v !== 'pool' && v !== 'per-probe');
-  if (bad !== undefined || list.length > 2 || new Set(list).size !== list.length) {
-    throw new DowntimeError(
-      `--connection must be pool, per-probe, or both side by side as pool,per-probe (got "${value}")`,
-      ExitCode.Usage,
-    );
-  }
-  return list as ConnectionModel[];
-}
-
-function workerCount(workers: number): number {
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new DowntimeError(`--workers must be a whole number from 1 to 64 (got ${workers})`, ExitCode.Usage);
-  }
-  return workers;
-}
-
-function poolSize(value: number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 1 || value > 1000) {
-    throw new DowntimeError(`--pool-size must be a whole number from 1 to 1000 (got ${value})`, ExitCode.Usage);
-  }
-  return value;
-}
-
-function maxInFlight(value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > 100_000) {
-    throw new DowntimeError(`--max-in-flight must be a whole number from 1 to 100000 (got ${value})`, ExitCode.Usage);
-  }
-  return value;
-}
-
 /** --green-target: green's address; it is read with the target's credentials, so it may not hold a password. */
 function greenFlag(text: string | undefined): Target | undefined {
-  if (text === undefined || text === '') return undefined;
-  const { target, urlPassword } = parseTargetUrl(text);
-  if (urlPassword !== undefined) {
-    throw new DowntimeError(
-      '--green-target is read with the --target credentials; remove the password from it',
-      ExitCode.Usage,
-    );
-  }
-  return target;
-}
-
-/**
- * The target from --target. A password in it is refused: the command line is readable by every user of
- * the machine (ps, /proc/PID/cmdline, for the whole run) and stays in shell history.
- */
-function targetFlag(text: string): { target: Target; urlPassword: undefined } {
-  const parsed = parseTargetUrl(text);
-  if (parsed.urlPassword !== undefined) {
-    throw new DowntimeError(
-      '--target must not hold a password: the command line is visible to other users (ps, /proc) and kept in shell history; remove it and use MYSQL_PWD, --password-file, --password-command or --password-prompt',
-      ExitCode.Usage,
-    );
-  }
-  return { target: parsed.target, urlPassword: undefined };
+  return text === undefined || text === '' ? undefined : targetFromFlag(text, '--green-target');
 }
 
 /** --threshold values (repeatable), each checked by the threshold parser. */
 export function thresholdFlags(values: RunArgs['threshold']): string[] {
   const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
-  return list.map((v) => {
-    if (typeof v !== 'string' || v.trim() === '') {
-      throw new DowntimeError('--threshold takes an expression, e.g. --threshold "write_downtime<60s"', ExitCode.Usage);
-    }
-    const problem = validateThreshold(v);
-    if (problem !== undefined) throw new DowntimeError(`--threshold: ${problem}`, ExitCode.Usage);
-    return v.trim();
-  });
+  return list.map((v) => must(checkThreshold(v, '--threshold', validateThreshold)));
 }
 
 /** Turns flags into typed run options (a run without a scenario), or throws one DowntimeError naming the first problem. */
@@ -181,18 +104,19 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
       ExitCode.Usage,
     );
   }
-  const { target, urlPassword } = targetFlag(args.target);
+  const target = targetFromFlag(args.target, '--target');
+  const urlPassword = undefined;
   const rates = {
-    read: rate(args.reads ?? RUN_DEFAULTS.reads, '--reads'),
-    write: rate(args.writes ?? RUN_DEFAULTS.writes, '--writes'),
+    read: must(checkRate(args.reads ?? RUN_DEFAULTS.reads, '--reads')),
+    write: must(checkRate(args.writes ?? RUN_DEFAULTS.writes, '--writes')),
   };
-  const durationMs = duration(args.duration ?? RUN_DEFAULTS.duration, '--duration', 1000, 7 * 24 * 3_600_000);
-  const timeoutMs = duration(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout', 10, 3_600_000);
+  const durationMs = must(checkRunDuration(args.duration ?? RUN_DEFAULTS.duration, '--duration'));
+  const timeoutMs = must(checkTimeout(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout'));
   const connectTimeoutMs =
-    args.connectTimeout === undefined ? timeoutMs : duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000);
-  const connections = connectionModels(args.connection ?? RUN_DEFAULTS.connection);
-  const workers = workerCount(args.workers ?? availableParallelism());
-  const inFlight = maxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight);
+    args.connectTimeout === undefined ? timeoutMs : must(checkTimeout(args.connectTimeout, '--connect-timeout'));
+  const connections = must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection'));
+  const workers = must(checkWorkers(args.workers ?? availableParallelism(), '--workers'));
+  const inFlight = must(checkMaxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight, '--max-in-flight'));
   passwordFlags(args);
   const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
   const tls = runTls(args, undefined, io);
@@ -209,7 +133,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     timeoutMs,
     connectTimeoutMs,
     maxInFlight: inFlight,
-    table: validateTableName(args.table ?? RUN_DEFAULTS.table),
+    table: must(checkTable(args.table ?? RUN_DEFAULTS.table, '--table')),
     readSql: args.readSql,
     writeSql: args.writeSql,
     out,
@@ -217,7 +141,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     progress: args.progress ?? true,
     verify: args.verify ?? true,
     keep: args.keep ?? false,
-    poolSize: poolSize(args.poolSize),
+    poolSize: args.poolSize === undefined ? undefined : must(checkPoolSize(args.poolSize, '--pool-size')),
     tls,
     green: greenFlag(args.greenTarget),
     ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : undefined),
@@ -290,9 +214,9 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
       db: { kind: 'target', target, password, passwordSource },
       actions: [],
       thresholds,
-      report: { enabled: args.report ?? true, dir: defaultReportDir(options.out) },
+      report: { enabled: args.report ?? true, dir: reportDirFor(options.out) },
       scenario: undefined,
-      connections: connectionModels(args.connection ?? RUN_DEFAULTS.connection),
+      connections: must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection')),
     };
   }
   const s =
@@ -302,15 +226,14 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
   const overridden = RUN_OVERRIDABLE.filter((flag) => args[flag] !== undefined);
 
   const rates = {
-    read: args.reads !== undefined ? rate(args.reads, '--reads') : s.load.readsPerSec,
-    write: args.writes !== undefined ? rate(args.writes, '--writes') : s.load.writesPerSec,
+    read: args.reads !== undefined ? must(checkRate(args.reads, '--reads')) : s.load.readsPerSec,
+    write: args.writes !== undefined ? must(checkRate(args.writes, '--writes')) : s.load.writesPerSec,
   };
-  const durationMs =
-    args.duration !== undefined ? duration(args.duration, '--duration', 1000, 7 * 24 * 3_600_000) : s.durationMs;
-  const timeoutMs = args.timeout !== undefined ? duration(args.timeout, '--timeout', 10, 3_600_000) : s.load.timeoutMs;
+  const durationMs = args.duration !== undefined ? must(checkRunDuration(args.duration, '--duration')) : s.durationMs;
+  const timeoutMs = args.timeout !== undefined ? must(checkTimeout(args.timeout, '--timeout')) : s.load.timeoutMs;
   const connectTimeoutMs =
     args.connectTimeout !== undefined
-      ? duration(args.connectTimeout, '--connect-timeout', 10, 3_600_000)
+      ? must(checkTimeout(args.connectTimeout, '--connect-timeout'))
       : s.load.connectTimeoutMs;
   const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
 
@@ -331,7 +254,8 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
       );
     }
   }
-  const connections = args.connection !== undefined ? connectionModels(args.connection) : s.load.connections;
+  const connections =
+    args.connection !== undefined ? must(checkConnection(args.connection, '--connection')) : s.load.connections;
   passwordFlags(args);
   const scenarioTls = s.db.kind === 'target' ? s.db.tls : undefined;
   const tls = runTls(args, args.target !== undefined && args.target !== '' ? undefined : scenarioTls, io);
@@ -353,7 +277,8 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
         ExitCode.Usage,
       );
     }
-    const { target, urlPassword } = targetFlag(args.target);
+    const target = targetFromFlag(args.target, '--target');
+    const urlPassword = undefined;
     const flagged = await flagPassword(args, io, undefined);
     passwordRefresh = flagged?.refresh;
     const creds = flagged ?? resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
@@ -386,12 +311,15 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
       label: args.label ?? s.name,
       rates,
       durationMs,
-      workers: workerCount(args.workers ?? s.load.workers ?? availableParallelism()),
+      workers: must(checkWorkers(args.workers ?? s.load.workers ?? availableParallelism(), '--workers')),
       connection: connections[0] as ConnectionModel,
       timeoutMs,
       connectTimeoutMs,
-      maxInFlight: args.maxInFlight !== undefined ? maxInFlight(args.maxInFlight) : s.load.maxInFlight,
-      table: args.table !== undefined ? validateTableName(args.table) : s.load.table,
+      maxInFlight:
+        args.maxInFlight !== undefined
+          ? must(checkMaxInFlight(args.maxInFlight, '--max-in-flight'))
+          : s.load.maxInFlight,
+      table: args.table !== undefined ? must(checkTable(args.table, '--table')) : s.load.table,
       readSql: args.readSql ?? s.load.readSql,
       writeSql: args.writeSql ?? s.load.writeSql,
       out: resolve(io.cwd, outputs.resultsPath),
@@ -399,7 +327,7 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
       progress: args.progress ?? true,
       verify: args.verify ?? true,
       keep: args.keep ?? false,
-      poolSize: poolSize(args.poolSize),
+      poolSize: args.poolSize === undefined ? undefined : must(checkPoolSize(args.poolSize, '--pool-size')),
       tls,
       ...(passwordRefresh !== undefined ? { passwordRefresh } : {}),
       green: greenFlag(args.greenTarget ?? (s.db.kind === 'target' ? s.db.green : undefined)),

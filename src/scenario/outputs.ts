@@ -1,3 +1,4 @@
+import { basename, dirname, extname, join } from 'node:path';
 import { SCENARIO_DEFAULTS } from './types.js';
 import type { ParsedScenario } from './types.js';
 
@@ -9,7 +10,16 @@ import type { ParsedScenario } from './types.js';
 export function scenarioOutputs(parsed: ParsedScenario, nowMs: number): { resultsPath: string; reportDir: string } {
   const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const resultsPath = parsed.out ?? `${SCENARIO_DEFAULTS.outDir}/${parsed.name}-${stamp}.ndjson`;
-  const reportDir =
-    parsed.report.out ?? resultsPath.replace(/\.ndjson$/, '') + (resultsPath.endsWith('.ndjson') ? '' : '-report');
-  return { resultsPath, reportDir };
+  return { resultsPath, reportDir: parsed.report.out ?? reportDirFor(resultsPath) };
+}
+
+/**
+ * The default report folder of a results file, for `run` and `report` alike: next to it, named after it
+ * without its extension (`reports/x.ndjson` → `reports/x`, `a.json` → `a`); a file without an extension
+ * gets `-report` added, so the folder is never the file itself.
+ */
+export function reportDirFor(resultsPath: string): string {
+  const ext = extname(resultsPath);
+  const name = basename(resultsPath, ext === '' ? undefined : ext);
+  return join(dirname(resultsPath), ext === '' ? `${name}-report` : name);
 }

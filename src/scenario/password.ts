@@ -1,14 +1,15 @@
 /**
- * Resolves a scenario's `password:` source to the password, at run time only. The password goes to the
- * connection and nowhere else: no message here contains it (nor a command's stdout, which is it).
+ * Where the password comes from, at run time only: a scenario's `password:` source, or --password-file,
+ * the URL and MYSQL_PWD for a run from flags. The password goes to the connection and nowhere else: no
+ * message here contains it (nor a command's stdout, which is it).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import type { Io } from '../io.js';
-import { checkPasswordText } from '../load/target.js';
 import type { PasswordSource } from './types.js';
 
 /** A password command that takes longer is stuck (waiting for input, MFA prompt, network). */
@@ -26,6 +27,77 @@ export function expandHome(path: string, io: Pick<Io, 'env'>): string {
   return join(io.env.HOME ?? homedir(), path.slice(1));
 }
 
+export interface Credentials {
+  password: string | undefined;
+  /** Where it came from, for messages: 'MYSQL_PWD', 'password file', 'URL', 'none'. */
+  source: string;
+}
+
+/**
+ * The password of a run from flags, from (in order) --password-file, the URL (discouraged: visible in `ps`),
+ * MYSQL_PWD. An unreadable password file is an error, never silently "no password".
+ */
+export function resolveCredentials(opts: {
+  passwordFile?: string | undefined;
+  urlPassword?: string | undefined;
+  env: Record<string, string | undefined>;
+}): Credentials {
+  if (opts.passwordFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.passwordFile, 'utf8');
+    } catch (err) {
+      throw new DowntimeError(
+        `cannot read --password-file ${opts.passwordFile}: ${unreadable(err)}; point it at a readable file holding only the password`,
+        ExitCode.InputFile,
+      );
+    }
+    const password = text.replace(/\r?\n$/, '');
+    if (password === '') {
+      throw new DowntimeError(
+        `--password-file ${opts.passwordFile} is empty; put the password in it, or leave the flag out for an account without one`,
+        ExitCode.InputFile,
+      );
+    }
+    checkPasswordText(password, `--password-file ${opts.passwordFile}`, ExitCode.InputFile);
+    return { password, source: 'password file' };
+  }
+  if (opts.urlPassword !== undefined) return { password: opts.urlPassword, source: 'URL' };
+  const env = opts.env.MYSQL_PWD;
+  if (env !== undefined && env !== '') {
+    checkPasswordText(env, 'MYSQL_PWD', ExitCode.Usage);
+    return { password: env, source: 'MYSQL_PWD' };
+  }
+  return { password: undefined, source: 'none' };
+}
+
+/**
+ * A password with a line break or another control character is a paste or quoting mistake (a second line of
+ * a file, `$(…)` output with a NUL): the server would only say "access denied". Refused, without showing it.
+ */
+export function checkPasswordText(password: string, source: string, code: ExitCode): void {
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\u0000-\u001f\u007f]/.exec(password);
+  if (bad === null) return;
+  const what = bad[0] === '\n' || bad[0] === '\r' ? 'a line break' : 'a control character';
+  throw new DowntimeError(
+    `${source} holds ${what} (at character ${bad.index + 1}); a password is one line of printable characters: set it without it`,
+    code,
+  );
+}
+
+/** Why a password file could not be read, in words. */
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT'
+    ? 'no such file'
+    : code === 'EACCES'
+      ? 'permission denied'
+      : code === 'EISDIR'
+        ? 'it is a directory'
+        : (code ?? 'unreadable');
+}
+
 export async function resolveScenarioPassword(
   source: PasswordSource,
   io: Pick<Io, 'env' | 'cwd'>,
@@ -39,17 +111,8 @@ export async function resolveScenarioPassword(
       try {
         text = await readFile(path, 'utf8');
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        const why =
-          code === 'ENOENT'
-            ? 'no such file'
-            : code === 'EACCES'
-              ? 'permission denied'
-              : code === 'EISDIR'
-                ? 'it is a directory'
-                : (code ?? 'unreadable');
         throw new DowntimeError(
-          `cannot read password file ${source.path}: ${why}; point password.file at a readable file holding only the password`,
+          `cannot read password file ${source.path}: ${unreadable(err)}; point password.file at a readable file holding only the password`,
           ExitCode.InputFile,
         );
       }

@@ -5,25 +5,26 @@
  * patterns, key lists and defaults with the parser, and test/scenario-schema.test.ts checks they agree;
  * docs/scenarios.md embeds JSON.stringify(scenarioSchema, null, 2), also checked by a test.
  */
+import { durationText } from './rules.js';
 import {
   ACTION_KEYS,
   DNS_SERVER_PATTERN,
   DURATION_PATTERN,
-  durationText,
   ENV_NAME_PATTERN,
   IDENTIFIER_PATTERN,
   LOAD_KEYS,
   NAME_PATTERN,
   REPORT_KEYS,
-  SSL_MODE_VALUES,
   STEP_OPTION_KEYS,
   THRESHOLD_PATTERN,
   TOP_KEYS,
-} from './parse.js';
+} from './shape.js';
 import {
   CONNECTION_CHOICES,
   FAULT_STEP_KINDS,
+  HALF_OPEN_DROPS,
   SANDBOX_KINDS,
+  SSL_MODE_VALUES,
   SCENARIO_DEFAULTS as D,
   SCENARIO_LIMITS as L,
   STEPS_NEEDING_REPLICA,
@@ -76,8 +77,8 @@ const STEP_OPTIONS_SCHEMA: Record<StepName, Record<string, unknown>> = {
     jitter: duration('latency only: ± uniform spread, at most latency', 0),
     bytesPerSec: { type: 'number', minimum: 1, description: 'bandwidth only: bytes per second each way' },
     drop: {
-      enum: ['toClient', 'toServer'],
-      default: 'toClient',
+      enum: [...HALF_OPEN_DROPS],
+      default: HALF_OPEN_DROPS[0],
       description: 'halfOpen only: the direction whose bytes are swallowed',
     },
   },
@@ -213,7 +214,7 @@ const actionProperties = {
 keysOf(actionProperties, ACTION_KEYS, 'action');
 
 const reportProperties = {
-  out: text('Directory for the rendered report; default: the results file path without .ndjson'),
+  out: text('Directory for the rendered report; default: the results file path without its extension'),
   enabled: { type: 'boolean', default: D.reportEnabled, description: 'Render the report when the run ends' },
 };
 keysOf(reportProperties, REPORT_KEYS, 'report');
@@ -292,7 +293,10 @@ export const scenarioSchema = {
           required: ['command'],
           properties: {
             command: text('Shell command printing it (e.g. an IAM auth token)'),
-            refresh: duration('Re-run the command this often during the run (1s to 24h)', 600_000),
+            refresh: duration(
+              `Re-run the command this often during the run (${durationText(L.minPasswordRefreshMs)} to ${durationText(L.maxPasswordRefreshMs)})`,
+              D.passwordRefreshMs,
+            ),
           },
         },
       ],

@@ -7,8 +7,8 @@
 import type { ConnectionModel } from '../results/types.js';
 
 /** Local sandbox topologies: a source with a replica behind a proxy, or one server. */
-export type SandboxKind = 'blue-green' | 'single';
-export const SANDBOX_KINDS: readonly SandboxKind[] = ['blue-green', 'single'];
+export const SANDBOX_KINDS = ['blue-green', 'single'] as const;
+export type SandboxKind = (typeof SANDBOX_KINDS)[number];
 
 export const CONNECTION_MODELS: readonly ConnectionModel[] = ['pool', 'per-probe'];
 /** load.connection's values: a model, or two side by side. */
@@ -25,9 +25,12 @@ export type PasswordSource =
   /** `refreshMs`: re-run the command this often during the run (an IAM token expires); default 10m. */
   | { from: 'command'; command: string; refreshMs?: number };
 
+/** The MySQL client's --ssl-mode values. */
+export const SSL_MODE_VALUES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
+
 /** TLS to the target (`tls:`): the MySQL client's --ssl-mode, and a CA bundle to verify the server with. */
 export interface TlsSpec {
-  mode?: 'disabled' | 'preferred' | 'required' | 'verify-ca' | 'verify-identity';
+  mode?: (typeof SSL_MODE_VALUES)[number];
   /** PEM CA bundle, as written (`~/` is the home directory). */
   ca?: string;
 }
@@ -77,11 +80,14 @@ export interface StepOptionsByName {
     /** `bandwidth` only. */
     bytesPerSec: number | undefined;
     /** `halfOpen` only: the direction whose bytes are swallowed (default toClient). */
-    drop: 'toClient' | 'toServer' | undefined;
+    drop: HalfOpenDrop | undefined;
   };
 }
 export const FAULT_STEP_KINDS = ['refuse', 'reset', 'blackhole', 'latency', 'bandwidth', 'halfOpen'] as const;
 export type FaultStepKind = (typeof FAULT_STEP_KINDS)[number];
+/** A halfOpen fault's direction; the first is the default. */
+export const HALF_OPEN_DROPS = ['toClient', 'toServer'] as const;
+export type HalfOpenDrop = (typeof HALF_OPEN_DROPS)[number];
 export type StepName = keyof StepOptionsByName;
 export const STEP_NAMES: readonly StepName[] = [
   'in-place-upgrade',
@@ -147,7 +153,7 @@ export interface LoadSpec {
 }
 
 export interface ReportSpec {
-  /** Directory for the rendered report; undefined: the results file's path without `.ndjson` (see scenarioOutputs). */
+  /** Directory for the rendered report; undefined: the results file's path without its extension (reportDirFor). */
   out: string | undefined;
   /** Whether `run` renders the report when it ends. */
   enabled: boolean;
@@ -198,17 +204,27 @@ export const SCENARIO_DEFAULTS = {
   inPlaceUpgradeOfflineMs: 10_000,
   switchoverMaxLagMs: 1000,
   switchoverTimeoutMs: 60_000,
+  /** password.command is re-run this often (RDS IAM tokens live 15 minutes). */
+  passwordRefreshMs: 10 * 60_000,
 } as const;
 
-/** Limits that catch typos (an extra zero) before they turn into a harness that cannot keep up. */
+/**
+ * Limits that catch typos (an extra zero) before they turn into a harness that cannot keep up: the same for
+ * flags and scenario files, checked by ./rules.ts.
+ */
 export const SCENARIO_LIMITS = {
   maxRatePerSec: 100_000,
   maxWorkers: 64,
   maxInFlight: 100_000,
+  /** --pool-size (no scenario key yet): connections per op per worker. */
+  maxPoolSize: 1000,
   minDurationMs: 1000,
   maxDurationMs: 7 * 24 * 3_600_000,
   /** Probe and connect timeouts: below 10 ms every probe would fail; above an hour is no probe. */
   minTimeoutMs: 10,
   maxTimeoutMs: 3_600_000,
+  /** A password command re-run (RDS IAM tokens live 15 minutes). */
+  minPasswordRefreshMs: 1000,
+  maxPasswordRefreshMs: 24 * 3_600_000,
   maxNameLength: 64,
 } as const;

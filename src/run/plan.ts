@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { extname, isAbsolute, resolve } from 'node:path';
 import { validateThreshold } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
@@ -14,7 +14,6 @@ import {
   checkRate,
   checkRunDuration,
   checkTable,
-  checkThreshold,
   checkTimeout,
   checkWorkers,
   must,
@@ -25,145 +24,23 @@ import { loadScenario, parseScenarioValue } from '../scenario/parse.js';
 import { reportDirFor, scenarioOutputs } from '../scenario/outputs.js';
 import { resolveScenarioPassword } from '../scenario/password.js';
 import { redactScenario } from '../scenario/redact.js';
-import { SCENARIO_DEFAULTS, type ParsedScenario, type SandboxKind, type ScenarioAction } from '../scenario/types.js';
+import { type ParsedScenario, type SandboxKind, type ScenarioAction } from '../scenario/types.js';
 import { formatDuration } from '../util/duration.js';
-import { makeDirs } from '../util/fs-atomic.js';
+import {
+  RUN_DEFAULTS,
+  RUN_OVERRIDABLE,
+  dnsServerOption,
+  flagName,
+  greenFlag,
+  makeDefaultDir,
+  parseRunArgs,
+  thresholdFlags,
+  type RunArgs,
+} from './args.js';
 import { passwordFlags, passwordFromCommand, promptPassword, refreshMs, runTls } from './credentials.js';
 
-/**
- * Flags of `downtime run`, as yargs gives them (untrusted until parsed). Flags have no yargs defaults:
- * undefined means "not given on the command line", so that a scenario's value applies; the defaults
- * for flag-only runs are filled in here (RUN_DEFAULTS).
- */
-export interface RunArgs {
-  /** Scenario file (YAML/JSON); its values apply unless a flag is given explicitly. */
-  scenario?: string;
-  target?: string;
-  reads?: number;
-  writes?: number;
-  duration?: string;
-  out?: string;
-  force?: boolean;
-  workers?: number;
-  connection?: string;
-  timeout?: string;
-  connectTimeout?: string;
-  /** IPv4[:port] of a DNS server to resolve the target's host through (resolve.ts). */
-  dnsServer?: string;
-  maxInFlight?: number;
-  table?: string;
-  readSql?: string;
-  writeSql?: string;
-  passwordFile?: string;
-  /** A command whose stdout is the password (an IAM token); re-run every --password-refresh. */
-  passwordCommand?: string;
-  passwordRefresh?: string;
-  /** Ask for the password on the terminal (no echo). */
-  passwordPrompt?: boolean;
-  /** TLS: disabled | preferred | required | verify-ca | verify-identity. */
-  sslMode?: string;
-  sslCa?: string;
-  label?: string;
-  progress?: boolean;
-  report?: boolean;
-  verify?: boolean;
-  keep?: boolean;
-  poolSize?: number;
-  threshold?: string[] | string;
-  /** Green's address (same credentials as the target): replication lag is measured with a heartbeat. */
-  greenTarget?: string;
-}
-
-/** Defaults of flag-only runs; the same as a scenario's (SCENARIO_DEFAULTS). */
-export const RUN_DEFAULTS = {
-  reads: SCENARIO_DEFAULTS.readsPerSec,
-  writes: SCENARIO_DEFAULTS.writesPerSec,
-  duration: '60s',
-  connection: SCENARIO_DEFAULTS.connection,
-  timeout: '2s',
-  maxInFlight: SCENARIO_DEFAULTS.maxInFlight,
-  table: SCENARIO_DEFAULTS.table,
-} as const;
-
-/** --green-target: green's address; it is read with the target's credentials, so it may not hold a password. */
-function greenFlag(text: string | undefined): Target | undefined {
-  return text === undefined || text === '' ? undefined : targetFromFlag(text, '--green-target');
-}
-
-/** --threshold values (repeatable), each checked by the threshold parser. */
-export function thresholdFlags(values: RunArgs['threshold']): string[] {
-  const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
-  return list.map((v) => must(checkThreshold(v, '--threshold', validateThreshold)));
-}
-
-/** Turns flags into typed run options (a run without a scenario), or throws one DowntimeError naming the first problem. */
-export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
-  if (args.target === undefined || args.target === '') {
-    throw new DowntimeError(
-      '--target is required (or name a scenario file), e.g. --target mysql://app@db.example:3306/probe',
-      ExitCode.Usage,
-    );
-  }
-  const target = targetFromFlag(args.target, '--target');
-  const urlPassword = undefined;
-  const rates = {
-    read: must(checkRate(args.reads ?? RUN_DEFAULTS.reads, '--reads')),
-    write: must(checkRate(args.writes ?? RUN_DEFAULTS.writes, '--writes')),
-  };
-  const durationMs = must(checkRunDuration(args.duration ?? RUN_DEFAULTS.duration, '--duration'));
-  const timeoutMs = must(checkTimeout(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout'));
-  const connectTimeoutMs =
-    args.connectTimeout === undefined ? timeoutMs : must(checkTimeout(args.connectTimeout, '--connect-timeout'));
-  const connections = must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection'));
-  const workers = must(checkWorkers(args.workers ?? availableParallelism(), '--workers'));
-  const inFlight = must(checkMaxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight, '--max-in-flight'));
-  passwordFlags(args);
-  const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
-  const tls = runTls(args, undefined, io);
-  const out = resolve(io.cwd, args.out ?? join('reports', `run-${utcStamp(io.now())}.ndjson`));
-  return {
-    target,
-    password: creds.password,
-    passwordSource: creds.source,
-    label: args.label ?? 'run',
-    rates,
-    durationMs,
-    workers,
-    connection: connections[0] as ConnectionModel,
-    timeoutMs,
-    connectTimeoutMs,
-    maxInFlight: inFlight,
-    table: must(checkTable(args.table ?? RUN_DEFAULTS.table, '--table')),
-    readSql: args.readSql,
-    writeSql: args.writeSql,
-    out,
-    overwrite: args.force ?? false,
-    progress: args.progress ?? true,
-    verify: args.verify ?? true,
-    keep: args.keep ?? false,
-    poolSize: args.poolSize === undefined ? undefined : must(checkPoolSize(args.poolSize, '--pool-size')),
-    tls,
-    green: greenFlag(args.greenTarget),
-    ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : undefined),
-  };
-}
-
-/**
- * The default output folder (reports/) is made when missing; a folder the user named is not: a typo there
- * should be an error, not a new directory.
- */
-function makeDefaultDir(file: string): void {
-  try {
-    // Not mkdirSync's { recursive: true }: under /proc that loops forever.
-    makeDirs(dirname(file));
-  } catch {
-    // left for the writer to report, with its one-line message
-  }
-}
-
-function utcStamp(nowMs: number): string {
-  return new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-}
+export type { RunArgs } from './args.js';
+export { RUN_DEFAULTS, parseRunArgs, thresholdFlags } from './args.js';
 
 /** Where the probes go: known at once for a target, once the sandbox is up for a sandbox. */
 export type RunDb =
@@ -194,37 +71,44 @@ export interface RunPlan {
  */
 export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Promise<RunPlan> {
   const thresholds = thresholdFlags(args.threshold);
-  if (args.scenario === undefined && given === undefined) {
-    const options = parseRunArgs(args, io);
-    const { target, ...rest } = options;
-    let { password, passwordSource } = options;
-    if (args.passwordRefresh !== undefined && args.passwordCommand === undefined) {
-      throw new DowntimeError('--password-refresh applies only to --password-command', ExitCode.Usage);
-    }
-    // Last: a command or a prompt only once everything else is known to be good.
-    const flagged = await flagPassword(args, io, undefined);
-    if (flagged !== undefined) {
-      ({ password, source: passwordSource } = flagged);
-      if (flagged.refresh !== undefined) rest.passwordRefresh = flagged.refresh;
-    }
-    // Only once everything is known to be good: bad input creates nothing.
-    if (args.out === undefined) makeDefaultDir(options.out);
-    return {
-      options: rest,
-      db: { kind: 'target', target, password, passwordSource },
-      actions: [],
-      thresholds,
-      report: { enabled: args.report ?? true, dir: reportDirFor(options.out) },
-      scenario: undefined,
-      connections: must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection')),
-    };
-  }
+  if (args.scenario === undefined && given === undefined) return planFromFlags(args, io, thresholds);
   const s =
     given !== undefined
       ? parseScenarioValue(given.value, { source: given.source, validateThreshold })
       : loadScenario(scenarioPath(args.scenario as string, io), { validateThreshold });
-  const overridden = RUN_OVERRIDABLE.filter((flag) => args[flag] !== undefined);
+  return planFromScenario(s, args, io, thresholds);
+}
 
+/** A run from flags alone (--target and friends). */
+async function planFromFlags(args: RunArgs, io: Io, thresholds: string[]): Promise<RunPlan> {
+  const options = parseRunArgs(args, io);
+  const { target, ...rest } = options;
+  let { password, passwordSource } = options;
+  if (args.passwordRefresh !== undefined && args.passwordCommand === undefined) {
+    throw new DowntimeError('--password-refresh applies only to --password-command', ExitCode.Usage);
+  }
+  // Last: a command or a prompt only once everything else is known to be good.
+  const flagged = await flagPassword(args, io, undefined);
+  if (flagged !== undefined) {
+    ({ password, source: passwordSource } = flagged);
+    if (flagged.refresh !== undefined) rest.passwordRefresh = flagged.refresh;
+  }
+  // Only once everything is known to be good: bad input creates nothing.
+  if (args.out === undefined) makeDefaultDir(options.out);
+  return {
+    options: rest,
+    db: { kind: 'target', target, password, passwordSource },
+    actions: [],
+    thresholds,
+    report: { enabled: args.report ?? true, dir: reportDirFor(options.out) },
+    scenario: undefined,
+    connections: must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection')),
+  };
+}
+
+/** A run of a scenario, with the flags given on the command line replacing its values. */
+async function planFromScenario(s: ParsedScenario, args: RunArgs, io: Io, thresholds: string[]): Promise<RunPlan> {
+  const overridden = RUN_OVERRIDABLE.filter((flag) => args[flag] !== undefined);
   const rates = {
     read: args.reads !== undefined ? must(checkRate(args.reads, '--reads')) : s.load.readsPerSec,
     write: args.writes !== undefined ? must(checkRate(args.writes, '--writes')) : s.load.writesPerSec,
@@ -236,76 +120,13 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
       ? must(checkTimeout(args.connectTimeout, '--connect-timeout'))
       : s.load.connectTimeoutMs;
   const outputs = scenarioOutputs({ ...s, out: args.out ?? s.out }, io.now());
-
-  // A shorter --duration (a quick rehearsal) leaves out the actions it no longer reaches, and says so.
-  const actions = s.actions.filter((a) => a.atMs < durationMs);
-  for (const a of s.actions) {
-    if (a.atMs >= durationMs) {
-      io.stderr(
-        `downtime: warning: action "${a.name}" at ${formatDuration(a.atMs)} is not before the end of the run (${formatDuration(durationMs)}); it will not run\n`,
-      );
-    }
-  }
-  // An in-place upgrade still offline when the run ends measures no recovery: worth a word before it starts.
-  for (const a of actions) {
-    if (a.kind === 'step' && a.step.name === 'in-place-upgrade' && a.atMs + a.step.options.offlineMs >= durationMs) {
-      io.stderr(
-        `downtime: warning: step "${a.name}" at ${formatDuration(a.atMs)} stays offline ${formatDuration(a.step.options.offlineMs)}, past the end of the run (${formatDuration(durationMs)}); the recovery will not be measured\n`,
-      );
-    }
-  }
+  const actions = actionsWithin(s, durationMs, io);
   const connections =
     args.connection !== undefined ? must(checkConnection(args.connection, '--connection')) : s.load.connections;
   passwordFlags(args);
   const scenarioTls = s.db.kind === 'target' ? s.db.tls : undefined;
   const tls = runTls(args, args.target !== undefined && args.target !== '' ? undefined : scenarioTls, io);
-  const scenarioCommand = s.db.kind === 'target' && s.db.password?.from === 'command' ? s.db.password : undefined;
-  if (args.passwordRefresh !== undefined && args.passwordCommand === undefined && scenarioCommand === undefined) {
-    throw new DowntimeError(
-      "--password-refresh applies only to --password-command or the scenario's password.command",
-      ExitCode.Usage,
-    );
-  }
-  let passwordRefresh: RunOptions['passwordRefresh'];
-  // Last: a password command runs only once everything else is known to be good.
-  let db: RunDb;
-  if (args.target !== undefined && args.target !== '') {
-    const steps = s.actions.filter((a) => a.kind === 'step');
-    if (steps.length > 0) {
-      throw new DowntimeError(
-        `--target replaces the scenario's database, but ${s.source} has sandbox steps (${steps.map((a) => a.name).join(', ')}), which need its sandbox; drop --target, or use run: actions`,
-        ExitCode.Usage,
-      );
-    }
-    const target = targetFromFlag(args.target, '--target');
-    const urlPassword = undefined;
-    const flagged = await flagPassword(args, io, undefined);
-    passwordRefresh = flagged?.refresh;
-    const creds = flagged ?? resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
-    db = { kind: 'target', target, password: creds.password, passwordSource: creds.source };
-  } else if (s.db.kind === 'target') {
-    const { target, urlPassword } = parseTargetUrl(s.db.url);
-    let creds: { password: string | undefined; source: string };
-    const flagged = await flagPassword(args, io, args.passwordFile === undefined ? scenarioCommand : undefined);
-    if (flagged !== undefined) {
-      creds = flagged;
-      passwordRefresh = flagged.refresh;
-    } else if (args.passwordFile !== undefined || s.db.password === undefined) {
-      creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
-    } else {
-      const r = await resolveScenarioPassword(s.db.password, io);
-      creds = { password: r.password, source: r.source };
-    }
-    db = { kind: 'target', target, password: creds.password, passwordSource: creds.source };
-  } else {
-    db = { kind: 'sandbox', sandbox: s.db.sandbox };
-  }
-
-  if (actions.some((a) => a.kind === 'step') && db.kind !== 'sandbox') {
-    // The parser refuses steps with target:; only reachable through overrides, which are checked above.
-    throw new DowntimeError(`${s.source}: sandbox steps need sandbox:`, ExitCode.Usage);
-  }
-
+  const { db, passwordRefresh } = await scenarioDb(s, args, io);
   const plan: RunPlan = {
     options: {
       label: args.label ?? s.name,
@@ -350,6 +171,77 @@ export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Pro
   return plan;
 }
 
+/** The scenario's actions that fall inside the run; a shorter --duration (a quick rehearsal) says what it drops. */
+function actionsWithin(s: ParsedScenario, durationMs: number, io: Io): ScenarioAction[] {
+  const actions = s.actions.filter((a) => a.atMs < durationMs);
+  for (const a of s.actions) {
+    if (a.atMs >= durationMs) {
+      io.stderr(
+        `downtime: warning: action "${a.name}" at ${formatDuration(a.atMs)} is not before the end of the run (${formatDuration(durationMs)}); it will not run\n`,
+      );
+    }
+  }
+  // An in-place upgrade still offline when the run ends measures no recovery: worth a word before it starts.
+  for (const a of actions) {
+    if (a.kind === 'step' && a.step.name === 'in-place-upgrade' && a.atMs + a.step.options.offlineMs >= durationMs) {
+      io.stderr(
+        `downtime: warning: step "${a.name}" at ${formatDuration(a.atMs)} stays offline ${formatDuration(a.step.options.offlineMs)}, past the end of the run (${formatDuration(durationMs)}); the recovery will not be measured\n`,
+      );
+    }
+  }
+  return actions;
+}
+
+/**
+ * Where a scenario's probes go, with its credentials: --target (which then replaces the scenario's database),
+ * the scenario's target, or its sandbox. A password command runs last, once everything else is known good.
+ */
+async function scenarioDb(
+  s: ParsedScenario,
+  args: RunArgs,
+  io: Io,
+): Promise<{ db: RunDb; passwordRefresh: RunOptions['passwordRefresh'] }> {
+  const scenarioCommand = s.db.kind === 'target' && s.db.password?.from === 'command' ? s.db.password : undefined;
+  if (args.passwordRefresh !== undefined && args.passwordCommand === undefined && scenarioCommand === undefined) {
+    throw new DowntimeError(
+      "--password-refresh applies only to --password-command or the scenario's password.command",
+      ExitCode.Usage,
+    );
+  }
+  if (args.target !== undefined && args.target !== '') {
+    const steps = s.actions.filter((a) => a.kind === 'step');
+    if (steps.length > 0) {
+      throw new DowntimeError(
+        `--target replaces the scenario's database, but ${s.source} has sandbox steps (${steps.map((a) => a.name).join(', ')}), which need its sandbox; drop --target, or use run: actions`,
+        ExitCode.Usage,
+      );
+    }
+    const target = targetFromFlag(args.target, '--target');
+    const flagged = await flagPassword(args, io, undefined);
+    const creds =
+      flagged ?? resolveCredentials({ passwordFile: args.passwordFile, urlPassword: undefined, env: io.env });
+    return {
+      db: { kind: 'target', target, password: creds.password, passwordSource: creds.source },
+      passwordRefresh: flagged?.refresh,
+    };
+  }
+  if (s.db.kind === 'sandbox') return { db: { kind: 'sandbox', sandbox: s.db.sandbox }, passwordRefresh: undefined };
+  const { target, urlPassword } = parseTargetUrl(s.db.url);
+  const flagged = await flagPassword(args, io, args.passwordFile === undefined ? scenarioCommand : undefined);
+  let creds: { password: string | undefined; source: string };
+  if (flagged !== undefined) creds = flagged;
+  else if (args.passwordFile !== undefined || s.db.password === undefined) {
+    creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+  } else {
+    const r = await resolveScenarioPassword(s.db.password, io);
+    creds = { password: r.password, source: r.source };
+  }
+  return {
+    db: { kind: 'target', target, password: creds.password, passwordSource: creds.source },
+    passwordRefresh: flagged?.refresh,
+  };
+}
+
 /** A scenario given as a value (the library's measure()), not a file; `source` names it in messages. */
 export interface GivenScenario {
   value: unknown;
@@ -358,36 +250,6 @@ export interface GivenScenario {
 
 function scenarioPath(file: string, io: Io): string {
   return isAbsolute(file) || io.cwd === process.cwd() ? file : resolve(io.cwd, file);
-}
-
-/** Flags that replace a scenario's value when given. */
-const RUN_OVERRIDABLE = [
-  'target',
-  'reads',
-  'writes',
-  'duration',
-  'out',
-  'workers',
-  'connection',
-  'timeout',
-  'connectTimeout',
-  'dnsServer',
-  'maxInFlight',
-  'table',
-  'readSql',
-  'writeSql',
-  'passwordFile',
-  'passwordCommand',
-  'passwordRefresh',
-  'passwordPrompt',
-  'sslMode',
-  'sslCa',
-  'label',
-  'report',
-] as const satisfies readonly (keyof RunArgs)[];
-
-function dnsServerOption(server: string | undefined): { dnsServer?: string } {
-  return server !== undefined ? { dnsServer: server } : {};
 }
 
 /**
@@ -411,10 +273,6 @@ async function flagPassword(
     return passwordFromCommand(scenarioCommand.command, every ?? refreshMs(undefined), io, 'password.command');
   }
   return undefined;
-}
-
-function flagName(key: string): string {
-  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 /** `reports/x.ndjson` → `reports/x.pool.ndjson`: each model of a side-by-side run has its own results file. */

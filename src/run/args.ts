@@ -1,0 +1,196 @@
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { validateThreshold } from '../analyze/thresholds.js';
+import { DowntimeError, ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import type { RunOptions } from '../load/options.js';
+import { parseDnsServer } from '../load/resolve.js';
+import type { Target } from '../load/target.js';
+import type { ConnectionModel } from '../results/types.js';
+import { resolveCredentials } from '../scenario/password.js';
+import {
+  checkConnection,
+  checkMaxInFlight,
+  checkPoolSize,
+  checkRate,
+  checkRunDuration,
+  checkTable,
+  checkThreshold,
+  checkTimeout,
+  checkWorkers,
+  must,
+} from '../scenario/rules.js';
+import { targetFromFlag } from '../scenario/target-url.js';
+import { SCENARIO_DEFAULTS } from '../scenario/types.js';
+import { makeDirs } from '../util/fs-atomic.js';
+import { passwordFlags, runTls } from './credentials.js';
+
+/**
+ * Flags of `downtime run`, as yargs gives them (untrusted until parsed). Flags have no yargs defaults:
+ * undefined means "not given on the command line", so that a scenario's value applies; the defaults
+ * for flag-only runs are filled in here (RUN_DEFAULTS).
+ */
+export interface RunArgs {
+  /** Scenario file (YAML/JSON); its values apply unless a flag is given explicitly. */
+  scenario?: string;
+  target?: string;
+  reads?: number;
+  writes?: number;
+  duration?: string;
+  out?: string;
+  force?: boolean;
+  workers?: number;
+  connection?: string;
+  timeout?: string;
+  connectTimeout?: string;
+  /** IPv4[:port] of a DNS server to resolve the target's host through (resolve.ts). */
+  dnsServer?: string;
+  maxInFlight?: number;
+  table?: string;
+  readSql?: string;
+  writeSql?: string;
+  passwordFile?: string;
+  /** A command whose stdout is the password (an IAM token); re-run every --password-refresh. */
+  passwordCommand?: string;
+  passwordRefresh?: string;
+  /** Ask for the password on the terminal (no echo). */
+  passwordPrompt?: boolean;
+  /** TLS: disabled | preferred | required | verify-ca | verify-identity. */
+  sslMode?: string;
+  sslCa?: string;
+  label?: string;
+  progress?: boolean;
+  report?: boolean;
+  verify?: boolean;
+  keep?: boolean;
+  poolSize?: number;
+  threshold?: string[] | string;
+  /** Green's address (same credentials as the target): replication lag is measured with a heartbeat. */
+  greenTarget?: string;
+}
+
+/** Defaults of flag-only runs; the same as a scenario's (SCENARIO_DEFAULTS). */
+export const RUN_DEFAULTS = {
+  reads: SCENARIO_DEFAULTS.readsPerSec,
+  writes: SCENARIO_DEFAULTS.writesPerSec,
+  duration: '60s',
+  connection: SCENARIO_DEFAULTS.connection,
+  timeout: '2s',
+  maxInFlight: SCENARIO_DEFAULTS.maxInFlight,
+  table: SCENARIO_DEFAULTS.table,
+} as const;
+
+/** --green-target: green's address; it is read with the target's credentials, so it may not hold a password. */
+export function greenFlag(text: string | undefined): Target | undefined {
+  return text === undefined || text === '' ? undefined : targetFromFlag(text, '--green-target');
+}
+
+/** --threshold values (repeatable), each checked by the threshold parser. */
+export function thresholdFlags(values: RunArgs['threshold']): string[] {
+  const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
+  return list.map((v) => must(checkThreshold(v, '--threshold', validateThreshold)));
+}
+
+/** Turns flags into typed run options (a run without a scenario), or throws one DowntimeError naming the first problem. */
+export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
+  if (args.target === undefined || args.target === '') {
+    throw new DowntimeError(
+      '--target is required (or name a scenario file), e.g. --target mysql://app@db.example:3306/probe',
+      ExitCode.Usage,
+    );
+  }
+  const target = targetFromFlag(args.target, '--target');
+  const urlPassword = undefined;
+  const rates = {
+    read: must(checkRate(args.reads ?? RUN_DEFAULTS.reads, '--reads')),
+    write: must(checkRate(args.writes ?? RUN_DEFAULTS.writes, '--writes')),
+  };
+  const durationMs = must(checkRunDuration(args.duration ?? RUN_DEFAULTS.duration, '--duration'));
+  const timeoutMs = must(checkTimeout(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout'));
+  const connectTimeoutMs =
+    args.connectTimeout === undefined ? timeoutMs : must(checkTimeout(args.connectTimeout, '--connect-timeout'));
+  const connections = must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection'));
+  const workers = must(checkWorkers(args.workers ?? availableParallelism(), '--workers'));
+  const inFlight = must(checkMaxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight, '--max-in-flight'));
+  passwordFlags(args);
+  const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });
+  const tls = runTls(args, undefined, io);
+  const out = resolve(io.cwd, args.out ?? join('reports', `run-${utcStamp(io.now())}.ndjson`));
+  return {
+    target,
+    password: creds.password,
+    passwordSource: creds.source,
+    label: args.label ?? 'run',
+    rates,
+    durationMs,
+    workers,
+    connection: connections[0] as ConnectionModel,
+    timeoutMs,
+    connectTimeoutMs,
+    maxInFlight: inFlight,
+    table: must(checkTable(args.table ?? RUN_DEFAULTS.table, '--table')),
+    readSql: args.readSql,
+    writeSql: args.writeSql,
+    out,
+    overwrite: args.force ?? false,
+    progress: args.progress ?? true,
+    verify: args.verify ?? true,
+    keep: args.keep ?? false,
+    poolSize: args.poolSize === undefined ? undefined : must(checkPoolSize(args.poolSize, '--pool-size')),
+    tls,
+    green: greenFlag(args.greenTarget),
+    ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : undefined),
+  };
+}
+
+/**
+ * The default output folder (reports/) is made when missing; a folder the user named is not: a typo there
+ * should be an error, not a new directory.
+ */
+export function makeDefaultDir(file: string): void {
+  try {
+    // Not mkdirSync's { recursive: true }: under /proc that loops forever.
+    makeDirs(dirname(file));
+  } catch {
+    // left for the writer to report, with its one-line message
+  }
+}
+
+export function utcStamp(nowMs: number): string {
+  return new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+}
+
+/** Flags that replace a scenario's value when given. */
+export const RUN_OVERRIDABLE = [
+  'target',
+  'reads',
+  'writes',
+  'duration',
+  'out',
+  'workers',
+  'connection',
+  'timeout',
+  'connectTimeout',
+  'dnsServer',
+  'maxInFlight',
+  'table',
+  'readSql',
+  'writeSql',
+  'passwordFile',
+  'passwordCommand',
+  'passwordRefresh',
+  'passwordPrompt',
+  'sslMode',
+  'sslCa',
+  'label',
+  'report',
+] as const satisfies readonly (keyof RunArgs)[];
+
+export function dnsServerOption(server: string | undefined): { dnsServer?: string } {
+  return server !== undefined ? { dnsServer: server } : {};
+}
+
+/** `maxInFlight` → `--max-in-flight`. */
+export function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}

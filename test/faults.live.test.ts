@@ -26,7 +26,7 @@ import { DowntimeError, ExitCode } from '../src/errors.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
 import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
-import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
+import { intendedMs, type ConnectionModel, type Op, type ResultsFile } from '../src/results/types.js';
 import { decodeHistogram } from '../src/results/histogram.js';
 import { portOpen } from '../src/sandbox/detached.js';
 import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/proxy.js';
@@ -259,10 +259,16 @@ function reachMs(file: ResultsFile, op: Op, beforeMs: number): number {
   return Math.round(maxUs / 1000);
 }
 
-/** Slowest successful probe of the op (ms from its intended time) in the second holding `atMs`. */
-function slowestIn(file: ResultsFile, op: Op, atMs: number): number {
-  const s = file.seconds[op].find((x) => x.sec === Math.floor(atMs / 1000));
-  return s?.hist ? Math.round(decodeHistogram(s.hist).getValueAtPercentile(100) / 1000) : 0;
+/** The latency (ms) of the answer a window ended at (`edges`): 0 when the window did not end at one. */
+function answerLatencyAt(file: ResultsFile, op: Op, endMs: number): number {
+  const schedule = file.header.ops[op];
+  if (schedule === undefined) return 0;
+  for (const sec of file.seconds[op]) {
+    for (const [seq, us] of sec.edges ?? []) {
+      if (Math.abs(intendedMs(schedule, seq) + us / 1000 - endMs) < 1e-3) return Math.ceil(us / 1000);
+    }
+  }
+  return 0;
 }
 
 function sendLagMs(file: ResultsFile, op: Op): number {
@@ -394,16 +400,16 @@ for (const fault of FAULTS) {
           row.startErrMs >= -earlyMs && row.startErrMs <= TIGHT_MS,
           `${op}: window starts ${row.startErrMs} ms from the fault's start (allowed -${earlyMs}…${TIGHT_MS})`,
         );
-        // The window ends at the intended time of the first probe that succeeded after the fault: one that was
-        // intended before the fault's end but reached the server after it (a pool reconnecting, a loaded
-        // machine) ends it early by its own latency, which the second it fell in records.
-        const endEarlyMs = Math.max(earlyMs, TIGHT_MS + slowestIn(file, op, last.endMs));
+        // The window ends when the first answer after the fault came back: never before the server was back (up
+        // to our own timing noise), and after it by that answer's own latency (a pool reconnecting, a handshake,
+        // a loaded machine), which the file records with the answer. Slow faults: up to a timeout either way.
+        const answerMs = answerLatencyAt(file, op, last.endMs);
         const [endLow, endHigh] = fault.slow
-          ? [-TIMEOUT_MS - TIGHT_MS, TIMEOUT_MS + TIGHT_MS]
-          : [-endEarlyMs, TIGHT_MS];
+          ? [-TIMEOUT_MS - TIGHT_MS, TIMEOUT_MS + TIGHT_MS + answerMs]
+          : [-TIGHT_MS, TIGHT_MS + answerMs];
         assert.ok(
           row.endErrMs >= endLow && row.endErrMs <= endHigh,
-          `${op}: window ends ${row.endErrMs} ms from the fault's end (allowed ${endLow}…${endHigh})`,
+          `${op}: window ends ${row.endErrMs} ms from the fault's end (allowed ${endLow}…${endHigh}); windows ${JSON.stringify(windows.map((w) => [w.startMs - injected!.atMs, w.endMs - injected!.atMs, w.errors]))}, injected ${injected!.endMs - injected!.atMs} ms`,
         );
       }
     });

@@ -69,7 +69,7 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     reason: trailer?.reason ?? null,
     ops,
     outages,
-    ...totalsOf(ops, full),
+    ...totalsOf(scans, ops, full),
     disruption: disruptionOf(outages),
     ...unobservedOf(scans),
     writesUnverified: trailer?.verifyError ?? null,

@@ -3,7 +3,7 @@ import { availabilityOf } from './availability.js';
 import { addCounts, sortKeys } from './counts.js';
 import { secondsOf } from './latency.js';
 import { span, type OpSummary, type SecondPoint } from './types.js';
-import { scanOp, type OpScan } from './windows.js';
+import { grossIntervals, scanOp, totalMs, type OpScan } from './windows.js';
 
 /** One op of a run, analysed: its windows (for the cross-op figures), its summary and its series. */
 export interface OpAnalysis {
@@ -51,6 +51,7 @@ export function analyzeOp(
     errors: sortKeys(errors),
     windows: scan.windows.length,
     downtimeMs,
+    grossDowntimeMs: totalMs(grossIntervals(scan)),
     observedMs,
     gapMs,
     stallMs,

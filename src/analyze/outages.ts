@@ -3,6 +3,7 @@ import { MONTH_MS, availabilityOf, oncePerMonthOf } from './availability.js';
 import { sortKeys } from './counts.js';
 import { span, type OpSummary, type Outage, type OutageOp, type Span, type Summary } from './types.js';
 import {
+  grossIntervals,
   intersectIntervals,
   intersectWindows,
   observedIntervals,
@@ -52,6 +53,8 @@ export function outagesOf(scans: Scans, full: FullOutage | null): Outage[] {
       endsAtGap: w.endsAtGap,
       startsAfterGap: w.startsAfterGap,
       stalledProbes: w.stalledProbes,
+      grossStartMs: w.grossStartMs,
+      grossEndMs: w.grossEndMs,
     });
   }
   const opOrder: Record<OutageOp, number> = { read: 0, write: 1, full: 2 };
@@ -60,9 +63,12 @@ export function outagesOf(scans: Scans, full: FullOutage | null): Outage[] {
 }
 
 /** The summary's per-op-and-full figures, in the summary's key order. */
-export type OutageTotals = Pick<Summary, 'downtimeMs' | 'windows' | 'availability' | 'nines' | 'oncePerMonth'>;
+export type OutageTotals = Pick<
+  Summary,
+  'downtimeMs' | 'grossDowntimeMs' | 'windows' | 'availability' | 'nines' | 'oncePerMonth'
+>;
 
-export function totalsOf(ops: Partial<Record<Op, OpSummary>>, full: FullOutage | null): OutageTotals {
+export function totalsOf(scans: Scans, ops: Partial<Record<Op, OpSummary>>, full: FullOutage | null): OutageTotals {
   const fullDowntimeMs = full ? full.windows.reduce((a, w) => a + (w.endMs - w.startMs), 0) : null;
   const fullAv = full ? availabilityOf(fullDowntimeMs as number, full.observedMs) : { availability: null, nines: null };
   const downtimeMs = {
@@ -72,6 +78,11 @@ export function totalsOf(ops: Partial<Record<Op, OpSummary>>, full: FullOutage |
   };
   return {
     downtimeMs,
+    grossDowntimeMs: {
+      read: ops.read?.grossDowntimeMs ?? null,
+      write: ops.write?.grossDowntimeMs ?? null,
+      full: fullGrossMs(scans),
+    },
     windows: {
       read: ops.read?.windows ?? null,
       write: ops.write?.windows ?? null,
@@ -90,6 +101,14 @@ export function totalsOf(ops: Partial<Record<Op, OpSummary>>, full: FullOutage |
       full: oncePerMonthOf(downtimeMs.full, full?.observedMs ?? 0),
     },
   };
+}
+
+/** Time in which neither op answered (both gross windows at once); one op probed: its gross downtime. */
+function fullGrossMs(scans: Scans): number | null {
+  const { read, write } = scans;
+  if (read && write) return totalMs(intersectIntervals(grossIntervals(read), grossIntervals(write)));
+  const only = read ?? write;
+  return only ? totalMs(grossIntervals(only)) : null;
 }
 
 /** First failure (any op) to the end of the last window (any op); null when nothing failed. */

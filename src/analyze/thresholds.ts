@@ -50,6 +50,11 @@ function opMetrics(): Record<string, Metric> {
       describe: `total ${op} outage time`,
       get: (s) => need(s.downtimeMs[op], notProbed),
     };
+    out[`${op}_gross_downtime`] = {
+      kind: 'duration',
+      describe: `time no ${op} was answered (last answer before each outage to the first after)`,
+      get: (s) => need(s.grossDowntimeMs?.[op], notProbed),
+    };
     out[`${op}_availability`] = {
       kind: 'percent',
       describe: `${op} availability over the run`,
@@ -94,6 +99,11 @@ export const METRICS: Record<string, Metric> = {
     kind: 'duration',
     describe: 'time both reads and writes were down',
     get: (s) => need(s.downtimeMs.full, 'nothing was probed'),
+  },
+  full_gross_downtime: {
+    kind: 'duration',
+    describe: 'time neither reads nor writes were answered',
+    get: (s) => need(s.grossDowntimeMs?.full, 'nothing was probed'),
   },
   full_availability: {
     kind: 'percent',

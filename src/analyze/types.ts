@@ -46,6 +46,9 @@ export interface Outage extends Span {
    * taken to have gone on through them. For `full`, both ops' together.
    */
   stalledProbes: number;
+  /** Gross: from the last answer before the window to the first answer after it (contains the window). */
+  grossStartMs: number;
+  grossEndMs: number;
 }
 
 export interface Availability {
@@ -69,6 +72,8 @@ export interface OpSummary {
   errors: Record<string, number>;
   windows: number;
   downtimeMs: number;
+  /** Time in which no probe of this op was answered: from the last answer before each window to the first after. */
+  grossDowntimeMs: number;
   /** Time the file covers for this op, minus gaps and harness stalls. */
   observedMs: number;
   gapMs: number;
@@ -113,6 +118,11 @@ export interface Summary {
   /** Every window, read, write and full, ordered by start (then read, write, full). */
   outages: Outage[];
   downtimeMs: Record<OutageOp, number | null>;
+  /**
+   * Gross downtime: the time in which nothing answered, from the last answer before each window to the first
+   * after it (overlapping ones counted once); full = both ops at once. Always at least downtimeMs.
+   */
+  grossDowntimeMs: Record<OutageOp, number | null>;
   windows: Record<OutageOp, number | null>;
   availability: Record<OutageOp, number | null>;
   nines: Record<OutageOp, number | null>;

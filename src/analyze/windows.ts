@@ -13,10 +13,16 @@ import { addCounts } from './counts.js';
 /**
  * Outage windows of one op, from the per-probe `runs` of its second records.
  *
- * A window is a maximal stretch of intended times in which probes were due and none succeeded: it starts at
- * the intended time of its first not-ok probe (failed or dropped) and ends at the intended time of the first
- * ok probe after it. Boundaries come from seqs, not from per-second counts, so they are exact to one probe
- * interval whatever the second boundaries are.
+ * A window is a maximal stretch in which probes were due and none succeeded: it starts at the intended time of
+ * its first not-ok probe (failed or dropped) and ends when an answer came back: when the first successful probe
+ * after it was answered (its intended time + its latency, from the record's `edges`). A probe that waited
+ * through the outage does not shorten it, whatever the timeout. A window never runs past the next one's start
+ * (a slow answer overtaken by a new failure). Files without edges end windows at the answering probe's
+ * intended time. Boundaries come from seqs, not from per-second counts.
+ *
+ * Gross: from the last answer before the window (when the last successful probe before its first failure was
+ * answered) to the first answer after it: the time in which nothing answered, as switchover monitors report
+ * it. It contains the window.
  *
  * A gap in seqs (seconds missing from the file, e.g. after a crash) is unknown time: it is neither success
  * nor failure. A window open when a gap begins ends at the gap (flagged `endsAtGap`); failures right after a
@@ -43,6 +49,9 @@ export interface OpWindow {
   startsAfterGap: boolean;
   /** Stalled probes between its failures (time the harness could not watch, bridged: see scanOp). */
   stalledProbes: number;
+  /** The last answer before it (or its start, when none is known), and the first answer after it (or its end). */
+  grossStartMs: number;
+  grossEndMs: number;
 }
 
 export interface Gap {
@@ -85,6 +94,12 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
   /** Stall stretches that a window bridged (not listed in `stalls`). */
   const bridged = new Set<Gap>();
   const at = (seq: number): number => intendedMs(schedule, seq);
+  const answeredAfterUs = new Map<number, number>();
+  for (const sec of seconds) for (const [seq, us] of sec.edges ?? []) answeredAfterUs.set(seq, us);
+  /** When probe `seq` (ok) was answered; its intended time when the file does not say. */
+  const answeredAt = (seq: number): number => at(seq) + (answeredAfterUs.get(seq) ?? 0) / 1000;
+  /** The seq of the last probe, when it succeeded (for the gross start of a window opening next). */
+  let lastOk: number | null = null;
 
   const gapTo = (firstSeq: number): void => {
     gaps.push({ op, startMs: at(nextSeq), endMs: at(firstSeq), firstSeq: nextSeq, count: firstSeq - nextSeq });
@@ -99,6 +114,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
     }
     stallFrom = null;
     afterGap = true;
+    lastOk = null;
   };
 
   for (const sec of seconds) {
@@ -122,10 +138,12 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
       if (outcome === OK) {
         if (open && stallFrom !== null) endAtUnknown();
         else if (open) {
-          open.endMs = at(first);
+          open.endMs = answeredAt(first);
+          open.grossEndMs = open.endMs;
           windows.push(open);
           open = null;
         }
+        lastOk = first + count - 1;
       } else {
         if (open && stallFrom !== null) {
           // A failure after the stall: the outage went on through it.
@@ -134,6 +152,8 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
           stallFrom = null;
         }
         if (!open) {
+          // A slow last answer may come after the next probe's failure: the gross start is never later.
+          const before = lastOk === first - 1 ? Math.min(answeredAt(lastOk), at(first)) : at(first);
           open = {
             op,
             startMs: at(first),
@@ -144,9 +164,12 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
             endsAtGap: false,
             startsAfterGap: afterGap,
             stalledProbes: 0,
+            grossStartMs: before,
+            grossEndMs: at(first),
           };
         }
         addToWindow(open, first, count, outcome);
+        lastOk = null;
       }
       afterGap = false;
       nextSeq = first + count;
@@ -165,7 +188,23 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
     windows.push(o);
   }
   const unknown = stalls.filter((g) => !bridged.has(g));
-  return { op, schedule, windows, gaps, stalls: unknown, nextSeq, startMs: at(0), endMs };
+  return { op, schedule, windows: clampWindows(windows, endMs), gaps, stalls: unknown, nextSeq, startMs: at(0), endMs };
+}
+
+/**
+ * A window ends when an answer came back, but never after the next window starts (an answer slower than the
+ * probe interval, overtaken by the next failure) nor after the end of what the file covers. Windows that end at
+ * a gap or at the end of the run have their gross end where they end.
+ */
+function clampWindows(windows: OpWindow[], coveredToMs: number): OpWindow[] {
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i] as OpWindow;
+    const next = windows[i + 1];
+    w.endMs = Math.min(w.endMs, next?.startMs ?? Infinity, Math.max(coveredToMs, w.startMs));
+    if (w.endsAtGap || w.open) w.grossEndMs = w.endMs;
+    w.grossEndMs = Math.max(w.grossEndMs, w.endMs);
+  }
+  return windows;
 }
 
 /** Stalled probes [first, first+count): extend the last stall when they continue it, else start one. */
@@ -212,6 +251,9 @@ export interface FullWindow {
   endsAtGap: boolean;
   startsAfterGap: boolean;
   stalledProbes: number;
+  /** Where both ops' gross windows overlap: neither answered. */
+  grossStartMs: number;
+  grossEndMs: number;
 }
 
 /** Full outage: where read and write windows overlap (their intersection). Touching windows do not overlap. */
@@ -236,6 +278,8 @@ export function intersectWindows(read: OpScan, write: OpScan): FullWindow[] {
         endsAtGap: (r.endsAtGap && endMs === r.endMs) || (w.endsAtGap && endMs === w.endMs),
         startsAfterGap: (r.startsAfterGap && startMs === r.startMs) || (w.startsAfterGap && startMs === w.startMs),
         stalledProbes: r.stalledProbes + w.stalledProbes,
+        grossStartMs: Math.min(startMs, Math.max(r.grossStartMs, w.grossStartMs)),
+        grossEndMs: Math.max(endMs, Math.min(r.grossEndMs, w.grossEndMs)),
       });
     }
     if (r.endMs < w.endMs) i++;
@@ -255,6 +299,8 @@ export function singleOpFull(scan: OpScan): FullWindow[] {
     endsAtGap: w.endsAtGap,
     startsAfterGap: w.startsAfterGap,
     stalledProbes: w.stalledProbes,
+    grossStartMs: w.grossStartMs,
+    grossEndMs: w.grossEndMs,
   }));
 }
 
@@ -283,6 +329,23 @@ export function intersectIntervals(a: [number, number][], b: [number, number][])
     if (e > s) out.push([s, e]);
     if (x[1] < y[1]) i++;
     else j++;
+  }
+  return out;
+}
+
+/** An op's gross windows as intervals, overlapping ones joined (nothing answered in each). */
+export function grossIntervals(scan: OpScan): [number, number][] {
+  return unionIntervals(scan.windows.map((w) => [w.grossStartMs, w.grossEndMs]));
+}
+
+/** Overlapping or touching intervals joined, in order. */
+export function unionIntervals(intervals: [number, number][]): [number, number][] {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [s, e] of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
   }
   return out;
 }

@@ -44,6 +44,8 @@ export interface SyntheticSpec {
   writes?: WriteVerification;
   label?: string;
   timeoutMs?: number;
+  /** Record `edges` (when the answers next to not-ok probes came), as `run` does; off by default. */
+  edges?: boolean;
 }
 
 export const SYNTH_START_MS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -84,6 +86,7 @@ export function syntheticResults(spec: SyntheticSpec): string {
     const n = Math.round((spec.durationMs * rate) / 1000);
     const t: OpTotals = { due: 0, ok: 0, failed: 0, dropped: 0 };
     let cur: { rec: SecondRecord; h: Histogram | null } | null = null;
+    let prev: { seq: number; ok: boolean; us: number } | null = null;
     const flush = (): void => {
       if (!cur) return;
       cur.rec.hist = cur.h ? encodeHistogram(cur.h) : null;
@@ -133,6 +136,15 @@ export function syntheticResults(spec: SyntheticSpec): string {
       } else {
         r.failed[outcome] = (r.failed[outcome] ?? 0) + 1;
         t.failed++;
+      }
+      if (spec.edges) {
+        const isOk = outcome === OK;
+        const us = isOk ? latencyUs(op, off, seq) : -1;
+        if (prev !== null && prev.seq === seq - 1 && prev.ok !== isOk) {
+          const edge: [number, number] = isOk ? [seq, us] : [prev.seq, prev.us];
+          (r.edges ??= []).push(edge);
+        }
+        prev = { seq, ok: isOk, us };
       }
       const last: Run | undefined = r.runs[r.runs.length - 1];
       if (last && last[2] === outcome && last[0] + last[1] === seq) last[1]++;

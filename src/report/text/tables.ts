@@ -12,6 +12,7 @@ export function rows(s: Summary): string[][] {
   return [
     ['', 'read', 'write', 'full (both down)'],
     ['downtime', ...col((op) => durationText(s.downtimeMs[op]))],
+    ['gross (no answer)', ...col((op) => durationText(s.grossDowntimeMs?.[op] ?? null))],
     ['outage windows', ...col((op) => (s.windows[op] === null ? 'n/a' : String(s.windows[op])))],
     ['availability (this run)', ...col((op) => formatAvailability(s.availability[op], s.nines[op]))],
     ['nines (this run)', ...col((op) => formatNines(s.nines[op], s.availability[op]))],

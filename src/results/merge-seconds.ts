@@ -31,9 +31,12 @@ export function mergeOp(op: Op, parts: SchedulePart[], sourceSeconds: SecondReco
   const outcomes: string[] = [];
   const outcomeIndex = new Map<string, number>();
   const bySec = new Map<number, SecondRecord[]>();
+  // Per part: when its edge answers came (source seq → µs after intended), for the merged stream's edges.
+  const answered = parts.map(() => new Map<number, number>());
   const perPart = parts.map((p, i) => {
     const arr = new Int32Array(p.seqs).fill(-1);
     for (const s of sourceSeconds[i] ?? []) {
+      for (const [seq, us] of s.edges ?? []) (answered[i] as Map<number, number>).set(seq, us);
       const list = bySec.get(s.sec);
       if (list) list.push(s);
       else bySec.set(s.sec, [s]);
@@ -52,11 +55,19 @@ export function mergeOp(op: Op, parts: SchedulePart[], sourceSeconds: SecondReco
   const { times, part } = mergeOrder(parts);
   const nextOfPart = parts.map(() => 0);
   const out: SecondRecord[] = [];
-  let cur: { sec: number; runs: Run[] } | null = null;
+  let cur: { sec: number; runs: Run[]; edges: [number, number][] } | null = null;
   const flush = (): void => {
-    if (cur && cur.runs.length > 0) out.push(secondOf(op, cur.sec, cur.runs, bySec.get(cur.sec) ?? []));
+    if (cur && cur.runs.length > 0) {
+      const rec = secondOf(op, cur.sec, cur.runs, bySec.get(cur.sec) ?? []);
+      if (cur.edges.length > 0) rec.edges = cur.edges;
+      out.push(rec);
+    }
     cur = null;
   };
+  // The merged stream's edges: an answer next to a not-ok probe of any host. Its latency is known when the
+  // answering host recorded it (it was an edge in that host's own stream too); otherwise the window ends at
+  // that probe's intended time, as in files without edges.
+  let prev: { seq: number; ok: boolean; us: number | undefined } | null = null;
   for (let seq = 0; seq < times.length; seq++) {
     const p = part[seq] as number;
     const j = nextOfPart[p] as number;
@@ -66,9 +77,16 @@ export function mergeOp(op: Op, parts: SchedulePart[], sourceSeconds: SecondReco
     const sec = Math.floor((times[seq] as number) / 1000);
     if (!cur || cur.sec !== sec) {
       flush();
-      cur = { sec, runs: [] };
+      cur = { sec, runs: [], edges: [] };
     }
     const outcome = outcomes[k] as string;
+    const ok = outcome === OK;
+    const us = ok ? (answered[p] as Map<number, number>).get(j) : undefined;
+    if (prev !== null && prev.seq === seq - 1 && prev.ok !== ok) {
+      if (ok && us !== undefined) cur.edges.push([seq, us]);
+      else if (!ok && prev.us !== undefined) cur.edges.push([prev.seq, prev.us]);
+    }
+    prev = { seq, ok, us };
     const last = cur.runs[cur.runs.length - 1];
     if (last && last[2] === outcome && last[0] + last[1] === seq) last[1]++;
     else cur.runs.push([seq, 1, outcome]);

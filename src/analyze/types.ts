@@ -6,7 +6,7 @@ import type { LagRecord, Op, WriteVerification } from '../results/types.js';
  * the analysis.
  */
 /** Version of the summary object (docs/summary-json.md); bumped on a change a reader would misread. */
-export const SUMMARY_VERSION = 1;
+export const SUMMARY_VERSION = 2;
 
 export type OutageOp = Op | 'full';
 

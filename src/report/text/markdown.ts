@@ -51,7 +51,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
       ? []
       : [`- ${sendLagText(s) as string} (small = the load host was not the bottleneck)`]),
     `- "If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %. Nines = -log10(1 - availability).`,
-    `- An outage window runs from the intended time of the first failed probe to that of the next successful one; full = reads and writes both down.`,
+    `- An outage window runs from the intended time of the first failed probe to when the next successful one was answered (net); gross runs from the last answer before to the first after; full = reads and writes both down.`,
   ];
   if (thresholds.length > 0) out.push('', '### Thresholds', '', ...thresholdLines(thresholds).map((l) => `- ${l}`));
   if (s.identities.length > 0) {

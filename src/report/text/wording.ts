@@ -155,5 +155,5 @@ export function resolutionText(s: Summary): string {
     return [`${op} ${ms < 10 ? `${Number(ms.toFixed(3))} ms` : formatDuration(ms)}`];
   });
   if (parts.length === 0) return 'n/a';
-  return `one probe interval (${parts.join(', ')}): window edges are exact to it; a shorter outage can fall between probes`;
+  return `one probe interval (${parts.join(', ')}): window starts are exact to it and ends are when an answer came back; a shorter outage can fall between probes`;
 }

@@ -251,12 +251,12 @@ function rows(): Row[] {
 
     // ---- rates and counts
     {
-      name: 'zero reads',
-      args: run('--reads', '0'),
+      name: 'zero reads and zero writes',
+      args: run('--reads', '0', '--writes', '0'),
       code: ExitCode.Usage,
-      message: /--reads must be > 0 probes per second \(got 0\)/,
+      message: /--reads and --writes are both 0: nothing to measure; set at least one above 0/,
     },
-    { name: 'negative writes', args: run('--writes', '-5'), code: ExitCode.Usage, message: /--writes must be > 0/ },
+    { name: 'negative writes', args: run('--writes', '-5'), code: ExitCode.Usage, message: /--writes must be ≥ 0/ },
     {
       name: 'absurd rate',
       args: run('--reads', '1e9'),

@@ -25,8 +25,7 @@ const problem = (c: Checked<unknown>): string => (c.ok ? 'accepted' : c.problems
 
 test('flags: the messages downtime run prints', () => {
   const rows: [Checked<unknown>, string][] = [
-    [checkRate(0, '--reads'), '--reads must be > 0 probes per second (got 0)'],
-    [checkRate(-5, '--writes'), '--writes must be > 0 probes per second (got -5)'],
+    [checkRate(-5, '--writes'), '--writes must be ≥ 0 probes per second, 0 to leave the op out (got -5)'],
     [checkRate(NaN, '--reads'), '--reads must be a number of probes per second, e.g. --reads 100'],
     [checkRate(Infinity, '--writes'), '--writes must be a number of probes per second, e.g. --writes 100'],
     [

@@ -152,7 +152,7 @@ test('bad combinations and values: one line, usage exit code', async () => {
       /--target replaces the scenario's database, but .* has sandbox steps \(restart\)/,
       ExitCode.Usage,
     ],
-    [{ scenario: withSteps, reads: 0 }, /--reads must be > 0/, ExitCode.Usage],
+    [{ scenario: withSteps, reads: -1 }, /--reads must be ≥ 0/, ExitCode.Usage],
     [{ scenario: withSteps, threshold: ['bogus<1'] }, /--threshold: .*unknown metric "bogus"/, ExitCode.Usage],
     [{ scenario: withSteps, duration: '300' }, /--duration "300" has no unit/, ExitCode.Usage],
     [{ scenario: join(dir, 'missing.yaml') }, /cannot read scenario .*missing.yaml: no such file/, ExitCode.InputFile],

@@ -86,9 +86,10 @@ async function startMeasurement(
   const setup = await connectForSetup(opts);
   // `preferred` is settled now: the run's connections all use TLS, or (the server offers none) none does.
   opts.tls = setup.tls;
+  let seeded: boolean;
   try {
     await ensureProbeTable(setup.conn, opts.table, opts.target.database);
-    await insertSeedRow(setup.conn, opts.table, runId, io.now());
+    seeded = await insertSeedRow(setup.conn, opts.table, runId, io.now());
     if (opts.green) await ensureHeartbeatTable(setup.conn, heartbeatTable(opts.table), opts.target.database);
   } finally {
     setup.conn.destroy();
@@ -98,7 +99,9 @@ async function startMeasurement(
   const workers = new WorkerPool(workerConfigs(opts, ops, sql, runId));
   undo.push(() => workers.terminate());
   const early = await workers.ready(opts.connectTimeoutMs * 2 + 10_000);
-  const m = new Measurement(opts, io, ops, runId, writer, workers, undo, password);
+  // Rows to remove afterwards: the writes', and the seed row (not on a read-only target measured for reads).
+  const rowsWritten = seeded || ops.includes('write');
+  const m = new Measurement(opts, io, ops, runId, writer, workers, undo, password, rowsWritten);
   // Where the endpoint's name points during the run, and stale-endpoint warnings (endpoint-watch.ts). Its first
   // lookup is awaited here, before the start is chosen: nothing awaited may come between choosing the start and
   // telling the workers, or they would get it late and burst through the first probes at once.
@@ -168,6 +171,7 @@ class Measurement {
     private readonly workers: WorkerPool,
     private readonly undo: (() => unknown)[],
     private readonly password: { current: string | undefined },
+    private readonly rowsWritten: boolean,
   ) {
     this.recorder = new Recorder(workers.size, ops);
     for (const op of ops) this.totals[op] = { due: 0, ok: 0, failed: 0, dropped: 0 };
@@ -392,7 +396,7 @@ class Measurement {
       verified = await verifyWrites(opts, this.runId, this.ledger, schedule, (e) => this.event(e), io);
     }
     // The run's rows go, whatever the verification found (a failed clean-up is only a warning).
-    if (!this.abandoned && opts.keep !== true) await cleanUp(opts, this.runId, (e) => this.event(e), io);
+    if (!this.abandoned && opts.keep !== true && this.rowsWritten) await cleanUp(opts, this.runId, (e) => this.event(e), io);
     const trailer: ResultsTrailer = {
       type: 'trailer',
       endMs: endedMs,

@@ -85,6 +85,20 @@ export function greenFlag(text: string | undefined): Target | undefined {
   return text === undefined || text === '' ? undefined : targetFromFlag(text, '--green-target');
 }
 
+/**
+ * A run probes reads, writes or both: 0 leaves an op out (a reader endpoint, a read replica: --writes 0), but not
+ * both. Checked after the scenario's values and the flags are combined.
+ */
+export function checkRates(rates: { read: number; write: number }): { read: number; write: number } {
+  if (rates.read === 0 && rates.write === 0) {
+    throw new DowntimeError(
+      '--reads and --writes are both 0: nothing to measure; set at least one above 0 (e.g. --writes 0 for a read replica)',
+      ExitCode.Usage,
+    );
+  }
+  return rates;
+}
+
 /** --threshold values (repeatable), each checked by the threshold parser. */
 export function thresholdFlags(values: RunArgs['threshold']): string[] {
   const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
@@ -101,10 +115,10 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
   }
   const target = targetFromFlag(args.target, '--target');
   const urlPassword = undefined;
-  const rates = {
+  const rates = checkRates({
     read: must(checkRate(args.reads ?? RUN_DEFAULTS.reads, '--reads')),
     write: must(checkRate(args.writes ?? RUN_DEFAULTS.writes, '--writes')),
-  };
+  });
   const durationMs = must(checkRunDuration(args.duration ?? RUN_DEFAULTS.duration, '--duration'));
   const timeoutMs = must(checkTimeout(args.timeout ?? RUN_DEFAULTS.timeout, '--timeout'));
   const connectTimeoutMs =

@@ -29,6 +29,7 @@ import { formatDuration } from '../util/duration.js';
 import {
   RUN_DEFAULTS,
   RUN_OVERRIDABLE,
+  checkRates,
   dnsServerOption,
   flagName,
   greenFlag,
@@ -109,10 +110,10 @@ async function planFromFlags(args: RunArgs, io: Io, thresholds: string[]): Promi
 /** A run of a scenario, with the flags given on the command line replacing its values. */
 async function planFromScenario(s: ParsedScenario, args: RunArgs, io: Io, thresholds: string[]): Promise<RunPlan> {
   const overridden = RUN_OVERRIDABLE.filter((flag) => args[flag] !== undefined);
-  const rates = {
+  const rates = checkRates({
     read: args.reads !== undefined ? must(checkRate(args.reads, '--reads')) : s.load.readsPerSec,
     write: args.writes !== undefined ? must(checkRate(args.writes, '--writes')) : s.load.writesPerSec,
-  };
+  });
   const durationMs = args.duration !== undefined ? must(checkRunDuration(args.duration, '--duration')) : s.durationMs;
   const timeoutMs = args.timeout !== undefined ? must(checkTimeout(args.timeout, '--timeout')) : s.load.timeoutMs;
   const connectTimeoutMs =

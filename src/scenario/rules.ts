@@ -43,7 +43,7 @@ export function checkRate(v: unknown, name: string): Checked<number> {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     return flagProblem(`${name} must be a number of probes per second, e.g. ${name} 100`);
   }
-  if (v <= 0) return flagProblem(`${name} must be > 0 probes per second (got ${v})`);
+  if (v < 0) return flagProblem(`${name} must be ≥ 0 probes per second, 0 to leave the op out (got ${v})`);
   if (v > L.maxRatePerSec) {
     return flagProblem(
       `${name} ${v} is absurd: at most ${L.maxRatePerSec} probes per second; run several harnesses and merge them instead`,

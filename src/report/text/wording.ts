@@ -66,6 +66,7 @@ export function worstText(s: Summary): string {
 
 /** Counts by class, largest first: "refused 12, timeout 3", or `none`. */
 export function errorsText(e: Record<string, number> | undefined): string {
+  if (e === undefined) return 'not probed';
   const entries = Object.entries(e ?? {}).sort((a, b) => b[1] - a[1]);
   return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k} ${v}`).join(', ');
 }
@@ -73,6 +74,7 @@ export function errorsText(e: Record<string, number> | undefined): string {
 /** Write verification in one line: lost, acknowledged, in doubt; or why it was not verified. */
 export function writesText(s: Summary): string {
   const w = s.writes;
+  if (!s.ops.write) return 'not probed';
   if (!w) return s.writesUnverified !== null ? `NOT VERIFIED: ${s.writesUnverified}` : 'not verified';
   const lost = w.lost === 0 ? 'none lost' : `${w.lost} LOST`;
   return `${lost} of ${w.acknowledged} acknowledged; in doubt: ${w.inDoubtCommitted} committed, ${w.inDoubtAbsent} absent`;

@@ -43,6 +43,12 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
       't.yaml: 3 problems: load.reads: must be a number >= 0 (got -5); actions[1].at: "30" has no unit; write 30s or 30ms; unknown key "duraton" (did you mean "duration"?)',
   },
   {
+    why: 'a sandbox mapping without its topology, a from that is no image nor path, an unknown key',
+    text: 'name: t\nduration: 1m\nsandbox: {from: "MariaDB 10", to: mariadb:11.8, version: 2}\n',
+    message:
+      't.yaml: 3 problems: sandbox.topology: is required; blue-green or single; sandbox.from: "MariaDB 10" is neither an image (e.g. mariadb:11.8, mysql:8.4) nor a server directory (an absolute or ./relative path) nor "path"; sandbox: unknown key "version" (allowed: topology, from, to)',
+  },
+  {
     why: 'empty file',
     text: '# nothing but a comment\n',
     message:
@@ -446,6 +452,17 @@ describe('good files parse to the expected ParsedScenario', () => {
       out: undefined,
     };
     assert.deepEqual(parseScenarioText(BASE, SRC), expected);
+  });
+
+  test('sandbox as a mapping: the topology and the two servers of an upgrade', () => {
+    const text =
+      'name: t\nduration: 1m\nsandbox: {topology: single, from: downtime/mariadb:10.11, to: /opt/mariadb-11.8}\n';
+    assert.deepEqual(parseScenarioText(text, SRC).db, {
+      kind: 'sandbox',
+      sandbox: 'single',
+      from: 'downtime/mariadb:10.11',
+      to: '/opt/mariadb-11.8',
+    });
   });
 
   test('every key set', () => {

@@ -396,7 +396,8 @@ class Measurement {
       verified = await verifyWrites(opts, this.runId, this.ledger, schedule, (e) => this.event(e), io);
     }
     // The run's rows go, whatever the verification found (a failed clean-up is only a warning).
-    if (!this.abandoned && opts.keep !== true && this.rowsWritten) await cleanUp(opts, this.runId, (e) => this.event(e), io);
+    if (!this.abandoned && opts.keep !== true && this.rowsWritten)
+      await cleanUp(opts, this.runId, (e) => this.event(e), io);
     const trailer: ResultsTrailer = {
       type: 'trailer',
       endMs: endedMs,

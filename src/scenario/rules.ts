@@ -6,13 +6,13 @@
  * message reads as `downtime run` has always said it (`--reads must be > 0 probes per second (got 0)`) and
  * the caller throws the first one (must()). Any other name is a scenario key: the message reads as the
  * scenario parser says it (`load.reads: must be a number >= 0 (got -5)`), one problem among all the file's.
- * The two wordings differ where the inputs do: a flag's rate is never 0 (leave the flag out), a file's
- * `reads: 0` turns reads off; a flag is a string yargs has typed, a key any YAML value.
+ * A flag is a string yargs has typed, a key any YAML value.
  */
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ConnectionModel } from '../results/types.js';
 import { parseDuration } from '../util/duration.js';
 import { FLAG_IDENTIFIER_PATTERN, IDENTIFIER_PATTERN, THRESHOLD_PATTERN } from './shape.js';
+import { parseServerSource } from './server-source.js';
 import { suggest } from './suggest.js';
 import { CONNECTION_CHOICES, CONNECTION_MODELS, SCENARIO_LIMITS as L, type ThresholdValidator } from './types.js';
 
@@ -50,6 +50,23 @@ export function checkRate(v: unknown, name: string): Checked<number> {
     );
   }
   return ok(v);
+}
+
+/**
+ * --from / --to, sandbox.from / sandbox.to: the old and the new server (an image, a server directory, or
+ * `path`). Only the spelling is checked here; whether the image or directory exists is checked before the
+ * sandbox starts.
+ */
+export function checkServerSource(v: unknown, name: string): Checked<string> {
+  const text = checkText(v, name);
+  if (!text.ok) return text;
+  try {
+    parseServerSource(text.value, name);
+    return ok(text.value.trim());
+  } catch (err) {
+    const message = (err as Error).message;
+    return isFlag(name) ? flagProblem(message) : keyProblem(name, message.replace(`${name} `, ''));
+  }
 }
 
 /** --workers, load.workers: worker threads. */

@@ -98,8 +98,25 @@ const topProperties = {
   },
   description: text('Free text for people'),
   sandbox: {
-    enum: [...SANDBOX_KINDS],
-    description: 'Start local servers: blue-green (source, replica, endpoint proxy) or single. Exclusive with target',
+    description:
+      'Start local servers: blue-green (source, replica, endpoint proxy) or single; or {topology, from, to} to rehearse an upgrade from one server version to another. Exclusive with target',
+    oneOf: [
+      { enum: [...SANDBOX_KINDS] },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['topology'],
+        properties: {
+          topology: { enum: [...SANDBOX_KINDS], description: 'blue-green or single' },
+          from: text(
+            'The server running now: an image (mariadb:10.11, mysql:8.0), a server directory (/opt/mysql-8.0.40), or path (the binaries on PATH, the default)',
+          ),
+          to: text(
+            'The server to upgrade to (in place, or green of blue/green), the same kinds as from; default: the same as from',
+          ),
+        },
+      },
+    ],
   },
   target: {
     type: 'string',
@@ -256,7 +273,17 @@ export const scenarioSchema = {
     },
     {
       description: `${STEPS_NEEDING_REPLICA.join(' and ')} need the replica of sandbox: blue-green`,
-      if: { required: ['sandbox'], properties: { sandbox: { const: 'single' } } },
+      if: {
+        required: ['sandbox'],
+        properties: {
+          sandbox: {
+            anyOf: [
+              { const: 'single' },
+              { type: 'object', required: ['topology'], properties: { topology: { const: 'single' } } },
+            ],
+          },
+        },
+      },
       then: {
         properties: {
           actions: { items: { properties: { step: { not: { enum: [...STEPS_NEEDING_REPLICA] } } } } },

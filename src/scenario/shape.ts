@@ -23,6 +23,9 @@ export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h))+\\s*$';
 /** `<metric><op><value>`, syntax only: the threshold parser in src/analyze gives values their meaning. */
 export const THRESHOLD_PATTERN = '^\\s*[A-Za-z_][A-Za-z0-9_.]*\\s*(<=|>=|==|!=|<|>)\\s*[^\\s<>=!]\\S*\\s*$';
 
+/** sandbox: as a mapping (topology and the server versions). */
+export const SANDBOX_KEYS = ['topology', 'from', 'to'] as const;
+
 /** Top-level keys, in the order problems are reported (and documented). */
 export const TOP_KEYS = [
   'name',

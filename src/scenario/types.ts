@@ -37,7 +37,16 @@ export interface TlsSpec {
 
 /** What the probes talk to: a local sandbox the run starts itself, or an existing server. */
 export type ScenarioDb =
-  | { kind: 'sandbox'; sandbox: SandboxKind }
+  | {
+      kind: 'sandbox';
+      sandbox: SandboxKind;
+      /**
+       * The server now (`from`) and the one to upgrade to (`to`), as written: an image (mariadb:10.11), a server
+       * directory, or `path`. Absent: the server binaries on PATH, and `to` the same as `from` (a restart).
+       */
+      from?: string;
+      to?: string;
+    }
   | {
       kind: 'target';
       /** mysql://USER@HOST[:PORT]/DATABASE as written (never with a password: the parser refuses that). */

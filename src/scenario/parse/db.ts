@@ -1,15 +1,16 @@
 /** What the probes talk to: sandbox: or target: (with password:, greenTarget:, tls:). */
-import { ENV_NAME_PATTERN, PASSWORD_KEYS, TLS_KEYS } from '../shape.js';
+import { ENV_NAME_PATTERN, PASSWORD_KEYS, SANDBOX_KEYS, TLS_KEYS } from '../shape.js';
 import { checkTargetUrlKey } from '../target-url.js';
 import { SANDBOX_KINDS, SSL_MODE_VALUES, type PasswordSource, type ScenarioDb, type TlsSpec } from '../types.js';
-import { checkPasswordRefresh } from '../rules.js';
-import { close, has, open, readEnum, readString, readWith, type Open, type Problems } from './read.js';
+import { checkPasswordRefresh, checkServerSource, isMapping } from '../rules.js';
+import { close, has, missing, open, readEnum, readString, readWith, type Open, type Problems } from './read.js';
 
 /** sandbox: or target: (exactly one), and password: only with target:. */
 export function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
   const hasSandbox = has(o, 'sandbox');
   const hasTarget = has(o, 'target');
-  const sandbox = readEnum(p, o, 'sandbox', SANDBOX_KINDS);
+  const sandboxSpec = hasSandbox ? parseSandbox(p, o) : undefined;
+  const sandbox = sandboxSpec?.topology;
   const url = hasTarget ? readTargetUrl(p, o.value.target, 'target') : undefined;
   if (hasSandbox && hasTarget) {
     p.add('', 'set either sandbox: or target:, not both (sandbox: starts local servers; target: is an existing one)');
@@ -30,7 +31,13 @@ export function parseDb(p: Problems, o: Open): ScenarioDb | undefined {
       p.add('greenTarget', 'only applies to target:; a blue-green sandbox measures replication lag on its own green');
     }
     if (has(o, 'tls')) p.add('tls', 'only applies to target:; the sandbox servers offer no TLS');
-    return sandbox === undefined ? undefined : { kind: 'sandbox', sandbox };
+    if (sandbox === undefined || sandboxSpec === undefined) return undefined;
+    return {
+      kind: 'sandbox',
+      sandbox,
+      ...(sandboxSpec.from !== undefined ? { from: sandboxSpec.from } : {}),
+      ...(sandboxSpec.to !== undefined ? { to: sandboxSpec.to } : {}),
+    };
   }
   const password = has(o, 'password') ? parsePassword(p, o.value.password) : undefined;
   const green = has(o, 'greenTarget') ? readTargetUrl(p, o.value.greenTarget, 'greenTarget') : undefined;
@@ -107,4 +114,26 @@ function parsePassword(p: Problems, v: unknown): PasswordSource | undefined {
   if (env !== undefined) return { from: 'env', name: env };
   if (command !== undefined) return { from: 'command', command, ...(refreshMs !== undefined ? { refreshMs } : {}) };
   return undefined;
+}
+
+/**
+ * sandbox: a topology (`blue-green`, `single`), or a mapping with the topology and the servers:
+ * `{topology: blue-green, from: mariadb:10.11, to: mariadb:11.8}`.
+ */
+function parseSandbox(
+  p: Problems,
+  o: Open,
+): { topology: (typeof SANDBOX_KINDS)[number] | undefined; from?: string; to?: string } | undefined {
+  const v = o.value.sandbox;
+  if (!isMapping(v)) return { topology: readEnum(p, o, 'sandbox', SANDBOX_KINDS) };
+  const so = open(p, v, 'sandbox', SANDBOX_KEYS, 'blue-green, single, or a mapping {topology, from, to}');
+  if (so === undefined) return undefined;
+  const before = p.list.length;
+  if (!has(so, 'topology')) missing(p, so, 'topology', 'blue-green or single');
+  const topology = readEnum(p, so, 'topology', SANDBOX_KINDS);
+  const from = readWith(p, so, 'from', checkServerSource);
+  const to = readWith(p, so, 'to', checkServerSource);
+  close(p, so);
+  if (p.list.length > before) return undefined;
+  return { topology, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }

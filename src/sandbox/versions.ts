@@ -1,5 +1,4 @@
 import { DowntimeError, ExitCode } from '../errors.js';
-import type { ServerSource } from '../scenario/server-source.js';
 
 export { describeSource, parseServerSource, type ServerSource } from '../scenario/server-source.js';
 

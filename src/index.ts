@@ -34,7 +34,7 @@ export type { Sandbox, StartSandboxOptions, SwitchoverOptions, UpgradeOptions, T
 export { connectSandbox } from './sandbox/detached.js';
 export { startServer, freePort } from './sandbox/server.js';
 export type { MysqlServer, ServerOptions } from './sandbox/server.js';
-export { startProxy } from './sandbox/proxy.js';
+export { startProxy } from './sandbox/endpoint/proxy.js';
 export { loadScenario, parseScenarioText, scenarioSchema } from './scenario/index.js';
 export type { ParsedScenario } from './scenario/index.js';
 export { DowntimeError, ExitCode } from './errors.js';

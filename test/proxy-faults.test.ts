@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { startProxy, validateFault, type FaultSpec } from '../src/sandbox/proxy.js';
+import { startProxy, validateFault, type FaultSpec } from '../src/sandbox/endpoint/proxy.js';
 import { DowntimeError } from '../src/errors.js';
 
 /** An upstream that greets with "hi" and echoes; it records what it received. */

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { makeDirs } from '../util/fs-atomic.js';
-import type { ControlRequest, ProxyStatus } from './proxy-control.js';
-import type { FaultSpec, FaultTimes, ProxyTarget } from './proxy.js';
+import type { ControlRequest, ProxyStatus } from './endpoint/proxy-control.js';
+import type { FaultSpec, FaultTimes, ProxyTarget } from './endpoint/proxy.js';
 import { freePort, waitAccepting, type MysqlServer } from './server.js';
 import {
   APP_DATABASE,

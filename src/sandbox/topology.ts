@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { wallClockMs } from '../io.js';
 import type { EventInput } from '../results/types.js';
-import { startProxyThread, type ThreadedProxy } from './proxy-thread.js';
-import { validateFault, type FaultSpec, type FaultTimes, type ProxyTarget } from './proxy.js';
-import { startDnsServer, type DnsServer } from './dns.js';
+import { startProxyThread, type ThreadedProxy } from './endpoint/proxy-thread.js';
+import { validateFault, type FaultSpec, type FaultTimes, type ProxyTarget } from './endpoint/proxy.js';
+import { startDnsServer, type DnsServer } from './endpoint/dns.js';
 import { runUpgrade, startServer, type MysqlServer } from './server.js';
 
 export type Topology = 'single' | 'blue-green';

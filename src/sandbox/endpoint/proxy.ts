@@ -1,6 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { DowntimeError, ExitCode } from '../errors.js';
-import { wallClockMs } from '../io.js';
+import { DowntimeError, ExitCode } from '../../errors.js';
+import { wallClockMs } from '../../io.js';
 
 export interface ProxyTarget {
   host: string;

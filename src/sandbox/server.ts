@@ -16,6 +16,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode } from '../errors.js';
+import { dialectFor } from './dialect.js';
 
 const execFileP = promisify(execFile);
 
@@ -342,13 +343,7 @@ class Server implements MysqlServer {
   }
 
   async createUser(user: string, password: string, database: string): Promise<void> {
-    await this.rootQuery(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
-    // '%' for TCP; 'localhost' too, so a socket login is not matched by a more specific entry first.
-    // Only the database's privileges: no SUPER / READ ONLY ADMIN, so read_only applies to this user.
-    for (const host of ['%', 'localhost']) {
-      await this.rootQuery(`CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?`, [user, host, password]);
-      await this.rootQuery(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [user, host]);
-    }
+    for (const sql of dialectFor(this.flavor).createAppUser(user, password, database)) await this.rootQuery(sql);
   }
 
   disconnect(): void {

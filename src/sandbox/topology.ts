@@ -9,6 +9,7 @@ import { startProxyThread, type ThreadedProxy } from './endpoint/proxy-thread.js
 import { validateFault, type FaultSpec, type FaultTimes, type ProxyTarget } from './endpoint/proxy.js';
 import { startDnsServer, type DnsServer } from './endpoint/dns.js';
 import { runUpgrade, startServer, type MysqlServer } from './server.js';
+import { dialectFor, mariadbDialect, TOPOLOGY_TABLE, type ReplicaStatus, type SqlDialect } from './dialect.js';
 
 export type Topology = 'single' | 'blue-green';
 export type SandboxEvent = EventInput;
@@ -135,14 +136,6 @@ export const APP_USER = 'downtime';
 export const APP_DATABASE = 'probe';
 export const REPL_USER = 'downtime_repl';
 
-interface SlaveStatus {
-  Slave_IO_Running?: string;
-  Slave_SQL_Running?: string;
-  Seconds_Behind_Master?: number | null;
-  Last_IO_Error?: string;
-  Last_SQL_Error?: string;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -161,9 +154,9 @@ function sleepUnless(ms: number, signal: AbortSignal | undefined): Promise<void>
   });
 }
 
-async function slaveStatus(s: SandboxServer): Promise<SlaveStatus | null> {
-  const rows = await s.rootQuery<SlaveStatus[]>('SHOW SLAVE STATUS');
-  return rows[0] ?? null;
+async function replicaStatus(s: SandboxServer, sql: SqlDialect): Promise<ReplicaStatus | null> {
+  const rows = await s.rootQuery<Record<string, unknown>[]>(sql.showReplicaStatus());
+  return sql.readReplicaStatus(rows[0]);
 }
 
 /** Points `replica` at `source` with GTIDs and waits until both replication threads run. */
@@ -172,19 +165,19 @@ export async function startReplication(
   replica: SandboxServer,
   repl: { user: string; password: string },
   timeoutMs = 20_000,
+  sql: SqlDialect = mariadbDialect,
 ): Promise<void> {
   await replica.rootQuery(
-    `CHANGE MASTER TO MASTER_HOST='${source.host ?? '127.0.0.1'}', MASTER_PORT=${source.port}, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
-    [repl.user, repl.password],
+    sql.changeSource({ host: source.host ?? '127.0.0.1', port: source.port, user: repl.user, password: repl.password }),
   );
-  await replica.rootQuery('START SLAVE');
+  await replica.rootQuery(sql.startReplica());
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const st = await slaveStatus(replica);
-    if (st?.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes') return;
+    const st = await replicaStatus(replica, sql);
+    if (st?.ioRunning === 'Yes' && st.sqlRunning === 'Yes') return;
     if (Date.now() > deadline) {
       throw new DowntimeError(
-        `replication from port ${source.port} to ${replica.port} did not start: ${oneLine(st?.Last_IO_Error || st?.Last_SQL_Error || 'threads not running')}`,
+        `replication from port ${source.port} to ${replica.port} did not start: ${oneLine(st?.lastIoError || st?.lastSqlError || 'threads not running')}`,
         ExitCode.Sandbox,
       );
     }
@@ -193,16 +186,18 @@ export async function startReplication(
 }
 
 /** Waits until `replica` has applied every transaction `source` has written to its binlog. */
-export async function waitCaughtUp(source: SandboxServer, replica: SandboxServer, timeoutMs: number): Promise<string> {
-  const rows = await source.rootQuery<{ pos: string }[]>('SELECT @@global.gtid_binlog_pos AS pos');
+export async function waitCaughtUp(
+  source: SandboxServer,
+  replica: SandboxServer,
+  timeoutMs: number,
+  sql: SqlDialect = mariadbDialect,
+): Promise<string> {
+  const rows = await source.rootQuery<{ pos: string }[]>(sql.gtidPosition());
   const pos = rows[0]?.pos ?? '';
-  const res = await replica.rootQuery<{ r: number | null }[]>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [
-    pos,
-    timeoutMs / 1000,
-  ]);
+  const res = await replica.rootQuery<{ r: number | null }[]>(sql.waitForGtid(pos, timeoutMs / 1000));
   if (Number(res[0]?.r) !== 0) {
     throw new DowntimeError(
-      `the replica on port ${replica.port} did not apply GTID position ${pos} within ${timeoutMs} ms; check SHOW SLAVE STATUS on it`,
+      `the replica on port ${replica.port} did not apply GTID position ${pos} within ${timeoutMs} ms; check ${sql.showReplicaStatus()} on it`,
       ExitCode.Sandbox,
     );
   }
@@ -217,7 +212,7 @@ export async function waitCaughtUp(source: SandboxServer, replica: SandboxServer
  * Each server keeps its own copy, written with sql_log_bin=0: a write on green must not enter
  * its binlog (it would fork its GTID history from blue's), and blue's must not replicate over green's.
  */
-export const TOPOLOGY_TABLE = 'mysql.rds_topology';
+export { TOPOLOGY_TABLE };
 export const TOPOLOGY_STATUSES = [
   'AVAILABLE',
   'SWITCHOVER_INITIATED',
@@ -227,35 +222,36 @@ export const TOPOLOGY_STATUSES = [
 ] as const;
 export type TopologyStatus = (typeof TOPOLOGY_STATUSES)[number];
 
-const NO_BINLOG = 'SET STATEMENT sql_log_bin=0 FOR ';
-
 export async function createTopologyTable(
   servers: SandboxServer[],
   blue: SandboxServer,
   green: SandboxServer,
+  sql: SqlDialect = mariadbDialect,
 ): Promise<void> {
+  const statements = sql.createTopology([
+    { id: blue.serverId, endpoint: blue.host ?? '127.0.0.1', port: blue.port, role: 'BLUE_GREEN_DEPLOYMENT_SOURCE' },
+    { id: green.serverId, endpoint: green.host ?? '127.0.0.1', port: green.port, role: 'BLUE_GREEN_DEPLOYMENT_TARGET' },
+  ]);
   for (const s of servers) {
-    await s.rootQuery(
-      `${NO_BINLOG}CREATE TABLE IF NOT EXISTS ${TOPOLOGY_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, endpoint VARCHAR(255) NOT NULL, port INT NOT NULL, role VARCHAR(64) NOT NULL, status VARCHAR(64) NOT NULL, version VARCHAR(16) NOT NULL) ENGINE=InnoDB`,
-    );
-    await s.rootQuery(`${NO_BINLOG}DELETE FROM ${TOPOLOGY_TABLE}`);
-    await s.rootQuery(
-      `${NO_BINLOG}INSERT INTO ${TOPOLOGY_TABLE} VALUES (?, ?, ?, 'BLUE_GREEN_DEPLOYMENT_SOURCE', 'AVAILABLE', '1.0'), (?, ?, ?, 'BLUE_GREEN_DEPLOYMENT_TARGET', 'AVAILABLE', '1.0')`,
-      [blue.serverId, blue.host ?? '127.0.0.1', blue.port, green.serverId, green.host ?? '127.0.0.1', green.port],
-    );
+    for (const statement of statements) await s.rootQuery(statement);
   }
 }
 
 /** Sets the status on both servers; returns the error text instead of throwing (the metadata must not abort a step). */
-async function setTopologyStatus(servers: SandboxServer[], status: TopologyStatus): Promise<string | null> {
+async function setTopologyStatus(
+  servers: SandboxServer[],
+  status: TopologyStatus,
+  sql: SqlDialect,
+): Promise<string | null> {
+  const statements = [
+    ...sql.setTopologyStatus(status),
+    ...(status === 'SWITCHOVER_COMPLETED' ? sql.deleteTopologySource() : []),
+  ];
   const errors: string[] = [];
   await Promise.all(
     servers.map(async (s) => {
       try {
-        await s.rootQuery(`${NO_BINLOG}UPDATE ${TOPOLOGY_TABLE} SET status = ?`, [status]);
-        if (status === 'SWITCHOVER_COMPLETED') {
-          await s.rootQuery(`${NO_BINLOG}DELETE FROM ${TOPOLOGY_TABLE} WHERE role = 'BLUE_GREEN_DEPLOYMENT_SOURCE'`);
-        }
+        for (const statement of statements) await s.rootQuery(statement);
       } catch (err) {
         errors.push(`port ${s.port}: ${oneLine((err as Error).message)}`);
       }
@@ -282,6 +278,8 @@ export class StepEngine implements SandboxSteps {
     onEvent?: OnSandboxEvent,
     /** Called after a step changed the state (the detached sandbox saves its state file). */
     private readonly onStateChange: () => Promise<void> = async () => undefined,
+    /** The servers' SQL (replication, read_only, rds_topology). */
+    private readonly sql: SqlDialect = mariadbDialect,
   ) {
     this.onEvent = onEvent;
   }
@@ -387,14 +385,14 @@ export class StepEngine implements SandboxSteps {
       if (o.afterPhase) await o.afterPhase(p);
     };
 
-    const st = await slaveStatus(green);
-    if (st === null || st.Slave_IO_Running !== 'Yes' || st.Slave_SQL_Running !== 'Yes') {
+    const st = await replicaStatus(green, this.sql);
+    if (st === null || st.ioRunning !== 'Yes' || st.sqlRunning !== 'Yes') {
       throw new DowntimeError(
-        `switchover refused: green's replication is not running (IO ${st?.Slave_IO_Running ?? 'none'}, SQL ${st?.Slave_SQL_Running ?? 'none'}${st?.Last_IO_Error || st?.Last_SQL_Error ? ': ' + oneLine(st.Last_IO_Error || st.Last_SQL_Error || '') : ''})`,
+        `switchover refused: green's replication is not running (IO ${st?.ioRunning ?? 'none'}, SQL ${st?.sqlRunning ?? 'none'}${st?.lastIoError || st?.lastSqlError ? ': ' + oneLine(st.lastIoError || st.lastSqlError || '') : ''})`,
         ExitCode.Sandbox,
       );
     }
-    const lagS = st.Seconds_Behind_Master;
+    const lagS = st.lagS;
     if (lagS === null || lagS === undefined || lagS * 1000 > maxLagMs) {
       throw new DowntimeError(
         `switchover refused: green is ${lagS ?? 'an unknown number of'} s behind blue, more than the ${maxLagMs} ms allowed`,
@@ -405,13 +403,13 @@ export class StepEngine implements SandboxSteps {
     const both = [blue, green];
     const topologyErrors: string[] = [];
     const topology = async (status: TopologyStatus): Promise<void> => {
-      const e = await setTopologyStatus(both, status);
+      const e = await setTopologyStatus(both, status, this.sql);
       if (e !== null) topologyErrors.push(e);
     };
     const initiatedAtMs = this.phase('SWITCHOVER_INITIATED', { lagS });
     await topology('SWITCHOVER_INITIATED');
     await hook('SWITCHOVER_INITIATED');
-    await blue.rootQuery('SET GLOBAL read_only = ON');
+    await blue.rootQuery(this.sql.setReadOnly(true));
     const writesBlockedAtMs = this.phase('SWITCHOVER_IN_PROGRESS');
     await topology('SWITCHOVER_IN_PROGRESS');
     await hook('SWITCHOVER_IN_PROGRESS');
@@ -421,10 +419,10 @@ export class StepEngine implements SandboxSteps {
     const connectionsDroppedAtMs = wallClockMs();
     let gtidPos: string;
     try {
-      gtidPos = await waitCaughtUp(blue, green, timeoutMs);
+      gtidPos = await waitCaughtUp(blue, green, timeoutMs, this.sql);
     } catch (err) {
       // Roll back as RDS does when a switchover times out: blue takes writes again.
-      await blue.rootQuery('SET GLOBAL read_only = OFF');
+      await blue.rootQuery(this.sql.setReadOnly(false));
       await this.proxy.accept();
       this.phase('SWITCHOVER_ROLLED_BACK', { reason: oneLine((err as Error).message) });
       await topology('AVAILABLE');
@@ -462,9 +460,9 @@ export class StepEngine implements SandboxSteps {
 
   /** Green becomes the primary: no longer a replica, writable, behind the endpoint. */
   private async promote(green: SandboxServer): Promise<void> {
-    await green.rootQuery('STOP SLAVE');
-    await green.rootQuery('RESET SLAVE ALL');
-    await green.rootQuery('SET GLOBAL read_only = OFF');
+    await green.rootQuery(this.sql.stopReplica());
+    await green.rootQuery(this.sql.resetReplica());
+    await green.rootQuery(this.sql.setReadOnly(false));
     this.active = 'green';
   }
 
@@ -480,7 +478,7 @@ export class StepEngine implements SandboxSteps {
     await this.promote(green);
     // The old primary may still take writes from anyone who reaches it directly; clients do not.
     try {
-      await this.blue.rootQuery('SET GLOBAL read_only = ON');
+      await this.blue.rootQuery(this.sql.setReadOnly(true));
     } catch {
       // blue may be down (failover after a kill): nothing to fence
     }
@@ -560,6 +558,7 @@ export class DnsEndpoint implements ProxyControl {
     initial: SandboxServer,
     /** The server listening at an address (for dropConnections). */
     private readonly serverAt: (t: ProxyTarget) => SandboxServer | undefined,
+    private readonly sql: SqlDialect = mariadbDialect,
   ) {
     this.target = addressOf(initial);
   }
@@ -581,13 +580,10 @@ export class DnsEndpoint implements ProxyControl {
     const server = this.serverAt(this.target);
     if (server === undefined) return;
     try {
-      const rows = await server.rootQuery<{ id: number }[]>(
-        'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?',
-        [APP_USER],
-      );
+      const rows = await server.rootQuery<{ id: number }[]>(this.sql.listSessions(APP_USER));
       for (const r of rows) {
         try {
-          await server.rootQuery(`KILL CONNECTION ${Number(r.id)}`);
+          await server.rootQuery(this.sql.killSession(r.id));
         } catch {
           // gone already
         }
@@ -644,6 +640,7 @@ export async function buildServers(
     ...(detached ? { detached } : {}),
   });
   let green: MysqlServer | undefined;
+  const dialect = dialectFor(blue.flavor);
   try {
     if (topology === 'blue-green' && blue.flavor !== 'mariadb') {
       // The replication and catch-up statements below are MariaDB's (MASTER_USE_GTID, MASTER_GTID_WAIT).
@@ -653,8 +650,7 @@ export async function buildServers(
       );
     }
     if (topology === 'blue-green') {
-      await blue.rootQuery(`CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ?`, [REPL_USER, creds.replPassword]);
-      await blue.rootQuery(`GRANT REPLICATION SLAVE ON *.* TO ?@'127.0.0.1'`, [REPL_USER]);
+      for (const sql of dialect.createReplicationUser(REPL_USER, creds.replPassword)) await blue.rootQuery(sql);
       green = await startServer({
         baseDir: dir,
         name: 'green',
@@ -669,16 +665,14 @@ export async function buildServers(
             : {}),
         ...(detached ? { detached } : {}),
       });
-      await startReplication(blue, green, { user: REPL_USER, password: creds.replPassword });
+      await startReplication(blue, green, { user: REPL_USER, password: creds.replPassword }, 20_000, dialect);
     }
-    if (green) await createTopologyTable([blue, green], blue, green);
+    if (green) await createTopologyTable([blue, green], blue, green, dialect);
     await blue.createUser(APP_USER, creds.appPassword, APP_DATABASE);
     if (green) {
       // As RDS's rds_topology_role: the app user may read the topology (granted on blue, replicated).
-      for (const host of ['%', 'localhost']) {
-        await blue.rootQuery(`GRANT SELECT ON ${TOPOLOGY_TABLE} TO ?@?`, [APP_USER, host]);
-      }
-      await waitCaughtUp(blue, green, 20_000);
+      for (const sql of dialect.grantTopologyRead(APP_USER)) await blue.rootQuery(sql);
+      await waitCaughtUp(blue, green, 20_000, dialect);
     }
   } catch (err) {
     await green?.destroy();

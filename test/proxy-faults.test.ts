@@ -224,7 +224,7 @@ test('proxy daemon: fault and clearFault through the JSON-lines control socket',
   const { fileURLToPath } = await import('node:url');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { freePort } = await import('../src/sandbox/server.js');
+  const { freePort } = await import('../src/sandbox/index.js');
   const control = join(tmpdir(), `downtime-fault-test-${process.pid}.sock`);
   const port = await freePort();
   const child = spawn(

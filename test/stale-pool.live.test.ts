@@ -24,7 +24,7 @@ import { runMeasurement, type RunOptions } from '../src/load/run.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, EventRecord, ResultsFile } from '../src/results/types.js';
 import { startDnsServer, type DnsServer } from '../src/sandbox/endpoint/dns.js';
-import { startServer, type MysqlServer } from '../src/sandbox/server.js';
+import { startServer, type MysqlServer } from '../src/sandbox/index.js';
 import { startReplication, waitCaughtUp } from '../src/sandbox/topology.js';
 import { assertInvariants } from './helpers/invariants.js';
 

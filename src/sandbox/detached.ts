@@ -5,12 +5,13 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { makeDirs } from '../util/fs-atomic.js';
 import type { ControlRequest, ProxyStatus } from './endpoint/proxy-control.js';
 import type { FaultSpec, FaultTimes, ProxyTarget } from './endpoint/proxy.js';
-import { freePort, waitAccepting, type MysqlServer } from './server.js';
+import { freePort, waitAccepting } from './servers/net.js';
+import { RootConnection } from './servers/root-connection.js';
+import type { MysqlServer } from './servers/types.js';
 import {
   APP_DATABASE,
   APP_USER,
@@ -151,8 +152,10 @@ export function portOpen(port: number, timeoutMs = 1000): Promise<boolean> {
 
 /** A server started by another process: found by pid and port, started again with its recorded command line. */
 class DetachedServer implements SandboxServer {
-  private conn: mysql.Connection | null = null;
-  constructor(private readonly s: ServerState) {}
+  private readonly root: RootConnection;
+  constructor(private readonly s: ServerState) {
+    this.root = new RootConnection({ host: '127.0.0.1', port: s.port, user: 'root', connectTimeout: 5000 });
+  }
   get port(): number {
     return this.s.port;
   }
@@ -162,29 +165,11 @@ class DetachedServer implements SandboxServer {
   get pid(): number | null {
     return this.s.pid;
   }
-  async rootQuery<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (this.conn === null) {
-          this.conn = await mysql.createConnection({
-            host: '127.0.0.1',
-            port: this.s.port,
-            user: 'root',
-            connectTimeout: 5000,
-          });
-          this.conn.on('error', () => (this.conn = null));
-        }
-        const [rows] = await this.conn.query(sql, params);
-        return rows as T;
-      } catch (err) {
-        this.disconnect();
-        if (attempt > 0 || (err as { fatal?: boolean }).fatal !== true) throw err;
-      }
-    }
+  rootQuery<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+    return this.root.query<T>(sql, params);
   }
   disconnect(): void {
-    this.conn?.destroy();
-    this.conn = null;
+    this.root.close();
   }
   async stop(timeoutMs = 30_000): Promise<void> {
     this.disconnect();

@@ -8,7 +8,9 @@ import type { EventInput } from '../results/types.js';
 import { startProxyThread, type ThreadedProxy } from './endpoint/proxy-thread.js';
 import { validateFault, type FaultSpec, type FaultTimes, type ProxyTarget } from './endpoint/proxy.js';
 import { startDnsServer, type DnsServer } from './endpoint/dns.js';
-import { runUpgrade, startServer, type MysqlServer } from './server.js';
+import { startServer } from './servers/local-process.js';
+import type { MysqlServer } from './servers/types.js';
+import { runUpgrade } from './servers/upgrade.js';
 import { dialectFor, mariadbDialect, TOPOLOGY_TABLE, type ReplicaStatus, type SqlDialect } from './dialect.js';
 
 export type Topology = 'single' | 'blue-green';

@@ -1,0 +1,21 @@
+/**
+ * The sandbox, as the rest of downtime uses it: local servers (a provider per kind), the endpoint proxy and
+ * DNS, the blue/green topology and its timed steps, and the background sandbox of `downtime sandbox up`.
+ */
+export { startServer, localProcesses } from './servers/local-process.js';
+export { freePort } from './servers/net.js';
+export type { MysqlServer, ServerOptions, ServerProvider } from './servers/types.js';
+export { startProxy } from './endpoint/proxy.js';
+export type { FaultSpec, FaultTimes, ProxyTarget, EndpointProxy } from './endpoint/proxy.js';
+export { startSandbox } from './topology.js';
+export type {
+  Sandbox,
+  SandboxEvent,
+  SandboxSteps,
+  StartSandboxOptions,
+  SwitchoverOptions,
+  UpgradeOptions,
+  Topology,
+} from './topology.js';
+export { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxDown, sandboxStatus, sandboxUp } from './detached.js';
+export type { ConnectedSandbox, SandboxState, SandboxStatus } from './detached.js';

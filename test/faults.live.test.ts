@@ -453,7 +453,7 @@ test(
   'sandbox.fault as a run action: a fault event with the true times, and the outage it caused',
   { timeout: 60_000 },
   async () => {
-    const { startSandbox } = await import('../src/sandbox/topology.js');
+    const { startSandbox } = await import('../src/sandbox/index.js');
     const { parseTargetUrl } = await import('../src/load/target.js');
     const sandbox = await startSandbox({ topology: 'single' });
     try {

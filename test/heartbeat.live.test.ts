@@ -9,7 +9,7 @@ import { runMeasurement, type RunAction, type RunOptions } from '../src/load/run
 import { parseTargetUrl, type Target } from '../src/load/target.js';
 import { readResults } from '../src/results/reader.js';
 import type { LagRecord } from '../src/results/types.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/topology.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { assertInvariants } from './helpers/invariants.js';
 
 /**

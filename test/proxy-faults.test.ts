@@ -182,7 +182,7 @@ test('bad fault specs are one-line usage errors', () => {
 });
 
 test('StepEngine.fault: a fault event with the true start and end, the fault cleared after its duration', async () => {
-  const { StepEngine } = await import('../src/sandbox/topology.js');
+  const { StepEngine } = await import('../src/sandbox/topology/steps.js');
   const events: { atMs: number; endMs?: number; kind: string; name: string; detail?: Record<string, unknown> }[] = [];
   const noServer = {} as never;
   const engine = new StepEngine(

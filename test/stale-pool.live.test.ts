@@ -25,7 +25,7 @@ import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, EventRecord, ResultsFile } from '../src/results/types.js';
 import { startDnsServer, type DnsServer } from '../src/sandbox/endpoint/dns.js';
 import { startServer, type MysqlServer } from '../src/sandbox/index.js';
-import { startReplication, waitCaughtUp } from '../src/sandbox/topology.js';
+import { startReplication, waitCaughtUp } from '../src/sandbox/topology/replication.js';
 import { assertInvariants } from './helpers/invariants.js';
 
 const NAME = 'db.sandbox.test';

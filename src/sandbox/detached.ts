@@ -12,21 +12,16 @@ import type { FaultSpec, FaultTimes, ProxyTarget } from './endpoint/proxy.js';
 import { freePort, waitAccepting } from './servers/net.js';
 import { RootConnection } from './servers/root-connection.js';
 import type { MysqlServer } from './servers/types.js';
-import {
-  APP_DATABASE,
-  APP_USER,
-  buildServers,
-  engineSteps,
-  randomPassword,
-  StepEngine,
-  type Credentials,
-  type OnSandboxEvent,
-  type ProxyControl,
-  type Sandbox,
-  type SandboxEndpoint,
-  type SandboxServer,
-  type Topology,
-} from './topology.js';
+import { APP_DATABASE, APP_USER, buildServers, randomPassword, type Credentials } from './topology/build.js';
+import { engineSteps, StepEngine } from './topology/steps.js';
+import type {
+  OnSandboxEvent,
+  ProxyControl,
+  Sandbox,
+  SandboxEndpoint,
+  SandboxServer,
+  Topology,
+} from './topology/types.js';
 
 /**
  * A sandbox that outlives the command that started it (`downtime sandbox up`): server processes and a
@@ -340,7 +335,7 @@ export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
   const replPasswordFile = join(stateDir, 'repl-password');
   writeFileSync(passwordFile, creds.appPassword + '\n', { mode: 0o600 });
   writeFileSync(replPasswordFile, creds.replPassword + '\n', { mode: 0o600 });
-  const servers = await buildServers(o.topology, join(stateDir, 'servers'), creds, {}, true);
+  const servers = await buildServers({ topology: o.topology, dir: join(stateDir, 'servers'), creds, detached: true });
   try {
     const port = o.port ?? (await freePort());
     const daemon = await startProxyDaemon(stateDir, port, servers.blue.port);
@@ -492,13 +487,13 @@ export async function connectSandbox(stateDir: string, onEvent?: OnSandboxEvent)
   const reset = async (): Promise<{ blue: SandboxServer; green?: SandboxServer }> => {
     await Promise.all([servers.blue.stop(15_000), servers.green?.stop(15_000)]);
     rmSync(join(dir, 'servers'), { recursive: true, force: true });
-    const built = await buildServers(
-      state.topology,
-      join(dir, 'servers'),
-      { appPassword: password, replPassword },
-      { blue: state.servers.blue.port, ...(state.servers.green ? { green: state.servers.green.port } : {}) },
-      true,
-    );
+    const built = await buildServers({
+      topology: state.topology,
+      dir: join(dir, 'servers'),
+      creds: { appPassword: password, replPassword },
+      ports: { blue: state.servers.blue.port, ...(state.servers.green ? { green: state.servers.green.port } : {}) },
+      detached: true,
+    });
     servers = built;
     state.servers = { blue: serverState(built.blue), ...(built.green ? { green: serverState(built.green) } : {}) };
     return built;

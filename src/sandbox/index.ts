@@ -7,7 +7,8 @@ export { freePort } from './servers/net.js';
 export type { MysqlServer, ServerOptions, ServerProvider } from './servers/types.js';
 export { startProxy } from './endpoint/proxy.js';
 export type { FaultSpec, FaultTimes, ProxyTarget, EndpointProxy } from './endpoint/proxy.js';
-export { startSandbox } from './topology.js';
+export { startSandbox } from './topology/start.js';
+export { DNS_ENDPOINT_NAME, GREEN_DNS_HOST } from './topology/dns-endpoint.js';
 export type {
   Sandbox,
   SandboxEvent,
@@ -16,6 +17,6 @@ export type {
   SwitchoverOptions,
   UpgradeOptions,
   Topology,
-} from './topology.js';
+} from './topology/types.js';
 export { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxDown, sandboxStatus, sandboxUp } from './detached.js';
 export type { ConnectedSandbox, SandboxState, SandboxStatus } from './detached.js';

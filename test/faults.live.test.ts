@@ -28,7 +28,7 @@ import { runMeasurement, type RunOptions } from '../src/load/run.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { decodeHistogram } from '../src/results/histogram.js';
-import { portOpen } from '../src/sandbox/detached.js';
+import { portOpen } from '../src/sandbox/background/processes.js';
 import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/endpoint/proxy.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

@@ -230,7 +230,7 @@ test('proxy daemon: fault and clearFault through the JSON-lines control socket',
   const child = spawn(
     process.execPath,
     [
-      fileURLToPath(new URL('../src/sandbox/proxy-daemon.js', import.meta.url)),
+      fileURLToPath(new URL('../src/sandbox/background/proxy-daemon.js', import.meta.url)),
       '--control',
       control,
       '--port',

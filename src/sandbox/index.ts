@@ -18,5 +18,9 @@ export type {
   UpgradeOptions,
   Topology,
 } from './topology/types.js';
-export { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxDown, sandboxStatus, sandboxUp } from './detached.js';
-export type { ConnectedSandbox, SandboxState, SandboxStatus } from './detached.js';
+export { connectSandbox } from './background/connect.js';
+export type { ConnectedSandbox } from './background/connect.js';
+export { sandboxDown, sandboxStatus, sandboxUp } from './background/lifecycle.js';
+export type { SandboxStatus, UpOptions } from './background/lifecycle.js';
+export { DEFAULT_STATE_DIR, readState } from './background/state.js';
+export type { SandboxState } from './background/state.js';

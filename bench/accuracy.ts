@@ -18,7 +18,7 @@ import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { parseTargetUrl } from '../src/scenario/target-url.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/topology.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { fmt, percentile, sysbenchConfig } from './common.js';
 
 type Kind = 'refuse' | 'reset' | 'blackhole';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
 import { runMeasurement, type RunOptions, type RunResult } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
-import { findOnPath } from '../src/sandbox/server.js';
+import { findOnPath } from '../src/sandbox/servers/binaries.js';
 import type { ResultsFile } from '../src/results/types.js';
 import { startTestServer, type TestServer } from '../test/helpers/server.js';
 

@@ -63,7 +63,7 @@ test('the published package carries what the demo needs (no reliance on the repo
     'dist/src/cli.js',
     'dist/src/index.js',
     'dist/src/load/worker.js',
-    'dist/src/sandbox/proxy-daemon.js',
+    'dist/src/sandbox/background/proxy-daemon.js',
     'scenarios/local-in-place.yaml',
     'scenarios/local-blue-green.yaml',
   ]) {

@@ -23,7 +23,7 @@ import { decodeHistogram } from '../src/results/histogram.js';
 import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
-import { startDnsServer, type DnsFaultMode, type DnsServer } from '../src/sandbox/dns.js';
+import { startDnsServer, type DnsFaultMode, type DnsServer } from '../src/sandbox/endpoint/dns.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

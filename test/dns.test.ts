@@ -1,5 +1,5 @@
 /**
- * The sandbox's DNS server (src/sandbox/dns.ts) queried with Node's own dns.Resolver, and the harness's
+ * The sandbox's DNS server (src/sandbox/endpoint/dns.ts) queried with Node's own dns.Resolver, and the harness's
  * resolution path (src/load/resolve.ts): TTL cache, errors classed `dns`, sockets going to the answer.
  */
 import { after, before, test } from 'node:test';
@@ -8,7 +8,7 @@ import { promises as dnsPromises } from 'node:dns';
 import { createServer, type Server } from 'node:net';
 import { classifyError } from '../src/load/classify.js';
 import { EndpointResolver, parseDnsServer, streamFactory } from '../src/load/resolve.js';
-import { startDnsServer, type DnsServer } from '../src/sandbox/dns.js';
+import { startDnsServer, type DnsServer } from '../src/sandbox/endpoint/dns.js';
 import { DowntimeError } from '../src/errors.js';
 
 let dns: DnsServer;

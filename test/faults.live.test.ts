@@ -28,8 +28,8 @@ import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import { intendedMs, type ConnectionModel, type Op, type ResultsFile } from '../src/results/types.js';
 import { decodeHistogram } from '../src/results/histogram.js';
-import { portOpen } from '../src/sandbox/detached.js';
-import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/proxy.js';
+import { portOpen } from '../src/sandbox/background/processes.js';
+import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/endpoint/proxy.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -459,7 +459,7 @@ test(
   'sandbox.fault as a run action: a fault event with the true times, and the outage it caused',
   { timeout: 60_000 },
   async () => {
-    const { startSandbox } = await import('../src/sandbox/topology.js');
+    const { startSandbox } = await import('../src/sandbox/index.js');
     const { parseTargetUrl } = await import('../src/scenario/target-url.js');
     const sandbox = await startSandbox({ topology: 'single' });
     try {

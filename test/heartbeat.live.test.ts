@@ -10,7 +10,7 @@ import type { Target } from '../src/load/target.js';
 import { parseTargetUrl } from '../src/scenario/target-url.js';
 import { readResults } from '../src/results/reader.js';
 import type { LagRecord } from '../src/results/types.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/topology.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { assertInvariants } from './helpers/invariants.js';
 
 /**

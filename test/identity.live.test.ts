@@ -8,7 +8,7 @@ import { runMeasurement } from '../src/load/measurement.js';
 import { parseTargetUrl } from '../src/scenario/target-url.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, EventRecord } from '../src/results/types.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/topology.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 
 /**
  * Who answered, at connect time and on reads, through a real blue/green switchover: per client model,

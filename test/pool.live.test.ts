@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { classifyError } from '../src/load/classify.js';
 import { PoolStrategy, type Waiter } from '../src/load/connections.js';
 import type { WorkerConfig } from '../src/load/protocol.js';
-import { startProxy, type EndpointProxy } from '../src/sandbox/proxy.js';
+import { startProxy, type EndpointProxy } from '../src/sandbox/endpoint/proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;

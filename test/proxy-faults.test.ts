@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { startProxy, validateFault, type FaultSpec } from '../src/sandbox/proxy.js';
+import { startProxy, validateFault, type FaultSpec } from '../src/sandbox/endpoint/proxy.js';
 import { DowntimeError } from '../src/errors.js';
 
 /** An upstream that greets with "hi" and echoes; it records what it received. */
@@ -182,7 +182,7 @@ test('bad fault specs are one-line usage errors', () => {
 });
 
 test('StepEngine.fault: a fault event with the true start and end, the fault cleared after its duration', async () => {
-  const { StepEngine } = await import('../src/sandbox/topology.js');
+  const { StepEngine } = await import('../src/sandbox/topology/steps.js');
   const events: { atMs: number; endMs?: number; kind: string; name: string; detail?: Record<string, unknown> }[] = [];
   const noServer = {} as never;
   const engine = new StepEngine(
@@ -224,13 +224,13 @@ test('proxy daemon: fault and clearFault through the JSON-lines control socket',
   const { fileURLToPath } = await import('node:url');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { freePort } = await import('../src/sandbox/server.js');
+  const { freePort } = await import('../src/sandbox/index.js');
   const control = join(tmpdir(), `downtime-fault-test-${process.pid}.sock`);
   const port = await freePort();
   const child = spawn(
     process.execPath,
     [
-      fileURLToPath(new URL('../src/sandbox/proxy-daemon.js', import.meta.url)),
+      fileURLToPath(new URL('../src/sandbox/background/proxy-daemon.js', import.meta.url)),
       '--control',
       control,
       '--port',

@@ -1,5 +1,5 @@
 /**
- * The sandbox's endpoint proxy in a thread of its own (src/sandbox/proxy-thread.ts): the same control
+ * The sandbox's endpoint proxy in a thread of its own (src/sandbox/endpoint/proxy-thread.ts): the same control
  * operations as the in-process proxy, errors that keep their exit code, and — the reason it exists — bytes
  * that keep flowing while the thread that started it is busy.
  */
@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { greet, namedServer } from './helpers/net.js';
 import { Worker } from 'node:worker_threads';
 import { DowntimeError, ExitCode } from '../src/errors.js';
-import { startProxy } from '../src/sandbox/proxy.js';
-import { startProxyThread } from '../src/sandbox/proxy-thread.js';
+import { startProxy } from '../src/sandbox/endpoint/proxy.js';
+import { startProxyThread } from '../src/sandbox/endpoint/proxy-thread.js';
 
 const a = await namedServer('A');
 const b = await namedServer('B');

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { greet, namedServer } from './helpers/net.js';
-import { startProxy, type EndpointProxy } from '../src/sandbox/proxy.js';
+import { startProxy, type EndpointProxy } from '../src/sandbox/endpoint/proxy.js';
 
 const a = await namedServer('A');
 const b = await namedServer('B');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { main } from '../src/cli.js';
 import type { Io } from '../src/io.js';
-import { connectSandbox, portOpen, processAlive, readState, type SandboxState } from '../src/sandbox/detached.js';
+import { connectSandbox, readState, type SandboxState } from '../src/sandbox/index.js';
+import { portOpen, processAlive } from '../src/sandbox/background/processes.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'downtime-sbcli-'));
 const stateDir = join(cwd, '.downtime', 'sandbox');

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { measure } from '../src/index.js';
 import { readResults } from '../src/results/reader.js';
 import type { ResultsFile } from '../src/results/types.js';
-import { DNS_ENDPOINT_NAME, GREEN_DNS_HOST, startSandbox, type Sandbox } from '../src/sandbox/topology.js';
+import { DNS_ENDPOINT_NAME, GREEN_DNS_HOST, startSandbox, type Sandbox } from '../src/sandbox/index.js';
 
 const TTL_S = 1;
 let sb: Sandbox;

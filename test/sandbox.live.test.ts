@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import { createServer } from 'node:net';
-import { startSandbox, type Sandbox, type SandboxEvent } from '../src/sandbox/topology.js';
+import { startSandbox, type Sandbox, type SandboxEvent } from '../src/sandbox/index.js';
 
 const events: SandboxEvent[] = [];
 const sb: Sandbox = await startSandbox({ topology: 'blue-green', onEvent: (e) => events.push(e) });

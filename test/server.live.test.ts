@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { freePort } from '../src/sandbox/server.js';
+import { freePort } from '../src/sandbox/index.js';
 
 let ts: TestServer | undefined;
 after(async () => {
@@ -136,7 +136,7 @@ test('freePort gives a bindable loopback port', async () => {
 });
 
 test('a server started by a process that exits without cleanup does not outlive it', async () => {
-  const mod = new URL('../src/sandbox/server.js', import.meta.url).href;
+  const mod = new URL('../src/sandbox/servers/local-process.js', import.meta.url).href;
   const script = `const { startServer } = await import(${JSON.stringify(mod)});
     const s = await startServer();
     process.stdout.write(JSON.stringify({ pid: s.pid, dir: s.dir }));

@@ -23,9 +23,9 @@ import { bufferIo, wallClockMs } from '../src/io.js';
 import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, EventRecord, ResultsFile } from '../src/results/types.js';
-import { startDnsServer, type DnsServer } from '../src/sandbox/dns.js';
-import { startServer, type MysqlServer } from '../src/sandbox/server.js';
-import { startReplication, waitCaughtUp } from '../src/sandbox/topology.js';
+import { startDnsServer, type DnsServer } from '../src/sandbox/endpoint/dns.js';
+import { startServer, type MysqlServer } from '../src/sandbox/index.js';
+import { startReplication, waitCaughtUp } from '../src/sandbox/topology/replication.js';
 import { assertInvariants } from './helpers/invariants.js';
 
 const NAME = 'db.sandbox.test';

@@ -7,9 +7,9 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { ActionContext } from '../load/options.js';
 import { parseTargetUrl } from '../scenario/target-url.js';
 import { resolve } from 'node:path';
-import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/detached.js';
-import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/topology.js';
-import type { FaultSpec } from '../sandbox/proxy.js';
+import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/index.js';
+import type { FaultSpec } from '../sandbox/index.js';
 import { STEPS_NEEDING_REPLICA, type SandboxKind, type StepOptionsByName } from '../scenario/types.js';
 import type { EventRelay, ParsedStep, SandboxProvider, SandboxSession, StepRunner } from './steps.js';
 

@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import { connectSandbox, DEFAULT_STATE_DIR, sandboxDown, sandboxStatus, sandboxUp } from '../sandbox/detached.js';
-import type { Topology } from '../sandbox/topology.js';
+import { connectSandbox, DEFAULT_STATE_DIR, sandboxDown, sandboxStatus, sandboxUp } from '../sandbox/index.js';
+import type { Topology } from '../sandbox/index.js';
 import type { CommandContext } from './context.js';
 
 export interface SandboxArgs {

@@ -15,7 +15,7 @@ import type { Outage, Summary } from '../analyze/index.js';
 import type { ThresholdResult } from '../analyze/thresholds.js';
 import { bufferIo, type Io } from '../io.js';
 import type { ConnectionModel } from '../results/types.js';
-import type { Sandbox } from '../sandbox/topology.js';
+import type { Sandbox } from '../sandbox/index.js';
 import { executeRun } from './execute.js';
 import { judgeResults } from './finish.js';
 import { planRun, type RunArgs } from './plan.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startServer, type MysqlServer, type ServerOptions } from '../../src/sandbox/server.js';
+import { startServer, type MysqlServer, type ServerOptions } from '../../src/sandbox/index.js';
 
 export interface TestServer {
   server: MysqlServer;

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { DowntimeError, ExitCode } from '../errors.js';
+import { DowntimeError, ExitCode } from '../../errors.js';
 import { startRpcWorker } from './worker-rpc.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
-import { wallClockMs } from '../io.js';
+import { wallClockMs } from '../../io.js';
 import type { DnsCommand, DnsFaultMode, DnsReply, DnsWorkerData } from './dns.js';
 
 /**

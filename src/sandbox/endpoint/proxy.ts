@@ -1,6 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { DowntimeError, ExitCode } from '../errors.js';
-import { wallClockMs } from '../io.js';
+import { DowntimeError, ExitCode } from '../../errors.js';
+import { wallClockMs } from '../../io.js';
 
 export interface ProxyTarget {
   host: string;
@@ -250,6 +250,17 @@ function pipeConnection(client: Socket, target: ProxyTarget, pairs: Set<Pair>, f
   pair.lanes.push(new Lane(client, upstream, 'toServer', fault), new Lane(upstream, client, 'toClient', fault));
 }
 
+/** Ends every connection the proxy carries: the client's side reset (RST) or destroyed, the upstream destroyed. */
+function endAll(pairs: Set<Pair>, client: 'reset' | 'destroy'): void {
+  for (const p of [...pairs]) {
+    pairs.delete(p);
+    for (const l of p.lanes) l.dispose();
+    if (client === 'reset') resetSocket(p.client);
+    else p.client.destroy();
+    p.upstream.destroy();
+  }
+}
+
 function listen(server: Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -312,14 +323,7 @@ export async function startProxy(opts: ProxyOptions): Promise<EndpointProxy> {
     const wasAccepting = server !== null;
     if (spec.kind === 'refuse') await shut();
     fault = { ...spec };
-    if (spec.kind === 'reset') {
-      for (const p of [...pairs]) {
-        pairs.delete(p);
-        for (const l of p.lanes) l.dispose();
-        resetSocket(p.client);
-        p.upstream.destroy();
-      }
-    }
+    if (spec.kind === 'reset') endAll(pairs, 'reset');
     const times: FaultTimes = { kind: spec.kind, atMs: wallClockMs() };
     const mine = { spec: fault, times, wasAccepting };
     active = mine;
@@ -349,12 +353,7 @@ export async function startProxy(opts: ProxyOptions): Promise<EndpointProxy> {
       if (server === null) await open();
     },
     dropConnections() {
-      for (const p of [...pairs]) {
-        pairs.delete(p);
-        for (const l of p.lanes) l.dispose();
-        p.client.destroy();
-        p.upstream.destroy();
-      }
+      endAll(pairs, 'destroy');
     },
     fault: startFault,
     clearFault,
@@ -364,12 +363,7 @@ export async function startProxy(opts: ProxyOptions): Promise<EndpointProxy> {
     async close() {
       active = null;
       fault = null;
-      for (const p of [...pairs]) {
-        for (const l of p.lanes) l.dispose();
-        p.client.destroy();
-        p.upstream.destroy();
-      }
-      pairs.clear();
+      endAll(pairs, 'destroy');
       await shut();
     },
   };

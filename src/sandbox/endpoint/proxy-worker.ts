@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isDowntimeError } from '../errors.js';
+import { isDowntimeError } from '../../errors.js';
 import { handle, type ControlRequest } from './proxy-control.js';
 import { startProxy, type ProxyOptions } from './proxy.js';
 import type { ProxyThreadReply } from './proxy-thread.js';

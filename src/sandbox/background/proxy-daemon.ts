@@ -9,10 +9,10 @@
  */
 import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { handle, type ControlRequest } from './proxy-control.js';
-import { startProxy } from './proxy.js';
+import { handle, type ControlRequest } from '../endpoint/proxy-control.js';
+import { startProxy } from '../endpoint/proxy.js';
 
-export type { ControlRequest, ProxyStatus } from './proxy-control.js';
+export type { ControlRequest, ProxyStatus } from '../endpoint/proxy-control.js';
 
 function arg(name: string): string {
   const i = process.argv.indexOf(name);

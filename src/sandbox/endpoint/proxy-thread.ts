@@ -1,4 +1,4 @@
-import { DowntimeError, ExitCode } from '../errors.js';
+import { DowntimeError, ExitCode } from '../../errors.js';
 import type { ControlRequest, ProxyStatus } from './proxy-control.js';
 import { startRpcWorker } from './worker-rpc.js';
 import { validateFault, type FaultSpec, type FaultTimes, type ProxyOptions, type ProxyTarget } from './proxy.js';

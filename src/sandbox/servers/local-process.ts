@@ -1,0 +1,221 @@
+/**
+ * The local-process server provider: a mariadbd/mysqld found on PATH, run as a child process in a
+ * directory of its own, from a copy of a pristine data directory, on a loopback port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DowntimeError, ExitCode } from '../../errors.js';
+import { dialectFor, type Flavor } from '../dialect.js';
+import { serverArgs, tlsArgs } from './args.js';
+import { findBinaries } from './binaries.js';
+import { templateDataDir } from './datadir.js';
+import { freePort, waitAccepting } from './net.js';
+import { RootConnection } from './root-connection.js';
+import type { MysqlServer, ServerOptions, ServerProvider } from './types.js';
+
+/**
+ * Servers of this process that must not outlive it: a test that throws past its cleanup, or a
+ * process.exit(), would otherwise leave mariadbd processes behind. Detached servers (`sandbox up`) are not here.
+ */
+const attached = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killAttachedOnExit(child: ChildProcess): void {
+  attached.add(child);
+  child.once('exit', () => attached.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of attached) {
+      c.kill('SIGCONT');
+      c.kill('SIGKILL');
+    }
+  });
+}
+
+/** Where and how one local server runs. */
+interface LocalServerSpec {
+  host: string;
+  port: number;
+  dir: string;
+  dataDir: string;
+  serverId: number;
+  flavor: Flavor;
+  binary: string;
+  args: string[];
+  readyTimeoutMs: number;
+  detached: boolean;
+  /** The temp dir startServer made for this server alone (no baseDir given): destroy() removes it too. */
+  ownedBase: string | null;
+}
+
+class LocalServer implements MysqlServer {
+  readonly host: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly serverId: number;
+  readonly flavor: Flavor;
+  readonly binary: string;
+  readonly args: string[];
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private readonly root: RootConnection;
+
+  constructor(private readonly spec: LocalServerSpec) {
+    this.host = spec.host;
+    this.port = spec.port;
+    this.dir = spec.dir;
+    this.dataDir = spec.dataDir;
+    this.serverId = spec.serverId;
+    this.flavor = spec.flavor;
+    this.binary = spec.binary;
+    this.args = spec.args;
+    this.root = new RootConnection({
+      host: spec.host,
+      port: spec.port,
+      user: 'root',
+      connectTimeout: 5000,
+      multipleStatements: true,
+    });
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  isRunning(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.isRunning()) return;
+    const child = spawn(this.binary, this.args, { stdio: 'ignore', detached: this.spec.detached });
+    if (this.spec.detached) child.unref();
+    else killAttachedOnExit(child);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.once('error', () => undefined);
+    await waitAccepting(this.port, {
+      host: this.host,
+      timeoutMs: this.spec.readyTimeoutMs,
+      exited: () => child.exitCode !== null || child.signalCode !== null,
+      what: `the server on port ${this.port}`,
+      log: () => `error log: ${this.errorLogTail(3) || join(this.dir, 'error.log')}`,
+    });
+  }
+
+  rootQuery<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+    return this.root.query<T>(sql, params);
+  }
+
+  async createUser(user: string, password: string, database: string): Promise<void> {
+    for (const sql of dialectFor(this.flavor).createAppUser(user, password, database)) await this.rootQuery(sql);
+  }
+
+  disconnect(): void {
+    this.root.close();
+  }
+
+  async stop(timeoutMs = 30_000): Promise<void> {
+    this.root.close();
+    if (!this.isRunning()) return;
+    this.child?.kill('SIGTERM');
+    this.child?.kill('SIGCONT'); // a paused server must be able to act on SIGTERM
+    const t = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(t);
+  }
+
+  async kill(): Promise<void> {
+    this.root.close();
+    if (!this.isRunning()) return;
+    this.child?.kill('SIGCONT'); // a paused process must be able to die
+    this.child?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  async destroy(): Promise<void> {
+    this.resume();
+    await this.stop(10_000);
+    rmSync(this.spec.ownedBase ?? this.dir, { recursive: true, force: true });
+  }
+
+  errorLogTail(lines = 5): string {
+    try {
+      return readFileSync(join(this.dir, 'error.log'), 'utf8').trim().split('\n').slice(-lines).join(' | ');
+    } catch {
+      return '';
+    }
+  }
+}
+
+/** Starts a server in its own directory on a loopback port, from a copy of a pristine data directory. */
+export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer> {
+  const bin = await findBinaries();
+  const template = await templateDataDir(bin);
+  const serverId = opts.serverId ?? 1;
+  const host = opts.host ?? '127.0.0.1';
+  if (!isIPv4(host) || !host.startsWith('127.')) {
+    throw new DowntimeError(
+      `server host must be a loopback IPv4 address in 127.0.0.0/8 (got "${host}")`,
+      ExitCode.Usage,
+    );
+  }
+  const base = opts.baseDir ?? mkdtempSync(join(tmpdir(), 'downtime-server-'));
+  const dir = join(base, opts.name ?? `server-${serverId}`);
+  mkdirSync(dir, { recursive: true });
+  const dataDir = join(dir, 'data');
+  cpSync(join(template, 'data'), dataDir, { recursive: true });
+  // A port found free may be taken before the server binds it: retry on a new one (only if we chose it).
+  for (let attempt = 0; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const args = serverArgs(bin, {
+      dir,
+      dataDir,
+      port,
+      host,
+      serverId,
+      binlog: opts.binlog ?? false,
+      gtid: opts.gtid ?? true,
+      readOnly: opts.readOnly ?? false,
+      extraArgs: [...tlsArgs(opts.tls), ...(opts.extraArgs ?? [])],
+    });
+    const server = new LocalServer({
+      host,
+      port,
+      dir,
+      dataDir,
+      serverId,
+      flavor: bin.flavor,
+      binary: bin.server,
+      args,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
+      detached: opts.detached ?? false,
+      ownedBase: opts.baseDir === undefined ? base : null,
+    });
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      await server.kill();
+      const portTaken = /bind on tcp\/ip port|address already in use/i.test(server.errorLogTail(20));
+      if (opts.port === undefined && portTaken && attempt < 3) continue;
+      if (opts.baseDir === undefined) rmSync(base, { recursive: true, force: true });
+      throw err;
+    }
+  }
+}
+
+/** The default provider: servers as local processes of the binaries on PATH. */
+export const localProcesses: ServerProvider = { name: 'local processes', start: startServer };

@@ -247,10 +247,10 @@ test('sandbox provider: no sandbox or another topology in the state dir → a fr
     const provider = sandboxProvider({
       stateDir,
       say: (l) => said.push(l),
-      fresh: (kind) => (freshCalls.push(kind), Promise.resolve(fakeSession)),
+      fresh: ({ kind }) => (freshCalls.push(kind), Promise.resolve(fakeSession)),
     });
     const relay = new EventRelay();
-    assert.equal(await provider('single', relay, ['restart']), fakeSession);
+    assert.equal(await provider({ kind: 'single' }, relay, ['restart']), fakeSession);
     const state = (topology: string, active: string) =>
       writeFileSync(
         join(stateDir, 'state.json'),
@@ -276,22 +276,33 @@ test('sandbox provider: no sandbox or another topology in the state dir → a fr
         }),
       );
     state('single', 'blue');
-    assert.equal(await provider('blue-green', relay, ['switchover']), fakeSession);
+    assert.equal(await provider({ kind: 'blue-green' }, relay, ['switchover']), fakeSession);
     assert.match(said.join(''), /is single, this scenario needs blue-green: starting a fresh one/);
     assert.deepEqual(freshCalls, ['single', 'blue-green']);
     // Same topology, but nothing is running: refused (the user started it and expects it to be used).
     await assert.rejects(
-      provider('single', relay, ['restart']),
+      provider({ kind: 'single' }, relay, ['restart']),
       (e: unknown) =>
         e instanceof DowntimeError && e.exitCode === ExitCode.Sandbox && /is not fully up/.test(e.message),
     );
     state('blue-green', 'green');
     await assert.rejects(
-      provider('blue-green', relay, ['switchover']),
+      provider({ kind: 'blue-green' }, relay, ['switchover']),
       (e: unknown) =>
         e instanceof DowntimeError && e.exitCode === ExitCode.Sandbox && /already points at green/.test(e.message),
     );
     assert.deepEqual(freshCalls, ['single', 'blue-green']);
+    // Same topology, other servers than the one that is up: a fresh one, said so.
+    state('blue-green', 'blue');
+    assert.equal(
+      await provider({ kind: 'blue-green', from: 'mariadb:10.11', to: 'mariadb:11.8' }, relay, []),
+      fakeSession,
+    );
+    assert.match(
+      said.join(''),
+      /runs path → path, this run asks for mariadb:10\.11 → mariadb:11\.8: starting a fresh one/,
+    );
+    assert.deepEqual(freshCalls, ['single', 'blue-green', 'blue-green']);
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dialectFor, mariadbDialect as d, TOPOLOGY_TABLE } from '../src/sandbox/dialect.js';
+import { dialectFor, mariadbDialect as d, mysqlDialect as m, TOPOLOGY_TABLE } from '../src/sandbox/dialect.js';
 
 const NO_BINLOG = 'SET STATEMENT sql_log_bin=0 FOR ';
 
@@ -40,7 +40,7 @@ test('mariadb: read_only', () => {
 test('mariadb: replication by GTID (slave_pos), started, stopped, reset, waited for', () => {
   assert.equal(
     d.changeSource({ host: '127.0.0.1', port: 3307, user: 'downtime_repl', password: 'pw-r' }),
-    "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=3307, MASTER_USER='downtime_repl', MASTER_PASSWORD='pw-r', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+    "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=3307, MASTER_USER='downtime_repl', MASTER_PASSWORD='pw-r', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_SSL=0",
   );
   assert.equal(d.startReplica(), 'START SLAVE');
   assert.equal(d.stopReplica(), 'STOP SLAVE');
@@ -105,4 +105,39 @@ test("mariadb: the application's sessions, listed and killed", () => {
 test('dialectFor: MariaDB servers get the MariaDB dialect', () => {
   assert.equal(dialectFor('mariadb'), d);
   assert.equal(d.flavor, 'mariadb');
+});
+
+test('mysql 8.0/8.4: replication by GTID auto-position, START/STOP REPLICA, super_read_only, unlogged topology writes', () => {
+  assert.equal(
+    m.changeSource({ host: '127.0.0.1', port: 3307, user: 'downtime_repl', password: 'pw-r' }),
+    "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=3307, SOURCE_USER='downtime_repl', SOURCE_PASSWORD='pw-r', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1",
+  );
+  assert.deepEqual(
+    [m.startReplica(), m.stopReplica(), m.resetReplica(), m.showReplicaStatus()],
+    ['START REPLICA', 'STOP REPLICA', 'RESET REPLICA ALL', 'SHOW REPLICA STATUS'],
+  );
+  assert.deepEqual(
+    m.readReplicaStatus({
+      Replica_IO_Running: 'Yes',
+      Replica_SQL_Running: 'Yes',
+      Seconds_Behind_Source: 0,
+      Last_IO_Error: '',
+      Last_SQL_Error: '',
+    }),
+    { ioRunning: 'Yes', sqlRunning: 'Yes', lagS: 0, lastIoError: '', lastSqlError: '' },
+  );
+  assert.equal(m.gtidPosition(), 'SELECT @@global.gtid_executed AS pos');
+  assert.equal(
+    m.waitForGtid('3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5', 10),
+    "SELECT WAIT_FOR_EXECUTED_GTID_SET('3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5', 10) AS r",
+  );
+  assert.equal(m.setReadOnly(true), 'SET GLOBAL super_read_only = ON');
+  assert.equal(m.setReadOnly(false), 'SET GLOBAL read_only = OFF');
+  assert.deepEqual(m.setTopologyStatus('SWITCHOVER_IN_PROGRESS'), [
+    'SET SESSION sql_log_bin = 0',
+    `UPDATE ${TOPOLOGY_TABLE} SET status = 'SWITCHOVER_IN_PROGRESS'`,
+    'SET SESSION sql_log_bin = 1',
+  ]);
+  assert.equal(dialectFor('mysql'), m);
+  assert.equal(dialectFor('mariadb'), d);
 });

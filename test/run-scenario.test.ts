@@ -120,7 +120,7 @@ test('--target and --password-file replace the scenario target and its password 
 
 test('sandbox scenario: plan says sandbox; default out is reports/<name>-<time>.ndjson with the report next to it', async () => {
   const plan = await planRun({ scenario: scenarioFile('s.yaml', 'sandbox: single\nname: ip\nduration: 30s\n') }, io());
-  assert.deepEqual(plan.db, { kind: 'sandbox', sandbox: 'single' });
+  assert.deepEqual(plan.db, { kind: 'sandbox', sandbox: 'single', names: { from: 'sandbox.from', to: 'sandbox.to' } });
   assert.match(plan.options.out, /\/reports\/ip-\d{8}-\d{6}\.ndjson$/);
   assert.equal(plan.report.dir, plan.options.out.replace(/\.ndjson$/, ''));
 });

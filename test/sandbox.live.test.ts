@@ -171,7 +171,7 @@ test('reset brings blue-green back; in-place upgrade offline time is measured', 
   const phases = phasesSince(n0);
   assert.deepEqual(
     phases.map((e) => e.name),
-    ['shutting-down', 'offline', 'starting', 'upgrading', 'available'],
+    ['slow-shutdown', 'offline', 'starting', 'upgrading', 'available'],
   );
   assertIncreasing(phases);
   const measured = d.offlineMs as number;

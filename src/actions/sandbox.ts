@@ -10,8 +10,9 @@ import { resolve } from 'node:path';
 import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/index.js';
 import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/index.js';
 import type { FaultSpec } from '../sandbox/index.js';
-import { STEPS_NEEDING_REPLICA, type SandboxKind, type StepOptionsByName } from '../scenario/types.js';
-import type { EventRelay, ParsedStep, SandboxProvider, SandboxSession, StepRunner } from './steps.js';
+import { STEPS_NEEDING_REPLICA, type StepOptionsByName } from '../scenario/types.js';
+import { resolveSandboxServers } from '../sandbox/providers.js';
+import type { EventRelay, ParsedStep, SandboxProvider, SandboxRequest, SandboxSession, StepRunner } from './steps.js';
 
 /** The part of the sandbox's step API that scenario steps use. */
 export type ScenarioStepApi = Pick<
@@ -90,15 +91,24 @@ export function sandboxProvider(
   o: SandboxProviderOptions & { stateDir: string; /** Tests: instead of starting servers. */ fresh?: SandboxProvider },
 ): SandboxProvider {
   const fresh = o.fresh ?? freshSandboxProvider(o);
-  return async (kind, relay, steps) => {
+  return async (request, relay, steps) => {
+    const { kind } = request;
     const shown = o.stateDir;
     const state = readState(o.stateDir);
-    if (state === null) return fresh(kind, relay, steps);
+    if (state === null) return fresh(request, relay, steps);
     if (state.topology !== kind) {
       o.say?.(
         `downtime: the sandbox in ${shown} is ${state.topology}, this scenario needs ${kind}: starting a fresh one for this run\n`,
       );
-      return fresh(kind, relay, steps);
+      return fresh(request, relay, steps);
+    }
+    const wanted = { from: request.from ?? 'path', to: request.to ?? request.from ?? 'path' };
+    const has = { from: state.versions?.from ?? 'path', to: state.versions?.to ?? state.versions?.from ?? 'path' };
+    if (wanted.from !== has.from || wanted.to !== has.to) {
+      o.say?.(
+        `downtime: the sandbox in ${shown} runs ${has.from} → ${has.to}, this run asks for ${wanted.from} → ${wanted.to}: starting a fresh one for this run\n`,
+      );
+      return fresh(request, relay, steps);
     }
     const needsReplica = steps.filter((s) => STEPS_NEEDING_REPLICA.includes(s));
     if (needsReplica.length > 0 && state.active === 'green') {
@@ -131,11 +141,14 @@ export function defaultStateDir(cwd: string): string {
 
 /** Starts a fresh sandbox of the scenario's topology for one run; release() stops it and removes its directory. */
 export function freshSandboxProvider(o: SandboxProviderOptions = {}): SandboxProvider {
-  return async (kind: SandboxKind, relay: EventRelay): Promise<SandboxSession> => {
-    o.say?.(`downtime: starting a local ${kind} sandbox (temporary directory, free loopback ports)…\n`);
+  return async (request: SandboxRequest, relay: EventRelay): Promise<SandboxSession> => {
+    const { kind } = request;
+    // Versions first: Docker, images, directories and the pair are checked before any server starts.
+    const servers = await resolveSandboxServers(request.from, request.to, request.names);
+    o.say?.(`downtime: starting a local ${kind} sandbox: ${servers.description}…\n`);
     let sandbox: Sandbox;
     try {
-      sandbox = await startSandbox({ topology: kind, onEvent: relay.emit });
+      sandbox = await startSandbox({ topology: kind, onEvent: relay.emit, servers });
     } catch (err) {
       if (err instanceof DowntimeError) throw err;
       throw new DowntimeError(
@@ -143,10 +156,14 @@ export function freshSandboxProvider(o: SandboxProviderOptions = {}): SandboxPro
         ExitCode.Sandbox,
       );
     }
-    return sessionOf(sandbox, `fresh ${kind} sandbox, endpoint ${sandbox.endpoint.url}`, async () => {
-      o.say?.('downtime: stopping the sandbox\n');
-      await sandbox.stop();
-    });
+    return sessionOf(
+      sandbox,
+      `fresh ${kind} sandbox (${servers.description}), endpoint ${sandbox.endpoint.url}`,
+      async () => {
+        o.say?.('downtime: stopping the sandbox\n');
+        await sandbox.stop();
+      },
+    );
   };
 }
 

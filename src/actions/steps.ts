@@ -47,14 +47,25 @@ export interface SandboxSession {
  * Starts (or connects to) a sandbox of the given topology; `events` receives its events during the run;
  * `steps` are the steps the run will take (so that a sandbox that cannot take them is refused up front).
  */
+/**
+ * The sandbox a run asks for: its topology, and the servers (`from` now, `to` after an upgrade) as written —
+ * an image, a server directory, or nothing for the binaries on PATH; `names` say how messages name them.
+ */
+export interface SandboxRequest {
+  kind: SandboxKind;
+  from?: string;
+  to?: string;
+  names?: { from: string; to: string };
+}
+
 export type SandboxProvider = (
-  kind: SandboxKind,
+  request: SandboxRequest,
   events: EventRelay,
   steps: readonly StepName[],
 ) => Promise<SandboxSession>;
 
 /** What runs steps when no sandbox is available: every step fails with one clear line. */
-export const noSandbox: SandboxProvider = (kind) => {
+export const noSandbox: SandboxProvider = ({ kind }) => {
   throw new DowntimeError(
     `this scenario needs a local ${kind} sandbox, which this build of downtime cannot start yet; use a scenario with target: instead`,
     ExitCode.Sandbox,

@@ -114,6 +114,16 @@ export function runFlags<T>(y: Argv<T>) {
       type: 'string',
       describe:
         'mysql://USER@HOST:PORT/DATABASE of green (the replica), read with the --target credentials: replication lag is measured (heartbeat written through --target, read on green every 100 ms)',
+    })
+    .option('from', {
+      type: 'string',
+      describe:
+        "a sandbox scenario's server now: an image (mariadb:10.11, mysql:8.0), a server directory (/opt/mysql-8.0.40) or path (default)",
+    })
+    .option('to', {
+      type: 'string',
+      describe:
+        'the server to upgrade to (green of blue/green; what in-place-upgrade switches to); default: the same as --from',
     });
 }
 

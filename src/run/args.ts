@@ -67,6 +67,9 @@ export interface RunArgs {
   threshold?: string[] | string;
   /** Green's address (same credentials as the target): replication lag is measured with a heartbeat. */
   greenTarget?: string;
+  /** A sandbox's servers: now (--from) and after the upgrade (--to); an image, a server directory, or path. */
+  from?: string;
+  to?: string;
 }
 
 /** Defaults of flag-only runs; the same as a scenario's (SCENARIO_DEFAULTS). */
@@ -107,6 +110,12 @@ export function thresholdFlags(values: RunArgs['threshold']): string[] {
 
 /** Turns flags into typed run options (a run without a scenario), or throws one DowntimeError naming the first problem. */
 export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
+  if (args.from !== undefined || args.to !== undefined) {
+    throw new DowntimeError(
+      '--from and --to choose the servers of a sandbox scenario (sandbox: …); with --target the server is yours',
+      ExitCode.Usage,
+    );
+  }
   if (args.target === undefined || args.target === '') {
     throw new DowntimeError(
       '--target is required (or name a scenario file), e.g. --target mysql://app@db.example:3306/probe',
@@ -198,6 +207,8 @@ export const RUN_OVERRIDABLE = [
   'sslCa',
   'label',
   'report',
+  'from',
+  'to',
 ] as const satisfies readonly (keyof RunArgs)[];
 
 export function dnsServerOption(server: string | undefined): { dnsServer?: string } {

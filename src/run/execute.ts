@@ -60,7 +60,17 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
       io.stderr(`downtime: ${signal}: stopping once the sandbox has started\n`);
     });
     try {
-      session = await provider(plan.db.sandbox, relay, steps);
+      const { sandbox: kind, from, to, names } = plan.db;
+      session = await provider(
+        {
+          kind,
+          ...(from !== undefined ? { from } : {}),
+          ...(to !== undefined ? { to } : {}),
+          ...(names ? { names } : {}),
+        },
+        relay,
+        steps,
+      );
     } finally {
       unregister();
     }

@@ -13,6 +13,7 @@ import {
   checkPoolSize,
   checkRate,
   checkRunDuration,
+  checkServerSource,
   checkTable,
   checkTimeout,
   checkWorkers,
@@ -46,7 +47,15 @@ export { RUN_DEFAULTS, parseRunArgs, thresholdFlags } from './args.js';
 /** Where the probes go: known at once for a target, once the sandbox is up for a sandbox. */
 export type RunDb =
   | { kind: 'target'; target: Target; password: string | undefined; passwordSource: string }
-  | { kind: 'sandbox'; sandbox: SandboxKind };
+  | {
+      kind: 'sandbox';
+      sandbox: SandboxKind;
+      /** The servers (an image, a server directory, or PATH): from the scenario, or --from/--to. */
+      from?: string;
+      to?: string;
+      /** How messages name them: `sandbox.from` of the scenario, or the flags. */
+      names?: { from: string; to: string };
+    };
 
 /**
  * What `downtime run` does, decided before anything starts: the measurement's options, the actions,
@@ -209,6 +218,12 @@ async function scenarioDb(
       ExitCode.Usage,
     );
   }
+  if (s.db.kind === 'target' && (args.from !== undefined || args.to !== undefined)) {
+    throw new DowntimeError(
+      `--from and --to choose the servers of a sandbox scenario, but ${s.source} measures target: ${s.db.url}`,
+      ExitCode.Usage,
+    );
+  }
   if (args.target !== undefined && args.target !== '') {
     const steps = s.actions.filter((a) => a.kind === 'step');
     if (steps.length > 0) {
@@ -226,7 +241,7 @@ async function scenarioDb(
       passwordRefresh: flagged?.refresh,
     };
   }
-  if (s.db.kind === 'sandbox') return { db: { kind: 'sandbox', sandbox: s.db.sandbox }, passwordRefresh: undefined };
+  if (s.db.kind === 'sandbox') return { db: sandboxDb(s.db, args), passwordRefresh: undefined };
   const { target, urlPassword } = parseTargetUrl(s.db.url);
   const flagged = await flagPassword(args, io, args.passwordFile === undefined ? scenarioCommand : undefined);
   let creds: { password: string | undefined; source: string };
@@ -240,6 +255,20 @@ async function scenarioDb(
   return {
     db: { kind: 'target', target, password: creds.password, passwordSource: creds.source },
     passwordRefresh: flagged?.refresh,
+  };
+}
+
+/** A sandbox db: the scenario's servers, with --from / --to replacing them when given. */
+function sandboxDb(db: Extract<ParsedScenario['db'], { kind: 'sandbox' }>, args: RunArgs): RunDb {
+  const from = args.from !== undefined ? must(checkServerSource(args.from, '--from')) : db.from;
+  const to = args.to !== undefined ? must(checkServerSource(args.to, '--to')) : db.to;
+  const flags = args.from !== undefined || args.to !== undefined;
+  return {
+    kind: 'sandbox',
+    sandbox: db.sandbox,
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+    names: flags ? { from: '--from', to: '--to' } : { from: 'sandbox.from', to: 'sandbox.to' },
   };
 }
 

@@ -107,7 +107,9 @@ export const mariadbDialect: SqlDialect = {
 
   changeSource: (s) =>
     format(
-      `CHANGE MASTER TO MASTER_HOST='${s.host}', MASTER_PORT=${s.port}, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
+      // MASTER_SSL=0: the sandbox's servers offer no TLS to each other, and MariaDB >= 11.4 as a replica would
+      // otherwise require it (and retry connecting forever against a 10.11 source).
+      `CHANGE MASTER TO MASTER_HOST='${s.host}', MASTER_PORT=${s.port}, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_SSL=0`,
       [s.user, s.password],
     ),
   startReplica: () => 'START SLAVE',
@@ -143,12 +145,74 @@ export const mariadbDialect: SqlDialect = {
   killSession: (id) => `KILL CONNECTION ${Number(id)}`,
 };
 
+/** MySQL keeps a statement out of the binlog by switching it off around it (no SET STATEMENT … FOR). */
+const unlogged = (statements: string[]): string[] => [
+  'SET SESSION sql_log_bin = 0',
+  ...statements,
+  'SET SESSION sql_log_bin = 1',
+];
+
 /**
- * The dialect of each server flavor. MySQL's is not written yet: until it is, a MySQL server gets MariaDB's
- * user statements, which MySQL accepts as they are, and a blue-green sandbox (replication) is refused for
- * MySQL before any replication statement is sent (buildServers).
+ * MySQL 8.0 / 8.4: CHANGE REPLICATION SOURCE TO … SOURCE_AUTO_POSITION=1 (GTIDs: gtid_mode=ON, as the servers
+ * run), START/STOP REPLICA, SHOW REPLICA STATUS, WAIT_FOR_EXECUTED_GTID_SET; super_read_only (which also sets
+ * read_only) so that not even an account with SUPER writes on a read-only side. Users get the server's default
+ * authentication plugin (caching_sha2_password; 8.4 disables mysql_native_password): the replica fetches the
+ * source's RSA key (GET_SOURCE_PUBLIC_KEY=1) as the connection has no TLS. Not run against a MySQL server here
+ * (none is installable on these machines): pinned by test/dialect.test.ts; see docs/sandbox.md.
  */
-const DIALECTS: Record<Flavor, SqlDialect> = { mariadb: mariadbDialect, mysql: mariadbDialect };
+export const mysqlDialect: SqlDialect = {
+  flavor: 'mysql',
+
+  createAppUser: mariadbDialect.createAppUser,
+  createReplicationUser: (user, password) => [
+    format(`CREATE USER IF NOT EXISTS ?@'${REPLICA_HOST}' IDENTIFIED BY ?`, [user, password]),
+    format(`GRANT REPLICATION SLAVE ON *.* TO ?@'${REPLICA_HOST}'`, [user]),
+  ],
+  grantTopologyRead: mariadbDialect.grantTopologyRead,
+
+  setReadOnly: (on) => (on ? 'SET GLOBAL super_read_only = ON' : 'SET GLOBAL read_only = OFF'),
+
+  changeSource: (s) =>
+    format(
+      `CHANGE REPLICATION SOURCE TO SOURCE_HOST='${s.host}', SOURCE_PORT=${s.port}, SOURCE_USER=?, SOURCE_PASSWORD=?, SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1`,
+      [s.user, s.password],
+    ),
+  startReplica: () => 'START REPLICA',
+  stopReplica: () => 'STOP REPLICA',
+  resetReplica: () => 'RESET REPLICA ALL',
+  showReplicaStatus: () => 'SHOW REPLICA STATUS',
+  readReplicaStatus: (row) => {
+    if (row === undefined) return null;
+    return {
+      ioRunning: row.Replica_IO_Running as string | undefined,
+      sqlRunning: row.Replica_SQL_Running as string | undefined,
+      lagS: row.Seconds_Behind_Source as number | null | undefined,
+      lastIoError: row.Last_IO_Error as string | undefined,
+      lastSqlError: row.Last_SQL_Error as string | undefined,
+    };
+  },
+  gtidPosition: () => 'SELECT @@global.gtid_executed AS pos',
+  // 0 when applied, 1 on timeout (as MASTER_GTID_WAIT's 0 / -1: callers test for 0).
+  waitForGtid: (pos, timeoutS) => format('SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS r', [pos, timeoutS]),
+
+  createTopology: (rows) =>
+    unlogged([
+      `CREATE TABLE IF NOT EXISTS ${TOPOLOGY_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, endpoint VARCHAR(255) NOT NULL, port INT NOT NULL, role VARCHAR(64) NOT NULL, status VARCHAR(64) NOT NULL, version VARCHAR(16) NOT NULL) ENGINE=InnoDB`,
+      `DELETE FROM ${TOPOLOGY_TABLE}`,
+      format(
+        `INSERT INTO ${TOPOLOGY_TABLE} VALUES ${rows.map(() => `(?, ?, ?, ?, 'AVAILABLE', '1.0')`).join(', ')}`,
+        rows.flatMap((r) => [r.id, r.endpoint, r.port, r.role]),
+      ),
+    ]),
+  setTopologyStatus: (status) => unlogged([format(`UPDATE ${TOPOLOGY_TABLE} SET status = ?`, [status])]),
+  deleteTopologySource: () => unlogged([`DELETE FROM ${TOPOLOGY_TABLE} WHERE role = 'BLUE_GREEN_DEPLOYMENT_SOURCE'`]),
+
+  listSessions: mariadbDialect.listSessions,
+  killSession: mariadbDialect.killSession,
+};
+
+/** The dialect of each server flavor. */
+const DIALECTS: Record<Flavor, SqlDialect> = { mariadb: mariadbDialect, mysql: mysqlDialect };
 
 export function dialectFor(flavor: Flavor): SqlDialect {
   return DIALECTS[flavor];

@@ -18,6 +18,12 @@ export interface ServerState {
   dataDir: string;
   binary: string;
   args: string[];
+  /** The server's --version line (absent in state files written before versions). */
+  version?: string;
+  /** Its upgrade tool (mariadb-upgrade, mysql_upgrade), or null when the server upgrades itself at start. */
+  upgradeTool?: string | null;
+  /** What an in-place upgrade switches it to (`sandbox up --to`): the new version's command line and tool. */
+  next?: { binary: string; args: string[]; version: string; upgradeTool: string | null };
 }
 
 export interface SandboxState {
@@ -33,6 +39,8 @@ export interface SandboxState {
   active: 'blue' | 'green';
   proxy: { pid: number | null; port: number; control: string };
   servers: { blue: ServerState; green?: ServerState };
+  /** `sandbox up --from/--to` as given (server directories, or path); absent: the binaries on PATH. */
+  versions?: { from?: string; to?: string };
 }
 
 export const DEFAULT_STATE_DIR = '.downtime/sandbox';

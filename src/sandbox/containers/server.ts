@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../../errors.js';
-import type { ServerVersion } from '../versions.js';
+import { freePort } from '../servers/net.js';
+import type { MysqlServer, ServerOptions, ServerProvider, VersionSwitch } from '../servers/types.js';
+import { versionName, type ServerVersion } from '../versions.js';
 import { ownLabels, type ContainerEngine } from './engine.js';
 
 /** Where everything lives inside the container (the same in official images and locally built ones). */
@@ -32,6 +34,8 @@ export interface ContainerServerOptions {
   readOnly: boolean;
   extraArgs?: string[];
   readyTimeoutMs?: number;
+  /** The provider an in-place upgrade switches to (another image). */
+  upgradeTo?: ServerProvider;
 }
 
 /**
@@ -41,7 +45,7 @@ export interface ContainerServerOptions {
  * (`--user=root`): the volume's files are then readable by any image, whatever uid its mysql user has.
  * Same contract as a local process (MysqlServer), so topologies and steps use either.
  */
-export class ContainerServer {
+export class ContainerServer implements MysqlServer {
   readonly flavor: 'mariadb' | 'mysql';
   readonly host: string;
   readonly port: number;
@@ -51,9 +55,11 @@ export class ContainerServer {
   readonly volume: string;
   private container: Docker.Container | null = null;
   private image: string;
-  private version: ServerVersion;
+  private serverVersion: ServerVersion;
   private conn: mysql.Connection | null = null;
   private pausing: Promise<unknown> = Promise.resolve();
+  /** The server's exit code at its last stop (0: a clean shutdown), null before any. */
+  lastExitCode: number | null = null;
 
   private constructor(private readonly o: ContainerServerOptions) {
     this.flavor = o.version.flavor;
@@ -61,7 +67,7 @@ export class ContainerServer {
     this.port = o.port;
     this.serverId = o.serverId;
     this.image = o.image;
-    this.version = o.version;
+    this.serverVersion = o.version;
     this.volume = `downtime-${o.sandboxId}-${o.name}`;
     this.dir = mkdtempSync(join(tmpdir(), `downtime-container-${o.name}-`));
   }
@@ -103,7 +109,25 @@ export class ContainerServer {
 
   /** The image it runs now, and what that image is. */
   get running(): { image: string; version: ServerVersion } {
-    return { image: this.image, version: this.version };
+    return { image: this.image, version: this.serverVersion };
+  }
+
+  get version(): string {
+    return this.serverVersion.line;
+  }
+
+  async switchVersion(): Promise<VersionSwitch> {
+    const from = this.serverVersion.line;
+    const to = this.o.upgradeTo;
+    if (to === undefined) return { from, to: from };
+    if (!(to instanceof ContainerProvider)) {
+      throw new DowntimeError(
+        `cannot upgrade the container of ${this.image} to ${to.name}: in place, the new version must be an image too`,
+        ExitCode.Usage,
+      );
+    }
+    this.switchImage(to.image, to.version);
+    return { from, to: to.version.line };
   }
 
   private labels(): Record<string, string> {
@@ -146,7 +170,8 @@ export class ContainerServer {
 
   private serverBinary(): string {
     // MariaDB ≥ 10.5 images have mariadbd; MySQL's is mysqld.
-    return this.flavor === 'mariadb' && this.version.major * 100 + this.version.minor >= 1005 ? 'mariadbd' : 'mysqld';
+    const v = this.serverVersion;
+    return this.flavor === 'mariadb' && v.major * 100 + v.minor >= 1005 ? 'mariadbd' : 'mysqld';
   }
 
   private serverArgs(): string[] {
@@ -304,19 +329,18 @@ export class ContainerServer {
    * Graceful shutdown (SIGTERM to the server, SIGKILL after `timeoutMs`); the container goes, the volume stays.
    * Resolves with the server's exit code (0: a clean shutdown).
    */
-  async stop(timeoutMs = 30_000): Promise<number | null> {
+  async stop(timeoutMs = 30_000): Promise<void> {
     this.dropConn();
     const c = this.container;
-    if (c === null) return null;
+    if (c === null) return;
     await this.pausing;
     await c.unpause().catch(() => undefined);
     await c.stop({ t: Math.ceil(timeoutMs / 1000) }).catch(() => undefined);
-    const code = await c.inspect().then(
+    this.lastExitCode = await c.inspect().then(
       (i) => i.State.ExitCode,
       () => null,
     );
     await this.removeContainer();
-    return code;
   }
 
   async kill(): Promise<void> {
@@ -352,7 +376,7 @@ export class ContainerServer {
   switchImage(image: string, version: ServerVersion): void {
     if (this.container !== null) throw new Error('switchImage: stop the server first');
     this.image = image;
-    this.version = version;
+    this.serverVersion = version;
   }
 
   /**
@@ -362,7 +386,7 @@ export class ContainerServer {
   async runUpgrade(): Promise<{ tool: string; ms: number }> {
     const started = Date.now();
     if (this.flavor === 'mysql') {
-      const v = this.version;
+      const v = this.serverVersion;
       if (v.major > 8 || (v.major === 8 && (v.minor > 0 || v.patch >= 16))) {
         return { tool: 'none (mysqld upgrades at startup)', ms: 0 };
       }
@@ -373,7 +397,8 @@ export class ContainerServer {
       );
       return { tool: 'mysql_upgrade', ms: Date.now() - started };
     }
-    const tool = this.version.major * 100 + this.version.minor >= 1005 ? 'mariadb-upgrade' : 'mysql_upgrade';
+    const tool =
+      this.serverVersion.major * 100 + this.serverVersion.minor >= 1005 ? 'mariadb-upgrade' : 'mysql_upgrade';
     await this.exec([tool, '--no-defaults', `--socket=${SOCKET}`, '-uroot'], tool, UPGRADE_TIMEOUT_MS);
     return { tool, ms: Date.now() - started };
   }
@@ -387,7 +412,60 @@ export class ContainerServer {
   }
 
   errorLogTail(): string {
-    return `docker logs ${this.containerName}`;
+    return `see docker logs ${this.containerName}`;
+  }
+}
+
+/**
+ * Servers in containers of one image: the sandbox's provider for `from: mariadb:10.11`. Each server gets its
+ * own volume and container, named and labelled after the sandbox (the sweep finds them by it).
+ */
+export class ContainerProvider implements ServerProvider {
+  readonly name: string;
+  constructor(
+    readonly engine: ContainerEngine,
+    readonly image: string,
+    readonly version: ServerVersion,
+    readonly sandboxId: string,
+  ) {
+    this.name = `containers of ${image}`;
+  }
+
+  describe(): Promise<string> {
+    return Promise.resolve(`${versionName(this.version)} (image ${this.image})`);
+  }
+
+  async start(opts: ServerOptions = {}): Promise<MysqlServer> {
+    if (opts.tls !== undefined) {
+      throw new DowntimeError('TLS servers run as local processes, not in containers', ExitCode.Usage);
+    }
+    const serverId = opts.serverId ?? 1;
+    for (let attempt = 0; ; attempt++) {
+      const port = opts.port ?? (await freePort());
+      try {
+        return await ContainerServer.start({
+          engine: this.engine,
+          sandboxId: this.sandboxId,
+          name: opts.name ?? `server-${serverId}`,
+          image: this.image,
+          version: this.version,
+          port,
+          ...(opts.host !== undefined ? { host: opts.host } : {}),
+          serverId,
+          binlog: opts.binlog ?? false,
+          readOnly: opts.readOnly ?? false,
+          ...(opts.extraArgs !== undefined ? { extraArgs: opts.extraArgs } : {}),
+          ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
+          ...(opts.upgradeTo !== undefined ? { upgradeTo: opts.upgradeTo } : {}),
+        });
+      } catch (err) {
+        // A port found free may be taken before the server binds it: again on another (only if we chose it).
+        const portTaken =
+          err instanceof DowntimeError && /bind on tcp\/ip port|address already in use|errno: 98/i.test(err.message);
+        if (opts.port === undefined && portTaken && attempt < 3) continue;
+        throw err;
+      }
+    }
   }
 }
 

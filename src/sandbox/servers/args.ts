@@ -11,7 +11,7 @@ export function userArgs(): string[] {
 
 /** The command line of a local server process: its own directory, port and address, small and quick. */
 export function serverArgs(
-  bin: Pick<Binaries, 'flavor'>,
+  bin: Pick<Binaries, 'flavor'> & Partial<Pick<Binaries, 'basedir'>>,
   o: {
     dir: string;
     dataDir: string;
@@ -27,6 +27,8 @@ export function serverArgs(
 ): string[] {
   const args = [
     '--no-defaults',
+    // A server directory (tarball) finds its share/ (messages, charsets) through its base directory.
+    ...(bin.basedir ? [`--basedir=${bin.basedir}`] : []),
     `--datadir=${o.dataDir}`,
     `--port=${o.port}`,
     `--bind-address=${o.host ?? '127.0.0.1'}`,

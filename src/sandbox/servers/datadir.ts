@@ -29,6 +29,7 @@ export async function templateDataDir(bin: Binaries): Promise<string> {
         bin.installDb,
         [
           '--no-defaults',
+          ...(bin.basedir ? [`--basedir=${bin.basedir}`] : []),
           `--datadir=${data}`,
           '--auth-root-authentication-method=normal',
           '--skip-test-db',
@@ -43,9 +44,14 @@ export async function templateDataDir(bin: Binaries): Promise<string> {
       );
     } else {
       mkdirSync(data);
-      await execFileP(bin.server, ['--no-defaults', '--initialize-insecure', `--datadir=${data}`, ...userArgs()], {
-        timeout: 120_000,
-      });
+      const basedir = bin.basedir ? [`--basedir=${bin.basedir}`] : [];
+      await execFileP(
+        bin.server,
+        ['--no-defaults', ...basedir, '--initialize-insecure', `--datadir=${data}`, ...userArgs()],
+        {
+          timeout: 120_000,
+        },
+      );
     }
     await execFileP('touch', [join(building, 'READY')]);
     try {

@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { DowntimeError, ExitCode } from '../../errors.js';
 import { dialectFor, type Flavor } from '../dialect.js';
 import { serverArgs, tlsArgs } from './args.js';
-import { findBinaries } from './binaries.js';
+import { findBinaries, type Binaries } from './binaries.js';
+import { runUpgradeOf } from './upgrade.js';
+import { parseVersionLine, versionName } from '../versions.js';
 import { templateDataDir } from './datadir.js';
 import { freePort, waitAccepting } from './net.js';
 import { RootConnection } from './root-connection.js';
-import type { MysqlServer, ServerOptions, ServerProvider } from './types.js';
+import type { MysqlServer, ServerOptions, ServerProvider, VersionSwitch } from './types.js';
 
 /**
  * Servers of this process that must not outlive it: a test that throws past its cleanup, or a
@@ -42,9 +44,10 @@ interface LocalServerSpec {
   dir: string;
   dataDir: string;
   serverId: number;
-  flavor: Flavor;
-  binary: string;
-  args: string[];
+  bin: Binaries;
+  /** The command line's options, kept to build it again for another version (switchVersion). */
+  argOptions: Parameters<typeof serverArgs>[1];
+  upgradeTo: ServerProvider | undefined;
   readyTimeoutMs: number;
   detached: boolean;
   /** The temp dir startServer made for this server alone (no baseDir given): destroy() removes it too. */
@@ -58,8 +61,7 @@ class LocalServer implements MysqlServer {
   readonly dataDir: string;
   readonly serverId: number;
   readonly flavor: Flavor;
-  readonly binary: string;
-  readonly args: string[];
+  private bin: Binaries;
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
   private readonly root: RootConnection;
@@ -70,9 +72,8 @@ class LocalServer implements MysqlServer {
     this.dir = spec.dir;
     this.dataDir = spec.dataDir;
     this.serverId = spec.serverId;
-    this.flavor = spec.flavor;
-    this.binary = spec.binary;
-    this.args = spec.args;
+    this.flavor = spec.bin.flavor;
+    this.bin = spec.bin;
     this.root = new RootConnection({
       host: spec.host,
       port: spec.port,
@@ -84,6 +85,37 @@ class LocalServer implements MysqlServer {
 
   get pid(): number | null {
     return this.child?.pid ?? null;
+  }
+
+  get binary(): string {
+    return this.bin.server;
+  }
+
+  get args(): string[] {
+    return serverArgs(this.bin, this.spec.argOptions);
+  }
+
+  get version(): string {
+    return this.bin.version;
+  }
+
+  async switchVersion(): Promise<VersionSwitch> {
+    const from = this.bin.version;
+    const to = this.spec.upgradeTo;
+    if (to === undefined) return { from, to: from };
+    if (this.isRunning()) throw new Error('switchVersion: stop the server first');
+    if (!(to instanceof LocalProvider)) {
+      throw new DowntimeError(
+        `cannot upgrade a local ${from} process to ${to.name}: in place, the new version must be server binaries too`,
+        ExitCode.Usage,
+      );
+    }
+    this.bin = await to.binaries();
+    return { from, to: this.bin.version };
+  }
+
+  runUpgrade(): Promise<{ tool: string; ms: number }> {
+    return runUpgradeOf(this.bin, this);
   }
 
   isRunning(): boolean {
@@ -160,9 +192,39 @@ class LocalServer implements MysqlServer {
   }
 }
 
-/** Starts a server in its own directory on a loopback port, from a copy of a pristine data directory. */
+/**
+ * Local server processes of one installation: the binaries on PATH (localProcesses), or those of a server
+ * directory (an extracted MySQL/MariaDB tarball, `--from /opt/mysql-8.0.40`).
+ */
+export class LocalProvider implements ServerProvider {
+  readonly name: string;
+  constructor(private readonly dir?: string) {
+    this.name = dir === undefined ? 'local processes' : `local processes of ${dir}`;
+  }
+
+  binaries(): Promise<Binaries> {
+    return findBinaries(this.dir);
+  }
+
+  async describe(): Promise<string> {
+    const bin = await this.binaries();
+    const v = parseVersionLine(bin.version);
+    const what = v === undefined ? bin.version : versionName(v);
+    return `${what} (${this.dir === undefined ? bin.server : `server directory ${this.dir}`})`;
+  }
+
+  async start(opts: ServerOptions = {}): Promise<MysqlServer> {
+    return startLocalServer(await this.binaries(), opts);
+  }
+}
+
+/** Starts a server of the binaries on PATH in its own directory on a loopback port. */
 export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer> {
-  const bin = await findBinaries();
+  return startLocalServer(await findBinaries(), opts);
+}
+
+/** Starts a server in its own directory on a loopback port, from a copy of a pristine data directory. */
+async function startLocalServer(bin: Binaries, opts: ServerOptions): Promise<MysqlServer> {
   const template = await templateDataDir(bin);
   const serverId = opts.serverId ?? 1;
   const host = opts.host ?? '127.0.0.1';
@@ -180,7 +242,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
   // A port found free may be taken before the server binds it: retry on a new one (only if we chose it).
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await freePort());
-    const args = serverArgs(bin, {
+    const argOptions = {
       dir,
       dataDir,
       port,
@@ -190,16 +252,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
       gtid: opts.gtid ?? true,
       readOnly: opts.readOnly ?? false,
       extraArgs: [...tlsArgs(opts.tls), ...(opts.extraArgs ?? [])],
-    });
+    };
     const server = new LocalServer({
       host,
       port,
       dir,
       dataDir,
       serverId,
-      flavor: bin.flavor,
-      binary: bin.server,
-      args,
+      bin,
+      argOptions,
+      upgradeTo: opts.upgradeTo,
       readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
       detached: opts.detached ?? false,
       ownedBase: opts.baseDir === undefined ? base : null,
@@ -218,4 +280,4 @@ export async function startServer(opts: ServerOptions = {}): Promise<MysqlServer
 }
 
 /** The default provider: servers as local processes of the binaries on PATH. */
-export const localProcesses: ServerProvider = { name: 'local processes', start: startServer };
+export const localProcesses: LocalProvider = new LocalProvider();

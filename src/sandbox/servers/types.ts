@@ -29,6 +29,17 @@ export interface ServerOptions {
   readyTimeoutMs?: number;
   /** Start the process in its own session and unref it, so it outlives this process (`sandbox up`). */
   detached?: boolean;
+  /**
+   * The version an in-place upgrade switches this server to (switchVersion): another provider of the same kind
+   * (local binaries for a local process, an image for a container). Absent: it stays on its own version.
+   */
+  upgradeTo?: ServerProvider;
+}
+
+/** What a server's in-place upgrade did: the version before and after (`--version` lines). */
+export interface VersionSwitch {
+  from: string;
+  to: string;
 }
 
 export interface MysqlServer {
@@ -43,6 +54,15 @@ export interface MysqlServer {
   /** The exact command line it is started with (for `sandbox up` to start it detached). */
   readonly args: string[];
   readonly binary: string;
+  /** What runs now: the server's `--version` line (e.g. `mariadbd  Ver 10.11.18-MariaDB …`). */
+  readonly version: string;
+  /**
+   * Stopped, switches to the version it was started to upgrade to (ServerOptions.upgradeTo): the next start
+   * runs the new server on the same data. Without one, nothing changes (a restart of the same version).
+   */
+  switchVersion(): Promise<VersionSwitch>;
+  /** The running version's own upgrade step: mariadb-upgrade, mysql_upgrade, or none (MySQL >= 8.0.16). */
+  runUpgrade(): Promise<{ tool: string; ms: number }>;
   rootQuery<T = unknown>(sql: string, params?: unknown[]): Promise<T>;
   createUser(user: string, password: string, database: string): Promise<void>;
   /** Graceful shutdown; waits until the process has exited (then -9 after `timeoutMs`). */
@@ -69,6 +89,8 @@ export interface MysqlServer {
 export interface ServerProvider {
   /** For messages, e.g. "local processes". */
   readonly name: string;
+  /** What it runs, for messages and reports, e.g. "MariaDB 11.8.9 (image downtime/mariadb:11.8)". */
+  describe(): Promise<string>;
   /** Starts a server; resolves when it accepts connections as root. */
   start(opts?: ServerOptions): Promise<MysqlServer>;
 }

@@ -1,27 +1,61 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DowntimeError, ExitCode } from '../../errors.js';
-import { findBinaries } from './binaries.js';
-import type { MysqlServer } from './types.js';
+import { DowntimeError, ExitCode, oneLine } from '../../errors.js';
+import { parseVersionLine } from '../versions.js';
+import { findBinaries, type Binaries } from './binaries.js';
 
 const execFileP = promisify(execFile);
 
-/** Runs the upgrade step (mariadb-upgrade / mysql_upgrade) against a running server. */
-export async function runUpgrade(server: Pick<MysqlServer, 'port'>): Promise<{ tool: string; ms: number }> {
-  const bin = await findBinaries();
-  // MySQL 8.0.16+ has no mysql_upgrade: mysqld upgrades the data dictionary itself at startup.
-  if (bin.upgrade === null && bin.flavor === 'mysql') return { tool: 'none (mysqld upgrades at startup)', ms: 0 };
+/** The upgrade step takes seconds on a sandbox's small data; bounded. */
+const UPGRADE_TIMEOUT_MS = 300_000;
+
+/**
+ * Runs an installation's upgrade step (mariadb-upgrade / mysql_upgrade) against a running server on loopback.
+ * MySQL >= 8.0.16 has none: mysqld upgrades its data dictionary and system tables itself at start.
+ */
+export async function runUpgradeOf(
+  bin: Binaries,
+  server: { host?: string; port: number },
+): Promise<{ tool: string; ms: number }> {
+  const v = parseVersionLine(bin.version);
+  const selfUpgrading =
+    bin.flavor === 'mysql' && v !== undefined && (v.major > 8 || (v.major === 8 && (v.minor > 0 || v.patch >= 16)));
+  if (selfUpgrading || (bin.upgrade === null && bin.flavor === 'mysql')) {
+    return { tool: 'none (mysqld upgrades at startup)', ms: 0 };
+  }
   if (bin.upgrade === null) {
     throw new DowntimeError(
-      'no mariadb-upgrade or mysql_upgrade on PATH; install the server package',
+      bin.basedir === null
+        ? 'no mariadb-upgrade or mysql_upgrade on PATH; install the server package'
+        : `no mariadb-upgrade or mysql_upgrade in ${bin.basedir}; is the tarball complete?`,
       ExitCode.Sandbox,
     );
   }
   const started = Date.now();
-  await execFileP(
-    bin.upgrade,
-    ['--no-defaults', '--host=127.0.0.1', `--port=${server.port}`, '--user=root', '--force', '--silent'],
-    { timeout: 120_000 },
-  );
+  try {
+    await execFileP(
+      bin.upgrade,
+      [
+        '--no-defaults',
+        `--host=${server.host ?? '127.0.0.1'}`,
+        `--port=${server.port}`,
+        '--user=root',
+        '--force',
+        '--silent',
+      ],
+      { timeout: UPGRADE_TIMEOUT_MS },
+    );
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new DowntimeError(
+      `${bin.upgrade} failed: ${oneLine((e.stderr || e.message).trim().split('\n').slice(-2).join(' '))}`,
+      ExitCode.Sandbox,
+    );
+  }
   return { tool: bin.upgrade, ms: Date.now() - started };
+}
+
+/** Runs the upgrade step of the binaries on PATH against a running server (a server that knows no better). */
+export async function runUpgrade(server: { host?: string; port: number }): Promise<{ tool: string; ms: number }> {
+  return runUpgradeOf(await findBinaries(), server);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DowntimeError, ExitCode } from '../../errors.js';
+
 import { dialectFor } from '../dialect.js';
 import { localProcesses } from '../servers/local-process.js';
 import type { MysqlServer, ServerProvider } from '../servers/types.js';
@@ -32,8 +32,12 @@ export interface BuildOptions {
   detached?: boolean;
   /** Loopback addresses (default 127.0.0.1); a green with its own address shares blue's port unless given one. */
   hosts?: { blue?: string; green?: string };
-  /** What starts the servers (default: local processes). */
-  provider?: ServerProvider;
+  /**
+   * What starts the servers: `from` the version running now (blue; the single server), `to` the version to
+   * upgrade to (green of blue/green; what an in-place upgrade switches the server to). Default: local
+   * processes of the binaries on PATH, and `to` the same as `from` (a restart rehearsal).
+   */
+  servers?: { from?: ServerProvider; to?: ServerProvider };
 }
 
 /**
@@ -42,12 +46,15 @@ export interface BuildOptions {
  * user has privileges on its database only (no SUPER, no READ ONLY ADMIN): read_only applies to it.
  */
 export async function buildServers(o: BuildOptions): Promise<{ blue: MysqlServer; green?: MysqlServer }> {
-  const { topology, dir, creds, ports = {}, detached = false, hosts = {}, provider = localProcesses } = o;
-  const blue = await provider.start({
+  const { topology, dir, creds, ports = {}, detached = false, hosts = {} } = o;
+  const from = o.servers?.from ?? localProcesses;
+  const to = o.servers?.to ?? from;
+  const blue = await from.start({
     baseDir: dir,
     name: 'blue',
     serverId: 1,
     binlog: true,
+    ...(to !== from ? { upgradeTo: to } : {}),
     ...(hosts.blue !== undefined ? { host: hosts.blue } : {}),
     ...(ports.blue !== undefined ? { port: ports.blue } : {}),
     ...(detached ? { detached } : {}),
@@ -55,16 +62,10 @@ export async function buildServers(o: BuildOptions): Promise<{ blue: MysqlServer
   let green: MysqlServer | undefined;
   const dialect = dialectFor(blue.flavor);
   try {
-    if (topology === 'blue-green' && blue.flavor !== 'mariadb') {
-      // The replication and catch-up statements are only written for MariaDB yet (dialect.ts).
-      throw new DowntimeError(
-        'the blue-green sandbox needs MariaDB (found MySQL binaries); use --topology single, or put mariadbd on PATH',
-        ExitCode.Sandbox,
-      );
-    }
     if (topology === 'blue-green') {
       for (const sql of dialect.createReplicationUser(REPL_USER, creds.replPassword)) await blue.rootQuery(sql);
-      green = await provider.start({
+      // Green runs the new version, replicating from blue: blue/green as RDS sets it up.
+      green = await to.start({
         baseDir: dir,
         name: 'green',
         serverId: 2,

@@ -117,7 +117,14 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
   // dns mode: green on its own loopback address, on blue's port (buildServers), as two RDS instances.
   const hosts = mode === 'dns' ? { blue: '127.0.0.1', green: GREEN_DNS_HOST } : {};
   const build = (ports: { blue?: number; green?: number }): Promise<Servers> =>
-    buildServers({ topology: opts.topology, dir, creds, ports, hosts });
+    buildServers({
+      topology: opts.topology,
+      dir,
+      creds,
+      ports,
+      hosts,
+      ...(opts.servers ? { servers: opts.servers } : {}),
+    });
   let servers: Servers;
   try {
     servers = await build(serverPorts(opts, mode));

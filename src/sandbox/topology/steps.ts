@@ -4,6 +4,7 @@ import { wallClockMs } from '../../io.js';
 import { mariadbDialect, type ReplicaStatus, type SqlDialect } from '../dialect.js';
 import { validateFault, type FaultSpec, type FaultTimes } from '../endpoint/proxy.js';
 import { runUpgrade } from '../servers/upgrade.js';
+import { parseVersionLine, versionName } from '../versions.js';
 import { setTopologyStatus, type TopologyStatus } from './rds-topology.js';
 import { promote, replicaStatus, waitCaughtUp } from './replication.js';
 import {
@@ -116,12 +117,21 @@ export class StepEngine implements SandboxSteps {
    */
   private async cycle(how: 'graceful' | 'kill', offlineMs: number, upgrade: boolean): Promise<StepDetail> {
     const server = this.activeServer();
-    const shutdownAtMs = this.phase(how === 'kill' ? 'killing' : 'shutting-down', { server: this.active });
+    // As RDS before an engine upgrade: a slow shutdown, so the new version starts on clean data files
+    // (InnoDB purged and merged everything; no redo to apply).
+    if (upgrade) await server.rootQuery('SET GLOBAL innodb_fast_shutdown = 0');
+    const shutdownAtMs = this.phase(how === 'kill' ? 'killing' : upgrade ? 'slow-shutdown' : 'shutting-down', {
+      server: this.active,
+    });
     if (how === 'kill') await server.kill();
     else await server.stop();
     await this.proxy.refuse();
     await this.proxy.dropConnections();
     const offlineAtMs = this.phase('offline');
+    // The binary swap: the next start runs the new version on the same data (when the sandbox has one).
+    const versions = upgrade && server.switchVersion ? await server.switchVersion() : undefined;
+    const switched = versions !== undefined && versions.from !== versions.to;
+    if (switched) this.phase('new-version', { from: shortVersion(versions.from), to: shortVersion(versions.to) });
     if (offlineMs > 0) await sleep(offlineMs);
     const startingAtMs = this.phase('starting');
     await server.start();
@@ -129,9 +139,12 @@ export class StepEngine implements SandboxSteps {
     const acceptingAtMs = wallClockMs();
     let upgradingAtMs: number | undefined;
     let upgradeMs: number | undefined;
+    let upgradeTool: string | undefined;
     if (upgrade) {
       upgradingAtMs = this.phase('upgrading');
-      upgradeMs = (await runUpgrade(server)).ms;
+      const done = server.runUpgrade ? await server.runUpgrade() : await runUpgrade(server);
+      upgradeMs = done.ms;
+      upgradeTool = done.tool;
     }
     const availableAtMs = this.phase('available');
     await this.onStateChange();
@@ -141,7 +154,10 @@ export class StepEngine implements SandboxSteps {
       offlineAtMs,
       startingAtMs,
       acceptingAtMs,
-      ...(upgradingAtMs !== undefined ? { upgradingAtMs, upgradeMs } : {}),
+      ...(upgradingAtMs !== undefined ? { upgradingAtMs, upgradeMs, upgradeTool } : {}),
+      ...(versions !== undefined
+        ? { fromVersion: shortVersion(versions.from), toVersion: shortVersion(versions.to) }
+        : {}),
       availableAtMs,
       requestedOfflineMs: offlineMs,
       shutdownMs: offlineAtMs - shutdownAtMs,
@@ -325,4 +341,10 @@ export function engineSteps(engine: StepEngine): SandboxSteps & { setOnEvent(fn:
     reset: () => engine.reset(),
     fault: (o) => engine.fault(o),
   };
+}
+
+/** "mariadbd  Ver 10.11.18-MariaDB-0+deb12u1 for …" → "MariaDB 10.11.18"; anything else as it is. */
+function shortVersion(line: string): string {
+  const v = parseVersionLine(line);
+  return v === undefined ? line : versionName(v);
 }

@@ -5,6 +5,7 @@
 import type { EventInput } from '../../results/types.js';
 import type { DnsServer } from '../endpoint/dns.js';
 import type { FaultSpec, FaultTimes, ProxyTarget } from '../endpoint/proxy.js';
+import type { ServerProvider } from '../servers/types.js';
 
 export type Topology = 'single' | 'blue-green';
 export type SandboxEvent = EventInput;
@@ -21,6 +22,12 @@ export interface SandboxServer {
   stop(timeoutMs?: number): Promise<void>;
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** What runs now (the server's `--version` line), when known. */
+  readonly version?: string;
+  /** Stopped: switch to the version an in-place upgrade goes to (MysqlServer.switchVersion). */
+  switchVersion?(): Promise<{ from: string; to: string }>;
+  /** The running version's upgrade step; absent: the tool on PATH. */
+  runUpgrade?(): Promise<{ tool: string; ms: number }>;
 }
 
 /** What the steps need of the endpoint proxy: the proxy thread of an in-process sandbox, or the control channel of a detached one. */
@@ -125,6 +132,12 @@ export interface StartSandboxOptions {
   /** dns mode: TTL of the endpoint's record, seconds (default 1). */
   dnsTtlS?: number;
   onEvent?: OnSandboxEvent;
+  /**
+   * The servers: `from` (blue, the single server) and `to` (green; what an in-place upgrade switches to), each
+   * a ServerProvider (sandbox/providers.ts resolves `mariadb:11.8`, `/opt/mysql-8.4.3`, `path`). Default: the
+   * binaries on PATH for both.
+   */
+  servers?: { from?: ServerProvider; to?: ServerProvider };
 }
 
 /** Where a server listens, for the endpoint to point at. */

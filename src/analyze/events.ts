@@ -37,6 +37,18 @@ function identityOf(e: EventRecord): IdentityChange {
   };
 }
 
+/**
+ * The server version that answered first and last (from the identity changes), e.g. "10.11.18-MariaDB-…-log"
+ * and "11.8.9-MariaDB-…": an upgrade rehearsal's before and after. Null when nothing said.
+ */
+export function serverVersionsOf(identities: readonly IdentityChange[]): {
+  before: string | null;
+  after: string | null;
+} {
+  const versions = identities.map((i) => i.version).filter((v): v is string => v !== null);
+  return { before: versions[0] ?? null, after: versions[versions.length - 1] ?? null };
+}
+
 /** The run's `warning` events; the message is the detail's, else the warning's name. */
 export function warningsOf(events: readonly EventRecord[]): Summary['warnings'] {
   return events

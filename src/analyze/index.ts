@@ -1,5 +1,5 @@
 import { OPS, type Op, type ResultsFile, type ResultsTrailer } from '../results/types.js';
-import { eventsOf, identitiesOf, warningsOf } from './events.js';
+import { eventsOf, identitiesOf, serverVersionsOf, warningsOf } from './events.js';
 import { replicationLagOf } from './lag.js';
 import { analyzeOp } from './ops.js';
 import { disruptionOf, fullOutageOf, outagesOf, totalsOf, unobservedOf, type Scans } from './outages.js';
@@ -77,6 +77,7 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     events: eventsOf(results.events),
     replicationLag: replicationLagOf(results),
     identities: identitiesOf(results.events),
+    serverVersions: serverVersionsOf(identitiesOf(results.events)),
     warnings: warningsOf(results.events),
   };
   return { summary, series, classes: [...classes].sort(), lag: results.lag ?? [] };

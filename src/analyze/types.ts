@@ -143,6 +143,11 @@ export interface Summary {
   events: { atMs: number; kind: string; name: string; endMs?: number; phase?: string }[];
   /** Replication lag on green from the heartbeat (`lag` lines); null when it was not measured. */
   replicationLag: ReplicationLag | null;
+  /**
+   * The server version that answered first and last (an upgrade rehearsal's before and after), as the server
+   * reports it; null when no read or pooled connection said (older files, writes only per-probe).
+   */
+  serverVersions: { before: string | null; after: string | null };
   /** Who answered: each change of the answering server (the `identity` events), in time order. */
   identities: IdentityChange[];
   /** The run's `warning` events (stale-endpoint, stale-server, …), in time order. */

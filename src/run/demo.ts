@@ -9,6 +9,8 @@ import { formatCompareTable, renderCompare } from '../report/index.js';
 import type { Summary } from '../analyze/index.js';
 import { readResults } from '../results/reader.js';
 import { packageRoot } from '../version.js';
+import { ContainerEngine } from '../sandbox/containers/engine.js';
+import { resolveSandboxServers } from '../sandbox/providers.js';
 
 export interface DemoOptions {
   /** A short version (about 40 s in all) for CI and a first look. */
@@ -16,6 +18,11 @@ export interface DemoOptions {
   /** Directory for everything the demo writes. */
   outDir: string;
   progress: boolean;
+  /** The servers (an image, a server directory, or path); default: found (demoServers). */
+  from?: string;
+  to?: string;
+  /** Where to look for a Docker engine (tests); default: the process's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface DemoResult {
@@ -66,6 +73,9 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<DemoResult> {
     const dir = join(packageRoot(), 'scenarios');
     files = { inPlace: join(dir, 'local-in-place.yaml'), blueGreen: join(dir, 'local-blue-green.yaml') };
   }
+  const servers = await demoServers(opts, io);
+  // The first line says what is rehearsed: a real upgrade, or a restart of the same server.
+  io.stderr(`downtime demo: rehearsing ${servers.line}: in place, then blue/green\n`);
   const sandbox = freshSandboxProvider({ say: (line) => io.stderr(line) });
   const runOne = async (scenario: string, name: string): Promise<string> => {
     io.stderr(`downtime demo: ${name}\n`);
@@ -74,6 +84,8 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<DemoResult> {
       out: join(outDir, `${name}.ndjson`),
       force: true,
       progress: opts.progress,
+      ...(servers.from !== undefined ? { from: servers.from } : {}),
+      ...(servers.to !== undefined ? { to: servers.to } : {}),
     };
     const outcome = await runFromArgs(args, io, { sandbox });
     const code = await finishRun(outcome, io);
@@ -87,4 +99,53 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<DemoResult> {
   io.stdout('\n' + formatCompareTable(compared.summaries) + '\n');
   io.stdout(`comparison chart: ${comparePng}\n`);
   return { inPlace, blueGreen, comparePng, compareFiles: compared.files, summaries: compared.summaries };
+}
+
+/** Locally built images first (scripts/build-images.sh), then the official ones, if they are on this machine. */
+const DEMO_IMAGE_PAIRS: [string, string][] = [
+  ['downtime/mariadb:10.11', 'downtime/mariadb:11.8'],
+  ['mariadb:10.11', 'mariadb:11.8'],
+  ['mysql:8.0', 'mysql:8.4'],
+];
+
+/**
+ * What the demo rehearses: --from/--to when given; else a real major upgrade when it can — a Docker engine
+ * answers and a pair of images of two versions is on this machine (no pull: the demo must not wait on a
+ * registry); else a restart of the server on PATH, saying so and how to get a real upgrade.
+ */
+export async function demoServers(
+  opts: Pick<DemoOptions, 'from' | 'to' | 'env'>,
+  io: Io,
+): Promise<{ from?: string; to?: string; line: string }> {
+  if (opts.from !== undefined || opts.to !== undefined) {
+    const s = await resolveSandboxServers(opts.from, opts.to, { from: '--from', to: '--to' }, opts.env);
+    return {
+      ...(opts.from !== undefined ? { from: opts.from } : {}),
+      ...(opts.to !== undefined ? { to: opts.to } : {}),
+      line: s.description,
+    };
+  }
+  let engine: ContainerEngine | undefined;
+  try {
+    engine = await ContainerEngine.connect(opts.env);
+  } catch {
+    engine = undefined;
+  }
+  if (engine !== undefined) {
+    for (const [from, to] of DEMO_IMAGE_PAIRS) {
+      if ((await engine.hasImage(from)) && (await engine.hasImage(to))) {
+        const s = await resolveSandboxServers(from, to, { from: 'demo image', to: 'demo image' }, opts.env);
+        return { from, to, line: s.description };
+      }
+    }
+  }
+  const s = await resolveSandboxServers(undefined, undefined);
+  const why =
+    engine === undefined
+      ? 'no Docker engine answers'
+      : `no pair of images of two versions is on this machine (${DEMO_IMAGE_PAIRS.map((p) => p.join(' + ')).join(', ')})`;
+  io.stderr(
+    `downtime demo: ${why}, so this rehearses a restart of the same server, not an upgrade; for a real one build local images (scripts/build-images.sh) or pass --from and --to\n`,
+  );
+  return { line: s.description };
 }

@@ -5,6 +5,7 @@ import { identityRows, outageRows, rows, warningLines } from './tables.js';
 import {
   errorsText,
   gapsText,
+  versionsText,
   replicationLagText,
   resolutionText,
   runLine,
@@ -52,6 +53,7 @@ export function reportHtml(
     `<li>Errors (read): ${esc(errorsText(s.ops.read?.errors))}</li>`,
     `<li>Errors (write): ${esc(errorsText(s.ops.write?.errors))}</li>`,
     `<li>Writes: ${esc(writesText(s))}</li>`,
+    `<li>Server: ${esc(versionsText(s))}</li>`,
     `<li>Missing seconds: ${esc(gapsText(s))}</li>`,
     ...(stallsText(s) === null ? [] : [`<li>${esc((stallsText(s) as string).replace(/^h/, 'H'))}</li>`]),
     `<li>Resolution: ${esc(resolutionText(s))}</li>`,

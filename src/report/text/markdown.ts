@@ -4,6 +4,7 @@ import { identityRows, outageRows, rows, thresholdLines, warningLines } from './
 import {
   errorsText,
   gapsText,
+  versionsText,
   sendLagText,
   replicationLagText,
   resolutionText,
@@ -39,6 +40,7 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     `- Errors (write): ${errorsText(s.ops.write?.errors)}`,
     `- Worst latency: ${worstText(s)} (successful probes, measured from their intended time)`,
     `- Writes: ${writesText(s)}`,
+    `- Server: ${versionsText(s)}`,
     `- Missing seconds: ${gapsText(s)}`,
     ...(stallsText(s) === null ? [] : [`- ${(stallsText(s) as string).replace(/^h/, 'H')}`]),
     `- Resolution: ${resolutionText(s)}`,

@@ -13,6 +13,7 @@ import {
   resolutionText,
   runLine,
   stallsText,
+  versionsText,
   writesText,
 } from './wording.js';
 
@@ -37,6 +38,7 @@ export function formatSummaryTable(s: Summary): string {
     `errors (read): ${errorsText(s.ops.read?.errors)}`,
     `errors (write): ${errorsText(s.ops.write?.errors)}`,
     `writes: ${writesText(s)}`,
+    `server: ${versionsText(s)}`,
     `missing seconds: ${gapsText(s)}`,
     ...(stallsText(s) === null ? [] : [stallsText(s) as string]),
     `resolution: ${resolutionText(s)}`,
@@ -71,6 +73,7 @@ export function formatCompareTable(summaries: Summary[]): string {
           ? 'no sample'
           : formatDuration(s.replicationLag.maxMs),
     ),
+    line('server before → after', (s) => versionsText(s)),
     line('complete', (s) => (s.complete ? 'yes' : 'NO')),
   ];
   return pad(table);

@@ -159,3 +159,12 @@ export function resolutionText(s: Summary): string {
   if (parts.length === 0) return 'n/a';
   return `one probe interval (${parts.join(', ')}): window starts are exact to it and ends are when an answer came back; a shorter outage can fall between probes`;
 }
+
+/** "10.11.18 → 11.8.9" (MariaDB's suffixes dropped), "10.11.19" when it did not change, "unknown" when not said. */
+export function versionsText(s: Summary): string {
+  const short = (v: string): string => /^\d+\.\d+\.\d+/.exec(v)?.[0] ?? v;
+  const { before, after } = s.serverVersions;
+  if (before === null || after === null) return 'unknown';
+  const flavor = /mariadb/i.test(after) ? 'MariaDB ' : '';
+  return short(before) === short(after) ? `${flavor}${short(after)}` : `${flavor}${short(before)} → ${short(after)}`;
+}

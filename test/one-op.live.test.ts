@@ -44,7 +44,11 @@ test('--writes 0 against a read-only server: reads only, no write verification, 
     const out = join(dir, 'reads.ndjson');
     const res = await run(['--writes', '0', '--reads', '100', '--out', out, '--threshold', 'read_downtime==0']);
     assert.equal(res.code, ExitCode.Ok, res.err);
-    assert.doesNotMatch(res.err, /could not (delete|verify)/, 'no clean-up or verification warning on a read-only server');
+    assert.doesNotMatch(
+      res.err,
+      /could not (delete|verify)/,
+      'no clean-up or verification warning on a read-only server',
+    );
     assert.match(res.out, /read_downtime==0: 0 ms — ok/);
     assert.doesNotMatch(res.out, /lost_writes/, 'no write verification threshold without writes');
     assert.match(res.out, /writes: not probed/);

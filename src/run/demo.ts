@@ -73,11 +73,36 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<DemoResult> {
     const dir = join(packageRoot(), 'scenarios');
     files = { inPlace: join(dir, 'local-in-place.yaml'), blueGreen: join(dir, 'local-blue-green.yaml') };
   }
+  // Ctrl-C anywhere in the demo: the run in progress stops (its own handler) and its sandbox goes, and no
+  // further rehearsal starts; outside a run (reading image versions), nothing starts after it.
+  let interrupted: string | undefined;
+  const unregister = io.onSignal((signal) => (interrupted ??= signal));
+  const stopIfInterrupted = (): void => {
+    if (interrupted !== undefined) {
+      throw new DowntimeError(`${interrupted}: demo stopped; nothing is left running`, ExitCode.Interrupted);
+    }
+  };
+  try {
+    return await demo(opts, io, outDir, files, stopIfInterrupted);
+  } finally {
+    unregister();
+  }
+}
+
+async function demo(
+  opts: DemoOptions,
+  io: Io,
+  outDir: string,
+  files: { inPlace: string; blueGreen: string },
+  stopIfInterrupted: () => void,
+): Promise<DemoResult> {
   const servers = await demoServers(opts, io);
+  stopIfInterrupted();
   // The first line says what is rehearsed: a real upgrade, or a restart of the same server.
   io.stderr(`downtime demo: rehearsing ${servers.line}: in place, then blue/green\n`);
   const sandbox = freshSandboxProvider({ say: (line) => io.stderr(line) });
   const runOne = async (scenario: string, name: string): Promise<string> => {
+    stopIfInterrupted();
     io.stderr(`downtime demo: ${name}\n`);
     const args: RunArgs = {
       scenario,
@@ -90,6 +115,7 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<DemoResult> {
     const outcome = await runFromArgs(args, io, { sandbox });
     const code = await finishRun(outcome, io);
     if (code === ExitCode.Interrupted) throw new DowntimeError('demo interrupted', ExitCode.Interrupted);
+    stopIfInterrupted();
     return outcome.result.path;
   };
   const inPlace = await runOne(files.inPlace, 'in-place');

@@ -18,7 +18,7 @@ export type RedactedPasswordSource = PasswordSource & {
 
 export type RedactedScenario = Omit<ParsedScenario, 'db'> & {
   db:
-    | { kind: 'sandbox'; sandbox: SandboxKind }
+    | { kind: 'sandbox'; sandbox: SandboxKind; from?: string; to?: string }
     | { kind: 'target'; url: string; password: RedactedPasswordSource | undefined; tls?: TlsSpec };
   /** Marks the object as redacted (commands scrubbed, password sources marked). */
   redacted: true;
@@ -27,7 +27,7 @@ export type RedactedScenario = Omit<ParsedScenario, 'db'> & {
 export function redactScenario(parsed: ParsedScenario): RedactedScenario {
   const db: RedactedScenario['db'] =
     parsed.db.kind === 'sandbox'
-      ? { kind: 'sandbox', sandbox: parsed.db.sandbox }
+      ? { ...parsed.db }
       : {
           kind: 'target',
           url: scrubSecrets(parsed.db.url),

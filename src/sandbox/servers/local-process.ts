@@ -124,7 +124,10 @@ class LocalServer implements MysqlServer {
 
   async start(): Promise<void> {
     if (this.isRunning()) return;
-    const child = spawn(this.binary, this.args, { stdio: 'ignore', detached: this.spec.detached });
+    // Always a process group of its own: a terminal's Ctrl-C goes to the whole foreground group, and would stop
+    // the server as well as the harness (a false outage at the end of an interrupted run). Only servers meant
+    // to outlive this process (`sandbox up`) are let go of (unref); the others die with it (killAttachedOnExit).
+    const child = spawn(this.binary, this.args, { stdio: 'ignore', detached: true });
     if (this.spec.detached) child.unref();
     else killAttachedOnExit(child);
     this.child = child;

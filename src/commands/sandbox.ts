@@ -12,6 +12,9 @@ export interface SandboxArgs {
   port?: number;
   stateDir: string;
   json: boolean;
+  /** The servers: now (blue) and to upgrade to (green; in-place-upgrade): server directories, or path. */
+  from?: string;
+  to?: string;
 }
 
 /** `downtime sandbox up|status|down`: the core, on parsed flags; returns the exit code. */
@@ -29,6 +32,8 @@ export async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
         topology: a.topology as Topology,
         stateDir,
         ...(a.port !== undefined ? { port: a.port } : {}),
+        ...(a.from !== undefined ? { from: a.from } : {}),
+        ...(a.to !== undefined ? { to: a.to } : {}),
       });
       if (a.json) {
         io.stdout(JSON.stringify(st) + '\n');
@@ -40,6 +45,7 @@ export async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
       io.stdout(
         [
           `sandbox up (${st.topology}): endpoint ${st.endpoint.url}`,
+          ...(st.versions?.description !== undefined ? [`servers run ${st.versions.description}`] : []),
           `servers: ${servers}; proxy pid ${st.proxy.pid}`,
           `password file: ${st.passwordFile}`,
           `measure it:  downtime run --target ${st.endpoint.url} --password-file ${st.passwordFile} --duration 60s`,
@@ -113,6 +119,14 @@ export const sandboxCommand = (ctx: CommandContext): CommandModule<object, never
         describe: 'blue-green: source + replica (switchover, failover); single: one server',
       })
       .option('port', { type: 'number', describe: 'endpoint port on 127.0.0.1 (default: a free one)' })
+      .option('from', {
+        type: 'string',
+        describe: 'the server now (blue): a server directory such as an extracted tarball, or path (default)',
+      })
+      .option('to', {
+        type: 'string',
+        describe: 'the server to upgrade to (green; what in-place-upgrade switches to); default: the same as --from',
+      })
       .option('state-dir', {
         type: 'string',
         default: DEFAULT_STATE_DIR,
@@ -120,6 +134,10 @@ export const sandboxCommand = (ctx: CommandContext): CommandModule<object, never
       })
       .option('json', { type: 'boolean', default: false, describe: 'print the state/status as JSON' })
       .example('$0 sandbox up', 'blue/green sandbox; prints the endpoint and the password file')
+      .example(
+        '$0 sandbox up --from /opt/mysql-8.0.40 --to /opt/mysql-8.4.3',
+        'blue on MySQL 8.0, green on 8.4 replicating from it, from extracted tarballs',
+      )
       .example('$0 sandbox status', 'what runs, and whether it answers')
       .example(
         '$0 sandbox reset',

@@ -8,6 +8,7 @@ import { DetachedServer } from './detached-server.js';
 import { sandboxDown } from './lifecycle.js';
 import { ProxyClient } from './proxy-client.js';
 import { readState, serverState, writeState } from './state.js';
+import { resolveSandboxServers } from '../providers.js';
 
 export interface ConnectedSandbox extends Sandbox {
   readonly stateDir: string;
@@ -51,15 +52,20 @@ export async function connectSandbox(stateDir: string, onEvent?: OnSandboxEvent)
   const reset = async (): Promise<{ blue: SandboxServer; green?: SandboxServer }> => {
     await Promise.all([servers.blue.stop(15_000), servers.green?.stop(15_000)]);
     rmSync(join(dir, 'servers'), { recursive: true, force: true });
+    const versions = await resolveSandboxServers(state.versions?.from, state.versions?.to);
     const built = await buildServers({
       topology: state.topology,
       dir: join(dir, 'servers'),
       creds: { appPassword: password, replPassword },
       ports: { blue: state.servers.blue.port, ...(state.servers.green ? { green: state.servers.green.port } : {}) },
       detached: true,
+      servers: { from: versions.from, to: versions.to },
     });
     servers = built;
-    state.servers = { blue: serverState(built.blue), ...(built.green ? { green: serverState(built.green) } : {}) };
+    state.servers = {
+      blue: await serverState(built.blue),
+      ...(built.green ? { green: await serverState(built.green) } : {}),
+    };
     return built;
   };
   const engine = new StepEngine(state.topology, servers.blue, servers.green, proxy, state.active, reset, onEvent, save);

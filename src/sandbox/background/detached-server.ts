@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitAccepting } from '../servers/net.js';
+import { runUpgrade, runUpgradeOf } from '../servers/upgrade.js';
 import { RootConnection } from '../servers/root-connection.js';
 import type { SandboxServer } from '../topology/types.js';
 import { processAlive, terminate, waitGone } from './processes.js';
@@ -20,6 +21,27 @@ export class DetachedServer implements SandboxServer {
   }
   get pid(): number | null {
     return this.s.pid;
+  }
+  get version(): string | undefined {
+    return this.s.version;
+  }
+  /** Stopped: the next start runs the version `sandbox up --to` named (its command line is in the state). */
+  switchVersion(): Promise<{ from: string; to: string }> {
+    const from = this.s.version ?? 'unknown';
+    const next = this.s.next;
+    if (next === undefined) return Promise.resolve({ from, to: from });
+    this.s.binary = next.binary;
+    this.s.args = next.args;
+    this.s.version = next.version;
+    this.s.upgradeTool = next.upgradeTool;
+    delete this.s.next;
+    return Promise.resolve({ from, to: next.version });
+  }
+  /** The running version's upgrade tool (recorded at sandbox up); the one on PATH for older state files. */
+  runUpgrade(): Promise<{ tool: string; ms: number }> {
+    if (this.s.upgradeTool === undefined || this.s.version === undefined) return runUpgrade(this);
+    const flavor = /mariadb/i.test(this.s.version) ? 'mariadb' : 'mysql';
+    return runUpgradeOf({ flavor, version: this.s.version, upgrade: this.s.upgradeTool, basedir: null }, this);
   }
   rootQuery<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
     return this.root.query<T>(sql, params);

@@ -10,17 +10,38 @@ import { DAEMON_MARK, startProxyDaemon } from './daemon.js';
 import { portOpen, processAlive, terminate } from './processes.js';
 import { ProxyClient } from './proxy-client.js';
 import { readState, serverState, writeState, type SandboxState } from './state.js';
+import { parseServerSource } from '../../scenario/server-source.js';
+import { resolveSandboxServers } from '../providers.js';
 
 export interface UpOptions {
   topology: Topology;
   stateDir: string;
   /** Endpoint port (default: a free one). */
   port?: number;
+  /**
+   * The servers (`--from`, `--to`): server directories or path. Images are for `run`, `demo` and measure():
+   * containers of a background sandbox would outlive every process that could clean them up.
+   */
+  from?: string;
+  to?: string;
 }
 
 /** Starts servers and the proxy detached, writes the state and password files; returns the state. */
 export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
   const stateDir = resolve(o.stateDir);
+  for (const [flag, v] of [
+    ['--from', o.from],
+    ['--to', o.to],
+  ] as const) {
+    if (v !== undefined && parseServerSource(v, flag).kind === 'image') {
+      throw new DowntimeError(
+        `sandbox up runs local processes; ${flag} ${v} is an image: rehearse with images through downtime run or downtime demo (they remove their containers), or give sandbox up server directories`,
+        ExitCode.Usage,
+      );
+    }
+  }
+  // The versions are checked before anything starts.
+  const versions = await resolveSandboxServers(o.from, o.to);
   const old = readState(stateDir);
   if (old !== null) {
     const running =
@@ -42,7 +63,13 @@ export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
   const replPasswordFile = join(stateDir, 'repl-password');
   writeFileSync(passwordFile, creds.appPassword + '\n', { mode: 0o600 });
   writeFileSync(replPasswordFile, creds.replPassword + '\n', { mode: 0o600 });
-  const servers = await buildServers({ topology: o.topology, dir: join(stateDir, 'servers'), creds, detached: true });
+  const servers = await buildServers({
+    topology: o.topology,
+    dir: join(stateDir, 'servers'),
+    creds,
+    detached: true,
+    servers: { from: versions.from, to: versions.to },
+  });
   try {
     const port = o.port ?? (await freePort());
     const daemon = await startProxyDaemon(stateDir, port, servers.blue.port);
@@ -63,9 +90,18 @@ export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
       active: 'blue',
       proxy: { pid: daemon.pid, port, control: daemon.control },
       servers: {
-        blue: serverState(servers.blue),
-        ...(servers.green ? { green: serverState(servers.green) } : {}),
+        blue: await serverState(servers.blue),
+        ...(servers.green ? { green: await serverState(servers.green) } : {}),
       },
+      ...(o.from !== undefined || o.to !== undefined
+        ? {
+            versions: {
+              ...(o.from !== undefined ? { from: o.from } : {}),
+              ...(o.to !== undefined ? { to: o.to } : {}),
+              description: versions.description,
+            },
+          }
+        : {}),
     };
     writeState(state);
     servers.blue.disconnect();

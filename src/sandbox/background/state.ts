@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../../errors.js';
+import { LocalServer } from '../servers/local-process.js';
 import type { MysqlServer } from '../servers/types.js';
 import type { Topology } from '../topology/types.js';
 
@@ -40,7 +41,7 @@ export interface SandboxState {
   proxy: { pid: number | null; port: number; control: string };
   servers: { blue: ServerState; green?: ServerState };
   /** `sandbox up --from/--to` as given (server directories, or path); absent: the binaries on PATH. */
-  versions?: { from?: string; to?: string };
+  versions?: { from?: string; to?: string; description?: string };
 }
 
 export const DEFAULT_STATE_DIR = '.downtime/sandbox';
@@ -69,8 +70,14 @@ export function writeState(state: SandboxState): void {
   renameSync(p + '.tmp', p);
 }
 
-/** What the state file records of a server, to find it again and start it with the same command line. */
-export function serverState(s: MysqlServer): ServerState {
+/**
+ * What the state file records of a server, to find it again and start it with the same command line; and of a
+ * local server with a version to upgrade to, that version's command line (the in-place step of a later
+ * process switches to it).
+ */
+export async function serverState(s: MysqlServer): Promise<ServerState> {
+  const local = s instanceof LocalServer ? s : undefined;
+  const next = local ? await local.nextVersion() : undefined;
   return {
     pid: s.pid,
     port: s.port,
@@ -79,5 +86,8 @@ export function serverState(s: MysqlServer): ServerState {
     dataDir: s.dataDir,
     binary: s.binary,
     args: s.args,
+    version: s.version,
+    ...(local ? { upgradeTool: local.upgradeTool } : {}),
+    ...(next !== undefined ? { next } : {}),
   };
 }

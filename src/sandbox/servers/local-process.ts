@@ -11,7 +11,7 @@ import { DowntimeError, ExitCode } from '../../errors.js';
 import { dialectFor, type Flavor } from '../dialect.js';
 import { serverArgs, tlsArgs } from './args.js';
 import { findBinaries, type Binaries } from './binaries.js';
-import { runUpgradeOf } from './upgrade.js';
+import { runUpgradeOf, upgradeToolOf } from './upgrade.js';
 import { parseVersionLine, versionName } from '../versions.js';
 import { templateDataDir } from './datadir.js';
 import { freePort, waitAccepting } from './net.js';
@@ -54,7 +54,7 @@ interface LocalServerSpec {
   ownedBase: string | null;
 }
 
-class LocalServer implements MysqlServer {
+export class LocalServer implements MysqlServer {
   readonly host: string;
   readonly port: number;
   readonly dir: string;
@@ -116,6 +116,29 @@ class LocalServer implements MysqlServer {
 
   runUpgrade(): Promise<{ tool: string; ms: number }> {
     return runUpgradeOf(this.bin, this);
+  }
+
+  /** Its upgrade tool, or null when the server upgrades itself at start (MySQL >= 8.0.16). */
+  get upgradeTool(): string | null {
+    return upgradeToolOf(this.bin);
+  }
+
+  /**
+   * The command line and tool of the version it would switch to (switchVersion), for a server another process
+   * will upgrade (`sandbox up --to`); undefined when it stays on its version.
+   */
+  async nextVersion(): Promise<
+    { binary: string; args: string[]; version: string; upgradeTool: string | null } | undefined
+  > {
+    const to = this.spec.upgradeTo;
+    if (!(to instanceof LocalProvider)) return undefined;
+    const bin = await to.binaries();
+    return {
+      binary: bin.server,
+      args: serverArgs(bin, this.spec.argOptions),
+      version: bin.version,
+      upgradeTool: upgradeToolOf(bin),
+    };
   }
 
   isRunning(): boolean {

@@ -14,13 +14,10 @@ const UPGRADE_TIMEOUT_MS = 300_000;
  * MySQL >= 8.0.16 has none: mysqld upgrades its data dictionary and system tables itself at start.
  */
 export async function runUpgradeOf(
-  bin: Binaries,
+  bin: Pick<Binaries, 'flavor' | 'version' | 'upgrade' | 'basedir'>,
   server: { host?: string; port: number },
 ): Promise<{ tool: string; ms: number }> {
-  const v = parseVersionLine(bin.version);
-  const selfUpgrading =
-    bin.flavor === 'mysql' && v !== undefined && (v.major > 8 || (v.major === 8 && (v.minor > 0 || v.patch >= 16)));
-  if (selfUpgrading || (bin.upgrade === null && bin.flavor === 'mysql')) {
+  if (selfUpgrading(bin) || (bin.upgrade === null && bin.flavor === 'mysql')) {
     return { tool: 'none (mysqld upgrades at startup)', ms: 0 };
   }
   if (bin.upgrade === null) {
@@ -53,6 +50,19 @@ export async function runUpgradeOf(
     );
   }
   return { tool: bin.upgrade, ms: Date.now() - started };
+}
+
+/** MySQL >= 8.0.16 upgrades its data dictionary and system tables itself when it starts. */
+function selfUpgrading(bin: Pick<Binaries, 'flavor' | 'version'>): boolean {
+  const v = parseVersionLine(bin.version);
+  return (
+    bin.flavor === 'mysql' && v !== undefined && (v.major > 8 || (v.major === 8 && (v.minor > 0 || v.patch >= 16)))
+  );
+}
+
+/** The upgrade tool an installation runs after a new version starts, or null when the server does it itself. */
+export function upgradeToolOf(bin: Pick<Binaries, 'flavor' | 'version' | 'upgrade'>): string | null {
+  return selfUpgrading(bin) ? null : bin.upgrade;
 }
 
 /** Runs the upgrade step of the binaries on PATH against a running server (a server that knows no better). */

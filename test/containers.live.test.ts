@@ -256,3 +256,23 @@ test('bad servers are one line with their exit code before anything starts, and 
     assert.deepEqual(await leftBy(child.pid as number), [], `${why}: nothing left`);
   }
 });
+
+test('measure() with sandbox {topology, from, to}: the library rehearses the same upgrade', async (t) => {
+  if (missing) return t.skip(missing);
+  const { measure } = await import('../src/index.js');
+  const m = await measure(
+    {
+      name: 'lib-in-place',
+      sandbox: { topology: 'single', from: FROM, to: TO },
+      duration: '10s',
+      load: { reads: 50, writes: 20, timeout: '1s' },
+      actions: [{ at: '2s', step: 'in-place-upgrade', with: { offline: '1s' } }],
+    },
+    { dir: join(dir, 'lib') },
+  );
+  assert.equal(m.passed, true, JSON.stringify(m.thresholds));
+  assert.equal(m.writes?.lost, 0);
+  assert.match(m.summary.serverVersions.after ?? '', /^11\.8\./);
+  assert.ok((m.downtimeMs.full ?? 0) >= 1000);
+  assert.deepEqual(await leftBy(process.pid), [], 'nothing left by this process');
+});

@@ -11,7 +11,7 @@ import {
   type ResultsTrailer,
   type SecondRecord,
 } from '../results/types.js';
-import { errnoWords } from '../util/fs-atomic.js';
+import { errnoWords } from '../util/errno.js';
 import { formatDuration } from '../util/duration.js';
 import { cleanUp, verifyWrites, type Verified } from './after-run.js';
 import { EndpointWatcher } from './endpoint-watch.js';

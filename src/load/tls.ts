@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { DowntimeError, ExitCode } from '../errors.js';
+import { readErrorWords } from '../util/errno.js';
 
 export const SSL_MODES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -65,17 +66,8 @@ export function readCaFile(file: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : (code ?? 'unreadable');
     throw new DowntimeError(
-      `cannot read --ssl-ca ${file}: ${why}; point it at a PEM CA bundle (e.g. the RDS global-bundle.pem)`,
+      `cannot read --ssl-ca ${file}: ${readErrorWords(err)}; point it at a PEM CA bundle (e.g. the RDS global-bundle.pem)`,
       ExitCode.InputFile,
     );
   }

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import { readErrorWords } from '../util/errno.js';
 import type { Io } from '../io.js';
 import type { PasswordSource } from './types.js';
 
@@ -48,7 +49,7 @@ export function resolveCredentials(opts: {
       text = readFileSync(opts.passwordFile, 'utf8');
     } catch (err) {
       throw new DowntimeError(
-        `cannot read --password-file ${opts.passwordFile}: ${unreadable(err)}; point it at a readable file holding only the password`,
+        `cannot read --password-file ${opts.passwordFile}: ${readErrorWords(err)}; point it at a readable file holding only the password`,
         ExitCode.InputFile,
       );
     }
@@ -86,18 +87,6 @@ export function checkPasswordText(password: string, source: string, code: ExitCo
   );
 }
 
-/** Why a password file could not be read, in words. */
-function unreadable(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT'
-    ? 'no such file'
-    : code === 'EACCES'
-      ? 'permission denied'
-      : code === 'EISDIR'
-        ? 'it is a directory'
-        : (code ?? 'unreadable');
-}
-
 export async function resolveScenarioPassword(
   source: PasswordSource,
   io: Pick<Io, 'env' | 'cwd'>,
@@ -112,7 +101,7 @@ export async function resolveScenarioPassword(
         text = await readFile(path, 'utf8');
       } catch (err) {
         throw new DowntimeError(
-          `cannot read password file ${source.path}: ${unreadable(err)}; point password.file at a readable file holding only the password`,
+          `cannot read password file ${source.path}: ${readErrorWords(err)}; point password.file at a readable file holding only the password`,
           ExitCode.InputFile,
         );
       }

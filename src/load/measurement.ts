@@ -13,6 +13,7 @@ import {
 } from '../results/types.js';
 import { errnoWords } from '../util/errno.js';
 import { formatDuration } from '../util/duration.js';
+import { sleepUnref } from '../util/sleep.js';
 import { cleanUp, verifyWrites, type Verified } from './after-run.js';
 import { EndpointWatcher } from './endpoint-watch.js';
 import { resultsHeader } from './header.js';
@@ -371,11 +372,11 @@ class Measurement {
     clearTimeout(watchdog);
     this.actions?.cancel();
     unregister();
-    if (!this.abandoned) await Promise.race([this.actions?.settled(), this.abandonedPromise, delay(5_000)]);
+    if (!this.abandoned) await Promise.race([this.actions?.settled(), this.abandonedPromise, sleepUnref(5_000)]);
     // Side by side, the actions run in the first member: the others wait for their end events (bounded).
     if (side !== undefined) {
       if (side.index === 0) side.group.actionsSettled();
-      else if (!this.abandoned) await Promise.race([side.group.actionsDone, this.abandonedPromise, delay(5_000)]);
+      else if (!this.abandoned) await Promise.race([side.group.actionsDone, this.abandonedPromise, sleepUnref(5_000)]);
     }
     return this.end();
   }
@@ -422,8 +423,4 @@ class Measurement {
     const header = this.header as ResultsHeader;
     return { path: writer.path, runId: this.runId, header, trailer, abandoned: this.abandoned };
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

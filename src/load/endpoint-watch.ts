@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { oneLine } from '../errors.js';
+import { timeOfDay } from '../util/time.js';
 import type { Op } from '../results/types.js';
 import { resolveNow, resolverFor } from './resolve.js';
 import type { EventInput } from '../results/types.js';
@@ -167,7 +168,7 @@ export class EndpointWatcher {
       }
       return;
     }
-    const since = new Date(cur.sinceMs).toISOString().slice(11, 23);
+    const since = timeOfDay(cur.sinceMs);
     const message = `${op}s acknowledged by ${address} though ${this.host} has resolved to ${cur.addresses.join(', ')} since ${since} UTC (a stale pool or DNS cache: the old instance is still in use)`;
     this.say(message);
     this.event({

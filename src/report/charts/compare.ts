@@ -6,7 +6,7 @@ import { eventLines } from './lines.js';
 import type { MarkBox, MarkLine, MarkPoint, Marks } from './marks.js';
 import { opDatasets } from './series.js';
 import { compactDowntime } from './titles.js';
-import { wallClock } from '../text/wording.js';
+import { wallClock } from '../../util/time.js';
 
 /** Where a run is aligned in a comparison: its first `action` event, else its start. */
 export function alignmentOf(s: Summary): { originMs: number; what: string } {

@@ -64,7 +64,7 @@ export async function cleanUp(opts: RunOptions, runId: string, event: (e: EventI
 }
 
 /** How long verification and clean-up keep trying to reach an endpoint that is down when the run ends. */
-export const AFTER_RUN_CONNECT_MS = 10_000;
+const AFTER_RUN_CONNECT_MS = 10_000;
 
 /**
  * A connection for verification or clean-up. The endpoint may be down for a moment when the run ends (a

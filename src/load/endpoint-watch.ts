@@ -6,7 +6,7 @@ import { resolveNow, resolverFor } from './resolve.js';
 import type { EventInput } from '../results/types.js';
 
 /** How often the endpoint's name is resolved during a run. */
-export const WATCH_EVERY_MS = 250;
+const WATCH_EVERY_MS = 250;
 /** Caps: a name that keeps changing its answer (a rotating endpoint) must not flood the results file. */
 const MAX_EVENTS = 1000;
 const MAX_STALE_WARNINGS = 20;

@@ -33,8 +33,7 @@ import { TopologyPoller } from './topology-poller.js';
 import { WriteLedger } from './verify.js';
 import { WorkerPool } from './workers.js';
 
-export type { ActionContext, EventInput, PasswordRefresh, RunAction, RunOptions, RunResult } from './options.js';
-export { DEFAULT_POOL_SIZE } from './options.js';
+export type { RunAction, RunOptions, RunResult } from './options.js';
 
 /** How long after the last probe's deadline workers may take to report before they are given up on. */
 const WORKER_GRACE_MS = 5_000;

@@ -8,8 +8,8 @@ import { X509Certificate } from 'node:crypto';
 import { DowntimeError, ExitCode } from '../errors.js';
 import { readErrorWords } from '../util/errno.js';
 
-export const SSL_MODES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+const SSL_MODES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
+type SslMode = (typeof SSL_MODES)[number];
 
 /** What every connection of a run does about TLS. Plain data: no functions, so it can go to workers. */
 export interface TlsConfig {
@@ -33,7 +33,7 @@ export interface Mysql2Ssl {
   verifyIdentity: boolean;
 }
 
-export function isSslMode(v: unknown): v is SslMode {
+function isSslMode(v: unknown): v is SslMode {
   return typeof v === 'string' && (SSL_MODES as readonly string[]).includes(v);
 }
 
@@ -61,7 +61,7 @@ export function tlsConfig(
 }
 
 /** Reads a PEM CA bundle; anything else is a one-line input error. */
-export function readCaFile(file: string): string {
+function readCaFile(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

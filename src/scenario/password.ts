@@ -14,7 +14,7 @@ import type { Io } from '../io.js';
 import type { PasswordSource } from './types.js';
 
 /** A password command that takes longer is stuck (waiting for input, MFA prompt, network). */
-export const PASSWORD_COMMAND_TIMEOUT_MS = 30_000;
+const PASSWORD_COMMAND_TIMEOUT_MS = 30_000;
 
 export interface ResolvedPassword {
   password: string;
@@ -76,7 +76,7 @@ export function resolveCredentials(opts: {
  * A password with a line break or another control character is a paste or quoting mistake (a second line of
  * a file, `$(…)` output with a NUL): the server would only say "access denied". Refused, without showing it.
  */
-export function checkPasswordText(password: string, source: string, code: ExitCode): void {
+function checkPasswordText(password: string, source: string, code: ExitCode): void {
   // eslint-disable-next-line no-control-regex
   const bad = /[\u0000-\u001f\u007f]/.exec(password);
   if (bad === null) return;

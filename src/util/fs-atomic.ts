@@ -65,7 +65,7 @@ export function makeDirs(dir: string, hint = 'pass a writable --out'): string[] 
 }
 
 /** Removes directories made by makeDirs (innermost first), if still empty; never throws. */
-export function removeDirs(created: string[]): void {
+function removeDirs(created: string[]): void {
   for (const d of [...created].reverse()) {
     try {
       rmdirSync(d);

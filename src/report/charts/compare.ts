@@ -9,7 +9,7 @@ import { compactDowntime } from './titles.js';
 import { wallClock } from '../../util/time.js';
 
 /** Where a run is aligned in a comparison: its first `action` event, else its start. */
-export function alignmentOf(s: Summary): { originMs: number; what: string } {
+function alignmentOf(s: Summary): { originMs: number; what: string } {
   const action = s.events.find((e) => e.kind === 'action');
   return action
     ? { originMs: action.atMs, what: `first action (${action.name})` }

@@ -151,19 +151,17 @@ export class EndpointWatcher {
     const key = `${cur.generation}\u0000${op}\u0000${address}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
+    const warn = (detail: Record<string, unknown>): void =>
+      this.event({
+        atMs: intendedMs,
+        kind: 'warning',
+        name: 'stale-endpoint',
+        detail: { op, address, worker, host: this.host, ...detail },
+      });
     if (++this.staleWarnings > MAX_STALE_WARNINGS) {
       if (this.staleWarnings === MAX_STALE_WARNINGS + 1) {
-        this.event({
-          atMs: intendedMs,
-          kind: 'warning',
-          name: 'stale-endpoint',
-          detail: {
-            op,
-            address,
-            worker,
-            host: this.host,
-            message: `more than ${MAX_STALE_WARNINGS} stale-endpoint warnings (does ${this.host} rotate among addresses, as a reader endpoint does? then this check does not apply); no more are recorded`,
-          },
+        warn({
+          message: `more than ${MAX_STALE_WARNINGS} stale-endpoint warnings (does ${this.host} rotate among addresses, as a reader endpoint does? then this check does not apply); no more are recorded`,
         });
       }
       return;
@@ -171,20 +169,7 @@ export class EndpointWatcher {
     const since = timeOfDay(cur.sinceMs);
     const message = `${op}s acknowledged by ${address} though ${this.host} has resolved to ${cur.addresses.join(', ')} since ${since} UTC (a stale pool or DNS cache: the old instance is still in use)`;
     this.say(message);
-    this.event({
-      atMs: intendedMs,
-      kind: 'warning',
-      name: 'stale-endpoint',
-      detail: {
-        op,
-        address,
-        worker,
-        host: this.host,
-        resolvesTo: cur.addresses,
-        resolvedAtMs: cur.sinceMs,
-        message,
-      },
-    });
+    warn({ resolvesTo: cur.addresses, resolvedAtMs: cur.sinceMs, message });
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@ import { parseTargetUrl } from '../src/scenario/target-url.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { sleep } from '../src/util/sleep.js';
 import { fmt, percentile, sysbenchConfig } from './common.js';
 
 type Kind = 'refuse' | 'reset' | 'blackhole';
@@ -56,8 +57,6 @@ interface Cell {
   /** How the run ended (trailer reason): anything but `completed` is shown. */
   reason: string;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function options(sandbox: Sandbox, model: ConnectionModel, rate: number, out: string, lengthMs: number): RunOptions {
   return {

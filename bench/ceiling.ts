@@ -35,7 +35,7 @@ function sysbenchArgs(b: Bench): string[] {
 }
 
 /** sysbench oltp_point_select, closed loop, prepared statements (its default), on the same server. */
-export async function sysbenchQps(b: Bench, seconds: number, threads: number): Promise<number> {
+async function sysbenchQps(b: Bench, seconds: number, threads: number): Promise<number> {
   const { stdout } = await execFileP('sysbench', [
     ...sysbenchArgs(b),
     `--threads=${threads}`,
@@ -51,7 +51,7 @@ export async function sysbenchQps(b: Bench, seconds: number, threads: number): P
  * mysql2 in a closed loop on `connections` connections of one thread: each sends the harness's own read
  * probe as a prepared statement and the next as soon as the answer arrives. No timers, no histograms.
  */
-export async function driverQps(b: Bench, seconds: number, connections: number): Promise<number> {
+async function driverQps(b: Bench, seconds: number, connections: number): Promise<number> {
   const cfg = {
     host: '127.0.0.1',
     port: b.srv.server.port,

@@ -9,6 +9,7 @@ import mysql from 'mysql2/promise';
 import { mergeEncoded } from '../src/results/histogram.js';
 import { accuracy, parseCells, type CellSelection } from './accuracy.js';
 import { ceiling } from './ceiling.js';
+import { sleep } from '../src/util/sleep.js';
 import { fmt, openBench, percentile, requireSysbench, sumOf, type Bench } from './common.js';
 
 const BENCHES = ['ceiling', 'fidelity', 'co', 'long', 'accuracy'] as const;
@@ -71,7 +72,7 @@ async function closedLoop(b: Bench, untilMs: number): Promise<number[]> {
     await conn.query('SELECT @@server_id');
     latenciesMs.push(performance.now() - started);
     const wait = interval - (performance.now() - started);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
   }
   await conn.end();
   return latenciesMs;
@@ -87,11 +88,11 @@ async function coordinatedOmission(b: Bench): Promise<void> {
     durationMs: seconds * 1000,
     timeoutMs: 5000,
   });
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   const uncorrected = closedLoop(b, Date.now() + 3500);
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   b.srv.server.pause();
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   b.srv.server.resume();
   const [{ file }, closed] = await Promise.all([measuring, uncorrected]);
   const h = mergeEncoded(file.seconds.read.map((s) => s.hist));

@@ -1,16 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from '../src/cli.js';
 import { bufferIo } from '../src/io.js';
+import { runMain, type CliOutput } from './helpers/cli.js';
 
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const io = bufferIo(env);
-  const code = await main(args, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliOutput> => runMain(args, bufferIo(env));
 
 test('--version and --help work', async () => {
   const v = await cli(['--version']);

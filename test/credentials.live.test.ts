@@ -6,42 +6,26 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sleep } from '../src/util/sleep.js';
+import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
+import { CLI_PATH, spawnCli } from './helpers/cli.js';
 import { assertInvariants } from './helpers/invariants.js';
 
-const cliPath = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 let srv: TestServer;
 let dir: string;
 const USER = 'iam';
 const TOKEN_A = 'tokA-' + Math.random().toString(36).slice(2, 14);
 const TOKEN_B = 'tokB-' + Math.random().toString(36).slice(2, 14);
 
-before(async () => {
-  srv = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), 'downtime-creds-'));
-});
+before(async () => ({ srv, dir } = await serverAndDir('downtime-creds-')));
 
-after(async () => {
-  await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => removeServerAndDir(srv, dir));
 
 /** The user accepts exactly these passwords (MariaDB: one authentication method per password, OR-ed). */
 async function accept(...passwords: string[]): Promise<void> {
@@ -71,7 +55,7 @@ async function started(out: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (!(existsSync(out) && readFileSync(out, 'utf8').includes('"type":"header"'))) {
     if (Date.now() > deadline) throw new Error('the run did not start');
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -88,11 +72,11 @@ test('--password-command re-run every 1s: the token rotates on the server mid-ru
     io,
   );
   await started(out);
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   // As with RDS: a new token is issued while the old one is still valid...
   await accept(TOKEN_A, TOKEN_B);
   writeFileSync(tokenFile, TOKEN_B + '\n');
-  await new Promise((r) => setTimeout(r, 2500));
+  await sleep(2500);
   // ...and later the old one stops working: from here on only a refreshed password connects.
   await accept(TOKEN_B);
   const code = await running;
@@ -213,7 +197,7 @@ sys.stdout.buffer.write(screen)
 sys.exit(os.waitstatus_to_exitcode(status))
 `;
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', driver, process.execPath, cliPath, ...args], {
+    const child = spawn('python3', ['-c', driver, process.execPath, CLI_PATH, ...args], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     let screen = '';
@@ -252,25 +236,22 @@ test("the password is in no process's command line: the harness, its threads and
   writeFileSync(pwFile, TOKEN_A + '\n');
   const out = join(dir, 'proc.ndjson');
   // A password command (re-run every second, so a child shell is often alive) and MYSQL_PWD unset.
-  const child = spawn(
-    process.execPath,
-    [
-      cliPath,
-      'run',
-      '--target',
-      url(),
-      '--password-command',
-      `sleep 0.2; cat '${pwFile}'`,
-      '--password-refresh',
-      '1s',
-    ].concat(['--duration', '4s', '--workers', '2', '--reads', '20', '--writes', '10', '--no-report', '--out', out]),
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MYSQL_PWD: '' } },
+  const { child, exited, output } = spawnCli(
+    ['run', '--target', url(), '--password-command', `sleep 0.2; cat '${pwFile}'`, '--password-refresh', '1s'].concat([
+      '--duration',
+      '4s',
+      '--workers',
+      '2',
+      '--reads',
+      '20',
+      '--writes',
+      '10',
+      '--no-report',
+      '--out',
+      out,
+    ]),
+    { env: { MYSQL_PWD: '' } },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
   const pid = child.pid as number;
   await started(out);
   const seen = new Set<string>();
@@ -297,9 +278,10 @@ test("the password is in no process's command line: the harness, its threads and
       }
     }
     samples++;
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
   const code = await exited;
+  const { stdout, stderr } = output();
   assert.equal(code, ExitCode.Ok, stderr);
   assert.ok(samples > 20 && threads >= 3, `${samples} samples, ${threads} threads`);
   assert.ok(

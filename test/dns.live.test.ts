@@ -24,8 +24,10 @@ import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { startDnsServer, type DnsFaultMode, type DnsServer } from '../src/sandbox/endpoint/dns.js';
+import { sleep } from '../src/util/sleep.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { targetAt, testRunOptions } from './helpers/run-options.js';
 
 const NAME = 'db.sandbox.test';
 // 50/s per op (the proxy matrix runs 100/s): per-probe clients connect for every probe, and on this shared
@@ -57,8 +59,6 @@ after(async () => {
   else if (dir) console.log('kept', dir);
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function threadsConnected(): Promise<number> {
   const r = await srv.server.rootQuery<{ Value: string }[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
   return Number(r[0]?.Value);
@@ -83,34 +83,20 @@ function reachMs(file: ResultsFile, op: Op, beforeMs: number): number {
 }
 
 function options(model: ConnectionModel, out: string, actions: RunOptions['actions']): RunOptions {
-  return {
-    target: {
-      host: NAME,
-      port: srv.server.port,
-      user: srv.user,
-      database: srv.database,
-      url: `mysql://${srv.user}@${NAME}:${srv.server.port}/${srv.database}`,
-    },
+  return testRunOptions({
+    target: targetAt(NAME, srv.server.port, srv.user, srv.database),
     dnsServer: dns.address,
     password: srv.password,
-    passwordSource: 'test',
-    label: out,
     rates: { read: RATE, write: RATE },
     durationMs: DURATION_MS,
-    workers: 1,
     connection: model,
     timeoutMs: TIMEOUT_MS,
-    connectTimeoutMs: TIMEOUT_MS,
-    maxInFlight: 512,
     poolSize: 8,
-    table: 'downtime_probe',
     out,
-    overwrite: false,
-    progress: false,
     verify: false,
     pollTopology: false,
     ...(actions ? { actions } : {}),
-  };
+  });
 }
 
 const CELLS: { mode: DnsFaultMode; model: ConnectionModel }[] = [

@@ -10,6 +10,7 @@ import { classifyError } from '../src/load/classify.js';
 import { EndpointResolver, parseDnsServer, streamFactory } from '../src/load/resolve.js';
 import { startDnsServer, type DnsServer } from '../src/sandbox/endpoint/dns.js';
 import { DowntimeError } from '../src/errors.js';
+import { sleep } from '../src/util/sleep.js';
 
 let dns: DnsServer;
 
@@ -221,7 +222,7 @@ test('the endpoint watcher: dns events on each change of the answer, stale-endpo
   const said: string[] = [];
   await dns.setTtl(0);
   await dns.set('watch.sandbox.test', '127.0.0.1');
-  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 400)); // > one 250 ms poll
+  const settle = (): Promise<void> => sleep(400); // > one 250 ms poll
   const w = await EndpointWatcher.start(
     'watch.sandbox.test',
     dns.address,

@@ -30,8 +30,10 @@ import { intendedMs, type ConnectionModel, type Op, type ResultsFile } from '../
 import { decodeHistogram } from '../src/results/histogram.js';
 import { portOpen } from '../src/sandbox/background/processes.js';
 import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/endpoint/proxy.js';
+import { sleep } from '../src/util/sleep.js';
 import { assertInvariants } from './helpers/invariants.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { targetAt, testRunOptions } from './helpers/run-options.js';
 
 // 100/s per op: on a shared 2-core machine the harness keeps its schedule (send lag in the rows).
 const RATE = 100; // per op
@@ -84,8 +86,6 @@ interface Fault {
   /** Slow faults: the window may start a probe latency early and end up to a timeout late. */
   slow?: boolean;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function proxyFault(spec: FaultSpec): Promise<Injected> {
   const h = await proxy.fault(spec);
@@ -276,32 +276,18 @@ function sendLagMs(file: ResultsFile, op: Op): number {
 }
 
 function options(model: ConnectionModel, out: string, actions: RunOptions['actions']): RunOptions {
-  return {
-    target: {
-      host: '127.0.0.1',
-      port: proxy.port,
-      user: srv.user,
-      database: srv.database,
-      url: `mysql://${srv.user}@127.0.0.1:${proxy.port}/${srv.database}`,
-    },
+  return testRunOptions({
+    target: targetAt('127.0.0.1', proxy.port, srv.user, srv.database),
     password: srv.password,
-    passwordSource: 'test',
-    label: out,
     rates: { read: RATE, write: RATE },
     durationMs: DURATION_MS,
-    workers: 1,
     connection: model,
     timeoutMs: TIMEOUT_MS,
-    connectTimeoutMs: TIMEOUT_MS,
-    maxInFlight: 512,
     poolSize: POOL_SIZE,
-    table: 'downtime_probe',
     out,
-    overwrite: false,
-    progress: false,
     verify: false,
     ...(actions ? { actions } : {}),
-  };
+  });
 }
 
 /** Polls until `ok()` or `ms` passes; returns the last value seen. */

@@ -1,10 +1,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -13,14 +12,14 @@ import {
   writeSync,
   closeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { analyze } from '../src/analyze/index.js';
 import { ExitCode } from '../src/errors.js';
 import { readResults } from '../src/results/reader.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sleep } from '../src/util/sleep.js';
+import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
+import { spawnCli, type CliChild } from './helpers/cli.js';
 import { assertInvariants } from './helpers/invariants.js';
 
 /**
@@ -28,55 +27,16 @@ import { assertInvariants } from './helpers/invariants.js';
  * such — never a hang, never the database's downtime, never a lost write passed with exit 0, never a password
  * stored. Every run is the real CLI in a child process against a server of the test's own.
  */
-const cliPath = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 let srv: TestServer;
 let dir: string;
 
-before(async () => {
-  srv = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), 'downtime-harness-faults-'));
-});
+before(async () => ({ srv, dir } = await serverAndDir('downtime-harness-faults-')));
 
-after(async () => {
-  await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-interface Child {
-  child: ReturnType<typeof spawn>;
-  exited: Promise<number | null>;
-  /** Resolves once `n` progress lines were printed. */
-  progressed: (n: number) => Promise<void>;
-  output: () => { stdout: string; stderr: string };
-}
+after(() => removeServerAndDir(srv, dir));
 
 /** The CLI as a child process; killed if it outlives `boundMs` (the test then fails: nothing may wait forever). */
-function cli(args: string[], env: Record<string, string> = {}, boundMs = 60_000): Child {
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    env: { ...process.env, MYSQL_PWD: srv.password, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { n: number; resolve: () => void }[] = [];
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    const lines = (stderr.match(/^\[/gm) ?? []).length;
-    for (const w of waiters.splice(0)) {
-      if (lines >= w.n) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(sig ? -1 : code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), boundMs);
-  void exited.finally(() => clearTimeout(timer));
-  return {
-    child,
-    exited,
-    progressed: (n) => new Promise((resolve) => waiters.push({ n, resolve })),
-    output: () => ({ stdout, stderr }),
-  };
+function cli(args: string[], env: Record<string, string> = {}, boundMs = 60_000): CliChild {
+  return spawnCli(args, { env: { MYSQL_PWD: srv.password, ...env }, boundMs });
 }
 
 async function connectionsOf(user: string): Promise<number> {
@@ -93,7 +53,7 @@ async function noConnectionsLeft(user: string): Promise<number> {
   for (let i = 0; i < 50; i++) {
     n = await connectionsOf(user);
     if (n === 0) return 0;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return n;
 }
@@ -259,7 +219,7 @@ test('a stalled harness (SIGSTOP 3 s) is not a database outage: its probes are s
   await p.progressed(2);
   const pid = p.child.pid as number;
   process.kill(pid, 'SIGSTOP');
-  await new Promise((r) => setTimeout(r, 3000));
+  await sleep(3000);
   process.kill(pid, 'SIGCONT');
   assert.equal(await p.exited, ExitCode.Ok, p.output().stderr);
   assert.match(p.output().stderr, /warning: harness-stall: [23]\.\d\d s at \+\d/);

@@ -11,7 +11,9 @@ import { parseTargetUrl } from '../src/scenario/target-url.js';
 import { readResults } from '../src/results/reader.js';
 import type { LagRecord } from '../src/results/types.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { sleep } from '../src/util/sleep.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { testRunOptions } from './helpers/run-options.js';
 
 /**
  * Replication lag, pt-heartbeat style, on a real blue/green sandbox: pausing green's SQL thread for 2 s
@@ -37,29 +39,23 @@ function greenTarget(): Target {
 }
 
 function options(name: string, actions: RunAction[] = []): RunOptions {
-  return {
+  return testRunOptions({
     target: parseTargetUrl(sb.endpoint.url).target,
     password: sb.endpoint.password,
     passwordSource: 'sandbox',
     label: name,
     rates: { read: 50, write: 20 },
     durationMs: 8000,
-    workers: 1,
     connection: 'pool',
     timeoutMs: 2000,
-    connectTimeoutMs: 2000,
     maxInFlight: 64,
     poolSize: 4,
-    table: 'downtime_probe',
     out: join(dir, `${name}.ndjson`),
     overwrite: true,
-    progress: false,
     actions,
     green: greenTarget(),
-  };
+  });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function lagSummary(lag: LagRecord[]): string {
   return lag.map((l) => `${l.maxMs === null ? '-' : Math.round(l.maxMs)}/${l.samples}`).join(' ');

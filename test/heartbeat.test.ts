@@ -1,34 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { analyze, analyzeDetailed } from '../src/analyze/index.js';
 import { LagRecorder, heartbeatTable } from '../src/load/heartbeat.js';
 import { formatCompareTable, formatSummaryTable, lagChart, renderReport } from '../src/report/index.js';
 import { parseResults } from '../src/results/reader.js';
 import type { LagRecord } from '../src/results/types.js';
+import { golden } from './helpers/golden.js';
 import { SYNTH_START_MS as T0, syntheticResults, type SyntheticSpec } from './helpers/synthetic.js';
-
-const GOLDEN_DIR = fileURLToPath(new URL('../../test/golden/', import.meta.url));
-
-/** Compares against test/golden/<name>.json; UPDATE_GOLDEN=1 rewrites the file instead (as report.test.ts). */
-function golden(name: string, value: unknown): void {
-  const path = join(GOLDEN_DIR, `${name}.json`);
-  const text = JSON.stringify(value, null, 2) + '\n';
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(path, text);
-    return;
-  }
-  assert.ok(existsSync(path), `golden ${path} missing: run with UPDATE_GOLDEN=1`);
-  assert.deepEqual(
-    JSON.parse(text),
-    JSON.parse(readFileSync(path, 'utf8')),
-    `chart config ${name} differs from its golden`,
-  );
-}
 
 const SPEC: SyntheticSpec = {
   label: 'blue-green',

@@ -1,63 +1,44 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sleep } from '../src/util/sleep.js';
+import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
+import { spawnCli } from './helpers/cli.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli.js');
 const HOSTS = 3;
 
 let srv: TestServer;
 let dir: string;
 const children: ChildProcess[] = [];
 
-before(async () => {
-  srv = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), 'downtime-merge-live-'));
-});
+before(async () => ({ srv, dir } = await serverAndDir('downtime-merge-live-')));
 
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await removeServerAndDir(srv, dir);
 });
 
 /** One `downtime run` process, as one load host would run it. Resolves with its exit code and stderr. */
-function runHost(out: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--target',
-      srv.url,
-      '--reads',
-      '50',
-      '--writes',
-      '50',
-      '--duration',
-      '6s',
-      '--timeout',
-      '1s',
+async function runHost(out: string): Promise<{ code: number; stderr: string }> {
+  const host = spawnCli(
+    ['run', '--target', srv.url, '--reads', '50', '--writes', '50', '--duration', '6s', '--timeout', '1s'].concat([
       '--no-report',
       '--no-progress',
       '--out',
       out,
-    ],
-    { env: { ...process.env, MYSQL_PWD: srv.password }, stdio: ['ignore', 'ignore', 'pipe'] },
+    ]),
+    { env: { MYSQL_PWD: srv.password } },
   );
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  children.push(host.child);
+  const code = await host.exited;
+  return { code, stderr: host.output().stderr };
 }
 
 /**
@@ -72,13 +53,13 @@ test(`${HOSTS} harness processes, one server stopped for ~2 s: the merged report
   const deadlineMs = Date.now() + 20_000;
   while (!files.every((f) => existsSync(f) && readFileSync(f, 'utf8').includes('"type":"second"'))) {
     assert.ok(Date.now() < deadlineMs, 'every harness started probing within 20 s');
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   const stopCalledMs = wallClockMs();
   await srv.server.stop();
   const stoppedMs = wallClockMs();
-  await new Promise((r) => setTimeout(r, 2000));
+  await sleep(2000);
   const startCalledMs = wallClockMs();
   await srv.server.start();
   const readyMs = wallClockMs();

@@ -1,15 +1,15 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { runMain, type CliOutput } from './helpers/cli.js';
 
 /**
  * Reads only (a reader endpoint, a read replica: --writes 0) and writes only: the run, the report, the
@@ -19,8 +19,7 @@ let srv: TestServer;
 let dir: string;
 
 before(async () => {
-  srv = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), 'downtime-one-op-'));
+  ({ srv, dir } = await serverAndDir('downtime-one-op-'));
   await srv.server.rootQuery(
     `CREATE TABLE ${srv.database}.downtime_probe (run_id CHAR(36) NOT NULL, seq BIGINT NOT NULL, intended_ms BIGINT NOT NULL, written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY (run_id, seq)) ENGINE=InnoDB`,
   );
@@ -28,14 +27,14 @@ before(async () => {
 
 after(async () => {
   await srv?.server.rootQuery('SET GLOBAL read_only = OFF').catch(() => undefined);
-  await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await removeServerAndDir(srv, dir);
 });
 
-async function run(args: string[]) {
-  const io = bufferIo({ MYSQL_PWD: srv.password });
-  const code = await main(['run', '--target', srv.url, '--duration', '3s', '--progress', ...args], io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
+function run(args: string[]): Promise<CliOutput> {
+  return runMain(
+    ['run', '--target', srv.url, '--duration', '3s', '--progress', ...args],
+    bufferIo({ MYSQL_PWD: srv.password }),
+  );
 }
 
 test('--writes 0 against a read-only server: reads only, no write verification, no clean-up, one chart panel', async () => {

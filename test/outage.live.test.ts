@@ -1,27 +1,20 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sleep } from '../src/util/sleep.js';
+import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
 let dir: string;
 
-before(async () => {
-  srv = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), 'downtime-outage-live-'));
-});
+before(async () => ({ srv, dir } = await serverAndDir('downtime-outage-live-')));
 
-after(async () => {
-  await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => removeServerAndDir(srv, dir));
 
 /**
  * End to end: the server is stopped for a known time; the report must find exactly one window per op
@@ -54,11 +47,11 @@ for (const connection of ['pool', 'per-probe'] as const) {
       ],
       io,
     );
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const stopCalledMs = wallClockMs();
     await srv.server.stop();
     const stoppedMs = wallClockMs();
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     const startCalledMs = wallClockMs();
     await srv.server.start();
     const readyMs = wallClockMs();

@@ -13,6 +13,7 @@ import { classifyError } from '../src/load/classify.js';
 import { PoolStrategy, type Waiter } from '../src/load/connections.js';
 import type { WorkerConfig } from '../src/load/protocol.js';
 import { startProxy, type EndpointProxy } from '../src/sandbox/endpoint/proxy.js';
+import { sleep } from '../src/util/sleep.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
@@ -26,8 +27,6 @@ after(async () => {
   await proxy?.close();
   await srv?.cleanup();
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function conn(): WorkerConfig['conn'] {
   return { host: '127.0.0.1', port: proxy.port, user: srv.user, database: srv.database, password: srv.password };

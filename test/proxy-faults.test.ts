@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { startProxy, validateFault, type FaultSpec } from '../src/sandbox/endpoint/proxy.js';
 import { DowntimeError } from '../src/errors.js';
+import { sleep } from '../src/util/sleep.js';
 
 /** An upstream that greets with "hi" and echoes; it records what it received. */
 const sockets = new Set<Socket>();
@@ -64,8 +65,6 @@ function connect(): Client {
   socket.on('error', (e: NodeJS.ErrnoException) => (c.error = e.code ?? e.message));
   return c;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('fault refuse: new clients get ECONNREFUSED, open ones stay; the port listens again after', async () => {
   const open = connect();

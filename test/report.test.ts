@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { analyzeDetailed, type Summary } from '../src/analyze/index.js';
-import { main } from '../src/cli.js';
 import { defaultReportDir } from '../src/commands/report.js';
 import { ExitCode } from '../src/errors.js';
-import { bufferIo } from '../src/io.js';
 import {
   compareChart,
   downtimeBarChart,
@@ -21,26 +18,9 @@ import {
   pngSize,
 } from '../src/report/index.js';
 import { parseResults } from '../src/results/reader.js';
+import { golden } from './helpers/golden.js';
 import { SYNTH_START_MS as T0, syntheticResults, type SyntheticSpec } from './helpers/synthetic.js';
-
-const GOLDEN_DIR = fileURLToPath(new URL('../../test/golden/', import.meta.url));
-
-/** Compares against test/golden/<name>.json; UPDATE_GOLDEN=1 rewrites the file instead. */
-function golden(name: string, value: unknown): void {
-  const path = join(GOLDEN_DIR, `${name}.json`);
-  const text = JSON.stringify(value, null, 2) + '\n';
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(path, text);
-    return;
-  }
-  assert.ok(existsSync(path), `golden ${path} missing: run with UPDATE_GOLDEN=1`);
-  assert.deepEqual(
-    JSON.parse(text),
-    JSON.parse(readFileSync(path, 'utf8')),
-    `chart config ${name} differs from its golden`,
-  );
-}
+import { runMain } from './helpers/cli.js';
 
 /** An in-place restart: both ops down, writes longer (read-only first), reads flap afterwards, one lost write. */
 const IN_PLACE: SyntheticSpec = {
@@ -188,12 +168,6 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'downtime-report-'));
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = bufferIo();
-  const code = await main(args, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
-}
-
 test('downtime report writes every file: real PNGs of 3200×1800, self-contained HTML, JSON, CSV', async (t) => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -201,7 +175,7 @@ test('downtime report writes every file: real PNGs of 3200×1800, self-contained
   const input = syntheticResults(IN_PLACE);
   writeFileSync(file, input);
   // lost_writes==0 is applied by default when writes were verified: this run lost one.
-  const r = await cli(['report', file, '--threshold', 'write_downtime<60s']);
+  const r = await runMain(['report', file, '--threshold', 'write_downtime<60s']);
   assert.equal(r.code, ExitCode.ThresholdsFailed, r.err);
   assert.match(r.out, /write_downtime<60s: 3\.60 s — ok/);
   assert.match(r.out, /lost_writes==0: 1 — FAILED/);
@@ -266,7 +240,7 @@ test('downtime report --json prints the summary; a passing run exits 0; --out is
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'bg.ndjson');
   writeFileSync(file, syntheticResults(BLUE_GREEN));
-  const r = await cli(['report', file, '--json', '--out', join(dir, 'out'), '--threshold', 'write_downtime<1s']);
+  const r = await runMain(['report', file, '--json', '--out', join(dir, 'out'), '--threshold', 'write_downtime<1s']);
   assert.equal(r.code, ExitCode.Ok, r.err);
   const s = JSON.parse(r.out) as Summary;
   assert.equal(s.downtimeMs.write, 600);
@@ -283,7 +257,7 @@ test('downtime compare writes aligned timelines and a downtime bar chart', async
   const b = join(dir, 'bg.ndjson');
   writeFileSync(a, syntheticResults(IN_PLACE));
   writeFileSync(b, syntheticResults(BLUE_GREEN));
-  const r = await cli(['compare', a, b, '--out', join(dir, 'compare')]);
+  const r = await runMain(['compare', a, b, '--out', join(dir, 'compare')]);
   assert.equal(r.code, ExitCode.Ok, r.err);
   assert.match(r.out, /full downtime\s+2\.50 s\s+0 ms/);
   const out = join(dir, 'compare');

@@ -1,34 +1,26 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
 import type { EventRecord } from '../src/results/types.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { runMain, type CliOutput } from './helpers/cli.js';
 
 let srv: TestServer;
 let dir: string;
 
-before(async () => {
-  srv = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), 'downtime-run-scenario-live-'));
-});
+before(async () => ({ srv, dir } = await serverAndDir('downtime-run-scenario-live-')));
 
-after(async () => {
-  await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => removeServerAndDir(srv, dir));
 
-async function cli(args: string[], env: Record<string, string>) {
+async function cli(args: string[], env: Record<string, string>): Promise<CliOutput> {
   const io = bufferIo({ PATH: process.env.PATH ?? '/usr/bin:/bin', ...env });
   io.cwd = dir;
-  const code = await main(args, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
+  return runMain(args, io);
 }
 
 test('downtime run scenario.yaml: target from the file, a shell action at 2 s recorded with its output and exit code', async () => {

@@ -1,36 +1,27 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
 import type { ResultsFile } from '../src/results/types.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sleep } from '../src/util/sleep.js';
+import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
+import { runMain, spawnCli, type CliChild, type CliOutput } from './helpers/cli.js';
 import { assertInvariants } from './helpers/invariants.js';
 
-const cliPath = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 let srv: TestServer;
 let dir: string;
 
-before(async () => {
-  srv = await startTestServer();
-  dir = mkdtempSync(join(tmpdir(), 'downtime-run-live-'));
-});
+before(async () => ({ srv, dir } = await serverAndDir('downtime-run-live-')));
 
-after(async () => {
-  await srv?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => removeServerAndDir(srv, dir));
 
-async function run(args: string[], env: Record<string, string> = { MYSQL_PWD: srv.password }) {
-  const io = bufferIo(env);
-  const code = await main(['run', '--target', srv.url, '--no-report', ...args], io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
+function run(args: string[], env: Record<string, string> = { MYSQL_PWD: srv.password }): Promise<CliOutput> {
+  return runMain(['run', '--target', srv.url, '--no-report', ...args], bufferIo(env));
 }
 
 function sum(r: ResultsFile, op: 'read' | 'write', field: 'due' | 'ok' | 'dropped'): number {
@@ -45,7 +36,7 @@ test('a 10 s run at 100 reads/s + 50 writes/s records ~1000 reads and ~500 write
     while (polling) {
       const rows = await srv.server.rootQuery<{ Value: string }[]>("SHOW GLOBAL STATUS LIKE 'Threads_connected'");
       maxThreads = Math.max(maxThreads, Number(rows[0]?.Value));
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   })();
   const res = await run(['--reads', '100', '--writes', '50', '--duration', '10s', '--workers', '2', '--out', out]);
@@ -107,10 +98,10 @@ for (const connection of ['pool', 'per-probe'] as const) {
       out,
     ]);
     // The run starts on the next whole second after setup; stop ~2.5 s in, for ~3 s.
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const stoppedAt = Date.now();
     await srv.server.stop();
-    await new Promise((r) => setTimeout(r, 2500));
+    await sleep(2500);
     await srv.server.start();
     const restartedAt = Date.now();
     const res = await running;
@@ -149,7 +140,7 @@ test("rows deleted behind the harness's back are reported as lost writes, exactl
   // Wait until the run has acknowledged its first 30 writes, then delete ten of them.
   let runId: string | undefined;
   for (let i = 0; i < 100 && runId === undefined; i++) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     const rows = await srv.server.rootQuery<{ run_id: string }[]>(
       `SELECT run_id FROM ${srv.database}.downtime_probe WHERE seq = 29 ORDER BY written_at DESC LIMIT 1`,
     );
@@ -196,37 +187,18 @@ test('a wrong password: one line, exit 4, password not echoed', async () => {
   assert.ok(!res.err.includes('definitely-wrong-pw'));
 });
 
-/** Runs the real CLI as a child process (for signals), resolving once `lines` progress lines were printed. */
-function spawnRun(out: string, lines: number) {
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'run', '--target', srv.url, '--no-report', '--duration', '30s', '--out', out],
-    {
-      env: { ...process.env, MYSQL_PWD: srv.password },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const progressed = new Promise<void>((resolve) => {
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if ((stderr.match(/^\[/gm) ?? []).length >= lines) resolve();
-    });
+/** Runs the real CLI as a child process (for signals). */
+function spawnRun(out: string): CliChild {
+  return spawnCli(['run', '--target', srv.url, '--no-report', '--duration', '30s', '--out', out], {
+    env: { MYSQL_PWD: srv.password },
+    boundMs: 40_000,
   });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code, signal) => resolve(signal ? -1 : code)),
-  );
-  const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-  exited.finally(() => clearTimeout(timer));
-  return { child, progressed, exited, output: () => ({ stdout, stderr }) };
 }
 
 test('SIGINT stops cleanly: the file is complete, reason interrupted, exit 0', async () => {
   const out = join(dir, 'sigint.ndjson');
-  const p = spawnRun(out, 2);
-  await p.progressed;
+  const p = spawnRun(out);
+  await p.progressed(2);
   p.child.kill('SIGINT');
   const code = await p.exited;
   assert.equal(code, ExitCode.Ok, p.output().stderr);
@@ -241,14 +213,14 @@ test('SIGINT stops cleanly: the file is complete, reason interrupted, exit 0', a
 
 test('a second SIGINT exits at once with 130, even while probes hang; the file stays readable', async () => {
   const out = join(dir, 'sigint2.ndjson');
-  const p = spawnRun(out, 1);
-  await p.progressed;
+  const p = spawnRun(out);
+  await p.progressed(1);
   // A hung server: probes in flight would take the whole 2 s timeout to end.
   srv.server.pause();
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     p.child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     const secondAt = Date.now();
     p.child.kill('SIGINT');
     assert.equal(await p.exited, ExitCode.Interrupted, p.output().stderr);
@@ -263,8 +235,8 @@ test('a second SIGINT exits at once with 130, even while probes hang; the file s
 
 test('kill -9 mid-run leaves a readable, incomplete results file', async () => {
   const out = join(dir, 'kill9.ndjson');
-  const p = spawnRun(out, 3);
-  await p.progressed;
+  const p = spawnRun(out);
+  await p.progressed(3);
   p.child.kill('SIGKILL');
   await p.exited;
   const r = readResults(out);

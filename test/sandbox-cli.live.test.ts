@@ -8,6 +8,7 @@ import { main } from '../src/cli.js';
 import type { Io } from '../src/io.js';
 import { connectSandbox, readState, type SandboxState } from '../src/sandbox/index.js';
 import { portOpen, processAlive } from '../src/sandbox/background/processes.js';
+import { sleep } from '../src/util/sleep.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'downtime-sbcli-'));
 const stateDir = join(cwd, '.downtime', 'sandbox');
@@ -123,7 +124,7 @@ test('after a crash: status says so, up refuses while a server still runs, down 
   assert.ok(st);
   const gone = async (pid: number | null, mark: string): Promise<void> => {
     // A process killed here was started by this process: wait until it is reaped.
-    for (let i = 0; i < 250 && processAlive(pid, mark); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && processAlive(pid, mark); i++) await sleep(20);
   };
   process.kill(st.proxy.pid!, 'SIGKILL');
   await gone(st.proxy.pid, 'proxy-daemon');

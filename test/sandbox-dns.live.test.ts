@@ -18,6 +18,7 @@ import { measure } from '../src/index.js';
 import { readResults } from '../src/results/reader.js';
 import type { ResultsFile } from '../src/results/types.js';
 import { DNS_ENDPOINT_NAME, GREEN_DNS_HOST, startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { sleep } from '../src/util/sleep.js';
 
 const TTL_S = 1;
 let sb: Sandbox;
@@ -96,7 +97,7 @@ test(
     assert.equal(sb.dns?.get(DNS_ENDPOINT_NAME), '127.0.0.1', 'reset points the name at blue again');
     // The previous case left the name on green, and this process's resolver caches answers for their TTL (as an
     // application's would): wait it out, or the setup connection reaches read-only green from the cache.
-    await new Promise((r) => setTimeout(r, TTL_S * 1000 + 100));
+    await sleep(TTL_S * 1000 + 100);
     const m = await measure(scenario('pool'), { sandbox: sb });
     const file = readResults(m.resultsPath);
     const flip = flipMs(file);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import { createServer } from 'node:net';
 import { startSandbox, type Sandbox, type SandboxEvent } from '../src/sandbox/index.js';
+import { sleep } from '../src/util/sleep.js';
 
 const events: SandboxEvent[] = [];
 const sb: Sandbox = await startSandbox({ topology: 'blue-green', onEvent: (e) => events.push(e) });
@@ -78,7 +79,7 @@ test('blue-green: replication runs, the app user is bound by read_only, switchov
       });
     if (Number(rows[0]?.n) === 1) break;
     assert.ok(Date.now() < deadline, 'row replicated to green within 10 s');
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   // The emulated mysql.rds_topology: readable by the app user, one row per environment, AVAILABLE.
   const topo = await connect();

@@ -3,23 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
-import { bufferIo } from '../src/io.js';
 import { scenarioSchema } from '../src/scenario/schema.js';
+import { runMain } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'downtime-scenario-cmd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const shipped = (name: string): string => new URL(`../../scenarios/${name}.yaml`, import.meta.url).pathname;
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = bufferIo();
-  const code = await main(args, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
-}
-
 test('downtime scenario: one summary line per good file, exit 0', async () => {
-  const r = await cli(['scenario', shipped('local-blue-green'), shipped('local-in-place')]);
+  const r = await runMain(['scenario', shipped('local-blue-green'), shipped('local-in-place')]);
   assert.equal(r.err, '');
   assert.equal(r.code, ExitCode.Ok);
   assert.equal(
@@ -33,7 +26,7 @@ test('downtime scenario: every bad file reported, good ones still checked, exit 
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'name: b\nsandbox: single\nduration: 30\n');
   const missing = join(dir, 'missing.yaml');
-  const r = await cli(['scenario', missing, bad, shipped('rds-in-place')]);
+  const r = await runMain(['scenario', missing, bad, shipped('rds-in-place')]);
   assert.equal(r.code, ExitCode.InputFile);
   assert.equal(
     r.err,
@@ -44,7 +37,7 @@ test('downtime scenario: every bad file reported, good ones still checked, exit 
 });
 
 test('downtime scenario --json: the redacted scenario, one line each; --schema: the schema', async () => {
-  const r = await cli(['scenario', '--json', shipped('rds-blue-green')]);
+  const r = await runMain(['scenario', '--json', shipped('rds-blue-green')]);
   assert.equal(r.code, ExitCode.Ok);
   const lines = r.out.trimEnd().split('\n');
   assert.equal(lines.length, 1);
@@ -52,13 +45,13 @@ test('downtime scenario --json: the redacted scenario, one line each; --schema: 
   assert.equal(parsed.redacted, true);
   assert.deepEqual(parsed.db.password, { from: 'env', name: 'MYSQL_PWD', valueStored: false });
 
-  const s = await cli(['scenario', '--schema']);
+  const s = await runMain(['scenario', '--schema']);
   assert.equal(s.code, ExitCode.Ok);
   assert.deepEqual(JSON.parse(s.out), JSON.parse(JSON.stringify(scenarioSchema)));
 });
 
 test('downtime scenario with nothing to check is a usage error', async () => {
-  const r = await cli(['scenario']);
+  const r = await runMain(['scenario']);
   assert.equal(r.code, ExitCode.Usage);
   assert.equal(
     r.err,

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { freePort } from '../src/sandbox/index.js';
+import { sleep } from '../src/util/sleep.js';
 
 let ts: TestServer | undefined;
 after(async () => {
@@ -149,7 +150,7 @@ test('a server started by a process that exits without cleanup does not outlive 
   assert.equal(out.code, 3);
   const { pid, dir } = JSON.parse(out.stdout ?? '') as { pid: number; dir: string };
   try {
-    for (let i = 0; i < 250 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && alive(pid); i++) await sleep(20);
     assert.equal(alive(pid), false);
   } finally {
     if (alive(pid)) process.kill(pid, 'SIGKILL');

@@ -4,12 +4,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
-import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
 import type { EventRecord, ResultsFile } from '../src/results/types.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { runMain, type CliOutput } from './helpers/cli.js';
 
 /**
  * `--connection pool,per-probe`: both client models measured in one run against one blue/green switchover.
@@ -26,11 +26,10 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]) {
+async function cli(args: string[]): Promise<CliOutput> {
   const io = bufferIo({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
   io.cwd = dir;
-  const code = await main(args, io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
+  return runMain(args, io);
 }
 
 function serverIds(events: EventRecord[]): number[] {

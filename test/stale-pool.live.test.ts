@@ -26,7 +26,9 @@ import type { ConnectionModel, EventRecord, ResultsFile } from '../src/results/t
 import { startDnsServer, type DnsServer } from '../src/sandbox/endpoint/dns.js';
 import { startServer, type MysqlServer } from '../src/sandbox/index.js';
 import { startReplication, waitCaughtUp } from '../src/sandbox/topology/replication.js';
+import { sleep } from '../src/util/sleep.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { targetAt, testRunOptions } from './helpers/run-options.js';
 
 const NAME = 'db.sandbox.test';
 const BLUE_IP = '127.0.0.1';
@@ -86,7 +88,7 @@ async function startPair(tag: string): Promise<Pair> {
     await dns.set(NAME, BLUE_IP);
     // The previous case left the name on green, and this process's resolver caches answers for their TTL, as
     // an application's would: the setup connection must not reach the new green from that cached answer.
-    await new Promise((r) => setTimeout(r, TTL_S * 1000 + 100));
+    await sleep(TTL_S * 1000 + 100);
     const g = green;
     return {
       blue,
@@ -105,35 +107,22 @@ async function startPair(tag: string): Promise<Pair> {
 }
 
 function options(model: ConnectionModel, pair: Pair, out: string, actions: RunOptions['actions']): RunOptions {
-  return {
-    target: {
-      host: NAME,
-      port: pair.blue.port,
-      user: USER,
-      database: DATABASE,
-      url: `mysql://${USER}@${NAME}:${pair.blue.port}/${DATABASE}`,
-    },
+  return testRunOptions({
+    target: targetAt(NAME, pair.blue.port, USER, DATABASE),
     dnsServer: dns.address,
     password: pair.password,
-    passwordSource: 'test',
-    label: out,
     rates: { read: RATE, write: RATE },
     durationMs: DURATION_MS,
-    workers: 1,
     connection: model,
     timeoutMs: TIMEOUT_MS,
-    connectTimeoutMs: TIMEOUT_MS,
-    maxInFlight: 512,
     poolSize: 4,
     table: TABLE,
     out,
-    overwrite: false,
-    progress: false,
     verify: true,
     keep: true, // the rows stay, so the test can compare blue's and green's own tables
     pollTopology: false,
     actions,
-  };
+  });
 }
 
 async function seqsOn(server: MysqlServer, runId: string): Promise<Set<number>> {

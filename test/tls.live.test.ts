@@ -18,12 +18,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli.js';
 import { ExitCode } from '../src/errors.js';
 import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
+import { sleep } from '../src/util/sleep.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { runMain, type CliOutput } from './helpers/cli.js';
 
 let dir: string;
 let tlsSrv: TestServer;
@@ -99,10 +100,11 @@ after(async () => {
 const url = (host = '127.0.0.1', user = USER, srv = tlsSrv): string =>
   `mysql://${user}@${host}:${srv.server.port}/probe`;
 
-async function run(target: string, args: string[], password = PASSWORD) {
-  const io = bufferIo({ MYSQL_PWD: password });
-  const code = await main(['run', '--target', target, '--no-progress', '--workers', '1', ...args], io);
-  return { code, out: io.out.join(''), err: io.err.join('') };
+function run(target: string, args: string[], password = PASSWORD): Promise<CliOutput> {
+  return runMain(
+    ['run', '--target', target, '--no-progress', '--workers', '1', ...args],
+    bufferIo({ MYSQL_PWD: password }),
+  );
 }
 
 /** Every file under `path`, read as text (a report directory, a results file). */
@@ -360,13 +362,13 @@ test('mid-run, a certificate that no longer matches fails new connections with c
   ]);
   const deadline = Date.now() + 30_000;
   while (!(existsSync(out) && readFileSync(out, 'utf8').includes('"type":"header"')) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   copyFileSync(join(dir, 'elsewhere-cert.pem'), join(dir, 'server.pem'));
   copyFileSync(join(dir, 'elsewhere-cert.key'), join(dir, 'server.key'));
   await tlsSrv.server.rootQuery('FLUSH SSL');
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   copyFileSync(join(dir, 'localhost-cert.pem'), join(dir, 'server.pem'));
   copyFileSync(join(dir, 'localhost-cert.key'), join(dir, 'server.key'));
   await tlsSrv.server.rootQuery('FLUSH SSL');

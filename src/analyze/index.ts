@@ -5,23 +5,8 @@ import { analyzeOp } from './ops.js';
 import { disruptionOf, fullOutageOf, outagesOf, totalsOf, unobservedOf, type Scans } from './outages.js';
 import { SUMMARY_VERSION, type Analysis, type OpSummary, type SecondPoint, type Summary } from './types.js';
 
-export { parseThreshold, evaluateThresholds, validateThreshold, THRESHOLD_METRICS } from './thresholds.js';
-export type { Threshold, ThresholdResult } from './thresholds.js';
-export { SUMMARY_VERSION } from './types.js';
-export type {
-  Analysis,
-  Availability,
-  IdentityChange,
-  LatencyMs,
-  OpSummary,
-  Outage,
-  OutageOp,
-  ReplicationLag,
-  SecondPoint,
-  Span,
-  Summary,
-} from './types.js';
-export { MONTH_MS, availabilityOf } from './availability.js';
+export type { Analysis, LatencyMs, OpSummary, Outage, OutageOp, Summary } from './types.js';
+export { MONTH_MS } from './availability.js';
 export { addHistogram } from './latency.js';
 
 export function analyze(results: ResultsFile): Summary {

@@ -3,7 +3,7 @@ import type { Op, SecondRecord } from '../results/types.js';
 import type { LatencyMs, SecondPoint } from './types.js';
 
 /** Percentiles of a histogram of µs, in ms to the µs; null when it holds nothing. */
-export function latencyOf(h: Histogram): LatencyMs | null {
+function latencyOf(h: Histogram): LatencyMs | null {
   if (h.totalCount === 0) return null;
   const ms = (us: number): number => Math.round(us) / 1000;
   return {

@@ -3,7 +3,7 @@ import type { ResultsHeader, ResultsLine } from '../results/types.js';
 import { DEFAULT_SKEW_BOUND_MS, estimateSkews, skewWarning, type SkewEstimate } from './skew.js';
 
 export type { MergeInput } from '../results/merge.js';
-export { DEFAULT_SKEW_BOUND_MS, type SkewEstimate } from './skew.js';
+export { DEFAULT_SKEW_BOUND_MS } from './skew.js';
 
 /**
  * `downtime merge` as a library function: several load hosts' runs of one scenario, combined into one results

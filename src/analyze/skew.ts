@@ -1,4 +1,5 @@
 import { OPS, type Op, type ResultsFile } from '../results/types.js';
+import { formatMs } from '../util/duration.js';
 import { scanOp, type OpScan, type OpWindow } from './windows.js';
 
 /**
@@ -83,15 +84,11 @@ export function estimateSkews(
 
 /** The warning for a skew beyond its bound, against the reference source. */
 export function skewWarning(s: SkewEstimate, referenceId: string): string {
-  return `clock skew: ${s.source} is ${fmtMs(s.skewMs ?? 0)} off ${referenceId} (from ${s.from ?? '?'}), more than ${fmtMs(s.boundMs)}: windows mix two clocks; sync the hosts' clocks (chrony/NTP)`;
+  return `clock skew: ${s.source} is ${formatMs(s.skewMs ?? 0)} off ${referenceId} (from ${s.from ?? '?'}), more than ${formatMs(s.boundMs)}: windows mix two clocks; sync the hosts' clocks (chrony/NTP)`;
 }
 
 function longest(ws: readonly OpWindow[]): OpWindow | undefined {
   let best: OpWindow | undefined;
   for (const w of ws) if (!best || w.endMs - w.startMs > best.endMs - best.startMs) best = w;
   return best;
-}
-
-function fmtMs(ms: number): string {
-  return `${ms.toFixed(1)} ms`;
 }

@@ -6,7 +6,7 @@ import type { Summary } from './types.js';
  * Pass/fail thresholds on a summary, k6-style: `write_downtime<60s`, `lost_writes==0`, `read_availability>=99.9%`.
  * Durations take a unit (ms, s, m, h; a bare 0 is fine), availability a `%`, counts a whole number.
  */
-export type Comparator = '<' | '<=' | '>' | '>=' | '==' | '!=';
+type Comparator = '<' | '<=' | '>' | '>=' | '==' | '!=';
 type Kind = 'duration' | 'percent' | 'count' | 'number';
 
 export interface Threshold {
@@ -93,7 +93,7 @@ function opMetrics(): Record<string, Metric> {
   return out;
 }
 
-export const METRICS: Record<string, Metric> = {
+const METRICS: Record<string, Metric> = {
   ...opMetrics(),
   full_downtime: {
     kind: 'duration',

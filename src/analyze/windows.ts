@@ -54,7 +54,7 @@ export interface OpWindow {
   grossEndMs: number;
 }
 
-export interface Gap {
+interface Gap {
   op: Op;
   startMs: number;
   endMs: number;
@@ -227,10 +227,9 @@ function addToWindow(w: OpWindow, first: number, count: number, outcome: string)
 }
 
 // Lives with intendedMs() in results/types.ts, which also knows merged (multi-source) schedules.
-export { seqAtOrAfter };
 
 /** Not-ok probes of `w` whose intended time lies in [fromMs, toMs), by class. */
-export function errorsBetween(w: OpWindow, schedule: OpSchedule, fromMs: number, toMs: number): Record<string, number> {
+function errorsBetween(w: OpWindow, schedule: OpSchedule, fromMs: number, toMs: number): Record<string, number> {
   const lo = seqAtOrAfter(schedule, fromMs);
   const hi = seqAtOrAfter(schedule, toMs);
   const out: Record<string, number> = {};
@@ -339,7 +338,7 @@ export function grossIntervals(scan: OpScan): [number, number][] {
 }
 
 /** Overlapping or touching intervals joined, in order. */
-export function unionIntervals(intervals: [number, number][]): [number, number][] {
+function unionIntervals(intervals: [number, number][]): [number, number][] {
   const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
   const out: [number, number][] = [];
   for (const [s, e] of sorted) {

@@ -6,7 +6,7 @@ import { readResults } from '../results/reader.js';
 import { formatCompareTable, renderCompare } from '../report/index.js';
 import type { CommandContext } from './context.js';
 
-export interface CompareOptions {
+interface CompareOptions {
   files: string[];
   /** Output directory; default `compare/` next to the first file. */
   out?: string;
@@ -14,7 +14,7 @@ export interface CompareOptions {
 }
 
 /** Core of `downtime compare`: every file is read (and checked) before anything is written. */
-export async function compareCommandCore(opts: CompareOptions, io: Io): Promise<number> {
+async function compareCommandCore(opts: CompareOptions, io: Io): Promise<number> {
   if (opts.files.length < 2) {
     throw new DowntimeError(
       'compare needs two or more results files, e.g. downtime compare a.ndjson b.ndjson',

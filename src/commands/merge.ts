@@ -6,6 +6,7 @@ import type { Io } from '../io.js';
 import { mergeResults, DEFAULT_SKEW_BOUND_MS } from '../analyze/merge.js';
 import { readResults } from '../results/reader.js';
 import { assertWritableOutput } from '../results/writer.js';
+import { formatMs } from '../util/duration.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import type { CommandContext } from './context.js';
 
@@ -29,7 +30,7 @@ export function mergeCommandCore(opts: MergeCommandOptions, io: Io): number {
   const srcs = merged.header.sources ?? [];
   const skew = srcs
     .slice(1)
-    .map((s) => `${s.id} ${s.skewMs === null ? 'unknown' : `${s.skewMs.toFixed(1)} ms`}`)
+    .map((s) => `${s.id} ${s.skewMs === null ? 'unknown' : formatMs(s.skewMs)}`)
     .join(', ');
   io.stdout(`merged ${srcs.length} runs into ${opts.out} (clock skew vs ${srcs[0]?.id ?? '?'}: ${skew})\n`);
   return ExitCode.Ok;

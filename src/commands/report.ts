@@ -8,7 +8,7 @@ import { formatSummaryTable, renderReport, summaryJson } from '../report/index.j
 import { reportDirFor } from '../scenario/outputs.js';
 import type { CommandContext } from './context.js';
 
-export interface ReportOptions {
+interface ReportOptions {
   file: string;
   /** Output directory; default: the results file's name without extension, next to it. */
   out?: string;
@@ -20,7 +20,7 @@ export interface ReportOptions {
 export { reportDirFor as defaultReportDir };
 
 /** Core of `downtime report`: returns the exit code (99 when a threshold failed). */
-export async function reportCommandCore(opts: ReportOptions, io: Io): Promise<number> {
+async function reportCommandCore(opts: ReportOptions, io: Io): Promise<number> {
   const file = resolve(io.cwd, opts.file);
   const results = readResults(file);
   const outDir = resolve(io.cwd, opts.out ?? reportDirFor(opts.file));
@@ -42,7 +42,7 @@ export async function reportCommandCore(opts: ReportOptions, io: Io): Promise<nu
   return ExitCode.Ok;
 }
 
-export function parseThresholdArgs(values: unknown): Threshold[] {
+function parseThresholdArgs(values: unknown): Threshold[] {
   const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
   return list.map((v) => {
     if (typeof v !== 'string')

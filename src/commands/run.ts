@@ -3,7 +3,7 @@ import { finishRun, runFromArgs } from '../run/finish.js';
 import type { RunArgs } from '../run/plan.js';
 import type { CommandContext } from './context.js';
 
-export function runFlags<T>(y: Argv<T>) {
+function runFlags<T>(y: Argv<T>) {
   // No yargs defaults here (defaultDescription only): an option left out must stay undefined, so that
   // a scenario's value is not replaced by a default nobody typed.
   return y

@@ -9,7 +9,7 @@ import type { ParsedScenario, ScenarioAction, ThresholdValidator } from '../scen
 import { formatDuration } from '../util/duration.js';
 import type { CommandContext } from './context.js';
 
-export interface ScenarioCheckOptions {
+interface ScenarioCheckOptions {
   files: string[];
   /** Print each parsed scenario (redacted) as one JSON line instead of a summary. */
   json: boolean;
@@ -23,7 +23,7 @@ export interface ScenarioCheckOptions {
  * reported (one line per bad file), so a CI job can check a folder of scenarios in one go.
  * Returns the exit code: 0 when all are good, else that of the first bad file.
  */
-export function checkScenarios(opts: ScenarioCheckOptions, io: Io): number {
+function checkScenarios(opts: ScenarioCheckOptions, io: Io): number {
   if (opts.schema) {
     io.stdout(JSON.stringify(scenarioSchema, null, 2) + '\n');
     if (opts.files.length === 0) return ExitCode.Ok;
@@ -51,7 +51,7 @@ export function checkScenarios(opts: ScenarioCheckOptions, io: Io): number {
 }
 
 /** One line saying what a run of the scenario will do, e.g. for `downtime scenario` and run banners. */
-export function summarizeScenario(s: ParsedScenario): string {
+function summarizeScenario(s: ParsedScenario): string {
   const where = s.db.kind === 'sandbox' ? `sandbox ${s.db.sandbox}` : `target ${s.db.url}`;
   const rates = [
     s.load.readsPerSec > 0 ? `${s.load.readsPerSec} reads/s` : '',

@@ -3,6 +3,7 @@ import type { Io } from '../io.js';
 import { intendedMs, type EventInput, type OpSchedule, type WriteVerification } from '../results/types.js';
 import type { RunOptions } from './options.js';
 import { connectOnce } from './setup.js';
+import { sleep } from '../util/sleep.js';
 import { WriteLedger, boundLockWaits, deleteRunRows, presentSeqs } from './verify.js';
 
 /** What verification found: the comparison, or why there is none. */
@@ -63,7 +64,7 @@ export async function cleanUp(opts: RunOptions, runId: string, event: (e: EventI
 }
 
 /** How long verification and clean-up keep trying to reach an endpoint that is down when the run ends. */
-export const AFTER_RUN_CONNECT_MS = 10_000;
+const AFTER_RUN_CONNECT_MS = 10_000;
 
 /**
  * A connection for verification or clean-up. The endpoint may be down for a moment when the run ends (a
@@ -78,7 +79,7 @@ async function connectAfterRun(opts: RunOptions): Promise<Awaited<ReturnType<typ
     } catch (err) {
       const unreachable = isDowntimeError(err) && err.exitCode === ExitCode.Unreachable;
       if (!unreachable || Date.now() >= until) throw err;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
 }

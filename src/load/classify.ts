@@ -1,27 +1,8 @@
 /**
  * Failure classification: every failed probe gets one stable class name. These names appear in
- * results files, reports and thresholds, so they are a contract (docs/error-classes.md).
+ * results files, reports and thresholds, so they are a contract: docs/error-classes.md lists and explains them.
  */
 import { isTlsError } from './tls.js';
-
-export const ERROR_CLASSES = {
-  'read-only': 'the server refused a write because it is read-only (1290 and friends): a write block',
-  refused: 'TCP connection refused: nothing listening on the port',
-  reset: 'the connection was reset by the peer (ECONNRESET)',
-  'lost-connection': 'the server closed the connection or it broke mid-query',
-  timeout: 'the probe did not complete within --timeout of its intended time (connect or query)',
-  'too-many-connections': 'the server refused the connection: max_connections reached (1040)',
-  dns: 'the endpoint name did not resolve (ENOTFOUND / EAI_AGAIN; with --dns-server also SERVFAIL, no answer, DNS server unreachable)',
-  tls: 'TLS failed: the server offers none (--ssl-mode required or stronger), or its certificate did not verify (--ssl-mode verify-ca / verify-identity)',
-  'access-denied': 'the server refused the credentials or the database (1045 / 1044)',
-  'server-shutdown': 'the server is shutting down (1053)',
-  'connection-killed': 'the connection was killed on the server (1927 / KILL)',
-  unreachable: 'no route to the host (EHOSTUNREACH / ENETUNREACH)',
-  protocol: 'the peer does not speak the MySQL protocol, or broke it',
-  dropped: 'the harness could not start the probe: the in-flight cap was reached (not sent)',
-} as const;
-
-export type KnownErrorClass = keyof typeof ERROR_CLASSES;
 
 interface ErrorLike {
   code?: unknown;

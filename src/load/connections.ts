@@ -62,7 +62,7 @@ function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connectio
 }
 
 /** What a new connection learned about its server when it connected (who answers it, and where it went). */
-export interface ConnectedInfo {
+interface ConnectedInfo {
   /** Pool: from one identity query per new connection; per-probe: null (reads carry it; no extra round trip). */
   identity: Identity | null;
   /** The server version from the handshake. */
@@ -75,7 +75,7 @@ export interface ConnectedInfo {
 export type OnConnected = (info: ConnectedInfo) => void;
 
 /** The identity query a pooled connection runs once, right after its handshake. */
-export const IDENTITY_SQL =
+const IDENTITY_SQL =
   'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
 
 /**
@@ -304,7 +304,7 @@ export class PoolStrategy implements ConnectionStrategy {
   }
 }
 
-export class PerProbeStrategy implements ConnectionStrategy {
+class PerProbeStrategy implements ConnectionStrategy {
   private open = 0;
   constructor(
     private readonly cfg: WorkerConfig['conn'],
@@ -346,7 +346,7 @@ export class PerProbeStrategy implements ConnectionStrategy {
 }
 
 /** Tears a connection down at once and marks it dead (its pending callbacks get an error). */
-export function destroy(conn: Connection): void {
+function destroy(conn: Connection): void {
   try {
     conn.destroy();
   } catch {

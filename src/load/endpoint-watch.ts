@@ -1,11 +1,12 @@
 import { isIP } from 'node:net';
 import { oneLine } from '../errors.js';
+import { timeOfDay } from '../util/time.js';
 import type { Op } from '../results/types.js';
 import { resolveNow, resolverFor } from './resolve.js';
 import type { EventInput } from '../results/types.js';
 
 /** How often the endpoint's name is resolved during a run. */
-export const WATCH_EVERY_MS = 250;
+const WATCH_EVERY_MS = 250;
 /** Caps: a name that keeps changing its answer (a rotating endpoint) must not flood the results file. */
 const MAX_EVENTS = 1000;
 const MAX_STALE_WARNINGS = 20;
@@ -150,40 +151,25 @@ export class EndpointWatcher {
     const key = `${cur.generation}\u0000${op}\u0000${address}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
+    const warn = (detail: Record<string, unknown>): void =>
+      this.event({
+        atMs: intendedMs,
+        kind: 'warning',
+        name: 'stale-endpoint',
+        detail: { op, address, worker, host: this.host, ...detail },
+      });
     if (++this.staleWarnings > MAX_STALE_WARNINGS) {
       if (this.staleWarnings === MAX_STALE_WARNINGS + 1) {
-        this.event({
-          atMs: intendedMs,
-          kind: 'warning',
-          name: 'stale-endpoint',
-          detail: {
-            op,
-            address,
-            worker,
-            host: this.host,
-            message: `more than ${MAX_STALE_WARNINGS} stale-endpoint warnings (does ${this.host} rotate among addresses, as a reader endpoint does? then this check does not apply); no more are recorded`,
-          },
+        warn({
+          message: `more than ${MAX_STALE_WARNINGS} stale-endpoint warnings (does ${this.host} rotate among addresses, as a reader endpoint does? then this check does not apply); no more are recorded`,
         });
       }
       return;
     }
-    const since = new Date(cur.sinceMs).toISOString().slice(11, 23);
+    const since = timeOfDay(cur.sinceMs);
     const message = `${op}s acknowledged by ${address} though ${this.host} has resolved to ${cur.addresses.join(', ')} since ${since} UTC (a stale pool or DNS cache: the old instance is still in use)`;
     this.say(message);
-    this.event({
-      atMs: intendedMs,
-      kind: 'warning',
-      name: 'stale-endpoint',
-      detail: {
-        op,
-        address,
-        worker,
-        host: this.host,
-        resolvesTo: cur.addresses,
-        resolvedAtMs: cur.sinceMs,
-        message,
-      },
-    });
+    warn({ resolvesTo: cur.addresses, resolvedAtMs: cur.sinceMs, message });
   }
 
   async close(): Promise<void> {

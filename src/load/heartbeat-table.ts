@@ -11,7 +11,7 @@ export function heartbeatTable(table: string): string {
   return `${table}_heartbeat`;
 }
 
-export function createHeartbeatSql(table: string): string {
+function createHeartbeatSql(table: string): string {
   return (
     `CREATE TABLE IF NOT EXISTS \`${table}\` (` +
     'run_id CHAR(36) NOT NULL, seq BIGINT NOT NULL, sent_us BIGINT NOT NULL, server_id BIGINT NOT NULL, ' +
@@ -20,7 +20,7 @@ export function createHeartbeatSql(table: string): string {
 }
 
 /** The columns the heartbeat relies on, and the data types it accepts for each. */
-export const HEARTBEAT_COLUMNS: Record<string, RegExp> = {
+const HEARTBEAT_COLUMNS: Record<string, RegExp> = {
   run_id: /^(char|varchar)$/i,
   seq: /^bigint$/i,
   sent_us: /^bigint$/i,

@@ -8,14 +8,7 @@ import type { Target } from './target.js';
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, READ, UPSERT, heartbeatTable } from './heartbeat-table.js';
 import { LagRecorder } from './lag-recorder.js';
 
-export {
-  HEARTBEAT_INTERVAL_MS,
-  HEARTBEAT_TIMEOUT_MS,
-  createHeartbeatSql,
-  ensureHeartbeatTable,
-  heartbeatTable,
-  HEARTBEAT_COLUMNS,
-} from './heartbeat-table.js';
+export { HEARTBEAT_INTERVAL_MS, ensureHeartbeatTable, heartbeatTable } from './heartbeat-table.js';
 export { LagRecorder } from './lag-recorder.js';
 
 /**

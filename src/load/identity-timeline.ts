@@ -1,9 +1,5 @@
+import { timeOfDay } from '../util/time.js';
 import { identityKey, type EventInput, type Identity, type Op } from '../results/types.js';
-
-/** "12:03:41.120" (UTC). */
-function clockOf(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 23);
-}
 
 /** A change of the answering server as seen on a connection: by a read, or when a connection was opened. */
 export type IdentityVia = 'read' | `connect (${Op}s)`;
@@ -49,7 +45,7 @@ export class IdentityTimeline {
     this.event({
       atMs: Math.max(m.atMs, this.notBeforeMs),
       kind: 'note',
-      name: `${m.op} connections ${previous === undefined ? '' : 'now '}reach ${m.version ?? '?'}${m.address ? ` at ${m.address}` : ''} from ${clockOf(m.atMs)}`,
+      name: `${m.op} connections ${previous === undefined ? '' : 'now '}reach ${m.version ?? '?'}${m.address ? ` at ${m.address}` : ''} from ${timeOfDay(m.atMs)}`,
       detail: { op: m.op, version: m.version, address: m.address, worker, connectedAtMs: m.atMs },
     });
   }
@@ -93,7 +89,7 @@ export class IdentityTimeline {
     this.event({
       atMs: fromMs,
       kind: 'identity',
-      name: `${previous === null ? 'answered' : 'now answered'} by ${who} from ${clockOf(intendedAtMs)}`,
+      name: `${previous === null ? 'answered' : 'now answered'} by ${who} from ${timeOfDay(intendedAtMs)}`,
       detail: { ...id, address, via, worker, answeredAtMs: atMs },
     });
     if (returning && previous !== null) {

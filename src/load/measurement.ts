@@ -11,8 +11,9 @@ import {
   type ResultsTrailer,
   type SecondRecord,
 } from '../results/types.js';
-import { errnoWords } from '../util/fs-atomic.js';
+import { errnoWords } from '../util/errno.js';
 import { formatDuration } from '../util/duration.js';
+import { sleepUnref } from '../util/sleep.js';
 import { cleanUp, verifyWrites, type Verified } from './after-run.js';
 import { EndpointWatcher } from './endpoint-watch.js';
 import { resultsHeader } from './header.js';
@@ -32,8 +33,7 @@ import { TopologyPoller } from './topology-poller.js';
 import { WriteLedger } from './verify.js';
 import { WorkerPool } from './workers.js';
 
-export type { ActionContext, EventInput, PasswordRefresh, RunAction, RunOptions, RunResult } from './options.js';
-export { DEFAULT_POOL_SIZE } from './options.js';
+export type { RunAction, RunOptions, RunResult } from './options.js';
 
 /** How long after the last probe's deadline workers may take to report before they are given up on. */
 const WORKER_GRACE_MS = 5_000;
@@ -371,11 +371,11 @@ class Measurement {
     clearTimeout(watchdog);
     this.actions?.cancel();
     unregister();
-    if (!this.abandoned) await Promise.race([this.actions?.settled(), this.abandonedPromise, delay(5_000)]);
+    if (!this.abandoned) await Promise.race([this.actions?.settled(), this.abandonedPromise, sleepUnref(5_000)]);
     // Side by side, the actions run in the first member: the others wait for their end events (bounded).
     if (side !== undefined) {
       if (side.index === 0) side.group.actionsSettled();
-      else if (!this.abandoned) await Promise.race([side.group.actionsDone, this.abandonedPromise, delay(5_000)]);
+      else if (!this.abandoned) await Promise.race([side.group.actionsDone, this.abandonedPromise, sleepUnref(5_000)]);
     }
     return this.end();
   }
@@ -422,8 +422,4 @@ class Measurement {
     const header = this.header as ResultsHeader;
     return { path: writer.path, runId: this.runId, header, trailer, abandoned: this.abandoned };
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

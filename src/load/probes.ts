@@ -5,7 +5,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
  * The probe SQL. Placeholders `:run_id`, `:seq`, `:intended_ms` are replaced by bound parameters, so
  * user-supplied --read-sql / --write-sql get the same values the defaults do.
  */
-export const PLACEHOLDERS = ['run_id', 'seq', 'intended_ms'] as const;
+const PLACEHOLDERS = ['run_id', 'seq', 'intended_ms'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 export function defaultWriteSql(table: string): string {

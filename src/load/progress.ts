@@ -37,7 +37,7 @@ export class ProgressPrinter {
   }
 }
 
-export function progressLine(records: SecondRecord[], t0Ms: number): string {
+function progressLine(records: SecondRecord[], t0Ms: number): string {
   const sec = records[0]?.sec ?? 0;
   const elapsed = sec - Math.floor(t0Ms / 1000) + 1;
   const parts: string[] = [];

@@ -1,5 +1,5 @@
 import { OK, identityKey, type Op, type Run, type SecondRecord, type ServerSeen } from '../results/types.js';
-import { encodeHistogram, mergeEncoded } from '../results/histogram.js';
+import { mergeEncodedText } from '../results/histogram.js';
 import type { WorkerBucket } from './protocol.js';
 
 /**
@@ -119,9 +119,7 @@ export function mergeBuckets(
     carry.ok = ok;
     carry.afterUs = afterUs;
   }
-  const hists = parts.map((p) => p.hist).filter((h): h is string => h !== null);
-  const hist =
-    hists.length === 0 ? null : hists.length === 1 ? (hists[0] as string) : encodeHistogram(mergeEncoded(hists));
+  const hist = mergeEncodedText(parts.map((p) => p.hist));
   return {
     type: 'second',
     op,

@@ -98,7 +98,7 @@ export function resolverFor(server: string): EndpointResolver {
  * under the connection's connect timeout, so that a DNS server that does not answer shows as `dns`, not
  * as a connect timeout). Errors keep c-ares' code and syscall (queryA).
  */
-export function lookupVia(resolver: EndpointResolver, timeoutMs: number): LookupFunction {
+function lookupVia(resolver: EndpointResolver, timeoutMs: number): LookupFunction {
   return (hostname, options, callback) => {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_resolve, reject) => {

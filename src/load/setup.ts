@@ -127,7 +127,7 @@ export async function connectForSetup(
 }
 
 /** Turns a connect failure into a DowntimeError. Never includes the password. */
-export function connectError(err: unknown, opts: ConnectOptions): DowntimeError {
+function connectError(err: unknown, opts: ConnectOptions): DowntimeError {
   if (err instanceof DowntimeError) return err;
   const { target } = opts;
   const where = `${target.host}:${target.port}`;

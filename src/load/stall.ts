@@ -1,3 +1,5 @@
+import { formatOffset, formatSeconds } from '../util/duration.js';
+
 /**
  * The harness's own stalls. A worker whose event loop does not run (a paused VM, a GC storm, SIGSTOP, a
  * machine too busy) sends probes late and notices their deadlines late: a probe that "timed out" then may
@@ -112,11 +114,11 @@ export class StallLog {
     this.open = null;
     if (++this.written > MAX_STALL_EVENTS) return;
     const durationMs = o.toMs - o.fromMs;
-    const seconds = (durationMs / 1000).toFixed(durationMs < 10_000 ? 2 : 1);
+    const seconds = formatSeconds(durationMs);
     const message =
       this.written === MAX_STALL_EVENTS
-        ? `the harness stalled ${seconds} s (and more stalls follow, not listed): its own trouble, not the database's`
-        : `the harness stalled ${seconds} s (its event loop did not run: a paused VM or process, GC, an overloaded machine); probes it could not send or watch then are counted as stalled, not as the database's downtime`;
+        ? `the harness stalled ${seconds} (and more stalls follow, not listed): its own trouble, not the database's`
+        : `the harness stalled ${seconds} (its event loop did not run: a paused VM or process, GC, an overloaded machine); probes it could not send or watch then are counted as stalled, not as the database's downtime`;
     this.event({
       atMs: o.fromMs,
       endMs: o.toMs,
@@ -124,7 +126,7 @@ export class StallLog {
       name: 'harness-stall',
       detail: { message, durationMs, workers: o.workers.size },
     });
-    const at = Math.max(0, o.fromMs - this.t0Ms) / 1000;
-    this.say(`downtime: warning: harness-stall: ${seconds} s at +${at.toFixed(1)} s; not counted as downtime\n`);
+    const at = formatOffset(Math.max(0, o.fromMs - this.t0Ms), 1);
+    this.say(`downtime: warning: harness-stall: ${seconds} at ${at}; not counted as downtime\n`);
   }
 }

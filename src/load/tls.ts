@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { DowntimeError, ExitCode } from '../errors.js';
+import { readErrorWords } from '../util/errno.js';
 
-export const SSL_MODES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+const SSL_MODES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
+type SslMode = (typeof SSL_MODES)[number];
 
 /** What every connection of a run does about TLS. Plain data: no functions, so it can go to workers. */
 export interface TlsConfig {
@@ -32,7 +33,7 @@ export interface Mysql2Ssl {
   verifyIdentity: boolean;
 }
 
-export function isSslMode(v: unknown): v is SslMode {
+function isSslMode(v: unknown): v is SslMode {
   return typeof v === 'string' && (SSL_MODES as readonly string[]).includes(v);
 }
 
@@ -60,22 +61,13 @@ export function tlsConfig(
 }
 
 /** Reads a PEM CA bundle; anything else is a one-line input error. */
-export function readCaFile(file: string): string {
+function readCaFile(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : (code ?? 'unreadable');
     throw new DowntimeError(
-      `cannot read --ssl-ca ${file}: ${why}; point it at a PEM CA bundle (e.g. the RDS global-bundle.pem)`,
+      `cannot read --ssl-ca ${file}: ${readErrorWords(err)}; point it at a PEM CA bundle (e.g. the RDS global-bundle.pem)`,
       ExitCode.InputFile,
     );
   }

@@ -17,8 +17,8 @@ export const TOPOLOGY_PHASES: Record<string, string> = {
 };
 
 /** Poll interval while a switchover is under way, and otherwise. */
-export const FAST_POLL_MS = 100;
-export const SLOW_POLL_MS = 1000;
+const FAST_POLL_MS = 100;
+const SLOW_POLL_MS = 1000;
 
 /** The deployment's status from the table's rows: the source's while it is listed, else the target's. */
 export function deploymentStatus(rows: { role: string; status: string }[]): string | null {

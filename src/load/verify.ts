@@ -73,7 +73,7 @@ export class WriteLedger {
  * transaction) must not make verification or clean-up wait silently: MariaDB waits a day by default, MySQL a
  * year. Waits on this session end after this long with ER_LOCK_WAIT_TIMEOUT, which the run reports.
  */
-export const VERIFY_LOCK_WAIT_S = 10;
+const VERIFY_LOCK_WAIT_S = 10;
 
 export async function boundLockWaits(conn: mysql.Connection): Promise<void> {
   await conn.query(

@@ -16,8 +16,8 @@ import {
 } from './text/index.js';
 
 export { formatSummaryTable, formatCompareTable, formatAvailability, formatNines } from './text/index.js';
-export { outcomeChart, latencyChart, lagChart, compareChart, downtimeBarChart, alignmentOf } from './charts/index.js';
-export { renderPng, pngSize } from './render.js';
+export { outcomeChart, latencyChart, lagChart, compareChart, downtimeBarChart } from './charts/index.js';
+export { pngSize } from './render.js';
 
 export interface RenderReportOptions {
   /** Thresholds to evaluate; `lost_writes==0` is added when writes were verified and none names lost_writes. */

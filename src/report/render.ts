@@ -107,7 +107,7 @@ function label(ctx: Ctx, text: string, x: number, y: number, color: string, size
   ctx.fillText(text, x, y + 2);
 }
 
-export const marksPlugin: Plugin<'line' | 'bar'> = {
+const marksPlugin: Plugin<'line' | 'bar'> = {
   id: 'downtimeMarks',
   beforeDatasetsDraw(chart, _args, opts) {
     const marks = opts as unknown as Marks;

@@ -41,3 +41,10 @@ export function mergeEncoded(encoded: Iterable<string | null>): Histogram {
   for (const e of encoded) if (e) merged.add(decodeHistogram(e));
   return merged;
 }
+
+/** Several seconds' or hosts' encoded histograms as one encoded histogram: none is null, a single one stays as it is. */
+export function mergeEncodedText(encoded: readonly (string | null)[]): string | null {
+  const hists = encoded.filter((h): h is string => h !== null);
+  if (hists.length === 0) return null;
+  return hists.length === 1 ? (hists[0] as string) : encodeHistogram(mergeEncoded(hists));
+}

@@ -1,4 +1,4 @@
-import { encodeHistogram, mergeEncoded } from './histogram.js';
+import { mergeEncodedText } from './histogram.js';
 import {
   DROPPED,
   OK,
@@ -126,9 +126,7 @@ function secondOf(op: Op, sec: number, runs: Run[], sources: SecondRecord[]): Se
       };
     }
   }
-  const hists = sources.map((s) => s.hist).filter((h): h is string => h !== null);
-  const hist =
-    hists.length === 0 ? null : hists.length === 1 ? (hists[0] as string) : encodeHistogram(mergeEncoded(hists));
+  const hist = mergeEncodedText(sources.map((s) => s.hist));
   const rec: SecondRecord = {
     type: 'second',
     op,

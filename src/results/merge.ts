@@ -37,7 +37,7 @@ export interface MergeInput {
 }
 
 /** A source's clock against the first source's, as estimated by the caller: recorded in the header's `sources`. */
-export interface SourceClock {
+interface SourceClock {
   /** ms, + = ahead; null: unknown. Recorded to the µs. */
   skewMs: number | null;
   /** What it was estimated from; null: unknown. */

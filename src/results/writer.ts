@@ -14,7 +14,7 @@ import {
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DowntimeError, ExitCode } from '../errors.js';
-import { errnoWords } from '../util/fs-atomic.js';
+import { errnoWords } from '../util/errno.js';
 import type { ResultsLine } from './types.js';
 
 /**

@@ -1,4 +1,5 @@
 import { basename, dirname, extname, join } from 'node:path';
+import { utcStamp } from '../util/time.js';
 import { SCENARIO_DEFAULTS } from './types.js';
 import type { ParsedScenario } from './types.js';
 
@@ -8,8 +9,7 @@ import type { ParsedScenario } from './types.js';
  * with the last run's file. Paths are as written (relative ones are relative to the current directory).
  */
 export function scenarioOutputs(parsed: ParsedScenario, nowMs: number): { resultsPath: string; reportDir: string } {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  const resultsPath = parsed.out ?? `${SCENARIO_DEFAULTS.outDir}/${parsed.name}-${stamp}.ndjson`;
+  const resultsPath = parsed.out ?? `${SCENARIO_DEFAULTS.outDir}/${parsed.name}-${utcStamp(nowMs)}.ndjson`;
   return { resultsPath, reportDir: parsed.report.out ?? reportDirFor(resultsPath) };
 }
 

@@ -10,6 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import { readErrorWords } from '../util/errno.js';
 import { NAME_PATTERN, TOP_KEYS } from './shape.js';
 import { SCENARIO_LIMITS, type ParseScenarioOptions, type ParsedScenario } from './types.js';
 import { parseActions, type Declared } from './parse/actions.js';
@@ -75,10 +76,9 @@ export function loadScenario(path: string, options: Omit<ParseScenarioOptions, '
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof DowntimeError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    // A directory was refused above, so EISDIR does not reach here.
     throw new DowntimeError(
-      `cannot read scenario ${path}: ${why}; check the path (ready-made ones are in scenarios/)`,
+      `cannot read scenario ${path}: ${readErrorWords(err)}; check the path (ready-made ones are in scenarios/)`,
       ExitCode.InputFile,
     );
   }

@@ -9,11 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
+import { readErrorWords } from '../util/errno.js';
 import type { Io } from '../io.js';
 import type { PasswordSource } from './types.js';
 
 /** A password command that takes longer is stuck (waiting for input, MFA prompt, network). */
-export const PASSWORD_COMMAND_TIMEOUT_MS = 30_000;
+const PASSWORD_COMMAND_TIMEOUT_MS = 30_000;
 
 export interface ResolvedPassword {
   password: string;
@@ -48,7 +49,7 @@ export function resolveCredentials(opts: {
       text = readFileSync(opts.passwordFile, 'utf8');
     } catch (err) {
       throw new DowntimeError(
-        `cannot read --password-file ${opts.passwordFile}: ${unreadable(err)}; point it at a readable file holding only the password`,
+        `cannot read --password-file ${opts.passwordFile}: ${readErrorWords(err)}; point it at a readable file holding only the password`,
         ExitCode.InputFile,
       );
     }
@@ -75,7 +76,7 @@ export function resolveCredentials(opts: {
  * A password with a line break or another control character is a paste or quoting mistake (a second line of
  * a file, `$(…)` output with a NUL): the server would only say "access denied". Refused, without showing it.
  */
-export function checkPasswordText(password: string, source: string, code: ExitCode): void {
+function checkPasswordText(password: string, source: string, code: ExitCode): void {
   // eslint-disable-next-line no-control-regex
   const bad = /[\u0000-\u001f\u007f]/.exec(password);
   if (bad === null) return;
@@ -84,18 +85,6 @@ export function checkPasswordText(password: string, source: string, code: ExitCo
     `${source} holds ${what} (at character ${bad.index + 1}); a password is one line of printable characters: set it without it`,
     code,
   );
-}
-
-/** Why a password file could not be read, in words. */
-function unreadable(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT'
-    ? 'no such file'
-    : code === 'EACCES'
-      ? 'permission denied'
-      : code === 'EISDIR'
-        ? 'it is a directory'
-        : (code ?? 'unreadable');
 }
 
 export async function resolveScenarioPassword(
@@ -112,7 +101,7 @@ export async function resolveScenarioPassword(
         text = await readFile(path, 'utf8');
       } catch (err) {
         throw new DowntimeError(
-          `cannot read password file ${source.path}: ${unreadable(err)}; point password.file at a readable file holding only the password`,
+          `cannot read password file ${source.path}: ${readErrorWords(err)}; point password.file at a readable file holding only the password`,
           ExitCode.InputFile,
         );
       }

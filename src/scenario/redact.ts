@@ -11,7 +11,7 @@ import type { ParsedScenario, PasswordSource, SandboxKind, ScenarioAction, TlsSp
 export const REDACTED = '***';
 
 /** Where the password came from, marked so that no reader mistakes it for the password. */
-export type RedactedPasswordSource = PasswordSource & {
+type RedactedPasswordSource = PasswordSource & {
   /** Always false: the password itself is never stored, only its source. */
   valueStored: false;
 };

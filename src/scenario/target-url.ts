@@ -154,6 +154,6 @@ export function checkTargetUrlKey(
 }
 
 /** Removes anything that looks like a password from a URL-ish string (for error messages). */
-export function redactUrlText(text: string): string {
+function redactUrlText(text: string): string {
   return text.replace(/(\/\/[^:/@]*):[^@/]*@/, '$1:***@');
 }

@@ -28,10 +28,25 @@ export function parseDuration(text: string): { ms: number } | { error: string } 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms);
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  if (ms < 60_000) return formatSeconds(ms);
   const totalS = Math.round(ms / 1000);
   const h = Math.floor(totalS / 3600);
   const m = Math.floor((totalS % 3600) / 60);
   const sec = totalS % 60;
   return h > 0 ? `${h} h ${m} min ${sec} s` : `${m} min ${sec} s`;
+}
+
+/** Formats ms in seconds, two decimals under 10 s and one above: `0.85 s`, `4.20 s`, `75.0 s`. */
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** A precise ms figure (clock skew, send lag): `0.4 ms`, `12.0 ms`. */
+export function formatMs(ms: number): string {
+  return `${ms.toFixed(1)} ms`;
+}
+
+/** An offset from the start of a run: `+12.345 s` (`decimals` digits after the point). */
+export function formatOffset(ms: number, decimals = 3): string {
+  return `+${(ms / 1000).toFixed(decimals)} s`;
 }

@@ -11,36 +11,13 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DowntimeError, ExitCode } from '../errors.js';
+import { errnoWords } from './errno.js';
 
 /**
  * Outputs (reports, merged files) are written to a temporary name in their own directory and renamed into
  * place at the end: a failure or a kill leaves the old file or none, never a half-written one. The run's
  * results file is the exception: it is a journal written in place (results/writer.ts).
  */
-
-/** An errno code in words, for one-line messages. */
-export function errnoWords(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'ENOTDIR':
-      return 'a part of the path is a file, not a directory';
-    case 'EISDIR':
-      return 'it is a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EROFS':
-      return 'read-only file system';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    case 'EEXIST':
-      return 'it exists';
-    default:
-      return code ?? (err instanceof Error ? err.message : String(err));
-  }
-}
 
 /**
  * `mkdir -p` that returns the directories it created (outermost first). Not Node's `{ recursive: true }`:
@@ -88,7 +65,7 @@ export function makeDirs(dir: string, hint = 'pass a writable --out'): string[] 
 }
 
 /** Removes directories made by makeDirs (innermost first), if still empty; never throws. */
-export function removeDirs(created: string[]): void {
+function removeDirs(created: string[]): void {
   for (const d of [...created].reverse()) {
     try {
       rmdirSync(d);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, type MysqlServer, type ServerOptions } from '../../src/sandbox/index.js';
 
@@ -32,4 +35,16 @@ export async function startTestServer(opts: ServerOptions = {}): Promise<TestSer
     url: `mysql://${user}@127.0.0.1:${server.port}/${database}`,
     cleanup: () => server.destroy(),
   };
+}
+
+/** A test file's own server and temporary directory, for its before(): `({ srv, dir } = await serverAndDir('downtime-x-'))`. */
+export async function serverAndDir(dirPrefix: string): Promise<{ srv: TestServer; dir: string }> {
+  const srv = await startTestServer();
+  return { srv, dir: mkdtempSync(join(tmpdir(), dirPrefix)) };
+}
+
+/** For its after(): stops the server and removes the directory; either is missing when before() failed. */
+export async function removeServerAndDir(srv: TestServer | undefined, dir: string | undefined): Promise<void> {
+  await srv?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ import { COLORS, FONT } from './colors.js';
 /** Canvas size and the options, axes and x range every chart shares; x is in seconds from an origin. */
 export const CHART_WIDTH = 1600;
 export const CHART_HEIGHT = 900;
-export const DEVICE_PIXEL_RATIO = 2;
+const DEVICE_PIXEL_RATIO = 2;
 
 /** The JSON shape we produce; render.ts hands it to chart.js as a ChartConfiguration. */
 export interface ChartJson {

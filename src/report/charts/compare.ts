@@ -6,10 +6,10 @@ import { eventLines } from './lines.js';
 import type { MarkBox, MarkLine, MarkPoint, Marks } from './marks.js';
 import { opDatasets } from './series.js';
 import { compactDowntime } from './titles.js';
-import { wallClock } from '../text/wording.js';
+import { wallClock } from '../../util/time.js';
 
 /** Where a run is aligned in a comparison: its first `action` event, else its start. */
-export function alignmentOf(s: Summary): { originMs: number; what: string } {
+function alignmentOf(s: Summary): { originMs: number; what: string } {
   const action = s.events.find((e) => e.kind === 'action');
   return action
     ? { originMs: action.atMs, what: `first action (${action.name})` }

@@ -3,7 +3,7 @@ import { baseOptions, type ChartJson } from './axes.js';
 import { COLORS, FONT } from './colors.js';
 import type { Marks } from './marks.js';
 import { downtimeText } from './titles.js';
-import { wallClock } from '../text/wording.js';
+import { wallClock } from '../../util/time.js';
 
 /** Chart 3b: read / write / full downtime per run, seconds. */
 export function downtimeBarChart(summaries: Summary[]): ChartJson {

@@ -5,12 +5,10 @@
  * (the marks: shading, event lines and lost-write markers, plain data under `options.plugins.downtimeMarks`,
  * typed in marks.ts). The inline plugin that draws the marks lives in render.ts (no function in here).
  */
-export { CHART_WIDTH, CHART_HEIGHT, DEVICE_PIXEL_RATIO, type ChartJson } from './axes.js';
-export { COLORS } from './colors.js';
+export { CHART_WIDTH, CHART_HEIGHT, type ChartJson } from './axes.js';
 export type { MarkBox, MarkLine, MarkPoint, Marks } from './marks.js';
-export { titleOf } from './titles.js';
 export { outcomeChart } from './outcome.js';
 export { latencyChart } from './latency.js';
 export { lagChart } from './lag.js';
-export { alignmentOf, compareChart } from './compare.js';
+export { compareChart } from './compare.js';
 export { downtimeBarChart } from './downtime-bars.js';

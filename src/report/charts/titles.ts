@@ -1,6 +1,6 @@
 import type { OutageOp, Summary } from '../../analyze/index.js';
 import { formatDuration } from '../../util/duration.js';
-import { wallClock } from '../text/wording.js';
+import { wallClock } from '../../util/time.js';
 
 /** A run's downtime of one op for a chart, or `not probed`. */
 export function downtimeText(s: Summary, op: OutageOp): string {

@@ -3,7 +3,7 @@
  * report.html and compare.html (html.ts), seconds.csv (csv.ts); the wording they share is in wording.ts and
  * tables.ts, so a sentence reads the same everywhere.
  */
-export { formatAvailability, formatNines, wallClock } from './wording.js';
+export { formatAvailability, formatNines } from './wording.js';
 export { formatSummaryTable, formatCompareTable } from './terminal.js';
 export { summaryMarkdown, compareMarkdown } from './markdown.js';
 export { reportHtml, compareHtml } from './html.js';

@@ -1,6 +1,7 @@
 import type { OutageOp, Summary } from '../../analyze/index.js';
 import type { ThresholdResult } from '../../analyze/thresholds.js';
-import { formatDuration } from '../../util/duration.js';
+import { formatDuration, formatOffset } from '../../util/duration.js';
+import { timeOfDay } from '../../util/time.js';
 import { OUTAGE_OPS, durationText, errorsText, formatAvailability, formatNines, latencyText } from './wording.js';
 
 /** The tables and lists the summary table, summary.md and report.html have in common, as rows of cells. */
@@ -88,7 +89,7 @@ export function identityRows(s: Summary): string[][] {
 /** Warnings of the run (a stale pool or DNS, a crashed worker, …): `+s.sss (HH:MM:SS.mmm UTC) name: message`. */
 export function warningLines(s: Summary, limit: number): string[] {
   const lines = s.warnings.slice(0, limit).map((w) => {
-    const at = `+${((w.atMs - s.startMs) / 1000).toFixed(3)} s (${new Date(w.atMs).toISOString().slice(11, 23)} UTC)`;
+    const at = `${formatOffset(w.atMs - s.startMs)} (${timeOfDay(w.atMs)} UTC)`;
     return `${at} ${w.name}: ${w.message}`;
   });
   if (s.warnings.length > limit) lines.push(`(${s.warnings.length - limit} more in summary.json)`);

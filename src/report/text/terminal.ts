@@ -18,7 +18,7 @@ import {
 } from './wording.js';
 
 /** A plain-text table: columns padded to their widest cell, two spaces apart. */
-export function pad(table: string[][]): string {
+function pad(table: string[][]): string {
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
   return table
     .map((r) =>

@@ -1,16 +1,9 @@
 import type { LatencyMs, Summary } from '../../analyze/index.js';
-import { formatDuration } from '../../util/duration.js';
+import { formatDuration, formatMs, formatOffset } from '../../util/duration.js';
+import { wallClock } from '../../util/time.js';
 
-/** The sentences and numbers every text rendering shares (terminal, Markdown, HTML), and chart subtitles' times. */
+/** The sentences and numbers every text rendering shares (terminal, Markdown, HTML). */
 export const OUTAGE_OPS = ['read', 'write', 'full'] as const;
-
-/** "2026-01-01 00:00:00 UTC". */
-export function wallClock(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, ' UTC');
-}
 
 /**
  * Availability as a percentage, truncated (never rounded up: 99.9996 % is not 100 %), with as many
@@ -116,7 +109,7 @@ export function replicationLagText(s: Summary): string | null {
 export function sendLagText(s: Summary): string | null {
   const parts = (['read', 'write'] as const).flatMap((op) => {
     const l = s.ops[op]?.sendLagMs;
-    return l ? [`${op} p99 ≤ ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`] : [];
+    return l ? [`${op} p99 ≤ ${formatMs(l.p99)}, max ${formatMs(l.max)}`] : [];
   });
   return parts.length === 0 ? null : `harness send lag: ${parts.join('; ')}`;
 }
@@ -127,7 +120,7 @@ export function gapsText(s: Summary): string {
   // Per op, with offsets: "2" alone read as two seconds when it meant two gaps of 10 s each.
   const parts = s.gaps.map(
     (g) =>
-      `${g.op} ${formatDuration(g.durationMs)} from +${((g.startMs - s.startMs) / 1000).toFixed(3)} s (${g.missingProbes} probes)`,
+      `${g.op} ${formatDuration(g.durationMs)} from ${formatOffset(g.startMs - s.startMs)} (${g.missingProbes} probes)`,
   );
   const shown = parts.slice(0, 6).join(', ') + (parts.length > 6 ? `, … ${parts.length - 6} more` : '');
   return `${s.gaps.length} gap(s): ${shown}; not observed, so counted neither as up nor as down (an outage may hide there)`;
@@ -137,8 +130,7 @@ export function gapsText(s: Summary): string {
 export function stallsText(s: Summary): string | null {
   if (s.stalls.length === 0) return null;
   const parts = s.stalls.map(
-    (g) =>
-      `${g.op} ${formatDuration(g.durationMs)} from +${((g.startMs - s.startMs) / 1000).toFixed(3)} s (${g.probes} probes)`,
+    (g) => `${g.op} ${formatDuration(g.durationMs)} from ${formatOffset(g.startMs - s.startMs)} (${g.probes} probes)`,
   );
   const shown = parts.slice(0, 6).join(', ') + (parts.length > 6 ? `, … ${parts.length - 6} more` : '');
   return `harness stalls: ${shown}; the harness could not send or watch these probes on time, so they count neither as up nor as down`;

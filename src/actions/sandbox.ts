@@ -21,7 +21,7 @@ export type ScenarioStepApi = Pick<
 >;
 
 /** The proxy's fault spec for a parsed `step: fault`. */
-export function faultSpecOf(o: StepOptionsByName['fault']): FaultSpec {
+function faultSpecOf(o: StepOptionsByName['fault']): FaultSpec {
   switch (o.kind) {
     case 'latency':
       return {

@@ -16,7 +16,7 @@ import type { CommandAction } from '../scenario/types.js';
 export const MAX_OUTPUT_LINES = 1000;
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 /** After SIGTERM, a command has this long to exit before SIGKILL. */
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
 /**
  * After the shell exits, how long to wait for its output pipes to close: a background child
  * (`cmd &`) may hold them open; it is killed with the group when the run ends.
@@ -35,7 +35,7 @@ export interface ShellActionOptions {
   laterPasswords?: () => Iterable<string>;
 }
 
-export type Stream = 'stdout' | 'stderr';
+type Stream = 'stdout' | 'stderr';
 
 /** Turns a scenario's `run:` action into a RunAction. */
 export function shellAction(action: CommandAction, opts: ShellActionOptions): RunAction {
@@ -63,7 +63,7 @@ export type ShellResult = {
   linesSeen: number;
 };
 
-export function runShell(action: CommandAction, opts: ShellActionOptions, ctx: ActionContext): Promise<ShellResult> {
+function runShell(action: CommandAction, opts: ShellActionOptions, ctx: ActionContext): Promise<ShellResult> {
   const first = makeRedactor(opts.password);
   const later = opts.laterPasswords;
   const redact =
@@ -177,7 +177,7 @@ export function runShell(action: CommandAction, opts: ShellActionOptions, ctx: A
 }
 
 /** Replaces the password wherever it appears. */
-export function makeRedactor(password: string | undefined): (text: string) => string {
+function makeRedactor(password: string | undefined): (text: string) => string {
   if (password === undefined || password === '') return (t) => t;
   return (t) => t.split(password).join(REDACTED);
 }

@@ -3,7 +3,6 @@
  * this file only needs something that can run a step — a StepRunner — so the run command and the tests
  * do not depend on how the sandbox is built.
  */
-import { DowntimeError, ExitCode } from '../errors.js';
 import type { ActionContext, EventInput, RunAction } from '../load/options.js';
 import type { Target } from '../load/target.js';
 import type { SandboxKind, StepAction, StepName, StepSpec } from '../scenario/types.js';
@@ -63,14 +62,6 @@ export type SandboxProvider = (
   events: EventRelay,
   steps: readonly StepName[],
 ) => Promise<SandboxSession>;
-
-/** What runs steps when no sandbox is available: every step fails with one clear line. */
-export const noSandbox: SandboxProvider = ({ kind }) => {
-  throw new DowntimeError(
-    `this scenario needs a local ${kind} sandbox, which this build of downtime cannot start yet; use a scenario with target: instead`,
-    ExitCode.Sandbox,
-  );
-};
 
 /**
  * The sandbox reports events through a callback given when it starts, before the run (and its results

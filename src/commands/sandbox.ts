@@ -6,7 +6,7 @@ import { connectSandbox, DEFAULT_STATE_DIR, sandboxDown, sandboxStatus, sandboxU
 import type { Topology } from '../sandbox/index.js';
 import type { CommandContext } from './context.js';
 
-export interface SandboxArgs {
+interface SandboxArgs {
   action: string;
   topology: string;
   port?: number;
@@ -18,7 +18,7 @@ export interface SandboxArgs {
 }
 
 /** `downtime sandbox up|status|down`: the core, on parsed flags; returns the exit code. */
-export async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
+async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
   const stateDir = resolve(io.cwd, a.stateDir);
   switch (a.action) {
     case 'up': {

@@ -23,6 +23,7 @@ import {
 import { targetFromFlag } from '../scenario/target-url.js';
 import { SCENARIO_DEFAULTS } from '../scenario/types.js';
 import { makeDirs } from '../util/fs-atomic.js';
+import { utcStamp } from '../util/time.js';
 import { passwordFlags, runTls } from './credentials.js';
 
 /**
@@ -177,10 +178,6 @@ export function makeDefaultDir(file: string): void {
   } catch {
     // left for the writer to report, with its one-line message
   }
-}
-
-export function utcStamp(nowMs: number): string {
-  return new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 }
 
 /** Flags that replace a scenario's value when given. */

@@ -13,7 +13,7 @@ import { checkPasswordRefresh, must } from '../scenario/rules.js';
 import { SCENARIO_DEFAULTS, type TlsSpec } from '../scenario/types.js';
 
 /** RDS IAM tokens live 15 minutes: re-run the command well before. */
-export const DEFAULT_PASSWORD_REFRESH_MS = SCENARIO_DEFAULTS.passwordRefreshMs;
+const DEFAULT_PASSWORD_REFRESH_MS = SCENARIO_DEFAULTS.passwordRefreshMs;
 
 export interface CredentialArgs {
   passwordFile?: string | undefined;

@@ -139,7 +139,7 @@ const DEMO_IMAGE_PAIRS: [string, string][] = [
  * answers and a pair of images of two versions is on this machine (no pull: the demo must not wait on a
  * registry); else a restart of the server on PATH, saying so and how to get a real upgrade.
  */
-export async function demoServers(
+async function demoServers(
   opts: Pick<DemoOptions, 'from' | 'to' | 'env'>,
   io: Io,
 ): Promise<{ from?: string; to?: string; line: string }> {

@@ -10,7 +10,7 @@ import { formatCompareTable, formatSummaryTable, renderCompare, renderReport, th
 import { executeRun, type RunDeps, type RunOutcome, type SideBySideMember } from './execute.js';
 import { planRun, type RunArgs } from './plan.js';
 
-export function exitCodeOf(result: RunResult): number {
+function exitCodeOf(result: RunResult): number {
   if (result.abandoned) return ExitCode.Interrupted;
   if (result.trailer.reason === 'error') return ExitCode.Internal;
   return ExitCode.Ok;

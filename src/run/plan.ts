@@ -42,7 +42,7 @@ import {
 import { passwordFlags, passwordFromCommand, promptPassword, refreshMs, runTls } from './credentials.js';
 
 export type { RunArgs } from './args.js';
-export { RUN_DEFAULTS, parseRunArgs, thresholdFlags } from './args.js';
+export { parseRunArgs } from './args.js';
 
 /** Where the probes go: known at once for a target, once the sandbox is up for a sandbox. */
 export type RunDb =

@@ -25,7 +25,7 @@ export interface ReplicaStatus {
 }
 
 /** One row of the rds_topology emulation: an environment of the blue/green deployment. */
-export interface TopologyRow {
+interface TopologyRow {
   id: number;
   endpoint: string;
   port: number;

@@ -23,7 +23,7 @@ export interface SandboxServers {
 }
 
 /** A short id for a sandbox's containers and volumes: downtime-<id>-blue. */
-export function newSandboxId(): string {
+function newSandboxId(): string {
   return randomBytes(4).toString('hex');
 }
 
@@ -112,7 +112,7 @@ function versionOf(line: string, what: string): ServerVersion {
 }
 
 /** "MariaDB 10.11.18 → MariaDB 11.8.9", or "MariaDB 10.11.19 (the same version before and after)". */
-export function describePair(from: ServerVersion, to: ServerVersion): string {
+function describePair(from: ServerVersion, to: ServerVersion): string {
   return isUpgrade(from, to)
     ? `${versionName(from)} → ${versionName(to)}`
     : `${versionName(from)} (the same version before and after: a restart, not an upgrade)`;

@@ -1,6 +1,6 @@
 import { DowntimeError, ExitCode } from '../errors.js';
 
-export { describeSource, parseServerSource, type ServerSource } from '../scenario/server-source.js';
+export { parseServerSource } from '../scenario/server-source.js';
 
 /**
  * The servers a sandbox runs, old (`from`) and new (`to`): a container image, a server directory (an
@@ -8,7 +8,7 @@ export { describeSource, parseServerSource, type ServerSource } from '../scenari
  * reads such a spec, reads a server's version from its `--version` line, and decides whether `from → to` is an
  * upgrade a sandbox can rehearse.
  */
-export type Flavor = 'mariadb' | 'mysql';
+type Flavor = 'mariadb' | 'mysql';
 
 export interface ServerVersion {
   flavor: Flavor;
@@ -51,7 +51,7 @@ function order(v: ServerVersion): number {
   return v.major * 1_000_000 + v.minor * 1_000 + v.patch;
 }
 
-export function productName(v: Pick<ServerVersion, 'flavor'>): string {
+function productName(v: Pick<ServerVersion, 'flavor'>): string {
   return v.flavor === 'mariadb' ? 'MariaDB' : 'MySQL';
 }
 

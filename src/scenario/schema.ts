@@ -33,7 +33,7 @@ import {
 } from './types.js';
 
 /** A URL with a user, a host, a plain database name, and neither a password nor ?options. */
-export const TARGET_PATTERN = `^\\s*(mysql|mariadb)://[^:@/?#\\s]+@[^/?#@\\s]+/${IDENTIFIER_PATTERN.slice(1, -1)}\\s*$`;
+const TARGET_PATTERN = `^\\s*(mysql|mariadb)://[^:@/?#\\s]+@[^/?#@\\s]+/${IDENTIFIER_PATTERN.slice(1, -1)}\\s*$`;
 const NOT_BLANK = '\\S';
 
 const duration = (description: string, defaultMs?: number): Record<string, unknown> => ({

@@ -33,15 +33,3 @@ export function parseServerSource(text: string | undefined, what: string, home =
   }
   return { kind: 'image', image: t };
 }
-
-/** How a source is named in messages and reports. */
-export function describeSource(s: ServerSource): string {
-  switch (s.kind) {
-    case 'path':
-      return 'the server binaries on PATH';
-    case 'directory':
-      return `the server in ${s.dir}`;
-    case 'image':
-      return `image ${s.image}`;
-  }
-}

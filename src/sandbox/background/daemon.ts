@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../util/sleep.js';
 import { fileURLToPath } from 'node:url';
 import { DowntimeError, ExitCode } from '../../errors.js';
 import { processAlive, terminate } from './processes.js';

@@ -115,7 +115,7 @@ export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
   }
 }
 
-export interface ComponentStatus {
+interface ComponentStatus {
   name: string;
   pid: number | null;
   port: number;

@@ -1,7 +1,7 @@
 /** The background sandbox's processes, found again by pid and checked against their command line. */
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../util/sleep.js';
 
 /** True if `pid` is a live (not zombie) process whose command line contains `mark`. */
 export function processAlive(pid: number | null, mark: string): boolean {

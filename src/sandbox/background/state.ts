@@ -47,7 +47,7 @@ export interface SandboxState {
 export const DEFAULT_STATE_DIR = '.downtime/sandbox';
 const STATE_FILE = 'state.json';
 
-export function statePath(stateDir: string): string {
+function statePath(stateDir: string): string {
   return join(stateDir, STATE_FILE);
 }
 

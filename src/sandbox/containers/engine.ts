@@ -1,3 +1,4 @@
+import { sleep } from '../../util/sleep.js';
 import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
@@ -15,9 +16,9 @@ import { DowntimeError, ExitCode, oneLine } from '../../errors.js';
  * Everything the sandbox creates carries labels: `downtime.sandbox` (the sandbox's id), `downtime.pid` and
  * `downtime.host` (the process that made it), so that a later start removes what a dead process left.
  */
-export const LABEL_SANDBOX = 'downtime.sandbox';
+const LABEL_SANDBOX = 'downtime.sandbox';
 export const LABEL_PID = 'downtime.pid';
-export const LABEL_HOST = 'downtime.host';
+const LABEL_HOST = 'downtime.host';
 
 /** How long the engine may take to answer a ping before it counts as not running. */
 const PING_TIMEOUT_MS = 5_000;
@@ -44,7 +45,7 @@ export function ownLabels(id: string): Record<string, string> {
 }
 
 /** Where the engine is, as the user would name it. */
-export function engineAddress(env: NodeJS.ProcessEnv = process.env): string {
+function engineAddress(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_HOST !== undefined && env.DOCKER_HOST !== '' ? env.DOCKER_HOST : 'unix:///var/run/docker.sock';
 }
 
@@ -192,7 +193,7 @@ export class ContainerEngine {
       );
       let info = await exec.inspect();
       for (let i = 0; info.Running && i < 50; i++) {
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         info = await exec.inspect();
       }
       return { exitCode: info.ExitCode ?? -1, stdout: out.text(), stderr: err.text() };

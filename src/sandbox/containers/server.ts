@@ -1,3 +1,4 @@
+import { sleep } from '../../util/sleep.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ const INIT_TIMEOUT_MS = 180_000;
 /** mariadb-upgrade on a small data directory takes 2–4 s; bounded generously. */
 const UPGRADE_TIMEOUT_MS = 300_000;
 
-export interface ContainerServerOptions {
+interface ContainerServerOptions {
   engine: ContainerEngine;
   /** The sandbox's id: in every container's and volume's name and labels (the sweep finds them by it). */
   sandboxId: string;
@@ -45,7 +46,7 @@ export interface ContainerServerOptions {
  * (`--user=root`): the volume's files are then readable by any image, whatever uid its mysql user has.
  * Same contract as a local process (MysqlServer), so topologies and steps use either.
  */
-export class ContainerServer implements MysqlServer {
+class ContainerServer implements MysqlServer {
   readonly flavor: 'mariadb' | 'mysql';
   readonly host: string;
   readonly port: number;
@@ -249,7 +250,7 @@ export class ContainerServer implements MysqlServer {
             ExitCode.Sandbox,
           );
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     }
   }

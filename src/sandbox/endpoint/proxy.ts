@@ -60,8 +60,8 @@ export type FaultSpec =
   | { kind: 'bandwidth'; bytesPerSec: number }
   | { kind: 'halfOpen'; drop?: 'toClient' | 'toServer' };
 
-export type FaultKind = FaultSpec['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['refuse', 'reset', 'blackhole', 'latency', 'bandwidth', 'halfOpen'];
+type FaultKind = FaultSpec['kind'];
+const FAULT_KINDS: readonly FaultKind[] = ['refuse', 'reset', 'blackhole', 'latency', 'bandwidth', 'halfOpen'];
 
 /** When a fault was really in force, as the proxy applied it (epoch ms). */
 export interface FaultTimes {
@@ -72,7 +72,7 @@ export interface FaultTimes {
   endMs?: number;
 }
 
-export interface FaultHandle {
+interface FaultHandle {
   readonly spec: FaultSpec;
   readonly atMs: number;
   /** Ends this fault (if still the active one); resolves with its true start and end. */

@@ -1,3 +1,4 @@
+import { sleep } from '../../util/sleep.js';
 import { createServer } from 'node:net';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode } from '../../errors.js';
@@ -37,7 +38,7 @@ export async function waitAccepting(
           ExitCode.Sandbox,
         );
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 }

@@ -9,7 +9,7 @@ import type { Topology } from './types.js';
 
 export const APP_USER = 'downtime';
 export const APP_DATABASE = 'probe';
-export const REPL_USER = 'downtime_repl';
+const REPL_USER = 'downtime_repl';
 
 export function randomPassword(): string {
   return 'pw-' + randomBytes(12).toString('base64url');

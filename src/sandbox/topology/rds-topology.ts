@@ -10,15 +10,13 @@ import { oneLine } from '../../errors.js';
 import { mariadbDialect, TOPOLOGY_TABLE, type SqlDialect } from '../dialect.js';
 import type { SandboxServer } from './types.js';
 
-/** The statuses in the order a switchover goes through them. */
-export const TOPOLOGY_STATUSES = [
-  'AVAILABLE',
-  'SWITCHOVER_INITIATED',
-  'SWITCHOVER_IN_PROGRESS',
-  'SWITCHOVER_IN_POST_PROCESSING',
-  'SWITCHOVER_COMPLETED',
-] as const;
-export type TopologyStatus = (typeof TOPOLOGY_STATUSES)[number];
+/** The statuses, in the order a switchover goes through them. */
+export type TopologyStatus =
+  | 'AVAILABLE'
+  | 'SWITCHOVER_INITIATED'
+  | 'SWITCHOVER_IN_PROGRESS'
+  | 'SWITCHOVER_IN_POST_PROCESSING'
+  | 'SWITCHOVER_COMPLETED';
 
 /** The table on every server of `servers`, with blue as the source and green as the target, both AVAILABLE. */
 export async function createTopologyTable(

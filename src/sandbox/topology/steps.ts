@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../util/sleep.js';
 import { DowntimeError, ExitCode, oneLine } from '../../errors.js';
 import { wallClockMs } from '../../io.js';
 import { mariadbDialect, type ReplicaStatus, type SqlDialect } from '../dialect.js';

@@ -222,43 +222,42 @@ test('stalled probes are time not observed: no window of their own; bridged betw
   assert.equal(s.ops.write?.observedMs, 18_000, 'stalls outside windows are not observed');
 });
 
-test("a window ends when an answer came back (not at the answering probe's intended time); gross from the last answer before to the first after", () => {
-  // 10 probes/s; reads refused 2.0–3.0 s. The first read after (intended 3.0 s) is answered 700 ms later: it
-  // waited through the end of the outage, so the outage ends at 3.7 s. The last read before (1.9 s) was answered
-  // after 80 ms. Writes: failing 5.0–5.5 s, and the answer after is slower than the interval (250 ms) while the
-  // next write fails again at 5.6 s: the first window ends where the second begins, never overlapping it.
-  const latencyUs = (op: string, offMs: number): number =>
-    op === 'read' && offMs === 3000
-      ? 700_000
-      : op === 'read' && offMs === 1900
-        ? 80_000
-        : op === 'write' && offMs === 5500
-          ? 250_000
-          : 1000;
+test('a window ends when an answer came back (not at the answering probe intended time); gross from the last answer before to the first after', () => {
+  // 10 probes/s. Reads refused 2.0–3.0 s; the reads intended 3.0–3.6 s waited in the server's listen queue and
+  // were all answered at 3.7 s: the outage ends at 3.7 s, when the first answer came. The last read before
+  // (1.9 s) was answered after 80 ms. Writes: failing 5.0–5.5 s; the write intended at 5.5 s is answered at
+  // 5.75 s, but the one at 5.6 s failed before that answer came: the same outage, which ends at the earliest
+  // answer after (5.7 s + 1 ms). Failing again from 8.0 s, after that answer: a second outage.
+  const latencyUs = (op: string, offMs: number): number => {
+    if (op === 'read' && offMs >= 3000 && offMs < 3700) return (3700 - offMs) * 1000;
+    if (op === 'read' && offMs === 1900) return 80_000;
+    if (op === 'write' && offMs === 5500) return 250_000;
+    return 1000;
+  };
   const s = run({
     durationMs: 10_000,
     rates: { read: 10, write: 10 },
     outages: [
       { op: 'read', fromMs: 2000, toMs: 3000, cls: 'refused' },
       { op: 'write', fromMs: 5000, toMs: 5500, cls: 'timeout' },
-      { op: 'write', fromMs: 5600, toMs: 5700, cls: 'timeout' },
+      { op: 'write', fromMs: 5600, toMs: 5700, cls: 'refused' },
+      { op: 'write', fromMs: 8000, toMs: 8200, cls: 'refused' },
     ],
     latencyUs,
     edges: true,
   });
   assert.deepEqual(windows(s), [
     ['read', 2000, 3700],
-    ['write', 5000, 5600],
-    ['write', 5600, 5701],
+    ['write', 5000, 5701],
+    ['write', 8000, 8201],
   ]);
-  const [read, w1, w2] = s.outages as [Outage, Outage, Outage];
+  const [read, w1] = s.outages as [Outage, Outage];
   assert.deepEqual([read.grossStartMs - T0, read.grossEndMs - T0], [1980, 3700]);
-  assert.deepEqual([w1.grossStartMs - T0, w1.grossEndMs - T0], [4901, 5750]);
-  assert.deepEqual([w2.grossStartMs - T0, w2.grossEndMs - T0], [5600, 5701]);
+  assert.deepEqual([w1.grossStartMs - T0, w1.grossEndMs - T0], [4901, 5701]);
+  assert.deepEqual(w1.errors, { refused: 1, timeout: 5 });
   assert.equal(s.downtimeMs.read, 1700);
   assert.equal(s.grossDowntimeMs.read, 1720);
-  // The two write windows' gross spans overlap: counted once.
-  assert.equal(s.grossDowntimeMs.write, 5750 - 4901);
+  assert.equal(s.grossDowntimeMs.write, 5701 - 4901 + (8201 - 7901));
   assert.equal(s.grossDowntimeMs.full, 0, 'reads and writes were never both without an answer');
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeHistogram, decodeHistogram, newHistogram, recordUs } from '../src/results/histogram.js';
-import { Recorder, mergeBuckets } from '../src/load/recorder.js';
+import { Recorder, mergeBuckets, newCarry } from '../src/load/recorder.js';
 import type { WorkerBucket } from '../src/load/protocol.js';
 
 function bucket(partial: Partial<WorkerBucket> & Pick<WorkerBucket, 'sec' | 'runs'>): WorkerBucket {
@@ -100,7 +100,7 @@ test('a second is emitted only when every worker sealed it, in time order', () =
 });
 
 test('edges: the answers next to a not-ok probe, with when they came, across workers and seconds', () => {
-  const carry = { seq: -2, ok: false, afterUs: -1 };
+  const carry = newCarry();
   // Two workers, 10 probes a second. Second 1: seqs 0-9, 4-6 refused; second 2: seqs 10-19, 19 timed out.
   const s1 = mergeBuckets(
     'read',
@@ -155,4 +155,33 @@ test('edges: the answers next to a not-ok probe, with when they came, across wor
   assert.deepEqual(s3.edges, [[20, 777]], 'the first answer after, in the next second');
   const s4 = mergeBuckets('read', 4, [bucket({ sec: 4, runs: [[25, 1, 'refused']], okAfterUs: [] })], 1, carry);
   assert.equal(s4.edges, undefined, 'no edge across missing seqs');
+});
+
+test('edges while an outage may be ending: every answer intended before the earliest one so far (it may have come first)', () => {
+  // 10 probes a second from t0 = 0: seq k intended at 100·k ms. Seq 0 refused; seq 1 answered 700 ms late (it
+  // waited in a listen queue); seqs 2-6 are intended before that answer came, so they are edges too, and seq 4's
+  // answer (after 5 ms, at 405 ms) is the earliest: seqs 5 and later are intended after it and are not.
+  const carry = newCarry({ ratePerSec: 10, t0Ms: 0 });
+  const s = mergeBuckets(
+    'read',
+    0,
+    [
+      bucket({
+        sec: 0,
+        runs: [
+          [0, 1, 'refused'],
+          [1, 9, 'ok'],
+        ],
+        okAfterUs: [700_000, 600_000, 500_000, 5000, 5000, 5000, 5000, 5000, 5000],
+      }),
+    ],
+    1,
+    carry,
+  );
+  assert.deepEqual(s.edges, [
+    [1, 700_000],
+    [2, 600_000],
+    [3, 500_000],
+    [4, 5000],
+  ]);
 });

@@ -14,11 +14,12 @@ import { addCounts } from './counts.js';
  * Outage windows of one op, from the per-probe `runs` of its second records.
  *
  * A window is a maximal stretch in which probes were due and none succeeded: it starts at the intended time of
- * its first not-ok probe (failed or dropped) and ends when an answer came back: when the first successful probe
- * after it was answered (its intended time + its latency, from the record's `edges`). A probe that waited
- * through the outage does not shorten it, whatever the timeout. A window never runs past the next one's start
- * (a slow answer overtaken by a new failure). Files without edges end windows at the answering probe's
- * intended time. Boundaries come from seqs, not from per-second counts.
+ * its first not-ok probe (failed or dropped) and ends when an answer came back: the earliest answer of the
+ * successful probes after it (intended time + latency, from the records' `edges`). A probe that waited through
+ * the outage does not shorten it, whatever the timeout; failures intended before that answer came (one client
+ * refused while another waited in the listen queue) are the same outage, and a failure intended after it starts
+ * a new one. Files without edges end windows at the answering probe's intended time. Boundaries come from
+ * seqs, not from per-second counts.
  *
  * Gross: from the last answer before the window (when the last successful probe before its first failure was
  * answered) to the first answer after it: the time in which nothing answered, as switchover monitors report
@@ -87,6 +88,8 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
   const gaps: Gap[] = [];
   const stalls: Gap[] = [];
   let open: OpWindow | null = null;
+  /** While `open`: when the earliest answer since its last failure came; null while nothing has answered. */
+  let closingAt: number | null = null;
   let nextSeq = 0;
   let afterGap = false;
   /** While a window is open: the first seq of the stall stretch that followed its last failure. */
@@ -101,13 +104,25 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
   /** The seq of the last probe, when it succeeded (for the gross start of a window opening next). */
   let lastOk: number | null = null;
 
+  /** The open window ends when the answer came back. */
+  const close = (): void => {
+    const o = open as OpWindow;
+    o.endMs = closingAt as number;
+    o.grossEndMs = o.endMs;
+    windows.push(o);
+    open = null;
+    closingAt = null;
+  };
   const gapTo = (firstSeq: number): void => {
     gaps.push({ op, startMs: at(nextSeq), endMs: at(firstSeq), firstSeq: nextSeq, count: firstSeq - nextSeq });
     endAtUnknown();
   };
+  /** What follows is not known (missing seconds, a stall): an answered window ends at its answer, a failing one here. */
   const endAtUnknown = (): void => {
-    if (open) {
+    if (open && closingAt !== null) close();
+    else if (open) {
       open.endMs = at(stallFrom ?? nextSeq);
+      open.grossEndMs = open.endMs;
       open.endsAtGap = true;
       windows.push(open);
       open = null;
@@ -115,6 +130,23 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
     stallFrom = null;
     afterGap = true;
     lastOk = null;
+  };
+  const openAt = (first: number): OpWindow => {
+    // A slow last answer may come after the next probe's failure: the gross start is never later.
+    const before = lastOk === first - 1 ? Math.min(answeredAt(lastOk), at(first)) : at(first);
+    return {
+      op,
+      startMs: at(first),
+      endMs: at(first),
+      errors: {},
+      runs: [],
+      open: false,
+      endsAtGap: false,
+      startsAfterGap: afterGap,
+      stalledProbes: 0,
+      grossStartMs: before,
+      grossEndMs: at(first),
+    };
   };
 
   for (const sec of seconds) {
@@ -128,51 +160,47 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
       }
       if (count <= 0) continue;
       if (first > nextSeq) gapTo(first);
+      nextSeq = first + count;
       if (outcome === STALLED) {
         addStall(stalls, op, first, count, at);
-        if (open) stallFrom ??= first;
+        if (open && closingAt !== null) endAtUnknown();
+        else if (open) stallFrom ??= first;
         else afterGap = true;
-        nextSeq = first + count;
         continue;
       }
       if (outcome === OK) {
         if (open && stallFrom !== null) endAtUnknown();
         else if (open) {
-          open.endMs = answeredAt(first);
-          open.grossEndMs = open.endMs;
-          windows.push(open);
-          open = null;
+          // The earliest answer ends the outage; only probes intended before it can have answered earlier, and
+          // only those whose answer the file recorded say when (the first one falls back to its intended time).
+          for (let seq = first; seq < first + count && at(seq) < (closingAt ?? Infinity); seq++) {
+            if (closingAt === null) closingAt = answeredAt(seq);
+            else if (answeredAfterUs.has(seq)) closingAt = Math.min(closingAt, answeredAt(seq));
+          }
         }
         lastOk = first + count - 1;
-      } else {
-        if (open && stallFrom !== null) {
-          // A failure after the stall: the outage went on through it.
-          for (const g of stalls) if (g.firstSeq >= stallFrom) bridged.add(g);
-          open.stalledProbes += first - stallFrom;
-          stallFrom = null;
-        }
-        if (!open) {
-          // A slow last answer may come after the next probe's failure: the gross start is never later.
-          const before = lastOk === first - 1 ? Math.min(answeredAt(lastOk), at(first)) : at(first);
-          open = {
-            op,
-            startMs: at(first),
-            endMs: at(first),
-            errors: {},
-            runs: [],
-            open: false,
-            endsAtGap: false,
-            startsAfterGap: afterGap,
-            stalledProbes: 0,
-            grossStartMs: before,
-            grossEndMs: at(first),
-          };
-        }
-        addToWindow(open, first, count, outcome);
-        lastOk = null;
+        afterGap = false;
+        continue;
       }
+      let from = first;
+      if (open && closingAt !== null) {
+        // Failures intended before the answer came are the same outage; from the answer on, a new one.
+        const fromAnswer = Math.max(first, Math.min(first + count, seqAtOrAfter(schedule, closingAt)));
+        if (fromAnswer > first) addToWindow(open, first, fromAnswer - first, outcome);
+        if (fromAnswer < first + count) close();
+        from = fromAnswer;
+      } else if (open && stallFrom !== null) {
+        // A failure after the stall: the outage went on through it.
+        for (const g of stalls) if (g.firstSeq >= stallFrom) bridged.add(g);
+        open.stalledProbes += first - stallFrom;
+        stallFrom = null;
+      }
+      if (from < first + count) {
+        open ??= openAt(from);
+        addToWindow(open, from, first + count - from, outcome);
+      }
+      lastOk = null;
       afterGap = false;
-      nextSeq = first + count;
     }
   }
   if (expectedSeqs !== undefined && expectedSeqs > nextSeq) {
@@ -180,31 +208,16 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
     nextSeq = expectedSeqs;
   }
   const endMs = at(nextSeq);
-  if (open && stallFrom !== null) endAtUnknown();
+  if (open && (closingAt !== null || stallFrom !== null)) endAtUnknown();
   else if (open) {
     const o: OpWindow = open;
     o.endMs = endMs;
+    o.grossEndMs = endMs;
     o.open = true;
     windows.push(o);
   }
   const unknown = stalls.filter((g) => !bridged.has(g));
-  return { op, schedule, windows: clampWindows(windows, endMs), gaps, stalls: unknown, nextSeq, startMs: at(0), endMs };
-}
-
-/**
- * A window ends when an answer came back, but never after the next window starts (an answer slower than the
- * probe interval, overtaken by the next failure) nor after the end of what the file covers. Windows that end at
- * a gap or at the end of the run have their gross end where they end.
- */
-function clampWindows(windows: OpWindow[], coveredToMs: number): OpWindow[] {
-  for (let i = 0; i < windows.length; i++) {
-    const w = windows[i] as OpWindow;
-    const next = windows[i + 1];
-    w.endMs = Math.min(w.endMs, next?.startMs ?? Infinity, Math.max(coveredToMs, w.startMs));
-    if (w.endsAtGap || w.open) w.grossEndMs = w.endMs;
-    w.grossEndMs = Math.max(w.grossEndMs, w.endMs);
-  }
-  return windows;
+  return { op, schedule, windows, gaps, stalls: unknown, nextSeq, startMs: at(0), endMs };
 }
 
 /** Stalled probes [first, first+count): extend the last stall when they continue it, else start one. */

@@ -154,7 +154,7 @@ class Measurement {
   private readonly beforeStart: EventInput[] = [];
   private sink: (e: EventInput) => void = (e) => void this.beforeStart.push(e);
   private readonly totals: Partial<Record<Op, OpTotals>> = {};
-  private readonly recorder: Recorder;
+  private recorder: Recorder | undefined;
   private ledger: WriteLedger | null = null;
   private progress: ProgressPrinter | undefined;
   private actions: TimedActions | undefined;
@@ -173,7 +173,6 @@ class Measurement {
     private readonly password: { current: string | undefined },
     private readonly rowsWritten: boolean,
   ) {
-    this.recorder = new Recorder(workers.size, ops);
     for (const op of ops) this.totals[op] = { due: 0, ok: 0, failed: 0, dropped: 0 };
   }
 
@@ -235,6 +234,9 @@ class Measurement {
     if (this.ops.includes('write')) {
       this.ledger = new WriteLedger(totalDue({ ratePerSec: opts.rates.write, t0Ms: this.t0Ms, endMs: this.endMs }));
     }
+    const schedules = Object.fromEntries(this.ops.map((op) => [op, { ratePerSec: opts.rates[op], t0Ms: this.t0Ms }]));
+    const recorder = new Recorder(this.workers.size, this.ops, schedules);
+    this.recorder = recorder;
     const identities = new IdentityTimeline((e) => this.event(e), this.t0Ms);
     const stalls = new StallLog(
       (e) => this.event(e),
@@ -244,7 +246,7 @@ class Measurement {
     this.stalls = stalls;
     this.workers.listen(
       (w, m) => {
-        if (m.type === 'buckets') this.writeRecords(this.recorder.add(w, m.buckets, m.sealedThroughSec));
+        if (m.type === 'buckets') this.writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
         else if (m.type === 'identity') identities.observe(w, m.identity, m.intendedMs, m.atMs, m.address ?? null);
         else if (m.type === 'connected') identities.connected(w, m);
         else if (m.type === 'address') this.endpoint?.observe(w, m.op, m.address, m.intendedMs, m.atMs);

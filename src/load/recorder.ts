@@ -1,4 +1,13 @@
-import { OK, identityKey, type Op, type Run, type SecondRecord, type ServerSeen } from '../results/types.js';
+import {
+  OK,
+  identityKey,
+  intendedMs,
+  type Op,
+  type OpSchedule,
+  type Run,
+  type SecondRecord,
+  type ServerSeen,
+} from '../results/types.js';
 import { mergeEncodedText } from '../results/histogram.js';
 import type { WorkerBucket } from './protocol.js';
 
@@ -15,6 +24,8 @@ export class Recorder {
   constructor(
     private readonly workers: number,
     private readonly ops: readonly Op[],
+    /** Each op's schedule (seq → intended time), for the answers that may end an outage; see EdgeCarry. */
+    private readonly schedules: Partial<Record<Op, OpSchedule>> = {},
   ) {
     this.sealed = new Array<number>(workers).fill(-Infinity);
   }
@@ -40,7 +51,7 @@ export class Recorder {
         const parts = this.pending[op].get(sec);
         if (!parts) continue;
         this.pending[op].delete(sec);
-        const carry = (this.carry[op] ??= { seq: -2, ok: false, afterUs: -1 });
+        const carry = (this.carry[op] ??= newCarry(this.schedules[op]));
         out.push(mergeBuckets(op, sec, parts, this.workers, carry));
       }
     }
@@ -48,11 +59,22 @@ export class Recorder {
   }
 }
 
-/** The last probe of an op seen so far (seq, whether it succeeded, when its answer came): carried across seconds. */
+/**
+ * The last probe of an op seen so far (seq, whether it succeeded, when its answer came), carried across seconds,
+ * and while an outage may be ending, the earliest answer since its last failure: every successful probe intended
+ * before that answer is an edge too (it may have been answered earlier: the outage ends at the earliest answer).
+ */
 export interface EdgeCarry {
   seq: number;
   ok: boolean;
   afterUs: number;
+  /** Epoch ms of the earliest answer since the last failure, while probes intended before it keep coming. */
+  recoveringUntilMs: number | null;
+  schedule: OpSchedule | undefined;
+}
+
+export function newCarry(schedule?: OpSchedule): EdgeCarry {
+  return { seq: -2, ok: false, afterUs: -1, recoveringUntilMs: null, schedule };
 }
 
 /**
@@ -64,7 +86,7 @@ export function mergeBuckets(
   sec: number,
   parts: WorkerBucket[],
   workers: number,
-  carry: EdgeCarry = { seq: -2, ok: false, afterUs: -1 },
+  carry: EdgeCarry = newCarry(),
 ): SecondRecord {
   let due = 0;
   let ok = 0;
@@ -111,9 +133,20 @@ export function mergeBuckets(
     // Next to the previous probe (no seqs missing between): an answer after a not-ok probe, or the last answer
     // before one, is an edge.
     const ok = outcome === OK;
-    if (carry.seq === seq - 1 && ok !== carry.ok) {
+    const next = carry.seq === seq - 1;
+    const atMs = carry.schedule === undefined ? null : intendedMs(carry.schedule, seq);
+    if (!next) carry.recoveringUntilMs = null;
+    if (next && ok !== carry.ok) {
       if (ok && afterUs >= 0) edges.push([seq, afterUs]);
       else if (!ok && carry.afterUs >= 0) edges.push([carry.seq, carry.afterUs]);
+      carry.recoveringUntilMs = ok && atMs !== null && afterUs >= 0 ? atMs + afterUs / 1000 : null;
+    } else if (ok && carry.recoveringUntilMs !== null && atMs !== null && atMs < carry.recoveringUntilMs) {
+      if (afterUs >= 0) {
+        edges.push([seq, afterUs]);
+        carry.recoveringUntilMs = Math.min(carry.recoveringUntilMs, atMs + afterUs / 1000);
+      }
+    } else if (ok) {
+      carry.recoveringUntilMs = null;
     }
     carry.seq = seq;
     carry.ok = ok;

@@ -68,6 +68,8 @@ export function mergeOp(op: Op, parts: SchedulePart[], sourceSeconds: SecondReco
   // answering host recorded it (it was an edge in that host's own stream too); otherwise the window ends at
   // that probe's intended time, as in files without edges.
   let prev: { seq: number; ok: boolean; us: number | undefined } | null = null;
+  /** As the run's recorder: while an outage may be ending, the earliest answer since the last failure. */
+  let recoveringUntil: number | null = null;
   for (let seq = 0; seq < times.length; seq++) {
     const p = part[seq] as number;
     const j = nextOfPart[p] as number;
@@ -82,9 +84,19 @@ export function mergeOp(op: Op, parts: SchedulePart[], sourceSeconds: SecondReco
     const outcome = outcomes[k] as string;
     const ok = outcome === OK;
     const us = ok ? (answered[p] as Map<number, number>).get(j) : undefined;
+    const atMs = times[seq] as number;
+    if (prev === null || prev.seq !== seq - 1) recoveringUntil = null;
     if (prev !== null && prev.seq === seq - 1 && prev.ok !== ok) {
       if (ok && us !== undefined) cur.edges.push([seq, us]);
       else if (!ok && prev.us !== undefined) cur.edges.push([prev.seq, prev.us]);
+      recoveringUntil = ok && us !== undefined ? atMs + us / 1000 : null;
+    } else if (ok && recoveringUntil !== null && atMs < recoveringUntil) {
+      if (us !== undefined) {
+        cur.edges.push([seq, us]);
+        recoveringUntil = Math.min(recoveringUntil, atMs + us / 1000);
+      }
+    } else if (ok) {
+      recoveringUntil = null;
     }
     prev = { seq, ok, us };
     const last = cur.runs[cur.runs.length - 1];

@@ -87,6 +87,7 @@ export function syntheticResults(spec: SyntheticSpec): string {
     const t: OpTotals = { due: 0, ok: 0, failed: 0, dropped: 0 };
     let cur: { rec: SecondRecord; h: Histogram | null } | null = null;
     let prev: { seq: number; ok: boolean; us: number } | null = null;
+    let recoveringUntil: number | null = null;
     const flush = (): void => {
       if (!cur) return;
       cur.rec.hist = cur.h ? encodeHistogram(cur.h) : null;
@@ -138,11 +139,19 @@ export function syntheticResults(spec: SyntheticSpec): string {
         t.failed++;
       }
       if (spec.edges) {
+        // As the run's recorder does (src/load/recorder.ts): answers next to a not-ok probe, and while an outage
+        // may be ending, every answer intended before the earliest one so far.
         const isOk = outcome === OK;
         const us = isOk ? latencyUs(op, off, seq) : -1;
         if (prev !== null && prev.seq === seq - 1 && prev.ok !== isOk) {
           const edge: [number, number] = isOk ? [seq, us] : [prev.seq, prev.us];
           (r.edges ??= []).push(edge);
+          recoveringUntil = isOk ? at + us / 1000 : null;
+        } else if (isOk && recoveringUntil !== null && at < recoveringUntil) {
+          (r.edges ??= []).push([seq, us]);
+          recoveringUntil = Math.min(recoveringUntil, at + us / 1000);
+        } else if (isOk) {
+          recoveringUntil = null;
         }
         prev = { seq, ok: isOk, us };
       }

@@ -3,7 +3,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import { parseServerSource, type ServerSource } from '../scenario/server-source.js';
 import { ContainerEngine } from './containers/engine.js';
 import { imageVersion } from './containers/images.js';
-import { ContainerProvider } from './containers/server.js';
+import { ContainerProvider } from './containers/provider.js';
 import { LocalProvider, localProcesses } from './servers/local-process.js';
 import type { ServerProvider } from './servers/types.js';
 import { checkUpgrade, isUpgrade, parseVersionLine, versionName, type ServerVersion } from './versions.js';

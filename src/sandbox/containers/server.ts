@@ -5,20 +5,24 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../../errors.js';
-import { freePort } from '../servers/net.js';
-import type { MysqlServer, ServerOptions, ServerProvider, VersionSwitch } from '../servers/types.js';
-import { versionName, type ServerVersion } from '../versions.js';
+import type { MysqlServer, ServerProvider, VersionSwitch } from '../servers/types.js';
+import type { ServerVersion } from '../versions.js';
+import { dialectFor } from '../dialect.js';
+import { RootConnection } from '../servers/root-connection.js';
+import { DATA_DIR, SOCKET, initCommand, serverBinary, serverCommand, upgradeCommand } from './command.js';
 import { ownLabels, type ContainerEngine } from './engine.js';
 
-/** Where everything lives inside the container (the same in official images and locally built ones). */
-const DATA_DIR = '/var/lib/mysql';
-const SOCKET = '/tmp/mysqld.sock';
+/** A provider of containers (provider.ts): what an in-place upgrade can switch a container to. */
+function isContainerProvider(p: ServerProvider): p is ServerProvider & { image: string; version: ServerVersion } {
+  return 'image' in p && 'version' in p && 'engine' in p;
+}
+
 /** Initialising a data directory in a one-shot container: seconds normally, bounded. */
 const INIT_TIMEOUT_MS = 180_000;
 /** mariadb-upgrade on a small data directory takes 2–4 s; bounded generously. */
 const UPGRADE_TIMEOUT_MS = 300_000;
 
-interface ContainerServerOptions {
+export interface ContainerServerOptions {
   engine: ContainerEngine;
   /** The sandbox's id: in every container's and volume's name and labels (the sweep finds them by it). */
   sandboxId: string;
@@ -46,7 +50,7 @@ interface ContainerServerOptions {
  * (`--user=root`): the volume's files are then readable by any image, whatever uid its mysql user has.
  * Same contract as a local process (MysqlServer), so topologies and steps use either.
  */
-class ContainerServer implements MysqlServer {
+export class ContainerServer implements MysqlServer {
   readonly flavor: 'mariadb' | 'mysql';
   readonly host: string;
   readonly port: number;
@@ -57,7 +61,7 @@ class ContainerServer implements MysqlServer {
   private container: Docker.Container | null = null;
   private image: string;
   private serverVersion: ServerVersion;
-  private conn: mysql.Connection | null = null;
+  private readonly root: RootConnection;
   private pausing: Promise<unknown> = Promise.resolve();
   /** The server's exit code at its last stop (0: a clean shutdown), null before any. */
   lastExitCode: number | null = null;
@@ -71,6 +75,13 @@ class ContainerServer implements MysqlServer {
     this.serverVersion = o.version;
     this.volume = `downtime-${o.sandboxId}-${o.name}`;
     this.dir = mkdtempSync(join(tmpdir(), `downtime-container-${o.name}-`));
+    this.root = new RootConnection({
+      host: this.host,
+      port: this.port,
+      user: 'root',
+      connectTimeout: 5000,
+      multipleStatements: true,
+    });
   }
 
   /** Makes the volume, initialises a data directory in it, and starts the server; cleans up if that fails. */
@@ -121,7 +132,7 @@ class ContainerServer implements MysqlServer {
     const from = this.serverVersion.line;
     const to = this.o.upgradeTo;
     if (to === undefined) return { from, to: from };
-    if (!(to instanceof ContainerProvider)) {
+    if (!isContainerProvider(to)) {
       throw new DowntimeError(
         `cannot upgrade the container of ${this.image} to ${to.name}: in place, the new version must be an image too`,
         ExitCode.Usage,
@@ -136,20 +147,7 @@ class ContainerServer implements MysqlServer {
   }
 
   private async initialise(): Promise<void> {
-    const mariadb = this.flavor === 'mariadb';
-    const entrypoint = mariadb ? ['mariadb-install-db'] : [this.serverBinary()];
-    const cmd = mariadb
-      ? [
-          '--no-defaults',
-          '--user=root',
-          `--datadir=${DATA_DIR}`,
-          '--auth-root-authentication-method=normal',
-          '--skip-test-db',
-          '--skip-name-resolve',
-          '--innodb-log-file-size=16M',
-          '--innodb-buffer-pool-size=32M',
-        ]
-      : ['--no-defaults', '--initialize-insecure', '--user=root', `--datadir=${DATA_DIR}`];
+    const { entrypoint, cmd } = initCommand(this.serverVersion);
     const r = await this.o.engine.runOnce(
       {
         name: `${this.volume}-init`,
@@ -169,34 +167,16 @@ class ContainerServer implements MysqlServer {
     }
   }
 
-  private serverBinary(): string {
-    // MariaDB ≥ 10.5 images have mariadbd; MySQL's is mysqld.
-    const v = this.serverVersion;
-    return this.flavor === 'mariadb' && v.major * 100 + v.minor >= 1005 ? 'mariadbd' : 'mysqld';
-  }
-
   private serverArgs(): string[] {
     const o = this.o;
-    const args = [
-      '--no-defaults',
-      '--user=root',
-      `--datadir=${DATA_DIR}`,
-      `--port=${this.port}`,
-      `--bind-address=${this.host}`,
-      `--socket=${SOCKET}`,
-      '--pid-file=/tmp/mysqld.pid',
-      `--server-id=${this.serverId}`,
-      '--skip-name-resolve',
-      '--innodb-buffer-pool-size=32M',
-      '--innodb-log-file-size=16M',
-      '--performance-schema=OFF',
-      '--max-connections=500',
-    ];
-    if (this.flavor === 'mysql') args.push('--mysqlx=OFF', '--gtid-mode=ON', '--enforce-gtid-consistency=ON');
-    // Named explicitly: with the host's network every container has the host's name, which default names use.
-    if (o.binlog) args.push('--log-bin=binlog', '--relay-log=relay-bin', '--binlog-format=ROW', '--log-slave-updates');
-    if (o.readOnly) args.push('--read-only');
-    return [...args, ...(o.extraArgs ?? [])];
+    return serverCommand(this.serverVersion, {
+      host: this.host,
+      port: this.port,
+      serverId: this.serverId,
+      binlog: o.binlog,
+      readOnly: o.readOnly,
+      ...(o.extraArgs !== undefined ? { extraArgs: o.extraArgs } : {}),
+    });
   }
 
   isRunning(): boolean {
@@ -209,7 +189,7 @@ class ContainerServer implements MysqlServer {
     this.container = await this.o.engine.run({
       name: this.containerName,
       image: this.image,
-      entrypoint: [this.serverBinary()],
+      entrypoint: [serverBinary(this.serverVersion)],
       cmd: this.serverArgs(),
       labels: this.labels(),
       binds: [`${this.volume}:${DATA_DIR}`],
@@ -285,45 +265,17 @@ class ContainerServer implements MysqlServer {
     return r.stdout;
   }
 
-  async rootQuery<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (this.conn === null) {
-          this.conn = await mysql.createConnection({
-            host: this.host,
-            port: this.port,
-            user: 'root',
-            connectTimeout: 5000,
-            multipleStatements: true,
-          });
-          this.conn.on('error', () => (this.conn = null));
-        }
-        const [rows] = await this.conn.query(sql, params);
-        return rows as T;
-      } catch (err) {
-        this.dropConn();
-        const code = (err as { code?: string }).code;
-        const broken = code === 'PROTOCOL_CONNECTION_LOST' || code === 'ECONNRESET' || code === 'EPIPE';
-        if (!broken || attempt > 0) throw err;
-      }
-    }
+  rootQuery<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+    return this.root.query<T>(sql, params);
   }
 
+  /** The application user, with the same statements a local server uses (dialect.ts). */
   async createUser(user: string, password: string, database: string): Promise<void> {
-    await this.rootQuery(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
-    for (const host of ['127.0.0.1', 'localhost', '%']) {
-      await this.rootQuery(`CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?`, [user, host, password]);
-      await this.rootQuery(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [user, host]);
-    }
+    for (const sql of dialectFor(this.flavor).createAppUser(user, password, database)) await this.rootQuery(sql);
   }
 
   disconnect(): void {
-    this.dropConn();
-  }
-
-  private dropConn(): void {
-    this.conn?.destroy();
-    this.conn = null;
+    this.root.close();
   }
 
   /**
@@ -331,7 +283,7 @@ class ContainerServer implements MysqlServer {
    * Resolves with the server's exit code (0: a clean shutdown).
    */
   async stop(timeoutMs = 30_000): Promise<void> {
-    this.dropConn();
+    this.root.close();
     const c = this.container;
     if (c === null) return;
     await this.pausing;
@@ -345,7 +297,7 @@ class ContainerServer implements MysqlServer {
   }
 
   async kill(): Promise<void> {
-    this.dropConn();
+    this.root.close();
     const c = this.container;
     if (c === null) return;
     await this.pausing;
@@ -386,22 +338,10 @@ class ContainerServer implements MysqlServer {
    */
   async runUpgrade(): Promise<{ tool: string; ms: number }> {
     const started = Date.now();
-    if (this.flavor === 'mysql') {
-      const v = this.serverVersion;
-      if (v.major > 8 || (v.major === 8 && (v.minor > 0 || v.patch >= 16))) {
-        return { tool: 'none (mysqld upgrades at startup)', ms: 0 };
-      }
-      await this.exec(
-        ['mysql_upgrade', '--no-defaults', `--socket=${SOCKET}`, '-uroot'],
-        'mysql_upgrade',
-        UPGRADE_TIMEOUT_MS,
-      );
-      return { tool: 'mysql_upgrade', ms: Date.now() - started };
-    }
-    const tool =
-      this.serverVersion.major * 100 + this.serverVersion.minor >= 1005 ? 'mariadb-upgrade' : 'mysql_upgrade';
-    await this.exec([tool, '--no-defaults', `--socket=${SOCKET}`, '-uroot'], tool, UPGRADE_TIMEOUT_MS);
-    return { tool, ms: Date.now() - started };
+    const cmd = upgradeCommand(this.serverVersion);
+    if (cmd === null) return { tool: 'none (mysqld upgrades at startup)', ms: 0 };
+    await this.exec(cmd, cmd[0] as string, UPGRADE_TIMEOUT_MS);
+    return { tool: cmd[0] as string, ms: Date.now() - started };
   }
 
   /** Stops the server and removes its container and volume. */
@@ -414,59 +354,6 @@ class ContainerServer implements MysqlServer {
 
   errorLogTail(): string {
     return `see docker logs ${this.containerName}`;
-  }
-}
-
-/**
- * Servers in containers of one image: the sandbox's provider for `from: mariadb:10.11`. Each server gets its
- * own volume and container, named and labelled after the sandbox (the sweep finds them by it).
- */
-export class ContainerProvider implements ServerProvider {
-  readonly name: string;
-  constructor(
-    readonly engine: ContainerEngine,
-    readonly image: string,
-    readonly version: ServerVersion,
-    readonly sandboxId: string,
-  ) {
-    this.name = `containers of ${image}`;
-  }
-
-  describe(): Promise<string> {
-    return Promise.resolve(`${versionName(this.version)} (image ${this.image})`);
-  }
-
-  async start(opts: ServerOptions = {}): Promise<MysqlServer> {
-    if (opts.tls !== undefined) {
-      throw new DowntimeError('TLS servers run as local processes, not in containers', ExitCode.Usage);
-    }
-    const serverId = opts.serverId ?? 1;
-    for (let attempt = 0; ; attempt++) {
-      const port = opts.port ?? (await freePort());
-      try {
-        return await ContainerServer.start({
-          engine: this.engine,
-          sandboxId: this.sandboxId,
-          name: opts.name ?? `server-${serverId}`,
-          image: this.image,
-          version: this.version,
-          port,
-          ...(opts.host !== undefined ? { host: opts.host } : {}),
-          serverId,
-          binlog: opts.binlog ?? false,
-          readOnly: opts.readOnly ?? false,
-          ...(opts.extraArgs !== undefined ? { extraArgs: opts.extraArgs } : {}),
-          ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
-          ...(opts.upgradeTo !== undefined ? { upgradeTo: opts.upgradeTo } : {}),
-        });
-      } catch (err) {
-        // A port found free may be taken before the server binds it: again on another (only if we chose it).
-        const portTaken =
-          err instanceof DowntimeError && /bind on tcp\/ip port|address already in use|errno: 98/i.test(err.message);
-        if (opts.port === undefined && portTaken && attempt < 3) continue;
-        throw err;
-      }
-    }
   }
 }
 

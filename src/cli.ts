@@ -98,7 +98,7 @@ export function usageMessage(msg: string, command?: string): string {
 }
 
 /** Flags whose value is a duration (string-typed, so yargs would read `-1s` as the short flags -1 and -s). */
-const DURATION_FLAGS = ['duration', 'timeout', 'connect-timeout', 'password-refresh'];
+const DURATION_FLAGS = ['duration', 'timeout', 'connect-timeout', 'slow', 'password-refresh'];
 
 /**
  * `--timeout -1s`: yargs takes `-1s` for short flags and says "Unknown arguments: 1, s", which names nothing the

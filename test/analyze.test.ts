@@ -501,3 +501,44 @@ test("the fast histogram merge gives exactly what the library's add() gives", ()
   }
   assert.equal(encodeHistogram(viaFast), encodeHistogram(viaLibrary));
 });
+
+test('degraded time: answers slower than the SLO count one probe interval each, apart from downtime', async () => {
+  const { evaluateThresholds, parseThreshold } = await import('../src/analyze/thresholds.js');
+  // Reads every 100 ms for 20 s; those intended in [5 s, 8 s) answer in 300 ms (30 probes), the one at 9 s in
+  // exactly 200 ms (at the SLO, not above it). Writes every 200 ms, always fast. A refused read outage at 12 s.
+  const spec: SyntheticSpec = {
+    durationMs: 20_000,
+    rates: { read: 10, write: 5 },
+    latencyUs: (op, off) => (op === 'read' && off >= 5000 && off < 8000 ? 300_000 : off === 9000 ? 200_000 : 1500),
+    outages: [{ op: 'read', fromMs: 12_000, toMs: 12_500, cls: 'refused' }],
+    slowMs: 200,
+  };
+  const r = parseResults(syntheticResults(spec));
+  const s = analyze(r);
+  assert.equal(s.slowMs, 200);
+  assert.equal(s.ops.read?.slowProbes, 30);
+  assert.equal(s.degradedMs.read, 3000);
+  assert.equal(s.degradedMs.write, 0);
+  assert.equal(s.degradedMs.full, null);
+  assert.equal(s.downtimeMs.read, 500, 'slow answers are not downtime');
+  assert.equal(s.windows.read, 1);
+  assert.ok(Math.abs((s.ops.read?.availabilityDegraded ?? 0) - (1 - 3500 / 20_000)) < 1e-9);
+  // The per-second series: 10 slow in each of seconds 5, 6 and 7.
+  const slow = analyzeDetailed(r).series.read.map((p) => p.slow);
+  assert.deepEqual(slow.slice(4, 9), [0, 10, 10, 10, 0]);
+  // Another SLO at report time (report --slow): above every answer, nothing is degraded; below 300 ms, 30 + 1.
+  assert.equal(analyze(r, { slowMs: 500 }).degradedMs.read, 0);
+  assert.equal(analyze(r, { slowMs: 100 }).ops.read?.slowProbes, 31);
+  // Without an SLO: no figure, and a threshold on it says why rather than passing.
+  const none = analyze(parseResults(syntheticResults({ ...spec, slowMs: undefined })));
+  assert.equal(none.degradedMs.read, null);
+  assert.equal(none.ops.read?.availabilityDegraded, null);
+  const [unknown] = evaluateThresholds(none, [parseThreshold('read_degraded<1s')]);
+  assert.equal(unknown?.ok, false);
+  assert.match(unknown?.message ?? '', /no latency SLO/);
+  const [fails, passes] = evaluateThresholds(s, [
+    parseThreshold('read_degraded<2s'),
+    parseThreshold('write_degraded==0'),
+  ]);
+  assert.deepEqual([fails?.ok, passes?.ok], [false, true]);
+});

@@ -368,6 +368,24 @@ function rows(): Row[] {
       message: /--connect-timeout 1ms is out of range/,
     },
     {
+      name: 'latency SLO at the probe timeout',
+      args: run('--timeout', '1s', '--slow', '1s'),
+      code: ExitCode.Usage,
+      message: /--slow 1s is not below the probe timeout 1s: .*lower --slow or raise --timeout/,
+    },
+    {
+      name: 'latency SLO without a unit',
+      args: run('--slow', '200'),
+      code: ExitCode.Usage,
+      message: /--slow "200" has no unit/,
+    },
+    {
+      name: 'negative latency SLO',
+      args: run('--slow', '-200ms'),
+      code: ExitCode.Usage,
+      message: /--slow -200ms: a duration must be positive/,
+    },
+    {
       name: 'password refresh without a unit',
       args: run('--password-command', 'echo x', '--password-refresh', '5'),
       code: ExitCode.Usage,
@@ -648,6 +666,12 @@ function rows(): Row[] {
       args: ['report', good, '--out', f('rep'), '--threshold', 'lost_writes=0'],
       code: ExitCode.Usage,
       message: /threshold "lost_writes=0" is not "metric op value" \(e\.g\. write_downtime<60s, lost_writes==0\)/,
+    },
+    {
+      name: 'report with a latency SLO of nothing',
+      args: ['report', good, '--out', f('rep'), '--slow', '0ms'],
+      code: ExitCode.Usage,
+      message: /--slow 0ms is out of range \(1 ms to 1 h\)/,
     },
     {
       name: 'report threshold with an unknown metric',

@@ -36,3 +36,14 @@ test('values outside the trackable range are clamped, not lost', () => {
   recordUs(h, 1e12);
   assert.equal(h.totalCount, 3);
 });
+
+test('countAbove: the latencies above an SLO, to the histogram resolution', async () => {
+  const { countAbove } = await import('../src/results/histogram.js');
+  const h = newHistogram();
+  for (let ms = 1; ms <= 1000; ms++) recordUs(h, ms * 1000);
+  assert.equal(countAbove(h, 200_000), 800);
+  assert.equal(countAbove(h, 999_000), 1);
+  assert.equal(countAbove(h, 1_000_000), 0);
+  assert.equal(countAbove(h, 0), 1000);
+  assert.equal(countAbove(newHistogram(), 5), 0);
+});

@@ -277,3 +277,38 @@ test('downtime compare writes aligned timelines and a downtime bar chart', async
     ['in-place', 'blue-green'],
   );
 });
+
+test('report --slow and compare --slow: degraded time against a latency SLO, apart from downtime', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const a = join(dir, 'inplace.ndjson');
+  const b = join(dir, 'bg.ndjson');
+  writeFileSync(a, syntheticResults(IN_PLACE));
+  writeFileSync(b, syntheticResults(BLUE_GREEN));
+  // Successful probes intended in [6.5 s, 8 s) answer in 40 ms: 12 reads (every 100 ms, 3 of them lost in the read
+  // outage at 7 s) and 7 writes (every 200 ms).
+  const r = await runMain(['report', a, '--slow', '30ms', '--out', join(dir, 'rep')]);
+  assert.equal(r.code, ExitCode.ThresholdsFailed, r.err); // IN_PLACE lost a write
+  assert.match(r.out, /degraded \(slower than 30 ms\)\s+1\.20 s\s+1\.40 s\n/);
+  assert.match(r.out, /availability counting slow as down\s+66\.66 %\s+58\.33 %\n/);
+  const json = await runMain(['report', a, '--slow', '30ms', '--json', '--out', join(dir, 'rep2')]);
+  const s = JSON.parse(json.out) as Summary;
+  assert.deepEqual([s.slowMs, s.degradedMs.read, s.degradedMs.write, s.ops.read?.slowProbes], [30, 1200, 1400, 12]);
+  assert.equal(s.downtimeMs.write, 3600, 'degraded time is not downtime: as without --slow');
+  const csv = readFileSync(join(dir, 'rep', 'seconds.csv'), 'utf8')
+    .trimEnd()
+    .split('\n');
+  assert.match(csv[0] ?? '', /,send_lag_max_ms,slow_over_30ms$/);
+  const slowCells = csv.slice(1).map((row) => row.split(','));
+  assert.equal(
+    slowCells.reduce((n, c) => n + Number(c[c.length - 1]), 0),
+    19,
+    '12 reads and 7 writes over 30 ms',
+  );
+  // Without --slow (and none in the run) the rows are left out.
+  const plain = await runMain(['report', a, '--out', join(dir, 'rep3')]);
+  assert.doesNotMatch(plain.out, /degraded/);
+  const c = await runMain(['compare', a, b, '--slow', '30ms', '--out', join(dir, 'cmp')]);
+  assert.equal(c.code, ExitCode.Ok, c.err);
+  assert.match(c.out, /read degraded\s+1\.20 s \(> 30 ms\)\s+0 ms \(> 30 ms\)/);
+});

@@ -161,6 +161,18 @@ test('bad combinations and values: one line, usage exit code', async () => {
       /unknown key "duraton"/,
       ExitCode.Usage,
     ],
+    [
+      {
+        scenario: scenarioFile(
+          'slow.yaml',
+          'name: s\nsandbox: single\nduration: 30s\nload: {timeout: 1s, slow: 300ms}\n',
+        ),
+        timeout: '300ms',
+      },
+      /the scenario's load.slow 300ms is not below the probe timeout 300ms: .*raise --timeout/,
+      ExitCode.Usage,
+    ],
+    [{ scenario: withSteps, slow: '2s' }, /--slow 2s is not below the probe timeout 2s/, ExitCode.Usage],
     [{ reads: 5 }, /--target is required \(or name a scenario file\)/, ExitCode.Usage],
   ];
   for (const [args, message, code] of rows) {
@@ -170,4 +182,14 @@ test('bad combinations and values: one line, usage exit code', async () => {
       String(message),
     );
   }
+});
+
+test('the latency SLO: from load.slow, replaced by --slow, and absent when neither says one', async () => {
+  const file = scenarioFile('slo.yaml', TARGET.replace('timeout: 1s', 'timeout: 1s, slow: 250ms'));
+  const env = { APP_PW: 'x' };
+  assert.equal((await planRun({ scenario: file }, io(env))).options.slowMs, 250);
+  assert.equal((await planRun({ scenario: file, slow: '100ms' }, io(env))).options.slowMs, 100);
+  assert.equal((await planRun({ scenario: scenarioFile('noslo.yaml', TARGET) }, io(env))).options.slowMs, undefined);
+  const flagsOnly = await planRun({ target: 'mysql://app@127.0.0.1:3306/probe', slow: '50ms' }, io());
+  assert.equal(flagsOnly.options.slowMs, 50);
 });

@@ -214,6 +214,18 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     schema: false,
   },
   {
+    why: 'a latency SLO at the probe timeout',
+    text: BASE + 'load: {timeout: 1s, slow: 1s}\n',
+    message: 't.yaml: load.slow: must be below load.timeout (a probe slower than the timeout has failed, not slowed)',
+    schema: false,
+  },
+  {
+    why: 'a latency SLO of nothing',
+    text: BASE + 'load: {slow: 0ms}\n',
+    message: 't.yaml: load.slow: must be at least 1ms (got 0ms)',
+    schema: false,
+  },
+  {
     why: 'SQL in the table name',
     text: BASE + 'load: {table: "probe; DROP TABLE users"}\n',
     message:
@@ -364,7 +376,7 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
     why: '__proto__ is an unknown key like any other (no prototype games)',
     text: BASE + 'load:\n  __proto__: {reads: 1}\n',
     message:
-      't.yaml: load: unknown key "__proto__" (allowed: reads, writes, workers, connection, timeout, connectTimeout, dnsServer, maxInFlight, table, readSql, writeSql)',
+      't.yaml: load: unknown key "__proto__" (allowed: reads, writes, workers, connection, timeout, connectTimeout, slow, dnsServer, maxInFlight, table, readSql, writeSql)',
   },
   {
     why: 'unknown top-level key, no near match',
@@ -430,6 +442,7 @@ const DEFAULT_LOAD = {
   connections: ['pool'],
   timeoutMs: 2000,
   connectTimeoutMs: 2000,
+  slowMs: undefined,
   dnsServer: undefined,
   maxInFlight: 256,
   table: 'downtime_probe',
@@ -480,6 +493,7 @@ load:
   connection: per-probe
   timeout: 1500ms
   connectTimeout: 750ms
+  slow: 250ms
   dnsServer: 127.0.0.1
   maxInFlight: 8
   table: probe_2
@@ -519,6 +533,7 @@ out: /tmp/r.ndjson
         connections: ['per-probe'],
         timeoutMs: 1500,
         connectTimeoutMs: 750,
+        slowMs: 250,
         dnsServer: '127.0.0.1:53',
         maxInFlight: 8,
         table: 'probe_2',

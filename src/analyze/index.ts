@@ -9,8 +9,13 @@ export type { Analysis, LatencyMs, OpSummary, Outage, OutageOp, Summary } from '
 export { MONTH_MS } from './availability.js';
 export { addHistogram } from './latency.js';
 
-export function analyze(results: ResultsFile): Summary {
-  return analyzeDetailed(results).summary;
+/** What the analysis may be told besides the file: a latency SLO replacing the run's own (`report --slow`). */
+export interface AnalyzeOptions {
+  slowMs?: number | null;
+}
+
+export function analyze(results: ResultsFile, options: AnalyzeOptions = {}): Summary {
+  return analyzeDetailed(results, options).summary;
 }
 
 /**
@@ -18,8 +23,9 @@ export function analyze(results: ResultsFile): Summary {
  * then the figures across ops are put together: the full outage, every window in time order, totals
  * (outages.ts), and what the file says besides the probes (events, replication lag, write verification).
  */
-export function analyzeDetailed(results: ResultsFile): Analysis {
+export function analyzeDetailed(results: ResultsFile, options: AnalyzeOptions = {}): Analysis {
   const { header, trailer } = results;
+  const slowMs = options.slowMs !== undefined ? options.slowMs : (header.slowMs ?? null);
   const scans: Scans = {};
   const ops: Partial<Record<Op, OpSummary>> = {};
   const series: Record<Op, SecondPoint[]> = { read: [], write: [] };
@@ -27,7 +33,7 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
   for (const op of OPS) {
     const schedule = header.ops[op];
     if (!schedule) continue;
-    const a = analyzeOp(op, schedule, results.seconds[op], trailer?.totals[op]?.due, header.startMs);
+    const a = analyzeOp(op, schedule, results.seconds[op], trailer?.totals[op]?.due, header.startMs, slowMs);
     scans[op] = a.scan;
     ops[op] = a.summary;
     series[op] = a.points;
@@ -55,6 +61,8 @@ export function analyzeDetailed(results: ResultsFile): Analysis {
     ops,
     outages,
     ...totalsOf(scans, ops, full),
+    slowMs,
+    degradedMs: { read: ops.read?.degradedMs ?? null, write: ops.write?.degradedMs ?? null, full: null },
     disruption: disruptionOf(outages),
     ...unobservedOf(scans),
     writesUnverified: trailer?.verifyError ?? null,

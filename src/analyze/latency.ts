@@ -1,4 +1,4 @@
-import { decodeHistogram, newHistogram, type Histogram } from '../results/histogram.js';
+import { decodeHistogram, newHistogram, type Histogram, countAbove } from '../results/histogram.js';
 import type { Op, SecondRecord } from '../results/types.js';
 import type { LatencyMs, SecondPoint } from './types.js';
 
@@ -70,16 +70,24 @@ export function addHistogram(into: Histogram, from: Histogram): void {
 }
 
 /** Per-second points and the op's merged latency: each histogram is decoded once. */
-export function secondsOf(op: Op, seconds: SecondRecord[]): { points: SecondPoint[]; latency: LatencyMs | null } {
+export function secondsOf(
+  op: Op,
+  seconds: SecondRecord[],
+  slowMs: number | null = null,
+): { points: SecondPoint[]; latency: LatencyMs | null; slow: number } {
   const merged = newHistogram();
   const points: SecondPoint[] = [];
+  let slowTotal = 0;
   for (const s of seconds) {
     let latencyMs: LatencyMs | null = null;
+    let slow: number | null = slowMs === null ? null : 0;
     if (s.hist) {
       const h = decodeHistogram(s.hist);
       latencyMs = latencyOf(h);
       addHistogram(merged, h);
+      if (slowMs !== null) slow = countAbove(h, slowMs * 1000);
     }
+    slowTotal += slow ?? 0;
     const failed = Object.values(s.failed).reduce((a, b) => a + b, 0);
     points.push({
       sendLagMs: s.sendLagUs ? { p99: s.sendLagUs.p99 / 1000, max: s.sendLagUs.max / 1000 } : null,
@@ -91,7 +99,8 @@ export function secondsOf(op: Op, seconds: SecondRecord[]): { points: SecondPoin
       failedByClass: s.failed,
       dropped: s.dropped,
       latencyMs,
+      slow,
     });
   }
-  return { points, latency: latencyOf(merged) };
+  return { points, latency: latencyOf(merged), slow: slowTotal };
 }

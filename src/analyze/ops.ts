@@ -26,9 +26,10 @@ export function analyzeOp(
   seconds: SecondRecord[],
   expectedSeqs: number | undefined,
   runStartMs: number,
+  slowMs: number | null = null,
 ): OpAnalysis {
   const scan = scanOp(op, schedule, seconds, expectedSeqs);
-  const { points, latency } = secondsOf(op, seconds);
+  const { points, latency, slow } = secondsOf(op, seconds, slowMs);
   const { due, ok, dropped, stalled, errors } = countsOf(seconds);
   const classes = Object.keys(errors);
   const failed = Object.values(errors).reduce((a, b) => a + b, 0);
@@ -38,6 +39,8 @@ export function analyzeOp(
   const stallMs = scan.stalls.reduce((a, g) => a + (g.endMs - g.startMs), 0);
   const observedMs = scan.endMs - scan.startMs - gapMs - stallMs;
   const av = availabilityOf(downtimeMs, observedMs);
+  // A slow answer stands for one probe interval of degraded service.
+  const degradedMs = slowMs === null ? null : (slow * 1000) / schedule.ratePerSec;
   const first = scan.windows[0];
   const last = scan.windows[scan.windows.length - 1];
   const summary: OpSummary = {
@@ -52,6 +55,9 @@ export function analyzeOp(
     windows: scan.windows.length,
     downtimeMs,
     grossDowntimeMs: totalMs(grossIntervals(scan)),
+    degradedMs,
+    slowProbes: slowMs === null ? null : slow,
+    availabilityDegraded: degradedMs === null ? null : availabilityOf(downtimeMs + degradedMs, observedMs).availability,
     observedMs,
     gapMs,
     stallMs,

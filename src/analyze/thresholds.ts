@@ -50,6 +50,14 @@ function opMetrics(): Record<string, Metric> {
       describe: `total ${op} outage time`,
       get: (s) => need(s.downtimeMs[op], notProbed),
     };
+    out[`${op}_degraded`] = {
+      kind: 'duration',
+      describe: `${op} time answered but slower than the latency SLO (--slow)`,
+      get: (s) =>
+        s.ops[op] === undefined
+          ? { unknown: notProbed }
+          : need(s.degradedMs?.[op], 'no latency SLO was given (--slow, or load.slow in the scenario)'),
+    };
     out[`${op}_gross_downtime`] = {
       kind: 'duration',
       describe: `time no ${op} was answered (last answer before each outage to the first after)`,

@@ -74,6 +74,13 @@ export interface OpSummary {
   downtimeMs: number;
   /** Time in which no probe of this op was answered: from the last answer before each window to the first after. */
   grossDowntimeMs: number;
+  /**
+   * Degraded time: answered, but slower than the latency SLO (`slowMs`): each such probe counts one probe interval.
+   * Null without an SLO. `availabilityDegraded` counts it as down too.
+   */
+  degradedMs: number | null;
+  slowProbes: number | null;
+  availabilityDegraded: number | null;
   /** Time the file covers for this op, minus gaps and harness stalls. */
   observedMs: number;
   gapMs: number;
@@ -123,6 +130,10 @@ export interface Summary {
    * after it (overlapping ones counted once); full = both ops at once. Always at least downtimeMs.
    */
   grossDowntimeMs: Record<OutageOp, number | null>;
+  /** The latency SLO (ms) degraded time is measured against (`--slow`), or null when none was given. */
+  slowMs: number | null;
+  /** Degraded time per op (see OpSummary.degradedMs); full is not defined (null). */
+  degradedMs: Record<OutageOp, number | null>;
   windows: Record<OutageOp, number | null>;
   availability: Record<OutageOp, number | null>;
   nines: Record<OutageOp, number | null>;
@@ -199,6 +210,8 @@ export interface SecondPoint {
   latencyMs: LatencyMs | null;
   /** From the file's sendLagUs, in ms; null when not recorded. */
   sendLagMs: { p99: number; max: number } | null;
+  /** Successful probes slower than the latency SLO (`slowMs`); null without one. */
+  slow: number | null;
 }
 
 export interface Analysis {

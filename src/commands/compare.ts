@@ -4,6 +4,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { readResults } from '../results/reader.js';
 import { formatCompareTable, renderCompare } from '../report/index.js';
+import { checkSlow, must } from '../scenario/rules.js';
 import type { CommandContext } from './context.js';
 
 interface CompareOptions {
@@ -11,6 +12,8 @@ interface CompareOptions {
   /** Output directory; default `compare/` next to the first file. */
   out?: string;
   json: boolean;
+  /** A latency SLO for every run, replacing each run's own (--slow). */
+  slowMs?: number | undefined;
 }
 
 /** Core of `downtime compare`: every file is read (and checked) before anything is written. */
@@ -24,7 +27,11 @@ async function compareCommandCore(opts: CompareOptions, io: Io): Promise<number>
   const runs = opts.files.map((f) => readResults(resolve(io.cwd, f)));
   const first = opts.files[0] as string;
   const outDir = resolve(io.cwd, opts.out ?? join(dirname(first), 'compare'));
-  const { files, summaries } = await renderCompare(runs, outDir);
+  const { files, summaries } = await renderCompare(
+    runs,
+    outDir,
+    opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {},
+  );
   if (opts.json) io.stdout(JSON.stringify({ runs: summaries }, null, 2) + '\n');
   else io.stdout(formatCompareTable(summaries) + '\n' + files.map((f) => `${f}\n`).join(''));
   return ExitCode.Ok;
@@ -38,12 +45,17 @@ export const compareCommand = (ctx: CommandContext): CommandModule<object, never
       .positional('files', { type: 'string', array: true, describe: 'two or more results files' })
       .option('out', { type: 'string', describe: 'output directory (default: compare/ next to the first file)' })
       .option('json', { type: 'boolean', default: false, describe: 'print {runs: [summary, …]} on stdout' })
+      .option('slow', {
+        type: 'string',
+        describe: "latency SLO for every run: answers slower than this are degraded time (default: each run's --slow)",
+      })
       .example(
         '$0 compare reports/inplace.ndjson reports/bg.ndjson --out reports/compare',
         'in-place vs blue/green',
       ) as Argv<never>,
   handler: async (argv: unknown) => {
-    const a = argv as { files?: string[]; out?: string; json: boolean };
-    ctx.exitCode = await compareCommandCore({ files: a.files ?? [], out: a.out, json: a.json }, ctx.io);
+    const a = argv as { files?: string[]; out?: string; json: boolean; slow?: string };
+    const slowMs = a.slow === undefined ? undefined : must(checkSlow(a.slow, '--slow'));
+    ctx.exitCode = await compareCommandCore({ files: a.files ?? [], out: a.out, json: a.json, slowMs }, ctx.io);
   },
 });

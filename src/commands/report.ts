@@ -6,6 +6,7 @@ import type { Io } from '../io.js';
 import { readResults } from '../results/reader.js';
 import { formatSummaryTable, renderReport, summaryJson } from '../report/index.js';
 import { reportDirFor } from '../scenario/outputs.js';
+import { checkSlow, must } from '../scenario/rules.js';
 import type { CommandContext } from './context.js';
 
 interface ReportOptions {
@@ -14,6 +15,8 @@ interface ReportOptions {
   out?: string;
   json: boolean;
   thresholds: Threshold[];
+  /** A latency SLO replacing the run's own (--slow). */
+  slowMs?: number | undefined;
 }
 
 /** reports/inplace.ndjson → reports/inplace/ (the rule is scenario/outputs.ts's, shared with `run`). */
@@ -24,7 +27,10 @@ async function reportCommandCore(opts: ReportOptions, io: Io): Promise<number> {
   const file = resolve(io.cwd, opts.file);
   const results = readResults(file);
   const outDir = resolve(io.cwd, opts.out ?? reportDirFor(opts.file));
-  const { summary, files, thresholdResults } = await renderReport(results, outDir, { thresholds: opts.thresholds });
+  const { summary, files, thresholdResults } = await renderReport(results, outDir, {
+    thresholds: opts.thresholds,
+    ...(opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {}),
+  });
   const failed = thresholdResults.filter((t) => !t.ok);
   if (opts.json) {
     io.stdout(summaryJson(summary, thresholdResults));
@@ -63,6 +69,11 @@ export const reportCommand = (ctx: CommandContext): CommandModule<object, never>
         default: false,
         describe: 'print the summary object (summary.json) on stdout',
       })
+      .option('slow', {
+        type: 'string',
+        describe:
+          "latency SLO: answers slower than this are degraded time (default: the run's --slow); e.g. --slow 200ms",
+      })
       .option('threshold', {
         type: 'string',
         array: true,
@@ -72,11 +83,12 @@ export const reportCommand = (ctx: CommandContext): CommandModule<object, never>
       .example('$0 report reports/inplace.ndjson', 'writes reports/inplace/…')
       .example('$0 report reports/bg.ndjson --threshold "write_downtime<30s" --json', 'a CI gate') as Argv<never>,
   handler: async (argv: unknown) => {
-    const a = argv as { file?: string; out?: string; json: boolean; threshold?: unknown };
+    const a = argv as { file?: string; out?: string; json: boolean; threshold?: unknown; slow?: string };
     if (a.file === undefined || a.file === '') {
       throw new DowntimeError('name a results file, e.g. downtime report reports/run.ndjson', ExitCode.Usage);
     }
     const thresholds = parseThresholdArgs(a.threshold);
-    ctx.exitCode = await reportCommandCore({ file: a.file, out: a.out, json: a.json, thresholds }, ctx.io);
+    const slowMs = a.slow === undefined ? undefined : must(checkSlow(a.slow, '--slow'));
+    ctx.exitCode = await reportCommandCore({ file: a.file, out: a.out, json: a.json, thresholds, slowMs }, ctx.io);
   },
 });

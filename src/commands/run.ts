@@ -35,6 +35,11 @@ function runFlags<T>(y: Argv<T>) {
       describe: 'a probe slower than this (from its intended time) failed',
     })
     .option('connect-timeout', { type: 'string', describe: 'bound on connecting (default: --timeout)' })
+    .option('slow', {
+      type: 'string',
+      describe:
+        'latency SLO: an answer slower than this (from its intended time, below --timeout) is degraded service, reported apart from downtime',
+    })
     .option('dns-server', {
       type: 'string',
       describe:

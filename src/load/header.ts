@@ -35,6 +35,7 @@ export function resultsHeader(
     ops: Object.fromEntries(ops.map((op) => [op, { ratePerSec: opts.rates[op], t0Ms }])),
     timeoutMs: opts.timeoutMs,
     connectTimeoutMs: opts.connectTimeoutMs,
+    ...(opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {}),
     connection: opts.connection,
     workers,
     maxInFlight: opts.maxInFlight,

@@ -34,6 +34,8 @@ export interface RunOptions {
   connection: ConnectionModel;
   timeoutMs: number;
   connectTimeoutMs: number;
+  /** The latency SLO (--slow), written to the header: answered but slower is degraded service. */
+  slowMs?: number | undefined;
   maxInFlight: number;
   /** Pool model: connections per op per worker (default 10, HikariCP's default pool size). */
   poolSize?: number;

@@ -22,6 +22,8 @@ export { pngSize } from './render.js';
 export interface RenderReportOptions {
   /** Thresholds to evaluate; `lost_writes==0` is added when writes were verified and none names lost_writes. */
   thresholds?: Threshold[];
+  /** A latency SLO (ms) replacing the run's own (`--slow`): degraded time is measured against it. */
+  slowMs?: number;
 }
 
 /** The thresholds that apply: the given ones, plus the default `lost_writes==0` when writes were verified. */
@@ -60,7 +62,7 @@ export async function renderReport(
   outDir: string,
   opts: RenderReportOptions = {},
 ): Promise<{ summary: Summary; files: string[]; thresholdResults: ThresholdResult[] }> {
-  const analysis = analyzeDetailed(results);
+  const analysis = analyzeDetailed(results, opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {});
   const summary = analysis.summary;
   const thresholdResults = evaluateThresholds(summary, thresholdsFor(summary, opts.thresholds));
   const report = await renderPng(outcomeChart(analysis));
@@ -101,9 +103,12 @@ export function summaryJson(summary: Summary, thresholds: ThresholdResult[]): st
 export async function renderCompare(
   runs: ResultsFile[],
   outDir: string,
+  opts: { slowMs?: number } = {},
 ): Promise<{ files: string[]; summaries: Summary[] }> {
   if (runs.length === 0) throw new DowntimeError('compare needs at least one results file', ExitCode.Usage);
-  const analyses: Analysis[] = runs.map((r) => analyzeDetailed(r));
+  const analyses: Analysis[] = runs.map((r) =>
+    analyzeDetailed(r, opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {}),
+  );
   const summaries = analyses.map((a) => a.summary);
   const timeline = await renderPng(compareChart(analyses));
   const bars = await renderPng(downtimeBarChart(summaries));

@@ -48,3 +48,22 @@ export function mergeEncodedText(encoded: readonly (string | null)[]): string | 
   if (hists.length === 0) return null;
   return hists.length === 1 ? (hists[0] as string) : encodeHistogram(mergeEncoded(hists));
 }
+
+interface CountsAccess {
+  countsArrayIndex(value: number): number;
+  getCountAtIndex(index: number): number;
+}
+
+/**
+ * How many recorded latencies are above `us` (to the histogram's resolution: values equivalent to `us` count as
+ * not above): successful probes slower than a latency SLO.
+ */
+export function countAbove(h: Histogram, us: number): number {
+  if (h.totalCount === 0 || h.maxValue <= us) return 0;
+  const c = h as unknown as CountsAccess;
+  const from = c.countsArrayIndex(Math.max(HIST_LOWEST_US, Math.round(us))) + 1;
+  const to = c.countsArrayIndex(h.maxValue);
+  let n = 0;
+  for (let i = from; i <= to; i++) n += c.getCountAtIndex(i);
+  return n;
+}

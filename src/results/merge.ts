@@ -169,6 +169,11 @@ function mergedHeader(
     maxInFlight: inputs.reduce((a, x) => a + x.results.header.maxInFlight, 0),
     sources,
   };
+  // One latency SLO for the merged run only when every host ran with the same; else `report --slow` names one.
+  const slows = new Set(inputs.map((x) => x.results.header.slowMs));
+  delete header.slowMs;
+  const slowMs = slows.size === 1 ? [...slows][0] : undefined;
+  if (slowMs !== undefined) header.slowMs = slowMs;
   delete header.heartbeat;
   if (lagFrom?.header.heartbeat) header.heartbeat = lagFrom.header.heartbeat;
   return header;

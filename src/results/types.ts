@@ -106,6 +106,8 @@ export interface ResultsHeader {
   ops: Partial<Record<Op, OpSchedule>>;
   timeoutMs: number;
   connectTimeoutMs: number;
+  /** The latency SLO (--slow): answered but slower than this is degraded service; absent: none given. */
+  slowMs?: number;
   connection: ConnectionModel;
   workers: number;
   /** Cap on probes in flight per op (across workers); beyond it a due probe is `dropped`. */

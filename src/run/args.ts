@@ -14,10 +14,12 @@ import {
   checkPoolSize,
   checkRate,
   checkRunDuration,
+  checkSlow,
   checkTable,
   checkThreshold,
   checkTimeout,
   checkWorkers,
+  durationText,
   must,
 } from '../scenario/rules.js';
 import { targetFromFlag } from '../scenario/target-url.js';
@@ -44,6 +46,8 @@ export interface RunArgs {
   connection?: string;
   timeout?: string;
   connectTimeout?: string;
+  /** The latency SLO: answered but slower is degraded service (reported apart from downtime). */
+  slow?: string;
   /** IPv4[:port] of a DNS server to resolve the target's host through (resolve.ts). */
   dnsServer?: string;
   maxInFlight?: number;
@@ -103,6 +107,19 @@ export function checkRates(rates: { read: number; write: number }): { read: numb
   return rates;
 }
 
+/** --slow, checked against the probe timeout it must stay below (a probe slower than the timeout has failed). */
+export function slowFlag(text: string | undefined, timeoutMs: number, fallback?: number): number | undefined {
+  const slowMs = text !== undefined ? must(checkSlow(text, '--slow')) : fallback;
+  const name = text !== undefined ? '--slow' : "the scenario's load.slow";
+  if (slowMs !== undefined && slowMs >= timeoutMs) {
+    throw new DowntimeError(
+      `${name} ${durationText(slowMs)} is not below the probe timeout ${durationText(timeoutMs)}: a probe slower than the timeout has failed, not slowed; lower --slow or raise --timeout`,
+      ExitCode.Usage,
+    );
+  }
+  return slowMs;
+}
+
 /** --threshold values (repeatable), each checked by the threshold parser. */
 export function thresholdFlags(values: RunArgs['threshold']): string[] {
   const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
@@ -151,6 +168,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
     connection: connections[0] as ConnectionModel,
     timeoutMs,
     connectTimeoutMs,
+    slowMs: slowFlag(args.slow, timeoutMs),
     maxInFlight: inFlight,
     table: must(checkTable(args.table ?? RUN_DEFAULTS.table, '--table')),
     readSql: args.readSql,
@@ -191,6 +209,7 @@ export const RUN_OVERRIDABLE = [
   'connection',
   'timeout',
   'connectTimeout',
+  'slow',
   'dnsServer',
   'maxInFlight',
   'table',

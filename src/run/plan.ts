@@ -36,6 +36,7 @@ import {
   greenFlag,
   makeDefaultDir,
   parseRunArgs,
+  slowFlag,
   thresholdFlags,
   type RunArgs,
 } from './args.js';
@@ -146,6 +147,7 @@ async function planFromScenario(s: ParsedScenario, args: RunArgs, io: Io, thresh
       connection: connections[0] as ConnectionModel,
       timeoutMs,
       connectTimeoutMs,
+      slowMs: slowFlag(args.slow, timeoutMs, s.load.slowMs),
       maxInFlight:
         args.maxInFlight !== undefined
           ? must(checkMaxInFlight(args.maxInFlight, '--max-in-flight'))

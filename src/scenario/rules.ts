@@ -94,6 +94,11 @@ export function checkTimeout(v: unknown, name: string): Checked<number> {
   return checkDuration(v, name, { minMs: L.minTimeoutMs, maxMs: L.maxTimeoutMs });
 }
 
+/** --slow, load.slow: the latency SLO, ms (answered but slower is degraded service). */
+export function checkSlow(v: unknown, name: string): Checked<number> {
+  return checkDuration(v, name, { minMs: L.minSlowMs, maxMs: L.maxTimeoutMs });
+}
+
 /** --password-refresh, password.refresh: how often a password command runs again, ms. */
 export function checkPasswordRefresh(v: unknown, name: string): Checked<number> {
   if (!isFlag(name)) {

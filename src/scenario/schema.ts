@@ -196,6 +196,9 @@ const loadProperties = {
     D.timeoutMs,
   ),
   connectTimeout: duration('Timeout for opening a connection (default: load.timeout)'),
+  slow: duration(
+    'Latency SLO: an answer slower than this (from its intended time; below load.timeout) is degraded service, reported apart from downtime (default: none)',
+  ),
   dnsServer: {
     type: 'string',
     pattern: DNS_SERVER_PATTERN,

@@ -49,6 +49,7 @@ export const LOAD_KEYS = [
   'connection',
   'timeout',
   'connectTimeout',
+  'slow',
   'dnsServer',
   'maxInFlight',
   'table',

@@ -150,6 +150,8 @@ export interface LoadSpec {
   /** A probe slower than this has failed (class `timeout`). */
   timeoutMs: number;
   connectTimeoutMs: number;
+  /** The latency SLO: an answer slower than this is degraded service (not downtime); undefined: none. */
+  slowMs: number | undefined;
   /** Resolve the target's host through this DNS server (IP:PORT) for every new connection; undefined: the system resolver. */
   dnsServer: string | undefined;
   /** Cap on probes in flight per op; a due probe beyond it is recorded as `dropped`. */
@@ -232,6 +234,8 @@ export const SCENARIO_LIMITS = {
   /** Probe and connect timeouts: below 10 ms every probe would fail; above an hour is no probe. */
   minTimeoutMs: 10,
   maxTimeoutMs: 3_600_000,
+  /** A latency SLO (--slow) finer than a millisecond is below what a round trip over a network can promise. */
+  minSlowMs: 1,
   /** A password command re-run (RDS IAM tokens live 15 minutes). */
   minPasswordRefreshMs: 1000,
   maxPasswordRefreshMs: 24 * 3_600_000,

@@ -44,6 +44,8 @@ export interface SyntheticSpec {
   writes?: WriteVerification;
   label?: string;
   timeoutMs?: number;
+  /** The run's latency SLO (header.slowMs, as --slow writes it). */
+  slowMs?: number;
   /** Record `edges` (when the answers next to not-ok probes came), as `run` does; off by default. */
   edges?: boolean;
 }
@@ -66,6 +68,7 @@ export function syntheticResults(spec: SyntheticSpec): string {
     ops: {},
     timeoutMs: spec.timeoutMs ?? 2000,
     connectTimeoutMs: spec.timeoutMs ?? 2000,
+    ...(spec.slowMs !== undefined ? { slowMs: spec.slowMs } : {}),
     connection: 'pool',
     workers: 2,
     maxInFlight: 256,

@@ -7,9 +7,10 @@ function csvCell(v: string | number | null): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** seconds.csv: one row per second per op. */
+/** seconds.csv: one row per second per op; with a latency SLO, a last column of the answers slower than it. */
 export function secondsCsv(a: Analysis): string {
   const s = a.summary;
+  const slo = s.slowMs !== null && s.slowMs !== undefined;
   const head = [
     'offset_s',
     'epoch_s',
@@ -24,6 +25,7 @@ export function secondsCsv(a: Analysis): string {
     'max_ms',
     'send_lag_p99_ms',
     'send_lag_max_ms',
+    ...(slo ? [`slow_over_${s.slowMs}ms`] : []),
   ];
   const rowsOut: (string | number | null)[][] = [];
   for (const op of ['read', 'write'] as const) {
@@ -42,6 +44,7 @@ export function secondsCsv(a: Analysis): string {
         p.latencyMs?.max ?? null,
         p.sendLagMs?.p99 ?? null,
         p.sendLagMs?.max ?? null,
+        ...(slo ? [p.slow] : []),
       ]);
     }
   }

@@ -14,6 +14,18 @@ export function rows(s: Summary): string[][] {
     ['', 'read', 'write', 'full (both down)'],
     ['downtime', ...col((op) => durationText(s.downtimeMs[op]))],
     ['gross (no answer)', ...col((op) => durationText(s.grossDowntimeMs?.[op] ?? null))],
+    ...(s.slowMs === null || s.slowMs === undefined
+      ? []
+      : [
+          [`degraded (slower than ${durationText(s.slowMs)})`, ...opCol((o) => durationText(s.degradedMs[o]))],
+          [
+            'availability counting slow as down',
+            ...opCol((o) => {
+              const a = s.ops[o]?.availabilityDegraded;
+              return a === null || a === undefined ? 'n/a' : formatAvailability(a, a === 1 ? null : -Math.log10(1 - a));
+            }),
+          ],
+        ]),
     ['outage windows', ...col((op) => (s.windows[op] === null ? 'n/a' : String(s.windows[op])))],
     ['availability (this run)', ...col((op) => formatAvailability(s.availability[op], s.nines[op]))],
     ['nines (this run)', ...col((op) => formatNines(s.nines[op], s.availability[op]))],

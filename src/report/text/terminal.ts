@@ -62,6 +62,15 @@ export function formatCompareTable(summaries: Summary[]): string {
         (s) => `${formatAvailability(s.oncePerMonth[op].availability, s.oncePerMonth[op].nines)}`,
       ),
     ),
+    ...(summaries.some((s) => s.slowMs !== null && s.slowMs !== undefined)
+      ? (['read', 'write'] as const).map((op) =>
+          line(`${op} degraded`, (s) =>
+            s.slowMs === null || s.slowMs === undefined
+              ? 'no --slow'
+              : `${durationText(s.degradedMs[op])} (> ${durationText(s.slowMs)})`,
+          ),
+        )
+      : []),
     line('disruption span', (s) => (s.disruption ? formatDuration(s.disruption.durationMs) : 'none')),
     line('read p50 / p99 / max', (s) => latencyText(s.ops.read?.latencyMs)),
     line('write p50 / p99 / max', (s) => latencyText(s.ops.write?.latencyMs)),

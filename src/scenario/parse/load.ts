@@ -1,5 +1,13 @@
 /** load: the probes' rates, client model, timeouts and statements. */
-import { checkConnection, checkMaxInFlight, checkRate, checkTable, checkTimeout, checkWorkers } from '../rules.js';
+import {
+  checkConnection,
+  checkMaxInFlight,
+  checkRate,
+  checkSlow,
+  checkTable,
+  checkTimeout,
+  checkWorkers,
+} from '../rules.js';
 import { DNS_SERVER_PATTERN, LOAD_KEYS } from '../shape.js';
 import { SCENARIO_DEFAULTS, type LoadSpec } from '../types.js';
 import { close, open, readString, readWith, type Problems } from './read.js';
@@ -16,6 +24,7 @@ export function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
   const connections = readWith(p, o, 'connection', checkConnection);
   const timeoutMs = readWith(p, o, 'timeout', checkTimeout);
   const connectTimeoutMs = readWith(p, o, 'connectTimeout', checkTimeout);
+  const slowMs = readWith(p, o, 'slow', checkSlow);
   const dnsServer = readString(p, o, 'dnsServer', {
     pattern: DNS_SERVER_PATTERN,
     patternText: 'an IPv4 address with an optional port, e.g. 127.0.0.1:5353',
@@ -29,6 +38,9 @@ export function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
   if (reads !== undefined && writes !== undefined && readsPerSec === 0 && writesPerSec === 0) {
     p.add('load', 'reads and writes are both 0; set at least one above 0');
   }
+  if (slowMs !== undefined && slowMs >= (timeoutMs ?? d.timeoutMs)) {
+    p.add('load.slow', 'must be below load.timeout (a probe slower than the timeout has failed, not slowed)');
+  }
   close(p, o);
   if (p.list.length > before) return undefined;
   return {
@@ -39,6 +51,7 @@ export function parseLoad(p: Problems, v: unknown): LoadSpec | undefined {
     connections: connections ?? [d.connection],
     timeoutMs: timeoutMs ?? d.timeoutMs,
     connectTimeoutMs: connectTimeoutMs ?? timeoutMs ?? d.timeoutMs,
+    slowMs,
     dnsServer: dnsServer === undefined ? undefined : dnsServer.includes(':') ? dnsServer : `${dnsServer}:53`,
     maxInFlight: maxInFlight ?? d.maxInFlight,
     table: table ?? d.table,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeDetailed, type Summary } from '../src/analyze/index.js';
@@ -311,4 +312,44 @@ test('report --slow and compare --slow: degraded time against a latency SLO, apa
   const c = await runMain(['compare', a, b, '--slow', '30ms', '--out', join(dir, 'cmp')]);
   assert.equal(c.code, ExitCode.Ok, c.err);
   assert.match(c.out, /read degraded\s+1\.20 s \(> 30 ms\)\s+0 ms \(> 30 ms\)/);
+});
+
+test('a report cleans up after a killed one: its stale temp files, and an earlier lag.png it does not replace', async (t) => {
+  const dir = tmp();
+  const live = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => {
+    live.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const dead = spawnSync('true').pid as number;
+  const file = join(dir, 'bg.ndjson');
+  writeFileSync(file, syntheticResults(BLUE_GREEN));
+  const out = join(dir, 'bg');
+  const first = await runMain(['report', file]);
+  assert.equal(first.code, ExitCode.Ok, first.err);
+  // What kill -9 of a report leaves: temp files of a dead writer; a live writer's are still being written;
+  // a lag.png from an earlier report of a run that had one; and a file that is not the report's.
+  const leftovers = {
+    [`report.png.tmp-${dead}-a1b2c3`]: true,
+    [`summary.json.tmp-${dead}-zz9`]: true,
+    [`lag.png.tmp-${dead}-q1`]: true,
+    [`summary.md.tmp-${live.pid}-d4e5f6`]: false,
+    [`notes.txt.tmp-${dead}-a1b2c3`]: false,
+    'lag.png': true,
+  };
+  for (const name of Object.keys(leftovers)) writeFileSync(join(out, name), 'old');
+  const again = await runMain(['report', file]);
+  assert.equal(again.code, ExitCode.Ok, again.err);
+  const left = readdirSync(out);
+  for (const [name, removed] of Object.entries(leftovers)) {
+    assert.equal(!left.includes(name), removed, `${name} ${removed ? 'should be gone' : 'should be left'}`);
+  }
+  assert.deepEqual(left.filter((f) => !f.includes('.tmp-') && f !== 'notes.txt').sort(), [
+    'latency.png',
+    'report.html',
+    'report.png',
+    'seconds.csv',
+    'summary.json',
+    'summary.md',
+  ]);
 });

@@ -36,7 +36,12 @@ export function thresholdsFor(summary: Summary, given: Threshold[] = []): Thresh
  * Writes files atomically as a set: each to a temporary name, renamed into place only once all were written,
  * so a failure leaves no half-written report. Refuses to touch any input file.
  */
-function writeAll(outDir: string, files: { name: string; data: string | Buffer }[], inputs: string[]): string[] {
+function writeAll(
+  outDir: string,
+  files: { name: string; data: string | Buffer }[],
+  inputs: string[],
+  optional: string[] = [],
+): string[] {
   const dir = resolve(outDir);
   const inputPaths = new Set(inputs.map((p) => resolve(p)));
   if (inputPaths.has(dir)) {
@@ -53,7 +58,7 @@ function writeAll(outDir: string, files: { name: string; data: string | Buffer }
       );
     }
   }
-  return writeFilesAtomic(dir, files, { hint: 'pass a writable --out' });
+  return writeFilesAtomic(dir, files, { hint: 'pass a writable --out', stale: optional });
 }
 
 /** Renders report.png, latency.png (lag.png when replication lag was measured), report.html, summary.md, summary.json and seconds.csv into `outDir`. */
@@ -90,6 +95,7 @@ export async function renderReport(
       { name: 'seconds.csv', data: secondsCsv(analysis) },
     ],
     [results.path],
+    ['lag.png'],
   );
   return { summary, files, thresholdResults };
 }

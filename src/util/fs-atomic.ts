@@ -3,13 +3,14 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
   rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DowntimeError, ExitCode } from '../errors.js';
 import { errnoWords } from './errno.js';
 
@@ -79,6 +80,42 @@ function tmpName(path: string): string {
   return `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** Whether a process of this host is alive (EPERM: alive, someone else's). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Temp files of these targets left by a writer that was killed (kill -9, a crash, a full disk it could not clean
+ * up after): `<name>.tmp-<pid>-<random>` whose pid is no longer alive. A live pid's are left: another `report`
+ * may be writing the same directory right now. Only names this call writes are considered; never throws.
+ */
+function sweepStaleTemps(dir: string, targets: readonly string[]): void {
+  const names = new Set(targets.filter((t) => dirname(t) === dir).map((t) => basename(t)));
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const m = /^(.+)\.tmp-(\d+)-[a-z0-9]{1,8}$/.exec(e);
+    if (m === null || !names.has(m[1] as string)) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || pidAlive(pid)) continue;
+    try {
+      rmSync(join(dir, e), { force: true });
+    } catch {
+      // left as it is: the write below says what is wrong with the directory, if anything
+    }
+  }
+}
+
 /** Writes one file atomically (temp name in the same directory, then rename). Throws a one-line Output error. */
 export function writeFileAtomic(
   path: string,
@@ -92,12 +129,14 @@ export function writeFileAtomic(
  * Writes a set of files atomically as far as a file system allows: every file goes to a temp name first, and
  * only once all were written are they renamed into place. A target that is a directory is refused before anything
  * is written; on any failure the temp files (and directories this call created) are removed. `name` is
- * relative to `dir` (or absolute). Returns the final paths.
+ * relative to `dir` (or absolute). Temp files of these names that a killed writer left are removed first;
+ * `stale` names files of the same set that this write does not have: they are removed once it is in place.
+ * Returns the final paths.
  */
 export function writeFilesAtomic(
   dir: string,
   files: { name: string; data: string | Buffer }[],
-  opts: { mode?: number; hint?: string } = {},
+  opts: { mode?: number; hint?: string; stale?: string[] } = {},
 ): string[] {
   const hint = opts.hint ?? 'pass a writable --out';
   const targets = files.map((f) => resolve(dir, f.name));
@@ -111,6 +150,8 @@ export function writeFilesAtomic(
     if (isDir) throw new DowntimeError(`cannot write ${t}: it is a directory; remove it or ${hint}`, ExitCode.Output);
   }
   const created = makeDirs(dir, hint);
+  const stale = (opts.stale ?? []).map((n) => resolve(dir, n)).filter((s) => !targets.includes(s));
+  sweepStaleTemps(resolve(dir), [...targets, ...stale]);
   const temps: string[] = [];
   let renamed = 0;
   let at = 0;
@@ -125,6 +166,15 @@ export function writeFilesAtomic(
     for (const t of temps.slice(renamed)) rmSync(t, { force: true });
     if (renamed === 0) removeDirs(created);
     throw new DowntimeError(`cannot write ${targets[at] ?? dir}: ${errnoWords(err)}; ${hint}`, ExitCode.Output);
+  }
+  // Files of an earlier set that this one does not have (a report's lag.png when lag was not measured this
+  // time): removed, so that the directory never mixes two sets.
+  for (const s of stale) {
+    try {
+      rmSync(s, { force: true });
+    } catch {
+      // a directory or not ours to remove: left
+    }
   }
   return targets;
 }

@@ -26,6 +26,7 @@ import { compileSql, defaultReadSql, defaultWriteSql, type CompiledSql } from '.
 import { ProgressPrinter } from './progress.js';
 import type { WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
+import { checkProbeStatements } from './preflight.js';
 import { connectForSetup, ensureProbeTable, insertSeedRow } from './setup.js';
 import { StallLog } from './stall.js';
 import { TimedActions } from './timed-actions.js';
@@ -90,6 +91,15 @@ async function startMeasurement(
   try {
     await ensureProbeTable(setup.conn, opts.table, opts.target.database);
     seeded = await insertSeedRow(setup.conn, opts.table, runId, io.now());
+    await checkProbeStatements(setup.conn, {
+      table: opts.table,
+      runId,
+      nowMs: io.now(),
+      ops,
+      sql,
+      custom: { read: opts.readSql !== undefined, write: opts.writeSql !== undefined },
+      verify: opts.verify ?? true,
+    });
     if (opts.green) await ensureHeartbeatTable(setup.conn, heartbeatTable(opts.table), opts.target.database);
   } finally {
     setup.conn.destroy();

@@ -2,6 +2,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { classifyError } from './classify.js';
+import { setupQuery } from './preflight.js';
 import { REQUIRED_COLUMNS, createTableSql } from './probes.js';
 import { streamFactory } from './resolve.js';
 import type { Target } from './target.js';
@@ -213,11 +214,19 @@ function tlsSetupError(err: unknown, opts: ConnectOptions): DowntimeError {
  * only to its own table.
  */
 export async function ensureProbeTable(conn: mysql.Connection, table: string, database: string): Promise<void> {
+  // A metadata lock on the table (an ALTER, a FLUSH TABLES WITH READ LOCK) must not hold the start forever.
+  await setupQuery(
+    conn,
+    'SET SESSION lock_wait_timeout = 10, SESSION innodb_lock_wait_timeout = 10',
+    [],
+    'setting lock timeouts',
+  );
   let columns = await tableColumns(conn, table, database);
   if (columns.size === 0) {
     try {
-      await conn.query(createTableSql(table));
+      await setupQuery(conn, createTableSql(table), [], `creating table ${database}.${table}`);
     } catch (err) {
+      if (err instanceof DowntimeError) throw err;
       throw new DowntimeError(
         `cannot create table ${database}.${table}: ${oneLine((err as Error).message)}; grant CREATE on ${database} or create the table (see docs/results-format.md)`,
         ExitCode.Schema,
@@ -227,9 +236,15 @@ export async function ensureProbeTable(conn: mysql.Connection, table: string, da
   }
   const wrong: string[] = [];
   for (const [name, type] of Object.entries(REQUIRED_COLUMNS)) {
-    const have = columns.get(name);
+    const have = columns.get(name)?.type;
     if (have === undefined) wrong.push(`no column ${name}`);
     else if (!type.test(have)) wrong.push(`column ${name} is ${have}`);
+  }
+  if (wrong.length === 0) wrong.push(...(await keyProblems(conn, table, database)));
+  for (const [name, c] of columns) {
+    // A column the harness's INSERT (run_id, seq, intended_ms) leaves out must fill itself.
+    if (name in REQUIRED_COLUMNS || c.nullable || c.hasDefault || c.fillsItself) continue;
+    wrong.push(`column ${name} is NOT NULL without a default, so the harness's rows cannot be inserted`);
   }
   if (wrong.length > 0) {
     throw new DowntimeError(
@@ -239,12 +254,70 @@ export async function ensureProbeTable(conn: mysql.Connection, table: string, da
   }
 }
 
-async function tableColumns(conn: mysql.Connection, table: string, database: string): Promise<Map<string, string>> {
-  const [rows] = await conn.query(
-    'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+interface ColumnShape {
+  type: string;
+  nullable: boolean;
+  hasDefault: boolean;
+  /** AUTO_INCREMENT or generated: filled by the server. */
+  fillsItself: boolean;
+}
+
+async function tableColumns(
+  conn: mysql.Connection,
+  table: string,
+  database: string,
+): Promise<Map<string, ColumnShape>> {
+  const rows = (await setupQuery(
+    conn,
+    'SELECT COLUMN_NAME AS name, DATA_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS def, EXTRA AS extra ' +
+      'FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
     [database, table],
+    `reading the columns of ${database}.${table}`,
+  )) as { name: string; type: string; nullable: string; def: string | null; extra: string | null }[];
+  return new Map(
+    rows.map((r) => [
+      r.name.toLowerCase(),
+      {
+        type: r.type,
+        nullable: r.nullable === 'YES',
+        hasDefault: r.def !== null,
+        fillsItself: /auto_increment|generated|virtual|persistent|stored/i.test(r.extra ?? ''),
+      },
+    ]),
   );
-  return new Map((rows as { name: string; type: string }[]).map((r) => [r.name.toLowerCase(), r.type]));
+}
+
+/**
+ * The harness's key is (run_id, seq): every unique key must hold both (a PRIMARY KEY (run_id) makes every write
+ * after the first a duplicate, measured as write downtime), and one index must lead with them (each read looks
+ * a row up by both).
+ */
+async function keyProblems(conn: mysql.Connection, table: string, database: string): Promise<string[]> {
+  const rows = (await setupQuery(
+    conn,
+    'SELECT INDEX_NAME AS name, NON_UNIQUE AS nonUnique, COLUMN_NAME AS col FROM information_schema.STATISTICS ' +
+      'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX',
+    [database, table],
+    `reading the keys of ${database}.${table}`,
+  )) as { name: string; nonUnique: number | string; col: string }[];
+  const indexes = new Map<string, { unique: boolean; cols: string[] }>();
+  for (const r of rows) {
+    const i = indexes.get(r.name) ?? { unique: Number(r.nonUnique) === 0, cols: [] };
+    i.cols.push(r.col.toLowerCase());
+    indexes.set(r.name, i);
+  }
+  const problems: string[] = [];
+  for (const [name, i] of indexes) {
+    if (i.unique && !(i.cols.includes('run_id') && i.cols.includes('seq'))) {
+      const kind = name === 'PRIMARY' ? 'PRIMARY KEY' : `UNIQUE KEY ${name}`;
+      problems.push(`${kind} (${i.cols.join(', ')}) would make the writes of a run collide`);
+    }
+  }
+  const leads = [...indexes.values()].some(
+    (i) => new Set(i.cols.slice(0, 2)).size === 2 && i.cols.slice(0, 2).every((c) => c === 'run_id' || c === 'seq'),
+  );
+  if (!leads) problems.push('no key on (run_id, seq)');
+  return problems;
 }
 
 /** The row reads look up before this worker has seen any write acknowledged (seq -1). */
@@ -255,16 +328,20 @@ export async function insertSeedRow(
   atMs: number,
 ): Promise<boolean> {
   try {
-    await conn.query(`INSERT INTO \`${table}\` (run_id, seq, intended_ms) VALUES (?, -1, ?)`, [
-      runId,
-      Math.round(atMs),
-    ]);
+    await setupQuery(
+      conn,
+      `INSERT INTO \`${table}\` (run_id, seq, intended_ms) VALUES (?, -1, ?)`,
+      [runId, Math.round(atMs)],
+      `writing the first row to ${table}`,
+    );
     return true;
   } catch (err) {
+    if (err instanceof DowntimeError) throw err;
     // A read-only target (a replica measured for reads) still gets read probes; they find no row.
     if (classifyError(err) === 'read-only') return false;
+    const denied = classifyError(err) === 'ER_TABLEACCESS_DENIED_ERROR';
     throw new DowntimeError(
-      `cannot write to ${'`'}${table}${'`'}: ${oneLine((err as Error).message)}; grant INSERT on it`,
+      `cannot write to ${'`'}${table}${'`'}: ${oneLine((err as Error).message)}; ${denied ? 'grant INSERT on it' : 'choose another --table'}`,
       ExitCode.Schema,
     );
   }

@@ -31,8 +31,17 @@ export interface ConnectionStrategy {
   close(): void;
   /** Connections currently open (idle + in use). */
   openCount(): number;
-  /** Opens up to `n` idle connections ahead of time (pool only); failures are left for probes to meet. */
-  warm(n: number): Promise<void>;
+  /**
+   * Opens up to `n` idle connections ahead of time (pool only): says how many it wanted and opened, and the
+   * first handshake's error (the run refuses a pool the server has no connections for: capacity.ts).
+   */
+  warm(n: number): Promise<WarmResult>;
+}
+
+export interface WarmResult {
+  wanted: number;
+  opened: number;
+  error: Error | null;
 }
 
 const NO_WAIT: Waiter = { cancel: () => undefined };
@@ -262,22 +271,26 @@ export class PoolStrategy implements ConnectionStrategy {
     return undefined;
   }
 
-  async warm(n: number): Promise<void> {
+  async warm(n: number): Promise<WarmResult> {
     // A bounded number of handshakes at a time: a large pool on many workers must not storm the server.
-    let left = Math.min(n, this.poolSize) - this.open;
+    const wanted = Math.min(n, this.poolSize);
+    let left = wanted - this.open;
+    let error: Error | null = null;
     const opener = async (): Promise<void> => {
       while (left > 0) {
         left--;
         const ok = await new Promise<boolean>((resolve) =>
           this.openOne((err, conn) => {
             if (err === null) this.release(conn, true);
+            else error ??= err;
             resolve(err === null);
           }),
         );
-        if (!ok) return; // the server refuses now: leave the rest for probes to meet
+        if (!ok) return; // the server refuses now: the caller decides (capacity.ts), else probes meet it
       }
     };
     await Promise.all(Array.from({ length: WARM_PARALLEL }, opener));
+    return { wanted, opened: this.open, error };
   }
 
   release(conn: Connection, healthy: boolean): void {
@@ -338,7 +351,9 @@ class PerProbeStrategy implements ConnectionStrategy {
 
   close(): void {}
 
-  async warm(): Promise<void> {}
+  warm(): Promise<WarmResult> {
+    return Promise.resolve({ wanted: 0, opened: 0, error: null });
+  }
 
   openCount(): number {
     return this.open;

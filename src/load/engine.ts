@@ -1,6 +1,7 @@
 import type mysql from 'mysql2';
 import { DROPPED, OK, OPS, STALLED, identityKey, type Identity, type Op } from '../results/types.js';
 import { wallClockMs } from '../io.js';
+import type { PoolOpened } from './capacity.js';
 import { classifyError } from './classify.js';
 import { connectReporter, makeStrategy, type ConnectionStrategy } from './connections.js';
 import { newHistogram, recordUs } from '../results/histogram.js';
@@ -91,10 +92,19 @@ export class ProbeEngine {
    * Opens the pool in full ahead of the start, as a running application's pool holds its connections: the
    * first second then measures the database, not the harness's own handshakes.
    */
-  async warm(): Promise<void> {
-    await Promise.all(this.ops.map((s) => s.strategy.warm(Math.min(this.cfg.poolSize, this.cfg.maxInFlight))));
+  async warm(): Promise<PoolOpened[]> {
+    const pools = await Promise.all(
+      this.ops.map(async (s): Promise<PoolOpened> => {
+        const r = await s.strategy.warm(Math.min(this.cfg.poolSize, this.cfg.maxInFlight));
+        const errorClass = r.error === null ? null : classifyError(r.error);
+        return { op: s.op, wanted: r.wanted, opened: r.opened, errorClass, message: r.error?.message ?? null };
+      }),
+    );
+    // The run is refused (capacity.ts): nothing more to warm.
+    if (pools.some((p) => p.errorClass === 'too-many-connections')) return pools;
     await Promise.all(this.ops.map((s) => this.checkPreparable(s)));
     await this.warmCode();
+    return pools;
   }
 
   /** Prepares the op's SQL once; a server that refuses to prepare it (e.g. 1295) gets the text protocol. */

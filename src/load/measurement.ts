@@ -26,7 +26,8 @@ import { compileSql, defaultReadSql, defaultWriteSql, type CompiledSql } from '.
 import { ProgressPrinter } from './progress.js';
 import type { WorkerConfig, WorkerMessage } from './protocol.js';
 import { Recorder } from './recorder.js';
-import { checkProbeStatements } from './preflight.js';
+import { checkCapacity, checkPoolsOpened, readConnectionLimits, type PoolNeed } from './capacity.js';
+import { checkProbeStatements, removeRunRows } from './preflight.js';
 import { connectForSetup, ensureProbeTable, insertSeedRow } from './setup.js';
 import { StallLog } from './stall.js';
 import { TimedActions } from './timed-actions.js';
@@ -87,7 +88,9 @@ async function startMeasurement(
   const setup = await connectForSetup(opts);
   // `preferred` is settled now: the run's connections all use TLS, or (the server offers none) none does.
   opts.tls = setup.tls;
-  let seeded: boolean;
+  let seeded = false;
+  let workers: WorkerPool;
+  let early: Awaited<ReturnType<WorkerPool['ready']>>['early'];
   try {
     await ensureProbeTable(setup.conn, opts.table, opts.target.database);
     seeded = await insertSeedRow(setup.conn, opts.table, runId, io.now());
@@ -101,14 +104,24 @@ async function startMeasurement(
       verify: opts.verify ?? true,
     });
     if (opts.green) await ensureHeartbeatTable(setup.conn, heartbeatTable(opts.table), opts.target.database);
+    const configs = workerConfigs(opts, ops, sql, runId);
+    const need = poolNeed(configs, ops);
+    const where = `${opts.target.host}:${opts.target.port}`;
+    if (need !== null) checkCapacity(need, await readConnectionLimits(setup.conn), where);
+    // Workers first: they load their modules and open pooled connections before the start time is
+    // chosen, so the first second is not spent starting threads (which would show up as send lag).
+    workers = new WorkerPool(configs);
+    undo.push(() => workers.terminate());
+    const ready = await workers.ready(opts.connectTimeoutMs * 2 + 10_000);
+    if (need !== null) checkPoolsOpened(ready.pools, need, where);
+    early = ready.early;
+  } catch (err) {
+    // Refused before the start: the rows this run wrote go (the seed row).
+    if (seeded) await removeRunRows(setup.conn, opts.table, runId);
+    throw err;
   } finally {
     setup.conn.destroy();
   }
-  // Workers first: they load their modules and open pooled connections before the start time is
-  // chosen, so the first second is not spent starting threads (which would show up as send lag).
-  const workers = new WorkerPool(workerConfigs(opts, ops, sql, runId));
-  undo.push(() => workers.terminate());
-  const early = await workers.ready(opts.connectTimeoutMs * 2 + 10_000);
   // Rows to remove afterwards: the writes', and the seed row (not on a read-only target measured for reads).
   const rowsWritten = seeded || ops.includes('write');
   const m = new Measurement(opts, io, ops, runId, writer, workers, undo, password, rowsWritten);
@@ -126,6 +139,13 @@ async function startMeasurement(
   undo.push(() => m.endpoint?.close());
   await m.start(setup.report, early);
   return m;
+}
+
+/** The connections the pools open before the start (pool model), or null (per-probe: none). */
+function poolNeed(configs: WorkerConfig[], ops: Op[]): PoolNeed | null {
+  const first = configs[0];
+  if (first === undefined || first.connection !== 'pool') return null;
+  return { workers: configs.length, ops: ops.length, perPool: Math.min(first.poolSize, first.maxInFlight) };
 }
 
 function workerConfigs(opts: RunOptions, ops: Op[], sql: Record<Op, CompiledSql>, runId: string): WorkerConfig[] {

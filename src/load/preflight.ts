@@ -83,6 +83,13 @@ export async function setupQuery(
   }
 }
 
+/** Removes the run's rows from its table (a run refused before the start); a failure here is not reported. */
+export async function removeRunRows(conn: mysql.Connection, table: string, runId: string): Promise<void> {
+  await setupQuery(conn, `DELETE FROM \`${table}\` WHERE run_id = ?`, [runId], 'removing the run rows').catch(
+    () => undefined,
+  );
+}
+
 function refusal(err: unknown, name: string, table: string): DowntimeError | null {
   const cls = classifyError(err);
   if (AVAILABILITY_CLASSES.has(cls)) return null;
@@ -103,21 +110,10 @@ function refusal(err: unknown, name: string, table: string): DowntimeError | nul
 /**
  * Runs each probe once (the read with the seed row's seq -1, a custom write with seq -2) and checks a custom
  * write's row is found. Throws a one-line DowntimeError for a statement that cannot work; a failure that only
- * says the database is unavailable (read-only, lost connection, …) is left to the run.
+ * says the database is unavailable (read-only, lost connection, …) is left to the run. The caller removes the
+ * run's rows when it throws (removeRunRows).
  */
 export async function checkProbeStatements(conn: mysql.Connection, p: PreflightInput): Promise<void> {
-  try {
-    await runEachOnce(conn, p);
-  } catch (err) {
-    // Refused before the start: the rows this run wrote go (the seed row, a custom write's).
-    await setupQuery(conn, `DELETE FROM \`${p.table}\` WHERE run_id = ?`, [p.runId], 'removing the run rows').catch(
-      () => undefined,
-    );
-    throw err;
-  }
-}
-
-async function runEachOnce(conn: mysql.Connection, p: PreflightInput): Promise<void> {
   for (const op of p.ops) {
     if (op === 'write' && !p.custom.write) continue; // the seed row's INSERT was the built-in write
     const name = what(op, p.custom[op]);

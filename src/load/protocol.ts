@@ -1,5 +1,6 @@
 import type { ConnectionModel, Op, SecondRecord } from '../results/types.js';
 import type { Identity } from '../results/types.js';
+import type { PoolOpened } from './capacity.js';
 import type { CompiledSql } from './probes.js';
 import type { TlsConfig } from './tls.js';
 
@@ -43,8 +44,8 @@ export type WorkerBucket = Omit<SecondRecord, 'type' | 'sendLagUs' | 'edges'> & 
 
 export type WorkerMessage =
   | { type: 'buckets'; buckets: WorkerBucket[]; sealedThroughSec: number }
-  /** Modules loaded and pool warmed: ready to be given a start time. */
-  | { type: 'ready' }
+  /** Modules loaded and pool warmed: ready to be given a start time. What opening the pools gave. */
+  | { type: 'ready'; pools: PoolOpened[] }
   | { type: 'done' }
   /** This worker's reads are now answered by another server (or the same one with read_only flipped). */
   | {

@@ -14,7 +14,7 @@ try {
     // The strategies read cfg.conn for each new connection: the next one uses the new password.
     else if (m.type === 'password') (workerData as WorkerConfig).conn.password = m.password;
   });
-  void engine.warm().then(() => send({ type: 'ready' }));
+  void engine.warm().then((pools) => send({ type: 'ready', pools }));
 } catch (err) {
   send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
 }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { oneLine } from '../errors.js';
+import type { PoolOpened } from './capacity.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 /**
@@ -48,16 +49,21 @@ export class WorkerPool {
 
   /**
    * Waits until every worker is ready, at most `timeoutMs`; throws when one failed or time ran out. Returns
-   * what the pools' connections reported while they were opened (for the identity timeline).
+   * what the pools' connections reported while they were opened (for the identity timeline), and how many
+   * each pool opened (capacity.ts).
    */
-  async ready(timeoutMs: number): Promise<[number, Connected][]> {
+  async ready(timeoutMs: number): Promise<{ early: [number, Connected][]; pools: PoolOpened[] }> {
     const ready = new Set<number>();
     const early: [number, Connected][] = [];
+    const pools: PoolOpened[] = [];
     let failure: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.handle = (w, m) => {
-        if (m.type === 'ready') ready.add(w);
+        if (m.type === 'ready') {
+          ready.add(w);
+          pools.push(...m.pools);
+        }
         // The pool's connections, opened before the start, say who they reached: kept for the timeline.
         else if (m.type === 'connected') early.push([w, m]);
         else if (m.type === 'error') failure = m.message;
@@ -73,7 +79,7 @@ export class WorkerPool {
     if (failure !== undefined || ready.size < this.size) {
       throw new Error(`worker threads did not start: ${failure ?? 'timed out'}`);
     }
-    return early;
+    return { early, pools };
   }
 
   /** From now on, messages and crashes go here. */

@@ -1,13 +1,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { main } from '../src/cli.js';
 import type { Io } from '../src/io.js';
 import { connectSandbox, readState, type SandboxState } from '../src/sandbox/index.js';
-import { portOpen, processAlive } from '../src/sandbox/background/processes.js';
+import { portOpen, processAlive, processesUnder } from '../src/sandbox/background/processes.js';
+import { spawnCli } from './helpers/cli.js';
 import { sleep } from '../src/util/sleep.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'downtime-sbcli-'));
@@ -143,4 +144,59 @@ test('after a crash: status says so, up refuses while a server still runs, down 
   assert.match(down.out, /stopped nothing \(already gone\)/);
   assert.deepEqual(await leftovers(st), []);
   assert.equal(readState(stateDir), null);
+});
+
+/** A `sandbox up` child process, and the moment its first server process exists (its first second). */
+async function upUntilFirstProcess(dir: string): Promise<ReturnType<typeof spawnCli>> {
+  const up = spawnCli(['sandbox', 'up', '--topology', 'blue-green', '--state-dir', dir], { boundMs: 120_000 });
+  for (let i = 0; i < 1000 && processesUnder(dir).length === 0; i++) await sleep(10);
+  assert.ok(processesUnder(dir).length > 0, `no server process of the sandbox appeared: ${up.output().stderr}`);
+  return up;
+}
+
+test('kill -9 of sandbox up while its servers start: status names what is left, the next up stops it and starts, down leaves nothing', async () => {
+  const dir = join(cwd, 'killed');
+  const up = await upUntilFirstProcess(dir);
+  up.child.kill('SIGKILL');
+  await up.exited;
+  const left = processesUnder(dir);
+  assert.ok(left.length > 0, 'the detached server outlived its parent (what this test is about)');
+
+  const status = io();
+  assert.equal(await main(['sandbox', 'status', '--state-dir', dir], status), 7, status.err);
+  assert.match(status.out, /interrupted sandbox up still run \(pid [\d, ]+\); stop them with downtime sandbox down/);
+
+  const again = io();
+  assert.equal(await main(['sandbox', 'up', '--topology', 'single', '--state-dir', dir], again), 0, again.err);
+  assert.match(again.err, /stopped \d+ process\(es\) left by an interrupted sandbox up \(pid [\d, ]+\)/);
+  for (const pid of left) assert.ok(!processAlive(pid, dir), `pid ${pid} of the killed up was stopped`);
+  const st = readState(dir);
+  assert.ok(st);
+  const down = io();
+  assert.equal(await main(['sandbox', 'down', '--state-dir', dir], down), 0, down.err);
+  assert.deepEqual(await leftovers(st), []);
+  assert.deepEqual(processesUnder(dir), []);
+});
+
+test('kill -9 of sandbox up while its servers start, then down: the leftovers are stopped and the directory removed', async () => {
+  const dir = join(cwd, 'killed-down');
+  const up = await upUntilFirstProcess(dir);
+  up.child.kill('SIGKILL');
+  await up.exited;
+  const down = io();
+  assert.equal(await main(['sandbox', 'down', '--state-dir', dir], down), 0, down.err);
+  assert.match(down.out, /sandbox down: stopped \d+ process\(es\) left by an interrupted sandbox up/);
+  assert.deepEqual(processesUnder(dir), []);
+  assert.equal(existsSync(dir), false);
+});
+
+test('Ctrl-C of sandbox up while its servers start: it stops them again and exits 130, nothing left running', async () => {
+  const dir = join(cwd, 'interrupted');
+  const up = await upUntilFirstProcess(dir);
+  up.child.kill('SIGINT');
+  const code = await up.exited;
+  assert.equal(code, 130, up.output().stderr);
+  assert.match(up.output().stderr, /SIGINT while the sandbox was starting: stopped it again; nothing is left running/);
+  assert.deepEqual(processesUnder(dir), []);
+  assert.equal(readState(dir), null);
 });

@@ -28,13 +28,33 @@ async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
       if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535)) {
         throw new DowntimeError(`--port must be a TCP port from 1 to 65535 (got ${a.port})`, ExitCode.Usage);
       }
-      const st = await sandboxUp({
-        topology: a.topology as Topology,
-        stateDir,
-        ...(a.port !== undefined ? { port: a.port } : {}),
-        ...(a.from !== undefined ? { from: a.from } : {}),
-        ...(a.to !== undefined ? { to: a.to } : {}),
+      // Ctrl-C while the servers start must not leave them running, detached: held until they are up, then
+      // everything is stopped again.
+      let interrupted: string | undefined;
+      const unregister = io.onSignal((signal) => {
+        interrupted ??= signal;
+        io.stderr(`downtime: ${signal}: stopping the sandbox once it has started\n`);
       });
+      let st: Awaited<ReturnType<typeof sandboxUp>>;
+      try {
+        st = await sandboxUp({
+          topology: a.topology as Topology,
+          stateDir,
+          ...(a.port !== undefined ? { port: a.port } : {}),
+          ...(a.from !== undefined ? { from: a.from } : {}),
+          ...(a.to !== undefined ? { to: a.to } : {}),
+          say: (line) => io.stderr(`downtime: ${line}\n`),
+        });
+      } finally {
+        unregister();
+      }
+      if (interrupted !== undefined) {
+        await sandboxDown(stateDir);
+        throw new DowntimeError(
+          `${interrupted} while the sandbox was starting: stopped it again; nothing is left running`,
+          ExitCode.Interrupted,
+        );
+      }
       if (a.json) {
         io.stdout(JSON.stringify(st) + '\n');
         return ExitCode.Ok;
@@ -59,6 +79,10 @@ async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
       const st = await sandboxStatus(stateDir);
       if (a.json) {
         io.stdout(JSON.stringify(st) + '\n');
+      } else if (st.state === null && (st.leftover ?? []).length > 0) {
+        io.stdout(
+          `no sandbox in ${stateDir}, but ${st.leftover?.length} process(es) of an interrupted sandbox up still run (pid ${st.leftover?.join(', ')}); stop them with downtime sandbox down\n`,
+        );
       } else if (st.state === null) {
         io.stdout(`no sandbox in ${stateDir}\n`);
       } else {
@@ -73,7 +97,8 @@ async function sandboxCli(a: SandboxArgs, io: Io): Promise<number> {
         }
         io.stdout(lines.join('\n') + '\n');
       }
-      return st.state === null || st.up ? ExitCode.Ok : ExitCode.Sandbox;
+      if (st.state === null) return (st.leftover ?? []).length > 0 ? ExitCode.Sandbox : ExitCode.Ok;
+      return st.up ? ExitCode.Ok : ExitCode.Sandbox;
     }
     case 'down': {
       const r = await sandboxDown(stateDir);

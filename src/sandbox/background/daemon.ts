@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sleep } from '../../util/sleep.js';
 import { fileURLToPath } from 'node:url';
 import { DowntimeError, ExitCode } from '../../errors.js';
-import { processAlive, terminate } from './processes.js';
+import { processAlive, SANDBOX_DIR_ARG, terminate } from './processes.js';
 import { ProxyClient } from './proxy-client.js';
 
 /** In the daemon's command line (its entry's file name): how its pid is told apart from a reused one. */
@@ -34,7 +34,18 @@ export async function startProxyDaemon(
   const control = controlPath(stateDir);
   const child = spawn(
     process.execPath,
-    [daemonEntry(), '--control', control, '--port', String(port), '--target-port', String(targetPort)],
+    // --sandbox-dir only marks the process as this sandbox's (processesUnder): found again after a crash.
+    [
+      daemonEntry(),
+      '--control',
+      control,
+      '--port',
+      String(port),
+      '--target-port',
+      String(targetPort),
+      SANDBOX_DIR_ARG,
+      stateDir.endsWith('/') ? stateDir : stateDir + '/',
+    ],
     { stdio: 'ignore', detached: true },
   );
   child.once('error', () => undefined);

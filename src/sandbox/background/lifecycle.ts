@@ -1,5 +1,5 @@
 /** `downtime sandbox up | status | down`: start the background sandbox, report on it, stop it. */
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DowntimeError, ExitCode } from '../../errors.js';
 import { makeDirs } from '../../util/fs-atomic.js';
@@ -7,7 +7,7 @@ import { freePort } from '../servers/net.js';
 import { APP_DATABASE, APP_USER, buildServers, randomPassword, type Credentials } from '../topology/build.js';
 import type { Topology } from '../topology/types.js';
 import { DAEMON_MARK, startProxyDaemon } from './daemon.js';
-import { portOpen, processAlive, terminate } from './processes.js';
+import { portOpen, processAlive, processesUnder, terminate } from './processes.js';
 import { ProxyClient } from './proxy-client.js';
 import { readState, serverState, writeState, type SandboxState } from './state.js';
 import { parseServerSource } from '../../scenario/server-source.js';
@@ -24,6 +24,45 @@ export interface UpOptions {
    */
   from?: string;
   to?: string;
+  /** Told what was cleaned up first (the processes of an earlier `sandbox up` killed while it started). */
+  say?: (line: string) => void;
+}
+
+/**
+ * Written first by `sandbox up` (its pid), removed once the state file is written: a directory that has it and
+ * no state file is an interrupted start, whose processes (processesUnder) are stopped by the next up or down.
+ */
+const STARTING_FILE = 'starting';
+
+function starterOf(dir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(dir, STARTING_FILE), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The processes left in `dir` by a `sandbox up` that was killed before it wrote its state file: stopped, and the
+ * directory removed (only when that up marked it as its own). Refuses while that up still runs.
+ */
+async function clearInterrupted(dir: string): Promise<number[]> {
+  const starter = starterOf(dir);
+  if (starter !== null && starter !== process.pid && processAlive(starter, '')) {
+    throw new DowntimeError(
+      `a sandbox up is still starting in ${dir} (pid ${starter}); wait for it, or stop it (kill ${starter}) and run downtime sandbox down`,
+      ExitCode.Sandbox,
+    );
+  }
+  const pids = processesUnder(dir);
+  await Promise.all(pids.map((pid) => terminate(pid, dir, 15_000)));
+  if (existsSync(join(dir, STARTING_FILE))) rmSync(dir, { recursive: true, force: true });
+  return pids;
+}
+
+function leftBy(pids: number[]): string {
+  return `${pids.length} process(es) left by an interrupted sandbox up (pid ${pids.join(', ')})`;
 }
 
 /** Starts servers and the proxy detached, writes the state and password files; returns the state. */
@@ -55,9 +94,28 @@ export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
     }
     // Left over from a crash with nothing running: start afresh.
     rmSync(stateDir, { recursive: true, force: true });
+  } else {
+    const stopped = await clearInterrupted(stateDir);
+    if (stopped.length > 0) o.say?.(`stopped ${leftBy(stopped)} in ${stateDir}`);
   }
   // Not mkdirSync's { recursive: true }: under /proc it loops forever; this fails at once with one line.
   for (const d of makeDirs(stateDir, 'choose another --state-dir')) chmodSync(d, 0o700);
+  writeFileSync(join(stateDir, STARTING_FILE), `${process.pid}\n`, { mode: 0o600 });
+  try {
+    return await startAll(o, stateDir, versions);
+  } catch (err) {
+    // Whatever started (a server whose sibling failed, install-db) stops; the directory goes.
+    await Promise.all(processesUnder(stateDir).map((pid) => terminate(pid, stateDir, 15_000)));
+    rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startAll(
+  o: UpOptions,
+  stateDir: string,
+  versions: Awaited<ReturnType<typeof resolveSandboxServers>>,
+): Promise<SandboxState> {
   const creds: Credentials = { appPassword: randomPassword(), replPassword: randomPassword() };
   const passwordFile = join(stateDir, 'password');
   const replPasswordFile = join(stateDir, 'repl-password');
@@ -104,13 +162,13 @@ export async function sandboxUp(o: UpOptions): Promise<SandboxState> {
         : {}),
     };
     writeState(state);
+    rmSync(join(stateDir, STARTING_FILE), { force: true });
     servers.blue.disconnect();
     servers.green?.disconnect();
     return state;
   } catch (err) {
     await servers.green?.destroy();
     await servers.blue.destroy();
-    rmSync(stateDir, { recursive: true, force: true });
     throw err;
   }
 }
@@ -129,11 +187,21 @@ export interface SandboxStatus {
   components: ComponentStatus[];
   /** The server the proxy points at, as the proxy says (null if it does not answer). */
   proxyTargetPort: number | null;
+  /** No state file: processes of a `sandbox up` killed while it started, still running (`sandbox down` stops them). */
+  leftover?: number[];
 }
 
 export async function sandboxStatus(stateDir: string): Promise<SandboxStatus> {
   const state = readState(resolve(stateDir));
-  if (state === null) return { up: false, state: null, components: [], proxyTargetPort: null };
+  if (state === null) {
+    return {
+      up: false,
+      state: null,
+      components: [],
+      proxyTargetPort: null,
+      leftover: processesUnder(resolve(stateDir)),
+    };
+  }
   const components: ComponentStatus[] = [];
   components.push({
     name: 'proxy',
@@ -168,7 +236,9 @@ export async function sandboxDown(stateDir: string): Promise<{ stopped: string[]
   const dir = resolve(stateDir);
   const state = readState(dir);
   if (state === null) {
-    return { stopped: [], found: false };
+    const starting = existsSync(join(dir, STARTING_FILE));
+    const pids = await clearInterrupted(dir);
+    return { stopped: pids.length > 0 ? [leftBy(pids)] : [], found: starting || pids.length > 0 };
   }
   const stopped: string[] = [];
   if (processAlive(state.proxy.pid, DAEMON_MARK)) {

@@ -1,5 +1,5 @@
 /** The background sandbox's processes, found again by pid and checked against their command line. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { sleep } from '../../util/sleep.js';
 
@@ -63,4 +63,39 @@ export function portOpen(port: number, timeoutMs = 1000): Promise<boolean> {
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
+}
+
+/** The proxy daemon's argument that names its sandbox: `--sandbox-dir DIR/` (processesUnder finds it by it). */
+export const SANDBOX_DIR_ARG = '--sandbox-dir';
+
+/**
+ * Live processes (not this one) of the sandbox in `dir`: servers whose data directory is under it (and their
+ * install-db), and its proxy daemon (`--sandbox-dir DIR/`). How the processes of a `sandbox up` killed before it
+ * wrote its state file are found again. Linux only (/proc); elsewhere none are found.
+ */
+export function processesUnder(dir: string): number[] {
+  const prefix = dir.endsWith('/') ? dir : dir + '/';
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    if (pid === process.pid) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    const ours = args.some(
+      (a, i) => a.startsWith(`--datadir=${prefix}`) || (a === prefix && args[i - 1] === SANDBOX_DIR_ARG),
+    );
+    if (ours && processAlive(pid, prefix)) found.push(pid);
+  }
+  return found;
 }

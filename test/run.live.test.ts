@@ -188,6 +188,16 @@ test('a wrong password: one line, exit 4, password not echoed', async () => {
   assert.ok(!res.err.includes('definitely-wrong-pw'));
 });
 
+test('no password given to a user that has one: says none was given and where to give it (exit 4)', async () => {
+  const res = await run(['--duration', '2s', '--out', join(dir, 'nopw.ndjson')], {});
+  assert.equal(res.code, ExitCode.AccessDenied, res.err);
+  assert.match(
+    res.err,
+    /refused user downtime without a password \(none was given\); give it with MYSQL_PWD, --password-file or --password-command$/m,
+  );
+  assert.doesNotMatch(res.err, /password from none/);
+});
+
 /** Runs the real CLI as a child process (for signals). */
 function spawnRun(out: string): CliChild {
   return spawnCli(['run', '--target', srv.url, '--no-report', '--duration', '30s', '--out', out], {

@@ -145,7 +145,9 @@ function connectError(err: unknown, opts: ConnectOptions): DowntimeError {
         );
       }
       return new DowntimeError(
-        `${where} refused the credentials of user ${target.user} (password from ${opts.passwordSource}); check the user and password`,
+        opts.passwordSource === 'none'
+          ? `${where} refused user ${target.user} without a password (none was given); give it with MYSQL_PWD, --password-file or --password-command`
+          : `${where} refused the credentials of user ${target.user} (password from ${opts.passwordSource}); check the user and password`,
         ExitCode.AccessDenied,
       );
     case 'refused':

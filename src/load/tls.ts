@@ -3,10 +3,10 @@
  * it. A TlsConfig is plain data (it crosses into worker threads as workerData); the mysql2 options,
  * which hold functions, are built from it for each connection.
  */
-import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { DowntimeError, ExitCode } from '../errors.js';
 import { readErrorWords } from '../util/errno.js';
+import { readSmallText } from '../util/read-small.js';
 
 const SSL_MODES = ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'] as const;
 type SslMode = (typeof SSL_MODES)[number];
@@ -64,7 +64,7 @@ export function tlsConfig(
 function readCaFile(file: string): string {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readSmallText(file);
   } catch (err) {
     throw new DowntimeError(
       `cannot read --ssl-ca ${file}: ${readErrorWords(err)}; point it at a PEM CA bundle (e.g. the RDS global-bundle.pem)`,

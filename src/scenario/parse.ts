@@ -6,7 +6,7 @@
  * errors everywhere (a misspelt `duraton:` silently ignored would run the wrong experiment).
  * Values that might be secrets (anything under `password:`, a malformed `target:`) are never echoed.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
@@ -18,6 +18,7 @@ import { parseDb } from './parse/db.js';
 import { parseLoad } from './parse/load.js';
 import { close, has, open, Problems, readDuration, readString } from './parse/read.js';
 import { parseReport, parseThresholds } from './parse/report.js';
+import { readSmallText } from '../util/read-small.js';
 
 /** Beyond this many, the message says "and N more": one line must stay readable. */
 const MAX_PROBLEMS_SHOWN = 20;
@@ -73,7 +74,7 @@ export function loadScenario(path: string, options: Omit<ParseScenarioOptions, '
         ExitCode.InputFile,
       );
     }
-    text = readFileSync(path, 'utf8');
+    text = readSmallText(path);
   } catch (err) {
     if (err instanceof DowntimeError) throw err;
     // A directory was refused above, so EISDIR does not reach here.

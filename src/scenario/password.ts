@@ -4,12 +4,11 @@
  * message here contains it (nor a command's stdout, which is it).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DowntimeError, ExitCode, oneLine } from '../errors.js';
 import { readErrorWords } from '../util/errno.js';
+import { readSmallText } from '../util/read-small.js';
 import type { Io } from '../io.js';
 import type { PasswordSource } from './types.js';
 
@@ -46,7 +45,7 @@ export function resolveCredentials(opts: {
   if (opts.passwordFile !== undefined) {
     let text: string;
     try {
-      text = readFileSync(opts.passwordFile, 'utf8');
+      text = readSmallText(opts.passwordFile);
     } catch (err) {
       throw new DowntimeError(
         `cannot read --password-file ${opts.passwordFile}: ${readErrorWords(err)}; point it at a readable file holding only the password`,
@@ -98,7 +97,7 @@ export async function resolveScenarioPassword(
       const path = expandHome(source.path, io);
       let text: string;
       try {
-        text = await readFile(path, 'utf8');
+        text = readSmallText(path);
       } catch (err) {
         throw new DowntimeError(
           `cannot read password file ${source.path}: ${readErrorWords(err)}; point password.file at a readable file holding only the password`,

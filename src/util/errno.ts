@@ -37,6 +37,8 @@ export function readErrorWords(err: unknown): string {
       return 'permission denied';
     case 'EISDIR':
       return 'it is a directory';
+    case 'EFIFOSILENT':
+      return `it is a FIFO and ${(err as Error).message.replace(/ to the FIFO/, '')} (its writer hangs?)`;
     default:
       return code ?? 'unreadable';
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { parseResults, readResults } from '../src/results/reader.js';
 import { encodeHistogram, newHistogram, recordUs } from '../src/results/histogram.js';
@@ -332,4 +333,33 @@ test('what the checks let through: older versions, unknown lines and ops, a BOM,
   assert.deepEqual(bom.header, header, 'a UTF-8 byte order mark is accepted');
   const cut = parseResults(text + '{"type":"second","op":"read","sec":10', 'cut.ndjson');
   assert.equal(cut.truncated, true);
+});
+
+test('readResults streams the file in chunks: lines and UTF-8 characters cut at any chunk boundary', () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, 'r.ndjson');
+    const withText: ResultsLine[] = [
+      { ...header, label: 'größe ✓ 日本語 🚀' },
+      ...lines.slice(1, 4),
+      { type: 'event', atMs: 1_001_000, kind: 'output', name: 'ünïcödé → 💥 '.repeat(20) },
+      lines[4] as ResultsLine,
+    ];
+    const text = '\uFEFF' + withText.map((l) => JSON.stringify(l) + '\n').join('') + '{"type":"second","op":"re';
+    writeFileSync(path, text);
+    const whole = parseResults(text, path);
+    assert.equal(whole.header.label, 'größe ✓ 日本語 🚀');
+    assert.equal(whole.truncated, true);
+    for (const chunkBytes of [1, 2, 3, 5, 7, 64, 1000, 1 << 20]) {
+      assert.deepEqual(readResults(path, { chunkBytes }), whole, `chunks of ${chunkBytes} bytes`);
+    }
+    // A bad record still names its line when lines span chunks.
+    writeFileSync(path, text.replace('"ok":7', '"ok":70'));
+    assert.throws(() => readResults(path, { chunkBytes: 3 }), /r\.ndjson is invalid at line 3: second\.ok \(70\)/);
+    // gzip is recognised from its first bytes whatever the chunk size.
+    writeFileSync(path, gzipSync(text));
+    assert.throws(() => readResults(path, { chunkBytes: 1 }), /is gzip-compressed; decompress it first/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { DowntimeError, ExitCode } from '../errors.js';
 import { RecordError, SecondChecker, checkEvent, checkHeader, checkLag, checkTrailer } from './validate.js';
 import {
@@ -14,19 +14,68 @@ import {
   type SecondRecord,
 } from './types.js';
 
+/** Bytes read at a time: the file is never one string (a long run's file can pass V8's ~512 MB string limit). */
+const CHUNK_BYTES = 1 << 20;
+/** A longer line is no results line (a second's runs at 10,000 probes/s alternating are ~200 KB). */
+const MAX_LINE_BYTES = 64 << 20;
+
+interface ReadOptions {
+  /** Bytes per read (tests: chunk boundaries inside lines and characters). */
+  chunkBytes?: number;
+}
+
 /**
- * Reads a results file, checking every record it keeps (src/results/validate.ts). Tolerates a truncated last
- * line (a crash mid-write) and a UTF-8 byte order mark; anything else wrong is an error, exit 5, naming the line
- * and the field.
+ * Reads a results file, line by line in chunks (never the whole file as one string), checking every record it
+ * keeps (src/results/validate.ts). Tolerates a truncated last line (a crash mid-write) and a UTF-8 byte order
+ * mark; anything else wrong is an error, exit 5, naming the line and the field.
  */
-export function readResults(path: string): ResultsFile {
-  let text: string;
+export function readResults(path: string, options: ReadOptions = {}): ResultsFile {
+  const chunkBytes = Math.max(1, options.chunkBytes ?? CHUNK_BYTES);
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch (err) {
     throw cannotRead(path, err);
   }
-  return parseResults(text, path);
+  try {
+    const parser = new ResultsParser(path);
+    const buf = Buffer.allocUnsafe(chunkBytes);
+    /** The start of a line not ended yet (its bytes: a chunk may end inside a character). */
+    let carry: Buffer[] = [];
+    let carryBytes = 0;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, chunkBytes, null);
+      } catch (err) {
+        throw cannotRead(path, err);
+      }
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+        if (carryBytes + nl - start > MAX_LINE_BYTES) throw parser.lineTooLong();
+        if (carryBytes > 0) {
+          carry.push(chunk.subarray(start, nl));
+          parser.line(Buffer.concat(carry).toString('utf8'), true);
+          carry = [];
+          carryBytes = 0;
+        } else {
+          parser.line(chunk.toString('utf8', start, nl), true);
+        }
+        start = nl + 1;
+      }
+      if (start < n) {
+        carryBytes += n - start;
+        if (carryBytes > MAX_LINE_BYTES) throw parser.lineTooLong();
+        carry.push(Buffer.from(chunk.subarray(start))); // a copy: buf is read into again
+      }
+    }
+    if (carryBytes > 0) parser.line(Buffer.concat(carry).toString('utf8'), false);
+    return parser.finish();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A results file's text (tests, the library). The same checks as readResults. */
@@ -99,6 +148,14 @@ class ResultsParser {
         );
       throw err;
     }
+  }
+
+  lineTooLong(): DowntimeError {
+    if (this.header === null) return this.notResults(`no line break in its first ${MAX_LINE_BYTES >> 20} MB`);
+    return new DowntimeError(
+      `results file ${this.path} is corrupt at line ${this.lineNo + 1}: longer than ${MAX_LINE_BYTES >> 20} MB without a line break; it cannot be read`,
+      ExitCode.InputFile,
+    );
   }
 
   private readHeader(value: unknown): void {

@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join, relative } from 'node:path';
 import { main } from '../src/cli.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
@@ -127,6 +128,25 @@ function rows(): Row[] {
   const lines = syntheticResults(SPEC).split('\n');
   lines.splice(3, 0, '{"type":"second", broken');
   const corrupt = writeFixture('corrupt.ndjson', lines.join('\n'));
+  // Valid JSON, impossible records (#17 item 10): line 1 is the header, line 2 the first read second.
+  const edited = (name: string, lineNo: number, edit: (r: Record<string, unknown>) => void): string => {
+    const ls = syntheticResults(SPEC).split('\n');
+    const r = JSON.parse(ls[lineNo - 1] as string) as Record<string, unknown>;
+    edit(r);
+    ls[lineNo - 1] = JSON.stringify(r);
+    return writeFixture(name, ls.join('\n'));
+  };
+  const runsOk = edited('runs-ok.ndjson', 2, (r) => (r.runs = 'ok'));
+  const badHist = edited('bad-hist.ndjson', 2, (r) => (r.hist = 'HISTFAAAAnot-a-histogram'));
+  const noRuns = edited('no-runs.ndjson', 2, (r) => delete r.runs);
+  const okAboveDue = edited('ok-above-due.ndjson', 2, (r) => (r.ok = (r.due as number) + 5));
+  const noOps = edited('no-ops.ndjson', 1, (r) => delete r.ops);
+  const versionString = edited('version-string.ndjson', 1, (r) => (r.version = '1'));
+  const version0 = edited('version-0.ndjson', 1, (r) => (r.version = 0));
+  const twice = syntheticResults(SPEC).split('\n');
+  twice.splice(2, 0, twice[1] as string);
+  const duplicated = writeFixture('duplicated.ndjson', twice.join('\n'));
+  const gzipped = writeFixture('gzipped.ndjson', gzipSync(syntheticResults(SPEC)));
   mkdirSync(f('adir'));
   const existing = writeFixture('existing.ndjson', 'precious\n');
   const emptyPw = writeFixture('empty-pw', '');
@@ -890,6 +910,27 @@ function rows(): Row[] {
       code: ExitCode.InputFile,
       message: /corrupt\.ndjson is corrupt at line 4/,
     },
+    ...(
+      [
+        [runsOk, /line 2: second\.runs must be an array of \[firstSeq, count, outcome\] runs, got "ok"/],
+        [badHist, /line 2: second\.hist must be an HDR histogram .*, which does not decode/],
+        [noRuns, /line 2: second\.runs is missing/],
+        [okAboveDue, /line 2: second\.ok \(15\) is above second\.due \(10\)/],
+        [duplicated, /line 3: second\.sec \d+ of read appears twice/],
+        [noOps, /line 1: header\.ops is missing/],
+        [
+          versionString,
+          /line 1: header\.version must be an integer from 1 to 3, got "1" \(not a valid results version\)/,
+        ],
+        [version0, /line 1: header\.version must be an integer from 1 to 3, got 0 \(not a valid results version\)/],
+        [gzipped, /gzipped\.ndjson is gzip-compressed; decompress it first \(gunzip .*gzipped\.ndjson\)/],
+      ] as const
+    ).map(([file, message]) => ({
+      name: `report: ${file.slice(root.length + 1)}`,
+      args: ['report', file, '--out', f('rep')],
+      code: ExitCode.InputFile,
+      message,
+    })),
     {
       name: 'report: out is a file',
       args: ['report', good, '--out', existing],
@@ -972,6 +1013,24 @@ function rows(): Row[] {
       args: ['merge', good, empty, '--out', f('m.ndjson')],
       code: ExitCode.InputFile,
       message: /empty\.ndjson is empty/,
+    },
+    {
+      name: 'merge: an impossible record (nothing written)',
+      args: ['merge', good, okAboveDue, '--out', f('m.ndjson')],
+      code: ExitCode.InputFile,
+      message: /ok-above-due\.ndjson is invalid at line 2: second\.ok \(15\) is above second\.due/,
+    },
+    {
+      name: 'merge: a bad histogram (nothing written)',
+      args: ['merge', badHist, good2, '--out', f('m.ndjson')],
+      code: ExitCode.InputFile,
+      message: /bad-hist\.ndjson is invalid at line 2: second\.hist/,
+    },
+    {
+      name: 'compare: a duplicated second',
+      args: ['compare', good, duplicated, '--out', f('cmp')],
+      code: ExitCode.InputFile,
+      message: /duplicated\.ndjson is invalid at line 3: second\.sec \d+ of read appears twice/,
     },
     {
       name: 'merge: out exists',

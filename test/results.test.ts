@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 import { parseResults, readResults } from '../src/results/reader.js';
+import { encodeHistogram, newHistogram, recordUs } from '../src/results/histogram.js';
 import { ResultsWriter } from '../src/results/writer.js';
 import { RESULTS_FORMAT, RESULTS_VERSION, type ResultsHeader, type ResultsLine } from '../src/results/types.js';
 
@@ -167,6 +169,196 @@ test('the writer refuses to overwrite, and names a missing directory', () => {
       () => ResultsWriter.open(join(dir, 'missing', 'r.ndjson')),
       /output directory .*missing does not exist/,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The round-trip file with one line (1-based) edited, or replaced when `edit` returns a value. */
+function editedFile(lineNo: number, edit: (r: Record<string, unknown>) => unknown): string {
+  const out = lines.map((l) => JSON.parse(JSON.stringify(l)) as Record<string, unknown>);
+  const r = out[lineNo - 1] as Record<string, unknown>;
+  const replaced = edit(r);
+  return out.map((l, i) => JSON.stringify(i === lineNo - 1 && replaced !== undefined ? replaced : l) + '\n').join('');
+}
+
+test('impossible records: exit 5, one line naming the file, the line and the field (#17 item 10)', () => {
+  // Line 1 header, 2 event, 3 second (sec 1001: 7 ok, 3 refused), 4 second (sec 1000), 5 trailer.
+  const rows: [name: string, text: string, message: RegExp][] = [
+    ['header without ops', editedFile(1, (r) => void delete r.ops), /line 1: header\.ops is missing/],
+    ['header with empty ops', editedFile(1, (r) => void (r.ops = {})), /line 1: header\.ops must be a read or write/],
+    [
+      'schedule rate 0',
+      editedFile(1, (r) => void (r.ops = { read: { ratePerSec: 0, t0Ms: 1 } })),
+      /line 1: header\.ops\.read\.ratePerSec must be a number above 0, got 0/,
+    ],
+    ['startMs a string', editedFile(1, (r) => void (r.startMs = 'now')), /line 1: header\.startMs must be a finite/],
+    [
+      'merged part pointing nowhere',
+      editedFile(1, (r) => void (r.ops = { read: { ratePerSec: 10, t0Ms: 1, parts: [{ source: 3 }] } })),
+      /line 1: header\.ops\.read\.parts\[0\]\.source must be an index into header\.sources \(0 of them\), got 3/,
+    ],
+    ['version "1"', editedFile(1, (r) => void (r.version = '1')), /line 1: header\.version .*got "1" \(not a valid/],
+    ['version 0', editedFile(1, (r) => void (r.version = 0)), /line 1: header\.version .*got 0 \(not a valid/],
+    ['version 2.5', editedFile(1, (r) => void (r.version = 2.5)), /line 1: header\.version .*got 2\.5 \(not a valid/],
+    ['version missing', editedFile(1, (r) => void delete r.version), /line 1: header\.version .*got nothing/],
+    ['runs "ok"', editedFile(3, (r) => void (r.runs = 'ok')), /line 3: second\.runs must be an array .*, got "ok"/],
+    ['second without runs', editedFile(3, (r) => void delete r.runs), /line 3: second\.runs is missing/],
+    [
+      'a run of 0 probes',
+      editedFile(
+        3,
+        (r) =>
+          void (r.runs = [
+            [10, 0, 'ok'],
+            [10, 10, 'ok'],
+          ]),
+      ),
+      /line 3: second\.runs\[0\]\[1\] \(count\) must be an integer ≥ 1, got 0/,
+    ],
+    [
+      'overlapping runs',
+      editedFile(
+        3,
+        (r) =>
+          void (r.runs = [
+            [10, 7, 'ok'],
+            [15, 3, 'refused'],
+          ]),
+      ),
+      /line 3: second\.runs\[1\] starts at seq 15, inside the run before it/,
+    ],
+    [
+      'runs short of due',
+      editedFile(
+        3,
+        (r) =>
+          void (r.runs = [
+            [10, 7, 'ok'],
+            [17, 2, 'refused'],
+          ]),
+      ),
+      /line 3: second\.runs cover 9 probes but second\.due is 10/,
+    ],
+    [
+      'runs with another class than failed',
+      editedFile(
+        3,
+        (r) =>
+          void (r.runs = [
+            [10, 7, 'ok'],
+            [17, 3, 'timeout'],
+          ]),
+      ),
+      /line 3: second\.failed\.refused is 3 but second\.runs hold 0 "refused" probes/,
+    ],
+    ['ok above due', editedFile(3, (r) => void (r.ok = 12)), /line 3: second\.ok \(12\) is above second\.due \(10\)/],
+    ['negative dropped', editedFile(3, (r) => void (r.dropped = -1)), /line 3: second\.dropped must be an integer ≥ 0/],
+    ['due not the sum', editedFile(3, (r) => void (r.due = 11)), /line 3: second\.due \(11\) is not ok \+ failed/],
+    ['hist not a histogram', editedFile(3, (r) => void (r.hist = 'ok')), /line 3: second\.hist .*does not decode/],
+    ['hist a number', editedFile(3, (r) => void (r.hist = 5)), /line 3: second\.hist must be an HDR histogram/],
+    [
+      'hist with more latencies than ok',
+      editedFile(3, (r) => {
+        const h = newHistogram();
+        for (let i = 0; i < 8; i++) recordUs(h, 1000);
+        r.hist = encodeHistogram(h);
+      }),
+      /line 3: second\.hist holds 8 latencies, more than second\.ok \(7\)/,
+    ],
+    [
+      'servers above ok',
+      editedFile(3, (r) => {
+        r.servers = [{ serverId: 1, hostname: 'a', version: '1', readOnly: false, count: 9 }];
+      }),
+      /line 3: second\.servers count 9 answers, more than second\.ok \(7\)/,
+    ],
+    ['sec not an integer', editedFile(3, (r) => void (r.sec = 1001.5)), /line 3: second\.sec must be an integer/],
+    [
+      'an op without schedule',
+      editedFile(3, (r) => void (r.op = 'write')),
+      /line 3: second\.op must be an op the header schedules \(header\.ops has no write\)/,
+    ],
+    ['duplicated second', editedFile(4, (r) => void (r.sec = 1001)), /line 4: second\.sec 1001 of read appears twice/],
+    ['edges not pairs', editedFile(3, (r) => void (r.edges = [[1]])), /line 3: second\.edges\[0\] must be a \[seq/],
+    ['event without atMs', editedFile(2, (r) => void delete r.atMs), /line 2: event\.atMs is missing/],
+    ['event detail a string', editedFile(2, (r) => void (r.detail = 'x')), /line 2: event\.detail must be an object/],
+    ['trailer reason', editedFile(5, (r) => void (r.reason = 'done')), /line 5: trailer\.reason must be "completed"/],
+    [
+      'trailer totals above due',
+      editedFile(5, (r) => void (r.totals = { read: { due: 1, ok: 17, failed: 3, dropped: 0 } })),
+      /line 5: trailer\.totals\.read: ok \+ failed \+ dropped \+ stalled \(20\) is above due \(1\)/,
+    ],
+    [
+      'lag line without samples',
+      editedFile(5, () => ({ type: 'lag', sec: 1000, maxMs: null, lastMs: null, selfWritten: 0 })),
+      /line 5: lag\.samples is missing/,
+    ],
+    ['a line that is not an object', editedFile(2, () => 42), /line 2: the line must be a JSON object, got 42/],
+    [
+      'gzip-compressed',
+      '\x1f\ufffd\b\0\0\0\0\0\0\x03',
+      /x\.ndjson is gzip-compressed; decompress it first \(gunzip x\.ndjson\)/,
+    ],
+  ];
+  for (const [name, text, message] of rows) {
+    assert.throws(
+      () => parseResults(text, 'x.ndjson'),
+      (e: unknown) =>
+        e instanceof DowntimeError &&
+        e.exitCode === ExitCode.InputFile &&
+        message.test(e.message) &&
+        e.message.includes('x.ndjson') &&
+        !e.message.includes('\n'),
+      name,
+    );
+  }
+});
+
+test('what the checks let through: older versions, unknown lines and ops, a BOM, a truncated last line', () => {
+  const text = lines.map((l) => JSON.stringify(l) + '\n').join('');
+  for (const version of [1, 2, 3]) {
+    const old = editedFile(1, (r) => void (r.version = version));
+    assert.equal(parseResults(old, 'old.ndjson').header.version, version);
+  }
+  const extra =
+    text +
+    JSON.stringify({ type: 'something-new', x: 1 }) +
+    '\n' +
+    JSON.stringify({ type: 'second', op: 'ping', sec: 1 }) +
+    '\n\n';
+  const r = parseResults(extra, 'x.ndjson');
+  assert.equal(r.seconds.read.length, 2, 'an unknown line type and an unknown op are skipped');
+  const bom = parseResults('\uFEFF' + text, 'bom.ndjson');
+  assert.deepEqual(bom.header, header, 'a UTF-8 byte order mark is accepted');
+  const cut = parseResults(text + '{"type":"second","op":"read","sec":10', 'cut.ndjson');
+  assert.equal(cut.truncated, true);
+});
+
+test('readResults streams the file in chunks: lines and UTF-8 characters cut at any chunk boundary', () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, 'r.ndjson');
+    const withText: ResultsLine[] = [
+      { ...header, label: 'größe ✓ 日本語 🚀' },
+      ...lines.slice(1, 4),
+      { type: 'event', atMs: 1_001_000, kind: 'output', name: 'ünïcödé → 💥 '.repeat(20) },
+      lines[4] as ResultsLine,
+    ];
+    const text = '\uFEFF' + withText.map((l) => JSON.stringify(l) + '\n').join('') + '{"type":"second","op":"re';
+    writeFileSync(path, text);
+    const whole = parseResults(text, path);
+    assert.equal(whole.header.label, 'größe ✓ 日本語 🚀');
+    assert.equal(whole.truncated, true);
+    for (const chunkBytes of [1, 2, 3, 5, 7, 64, 1000, 1 << 20]) {
+      assert.deepEqual(readResults(path, { chunkBytes }), whole, `chunks of ${chunkBytes} bytes`);
+    }
+    // A bad record still names its line when lines span chunks.
+    writeFileSync(path, text.replace('"ok":7', '"ok":70'));
+    assert.throws(() => readResults(path, { chunkBytes: 3 }), /r\.ndjson is invalid at line 3: second\.ok \(70\)/);
+    // gzip is recognised from its first bytes whatever the chunk size.
+    writeFileSync(path, gzipSync(text));
+    assert.throws(() => readResults(path, { chunkBytes: 1 }), /is gzip-compressed; decompress it first/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

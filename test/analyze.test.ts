@@ -542,3 +542,21 @@ test('degraded time: answers slower than the SLO count one probe interval each, 
   ]);
   assert.deepEqual([fails?.ok, passes?.ok], [false, true]);
 });
+
+test('a run of 140,000 seconds (39 hours) analyzes: no spread of its seconds into one call (it overflowed the stack)', () => {
+  const r = parseResults(
+    syntheticResults({
+      durationMs: 140_000_000,
+      rates: { read: 1 },
+      outages: [{ op: 'read', fromMs: 70_000_000, toMs: 70_005_000, cls: 'refused' }],
+      sendLagUs: (_op, sec) => ({ p99: 100 + (sec % 7), max: 200 + (sec % 11) }),
+    }),
+    'long.ndjson',
+  );
+  const s = analyze(r);
+  assert.deepEqual(windows(s), [
+    ['read', 70_000_000, 70_005_000],
+    ['full', 70_000_000, 70_005_000],
+  ]);
+  assert.equal(s.ops.read?.sendLagMs?.max, 0.21);
+});

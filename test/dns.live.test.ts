@@ -26,6 +26,7 @@ import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
 import { startDnsServer, type DnsFaultMode, type DnsServer } from '../src/sandbox/endpoint/dns.js';
 import { sleep } from '../src/util/sleep.js';
 import { assertInvariants } from './helpers/invariants.js';
+import { sendLagBetween, watchLoop } from './helpers/lag.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { targetAt, testRunOptions } from './helpers/run-options.js';
 
@@ -113,6 +114,7 @@ for (const { mode, model } of CELLS) {
     let injected: { atMs: number; endMs: number } | undefined;
     const out = join(dir, `${mode}-${model}.ndjson`);
     const startedMs = Date.now();
+    const loop = watchLoop();
     const result = await runMeasurement(
       options(model, out, [
         {
@@ -129,6 +131,7 @@ for (const { mode, model } of CELLS) {
       bufferIo(),
     );
     const runMs = Date.now() - startedMs;
+    const loopLagMs = loop.stop();
     assert.ok(runMs < DURATION_MS + TIMEOUT_MS + 5000, `run ended in ${runMs} ms`);
     assert.equal(result.trailer.reason, 'completed');
     assert.ok(injected, 'the fault ran');
@@ -177,13 +180,26 @@ for (const { mode, model } of CELLS) {
         windowsBeforeFault: early.length,
       };
       rows.push(row);
+      // On a loaded machine (#17): a lag of half a timeout (this process's loop runs the harness's main thread and
+      // the DNS server's control; the harness records its sending) may time a probe out, and a pool then replaces
+      // the connection, which resolves the name. Allowed only as far as a measured lag explains it, and said.
+      const sendLag = sendLagBetween(file, op, fault.atMs - 1000, fault.endMs + 1000);
+      const lagMs = Math.max(loopLagMs, sendLag);
+      const loaded = lagMs >= TIMEOUT_MS / 2;
+      const lagNote = `this process's event loop lagged up to ${loopLagMs} ms, the harness's sending ${sendLag} ms around the fault`;
+      row.loopLagMs = loopLagMs;
+      row.sendLagMs = sendLag;
       if (model === 'pool') {
         // The pool's connections were opened before the fault and never resolve again.
-        assert.deepEqual(windows, [], `${op}: a pool does not notice DNS`);
+        if (loaded) {
+          for (const cls of Object.keys(classes)) assert.ok(['dns', 'timeout'].includes(cls), `${op}: class ${cls}`);
+        } else {
+          assert.deepEqual(windows, [], `${op}: a pool does not notice DNS (${lagNote})`);
+        }
         continue;
       }
-      const allowed = mode === 'drop' ? ['dns', 'timeout'] : ['dns'];
-      for (const cls of Object.keys(classes)) assert.ok(allowed.includes(cls), `${op}: class ${cls}`);
+      const allowed = mode === 'drop' || loaded ? ['dns', 'timeout'] : ['dns'];
+      for (const cls of Object.keys(classes)) assert.ok(allowed.includes(cls), `${op}: class ${cls} (${lagNote})`);
       assert.ok(windows.length > 0, `${op}: an outage`);
       const first = windows[0] as (typeof windows)[number];
       const last = windows[windows.length - 1] as (typeof windows)[number];
@@ -191,10 +207,18 @@ for (const { mode, model } of CELLS) {
       const endErr = Math.round(last.endMs - fault.endMs);
       row.startErrMs = startErr;
       row.endErrMs = endErr;
-      const earlyMs = TIGHT_MS + (row.reachMs as number);
-      assert.ok(startErr >= -earlyMs && startErr <= TIGHT_MS, `${op}: starts ${startErr} ms from the fault`);
-      const [lo, hi] = mode === 'drop' ? [-TIMEOUT_MS - TIGHT_MS, TIMEOUT_MS + TIGHT_MS] : [-earlyMs, TIGHT_MS];
-      assert.ok(endErr >= lo && endErr <= hi, `${op}: ends ${endErr} ms from the fault's end (allowed ${lo}…${hi})`);
+      const earlyMs = TIGHT_MS + Math.max(row.reachMs as number, lagMs);
+      const lateMs = TIGHT_MS + lagMs;
+      assert.ok(
+        startErr >= -earlyMs && startErr <= lateMs,
+        `${op}: starts ${startErr} ms from the fault (allowed -${earlyMs}…${lateMs}: one interval + 50 ms, reach ${String(row.reachMs)} ms; ${lagNote})`,
+      );
+      const [lo, hi] =
+        mode === 'drop' ? [-TIMEOUT_MS - TIGHT_MS - lagMs, TIMEOUT_MS + TIGHT_MS + lagMs] : [-earlyMs, lateMs];
+      assert.ok(
+        endErr >= lo && endErr <= hi,
+        `${op}: ends ${endErr} ms from the fault's end (allowed ${lo}…${hi}; ${lagNote})`,
+      );
     }
   });
 }

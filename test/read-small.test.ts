@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../src/errors.js';
 import { FifoSilent, readSmallText } from '../src/util/read-small.js';
+import { readResults } from '../src/results/reader.js';
+import { syntheticResults } from './helpers/synthetic.js';
 import { spawnCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'downtime-fifo-'));
@@ -80,4 +82,22 @@ test('run --password-file on a FIFO nobody writes to: exit 5, one line, within t
     /^downtime: cannot read --password-file .*: it is a FIFO and nothing was written within 10 s \(its writer hangs\?\); point it at a readable file/,
   );
   assert.equal(stderr.trim().split('\n').length, 1, stderr);
+});
+
+test('a results file given as a FIFO (report <(zcat run.ndjson.gz)): read as it comes, the same as the file', () => {
+  const text = syntheticResults({
+    durationMs: 30_000,
+    rates: { read: 50, write: 20 },
+    outages: [{ op: 'both', fromMs: 10_000, toMs: 12_500, cls: 'refused' }],
+  });
+  const file = join(dir, 'run.ndjson');
+  writeFileSync(file, text);
+  const p = fifo();
+  // The writer comes a little after the reader opened the FIFO, and writes in pieces.
+  const child = spawn('sh', ['-c', 'sleep 0.2; cat "$1" > "$2"', 'sh', file, p], { stdio: 'ignore' });
+  child.unref();
+  const viaFifo = readResults(p);
+  const direct = readResults(file);
+  assert.deepEqual({ ...viaFifo, path: '' }, { ...direct, path: '' });
+  assert.equal(viaFifo.complete, true);
 });

@@ -115,7 +115,14 @@ function fullGrossMs(scans: Scans): number | null {
 export function disruptionOf(outages: Outage[]): Span | null {
   const opWindows = outages.filter((o) => o.op !== 'full');
   if (opWindows.length === 0) return null;
-  return span(Math.min(...opWindows.map((o) => o.startMs)), Math.max(...opWindows.map((o) => o.endMs)));
+  // Loops, not Math.min(...): a flapping run may have more windows than a call has room for arguments.
+  let startMs = Infinity;
+  let endMs = -Infinity;
+  for (const o of opWindows) {
+    startMs = Math.min(startMs, o.startMs);
+    endMs = Math.max(endMs, o.endMs);
+  }
+  return span(startMs, endMs);
 }
 
 /** Time not observed, per op: seconds missing from the file, and probes the harness stalled on. */

@@ -75,13 +75,14 @@ export function mergeRecords(
 
   const lines: ResultsLine[] = [header];
   // Time order, the merged stream first, then each source's own series.
-  lines.push(...bySecondAndOp([...merged.read, ...merged.write]));
+  // Loops, not push(...xs): a long run has more seconds than a call has room for arguments.
+  for (const s of bySecondAndOp([...merged.read, ...merged.write])) lines.push(s);
   inputs.forEach(({ results: r }, i) => {
     const source = (sources[i] as MergeSource).id;
     for (const s of bySecondAndOp([...r.seconds.read, ...r.seconds.write])) lines.push({ ...s, source });
   });
-  lines.push(...(lagFrom?.lag ?? []));
-  lines.push(...events);
+  for (const l of lagFrom?.lag ?? []) lines.push(l);
+  for (const e of events) lines.push(e);
   const trailer = mergedTrailer(inputs, totals);
   if (trailer) lines.push(trailer);
   return { lines, header };

@@ -1,5 +1,6 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { DowntimeError, ExitCode } from '../errors.js';
+import { readErrorWords } from '../util/errno.js';
+import { PatientReader } from '../util/read-small.js';
 import { RecordError, SecondChecker, checkEvent, checkHeader, checkLag, checkTrailer } from './validate.js';
 import {
   OPS,
@@ -31,9 +32,10 @@ interface ReadOptions {
  */
 export function readResults(path: string, options: ReadOptions = {}): ResultsFile {
   const chunkBytes = Math.max(1, options.chunkBytes ?? CHUNK_BYTES);
-  let fd: number;
+  let reader: PatientReader;
   try {
-    fd = openSync(path, 'r');
+    // A FIFO (`report <(zcat run.ndjson.gz)`) is read as it comes, never waited on for ever.
+    reader = new PatientReader(path);
   } catch (err) {
     throw cannotRead(path, err);
   }
@@ -46,7 +48,7 @@ export function readResults(path: string, options: ReadOptions = {}): ResultsFil
     for (;;) {
       let n: number;
       try {
-        n = readSync(fd, buf, 0, chunkBytes, null);
+        n = reader.read(buf);
       } catch (err) {
         throw cannotRead(path, err);
       }
@@ -74,7 +76,7 @@ export function readResults(path: string, options: ReadOptions = {}): ResultsFil
     if (carryBytes > 0) parser.line(Buffer.concat(carry).toString('utf8'), false);
     return parser.finish();
   } finally {
-    closeSync(fd);
+    reader.close();
   }
 }
 
@@ -91,9 +93,7 @@ export function parseResults(text: string, path = '<results>'): ResultsFile {
 }
 
 function cannotRead(path: string, err: unknown): DowntimeError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(err));
-  return new DowntimeError(`cannot read results file ${path}: ${why}`, ExitCode.InputFile);
+  return new DowntimeError(`cannot read results file ${path}: ${readErrorWords(err)}`, ExitCode.InputFile);
 }
 
 /** Takes a file's lines in order; `terminated`: the line ended with a newline (only the last one may not). */

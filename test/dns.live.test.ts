@@ -19,14 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import { bufferIo, wallClockMs } from '../src/io.js';
-import { decodeHistogram } from '../src/results/histogram.js';
 import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
-import type { ConnectionModel, Op, ResultsFile } from '../src/results/types.js';
+import type { ConnectionModel, Op } from '../src/results/types.js';
 import { startDnsServer, type DnsFaultMode, type DnsServer } from '../src/sandbox/endpoint/dns.js';
 import { sleep } from '../src/util/sleep.js';
 import { assertInvariants } from './helpers/invariants.js';
-import { sendLagBetween, watchLoop } from './helpers/lag.js';
+import { reachMs, sendLagBetween, watchLoop } from './helpers/lag.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { targetAt, testRunOptions } from './helpers/run-options.js';
 
@@ -72,15 +71,6 @@ async function settle<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, ms: 
     if (ok(v) || Date.now() > deadline) return v;
     await sleep(50);
   }
-}
-
-function reachMs(file: ResultsFile, op: Op, beforeMs: number): number {
-  let maxUs = 0;
-  for (const s of file.seconds[op]) {
-    if (s.sec * 1000 + 500 > beforeMs || s.hist === null || s.hist === undefined) continue;
-    maxUs = Math.max(maxUs, decodeHistogram(s.hist).getValueAtPercentile(100));
-  }
-  return Math.round(maxUs / 1000);
 }
 
 function options(model: ConnectionModel, out: string, actions: RunOptions['actions']): RunOptions {

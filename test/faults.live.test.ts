@@ -27,12 +27,11 @@ import { bufferIo, wallClockMs } from '../src/io.js';
 import { runMeasurement, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import { intendedMs, type ConnectionModel, type Op, type ResultsFile } from '../src/results/types.js';
-import { decodeHistogram } from '../src/results/histogram.js';
 import { portOpen } from '../src/sandbox/background/processes.js';
 import { startProxy, type EndpointProxy, type FaultSpec } from '../src/sandbox/endpoint/proxy.js';
 import { sleep } from '../src/util/sleep.js';
 import { assertInvariants } from './helpers/invariants.js';
-import { sendLagBetween, watchLoop } from './helpers/lag.js';
+import { reachMs, sendLagBetween, watchLoop } from './helpers/lag.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { targetAt, testRunOptions } from './helpers/run-options.js';
 
@@ -250,16 +249,6 @@ interface Row {
   sendLagMs: number;
   /** This process's largest event-loop delay during the run (ms): the proxy's and the injection's lateness. */
   loopLagMs?: number;
-}
-
-function reachMs(file: ResultsFile, op: Op, beforeMs: number): number {
-  let maxUs = 0;
-  for (const s of file.seconds[op]) {
-    // Whole seconds before the fault (the action timer may fire a fraction of a ms before its second ends).
-    if (s.sec * 1000 + 500 > beforeMs || s.hist === null || s.hist === undefined) continue;
-    maxUs = Math.max(maxUs, decodeHistogram(s.hist).getValueAtPercentile(100));
-  }
-  return Math.round(maxUs / 1000);
 }
 
 /** The latency (ms) of the answer a window ended at (`edges`): 0 when the window did not end at one. */

@@ -9,6 +9,7 @@
  * probe time out, and a fault's recorded start or end is late by as much.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { decodeHistogram } from '../../src/results/histogram.js';
 import type { Op, ResultsFile } from '../../src/results/types.js';
 
 /** Watches this process's event loop from now until stop(), which gives its largest delay (ms). */
@@ -31,6 +32,21 @@ export function sendLagBetween(file: ResultsFile, op: Op, fromMs: number, toMs: 
     const startMs = s.sec * 1000;
     if (startMs + 1000 < fromMs || startMs > toMs) continue;
     maxUs = Math.max(maxUs, s.sendLagUs?.max ?? 0);
+  }
+  return Math.round(maxUs / 1000);
+}
+
+/**
+ * How long after its intended time a probe reached the server before `beforeMs` (send lag, pool wait, connect):
+ * the slowest successful probe of `op` in the whole seconds before it (ms). A probe that far in flight when a
+ * fault begins meets it, so a window may begin up to this much before the fault.
+ */
+export function reachMs(file: ResultsFile, op: Op, beforeMs: number): number {
+  let maxUs = 0;
+  for (const s of file.seconds[op]) {
+    // Whole seconds before the fault (the action timer may fire a fraction of a ms before its second ends).
+    if (s.sec * 1000 + 500 > beforeMs || s.hist === null || s.hist === undefined) continue;
+    maxUs = Math.max(maxUs, decodeHistogram(s.hist).getValueAtPercentile(100));
   }
   return Math.round(maxUs / 1000);
 }

@@ -277,6 +277,76 @@ function rows(): Row[] {
       message: /--reads and --writes are both 0: nothing to measure; set at least one above 0/,
     },
     { name: 'negative writes', args: run('--writes', '-5'), code: ExitCode.Usage, message: /--writes must be ≥ 0/ },
+    // ---- several endpoints (--target NAME=URL)
+    {
+      name: 'an endpoint name used twice',
+      args: ['run', '--target', `a=${T}`, '--target', `a=${T}`, '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--target name a is used twice; give each endpoint its own name/,
+    },
+    {
+      name: 'two targets without names',
+      args: ['run', '--target', T, '--target', T, '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--target is given 2 times: name each one, e\.g\. --target writer=mysql:/,
+    },
+    {
+      name: 'an endpoint name that is no name',
+      args: ['run', '--target', `1st=${T}`, '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--target name "1st" is not a name: a letter, then letters, digits, _ or -/,
+    },
+    {
+      name: 'an endpoint URL with a password',
+      args: ['run', '--target', `w=mysql://app:hunter2@127.0.0.1:${closedPort}/probe`, '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--target w= .*password/,
+      secret: 'hunter2',
+    },
+    {
+      name: 'a sandbox server as an endpoint of a run without a sandbox',
+      args: ['run', '--target', 'g=sandbox:green', '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--target g=sandbox:green names a sandbox's server, but this run has no sandbox/,
+    },
+    {
+      name: 'an unknown sandbox server',
+      args: ['run', '--target', 'g=sandbox:purple', '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message:
+        /--target g=sandbox:purple names no sandbox server: write sandbox:endpoint, sandbox:blue or sandbox:green/,
+    },
+    {
+      name: 'a rate for an endpoint that is not there',
+      args: ['run', '--target', `w=${T}`, '--target', `r=${T}`, '--writes', 'x=0', '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--writes x=… names no endpoint \(the --target names are w, r\)/,
+    },
+    {
+      name: 'an endpoint with nothing to measure',
+      args: [
+        'run',
+        '--target',
+        `w=${T}`,
+        '--target',
+        `r=${T}`,
+        '--reads',
+        'r=0',
+        '--writes',
+        'r=0',
+        '--out',
+        f('r.ndjson'),
+      ],
+      code: ExitCode.Usage,
+      message: /endpoint r has --reads and --writes 0: nothing to measure there/,
+    },
+    {
+      name: 'an endpoint rate that is no number',
+      args: ['run', '--target', `w=${T}`, '--writes', 'w=lots', '--out', f('r.ndjson')],
+      code: ExitCode.Usage,
+      message: /--writes w= must be a number of probes per second/,
+    },
+
     {
       name: 'absurd rate',
       args: run('--reads', '1e9'),

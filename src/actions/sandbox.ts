@@ -6,6 +6,7 @@
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { ActionContext } from '../load/options.js';
 import { parseTargetUrl } from '../scenario/target-url.js';
+import type { Target } from '../load/target.js';
 import { resolve } from 'node:path';
 import { connectSandbox, DEFAULT_STATE_DIR, readState, sandboxStatus } from '../sandbox/index.js';
 import { startSandbox, type Sandbox, type SandboxSteps } from '../sandbox/index.js';
@@ -169,6 +170,15 @@ export function freshSandboxProvider(o: SandboxProviderOptions = {}): SandboxPro
 
 export function sessionOf(sandbox: Sandbox, description: string, release: () => Promise<void>): SandboxSession {
   const target = parseTargetUrl(sandbox.endpoint.url).target;
+  const direct = (server: { host?: string; port: number }): Target => {
+    const host = server.host ?? '127.0.0.1';
+    return {
+      ...target,
+      host,
+      port: server.port,
+      url: `mysql://${target.user}@${host}:${server.port}/${target.database}`,
+    };
+  };
   // Green replicates from blue only while the endpoint points at blue.
   const green =
     sandbox.green !== undefined && sandbox.active === 'blue'
@@ -181,6 +191,7 @@ export function sessionOf(sandbox: Sandbox, description: string, release: () => 
       : undefined;
   return {
     ...(green !== undefined ? { green } : {}),
+    servers: { blue: direct(sandbox.blue), ...(sandbox.green !== undefined ? { green: direct(sandbox.green) } : {}) },
     target,
     password: sandbox.endpoint.password,
     ...(sandbox.endpoint.dnsServer !== undefined ? { dnsServer: sandbox.endpoint.dnsServer } : {}),

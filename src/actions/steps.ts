@@ -40,6 +40,8 @@ export interface SandboxSession {
   green?: Target;
   /** The sandbox's DNS server (dns endpoint mode): the endpoint's name is resolved through it. */
   dnsServer?: string;
+  /** Its servers directly (same credentials), for runs that watch them beside the endpoint (`sandbox:blue`). */
+  servers?: { blue: Target; green?: Target };
 }
 
 /**

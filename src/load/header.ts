@@ -49,6 +49,16 @@ export function resultsHeader(
     ...(opts.green
       ? { heartbeat: { green: opts.green.url, table: heartbeatTable(opts.table), intervalMs: HEARTBEAT_INTERVAL_MS } }
       : {}),
-    ...(side !== undefined ? { sideBySide: { group: side.group.id, models: [...side.group.models] } } : {}),
+    ...(side !== undefined
+      ? {
+          sideBySide: {
+            group: side.group.id,
+            models: [...side.group.models],
+            members: [...side.group.members],
+            member: side.group.members[side.index] as string,
+          },
+        }
+      : {}),
+    ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
   };
 }

@@ -85,7 +85,15 @@ async function startMeasurement(
   // The password may change during the run (--password-command): every connection takes the newest.
   const password = { current: given.password };
   const opts: RunOptions = { ...given, passwordNow: () => password.current };
-  const setup = await connectForSetup(opts);
+  const side = opts.sideBySide;
+  const setupDone = side !== undefined ? await side.group.setupTurn(side.index) : () => undefined;
+  let setup: Awaited<ReturnType<typeof connectForSetup>>;
+  try {
+    setup = await connectForSetup(opts);
+  } catch (err) {
+    setupDone();
+    throw err;
+  }
   // `preferred` is settled now: the run's connections all use TLS, or (the server offers none) none does.
   opts.tls = setup.tls;
   let seeded = false;
@@ -104,6 +112,7 @@ async function startMeasurement(
       verify: opts.verify ?? true,
     });
     if (opts.green) await ensureHeartbeatTable(setup.conn, heartbeatTable(opts.table), opts.target.database);
+    setupDone();
     const configs = workerConfigs(opts, ops, sql, runId);
     const need = poolNeed(configs, ops);
     const where = `${opts.target.host}:${opts.target.port}`;
@@ -120,6 +129,7 @@ async function startMeasurement(
     if (seeded) await removeRunRows(setup.conn, opts.table, runId);
     throw err;
   } finally {
+    setupDone();
     setup.conn.destroy();
   }
   // Rows to remove afterwards: the writes', and the seed row (not on a read-only target measured for reads).

@@ -27,6 +27,8 @@ export interface RunOptions {
   password: string | undefined;
   passwordSource: string;
   label: string;
+  /** The endpoint's name, when the run measures several (`--target NAME=…`): in the header. */
+  endpoint?: string | undefined;
   /** Probes per second per op; 0 disables the op. */
   rates: Record<Op, number>;
   durationMs: number;

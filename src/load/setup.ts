@@ -7,6 +7,7 @@ import { REQUIRED_COLUMNS, createTableSql } from './probes.js';
 import { streamFactory } from './resolve.js';
 import type { Target } from './target.js';
 import { securityOptions, type TlsConfig, type TlsReport } from './tls.js';
+import { sleep } from '../util/sleep.js';
 
 export interface ConnectOptions {
   target: Target;
@@ -229,6 +230,16 @@ export async function ensureProbeTable(conn: mysql.Connection, table: string, da
       await setupQuery(conn, createTableSql(table), [], `creating table ${database}.${table}`);
     } catch (err) {
       if (err instanceof DowntimeError) throw err;
+      if (classifyError(err) === 'read-only') {
+        // A replica (green watched directly): the table comes from its source, created there by this run's other
+        // endpoint or an earlier run; it may still be on its way.
+        columns = await replicatedColumns(conn, table, database);
+        if (columns.size > 0) return checkShape(conn, table, database, columns);
+        throw new DowntimeError(
+          `table ${database}.${table} does not exist and ${database} is read-only here (a replica?): create it on the source (a run against the source does) and run again`,
+          ExitCode.Schema,
+        );
+      }
       throw new DowntimeError(
         `cannot create table ${database}.${table}: ${oneLine((err as Error).message)}; grant CREATE on ${database} or create the table (see docs/results-format.md)`,
         ExitCode.Schema,
@@ -236,6 +247,32 @@ export async function ensureProbeTable(conn: mysql.Connection, table: string, da
     }
     columns = await tableColumns(conn, table, database);
   }
+  await checkShape(conn, table, database, columns);
+}
+
+/** How long a read-only replica's missing probe table is waited for (replication of its source's CREATE). */
+const REPLICATED_TABLE_WAIT_MS = 10_000;
+
+async function replicatedColumns(
+  conn: mysql.Connection,
+  table: string,
+  database: string,
+): Promise<Awaited<ReturnType<typeof tableColumns>>> {
+  const deadline = Date.now() + REPLICATED_TABLE_WAIT_MS;
+  for (;;) {
+    const columns = await tableColumns(conn, table, database);
+    if (columns.size > 0 || Date.now() > deadline) return columns;
+    await sleep(200);
+  }
+}
+
+/** Refuses a table the harness did not make: wrong columns, a key other than (run_id, seq), unfillable columns. */
+async function checkShape(
+  conn: mysql.Connection,
+  table: string,
+  database: string,
+  columns: Awaited<ReturnType<typeof tableColumns>>,
+): Promise<void> {
   const wrong: string[] = [];
   for (const [name, type] of Object.entries(REQUIRED_COLUMNS)) {
     const have = columns.get(name)?.type;

@@ -3,10 +3,10 @@ import type { ConnectionModel } from '../results/types.js';
 import type { EventInput } from '../results/types.js';
 
 /**
- * Two measurements in one process, side by side (`--connection pool,per-probe`): each has its own worker
- * threads and results file, but they start on the same whole second, and the run's timed actions (the
- * switchover, a fault) run once — in the first — with their events written into every file. Both client
- * models then see the very same outage, so their windows can be compared.
+ * Measurements in one process, side by side (`--connection pool,per-probe`, several `--target NAME=…`): each has
+ * its own worker threads and results file, but they start on the same whole second, and the run's timed actions
+ * (the switchover, a fault) run once — in the first — with their events written into every file. Every client
+ * model and every endpoint then sees the very same outage, so their windows can be compared.
  */
 export class SideBySide {
   private readonly arrived = new Set<number>();
@@ -23,8 +23,15 @@ export class SideBySide {
   readonly id = randomUUID();
   readonly count: number;
 
-  constructor(readonly models: readonly ConnectionModel[]) {
-    this.count = models.length;
+  /**
+   * `models`: the client models measured (each member uses one); `members`: how each member is named, in order
+   * (its model, its endpoint, or `endpoint.model`).
+   */
+  constructor(
+    readonly models: readonly ConnectionModel[],
+    readonly members: readonly string[] = models,
+  ) {
+    this.count = members.length;
     this.start = new Promise<number>((resolve, reject) => (this.settle = { resolve, reject }));
     // A failure before every member arrived rejects them all; nobody may be left waiting unobserved.
     this.start.catch(() => undefined);
@@ -40,6 +47,30 @@ export class SideBySide {
     this.latestMs = Math.max(this.latestMs, nowMs);
     if (this.arrived.size === this.count) this.settle?.resolve(Math.ceil((this.latestMs + leadMs) / 1000) * 1000);
     return this.start;
+  }
+
+  /** Per member, resolved when its setup (tables, seed row, probe checks) is done. */
+  private readonly setups: { done: Promise<void>; resolve: () => void }[] = [];
+
+  private setup(index: number): { done: Promise<void>; resolve: () => void } {
+    let entry = this.setups[index];
+    if (entry === undefined) {
+      let resolve: () => void = () => undefined;
+      const done = new Promise<void>((r) => (resolve = r));
+      entry = { done, resolve };
+      this.setups[index] = entry;
+    }
+    return entry;
+  }
+
+  /**
+   * Waits until every earlier member's setup is done; the returned function says this member's is. Setups run
+   * one after another, in member order: the first creates the harness's table through the endpoint, and a
+   * member on a read-only replica (green directly) then finds it there instead of failing to create it.
+   */
+  async setupTurn(index: number): Promise<() => void> {
+    for (let i = 0; i < index; i++) await this.setup(i).done;
+    return this.setup(index).resolve;
   }
 
   /** A member could not start: the others stop waiting and fail with this message. */

@@ -134,7 +134,16 @@ export interface ResultsHeader {
    * One of several client models measured side by side in one run (--connection pool,per-probe): the files of
    * one run share `group`, start on the same second and hold the same action events; `models` in order.
    */
-  sideBySide?: { group: string; models: ConnectionModel[] };
+  sideBySide?: {
+    group: string;
+    models: ConnectionModel[];
+    /** How each member of the run is named, in order (`pool`, `reader`, `reader.pool`); absent in older files. */
+    members?: string[];
+    /** This file's member. */
+    member?: string;
+  };
+  /** The endpoint this file measured, when the run measured several (`--target NAME=…`). */
+  endpoint?: string;
 }
 
 /** A run of consecutive probes (in seq order) with the same outcome: [firstSeq, count, outcome]. */

@@ -6,16 +6,22 @@ import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/measurement.js';
 import { SideBySide } from '../load/side-by-side.js';
+import type { Target } from '../load/target.js';
 import type { ConnectionModel } from '../results/types.js';
 import { assertWritableOutput } from '../results/writer.js';
 import { assertCanMakeDir } from '../util/fs-atomic.js';
-import { plannedOutputs, sideBySidePath, type RunDb, type RunPlan } from './plan.js';
+import type { EndpointSpec } from './endpoints.js';
+import { planMembers, plannedOutputs, sideBySidePath, type RunDb, type RunPlan } from './plan.js';
 
-/** One client model of a side-by-side run. */
+/** One member of a side-by-side run: a client model, an endpoint, or an endpoint with a model. */
 export interface SideBySideMember {
+  /** `pool`, `reader`, `reader.pool`: its results file, report folder and messages are named so. */
+  name: string;
   model: ConnectionModel;
+  /** Its endpoint's name, when the run has named endpoints. */
+  endpoint?: string;
   result: RunResult;
-  /** Its own report's folder (under the run's report folder, named after the model). */
+  /** Its own report's folder (under the run's report folder, named after the member). */
   reportDir: string;
 }
 
@@ -126,11 +132,11 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
         ? { dnsServer: session.dnsServer }
         : {}),
     };
-    if (plan.connections.length < 2) {
+    if (planMembers(plan).length < 2 && plan.endpoints === undefined) {
       const result = await runMeasurement(options, io);
       return { result, thresholds: plan.thresholds, report: plan.report };
     }
-    const members = await runSideBySide(options, plan.connections, plan.report.dir, io);
+    const members = await runSideBySide(options, memberPlans(plan, options, session), plan.report.dir, io);
     return {
       result: (members[0] as SideBySideMember).result,
       members,
@@ -142,30 +148,87 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
   }
 }
 
+/** What one member measures: its name, model, and (named endpoints) its endpoint, target and rates. */
+interface MemberPlan {
+  name: string;
+  model: ConnectionModel;
+  endpoint?: { name: string; target: Target; rates: RunOptions['rates']; viaEndpoint: boolean };
+}
+
+/** The plan's members: every endpoint (or the one target) with every client model, their targets resolved. */
+function memberPlans(plan: RunPlan, options: RunOptions, session: SandboxSession | undefined): MemberPlan[] {
+  const targets = new Map(
+    (plan.endpoints ?? []).map((e) => [e.name, { spec: e, ...resolveEndpoint(e, options.target, session) }]),
+  );
+  return planMembers(plan).map((m) => {
+    const e = m.endpoint !== undefined ? targets.get(m.endpoint) : undefined;
+    return {
+      name: m.name,
+      model: m.model,
+      ...(e !== undefined
+        ? { endpoint: { name: e.spec.name, target: e.target, rates: e.spec.rates, viaEndpoint: e.viaEndpoint } }
+        : {}),
+    };
+  });
+}
+
+/** An endpoint's target: its URL, or the sandbox's server it names (same credentials as the run's target). */
+function resolveEndpoint(
+  e: EndpointSpec,
+  runTarget: Target,
+  session: SandboxSession | undefined,
+): { target: Target; viaEndpoint: boolean } {
+  if ('url' in e.at) return { target: e.at.url, viaEndpoint: true };
+  const server = e.at.sandbox;
+  if (server === 'endpoint') return { target: runTarget, viaEndpoint: true };
+  const direct = session?.servers?.[server];
+  if (direct === undefined) {
+    throw new DowntimeError(
+      `--target ${e.name}=sandbox:${server}: this sandbox has no ${server} server (a single sandbox has only blue); use sandbox:endpoint or sandbox:blue`,
+      ExitCode.Usage,
+    );
+  }
+  return { target: direct, viaEndpoint: false };
+}
+
 /**
- * Two client models measured side by side in one run: each has its own workers, results file and report; they
- * start on the same second; the actions (and RDS phase polling, and the heartbeat) run once, in the first, and
- * their events are written into every file, so both models are measured against the very same outage.
+ * Members measured side by side in one run — client models, endpoints, or both: each has its own workers,
+ * results file and report; they start on the same second; the actions (and RDS phase polling, and the
+ * heartbeat) run once, in the first, and their events are written into every file, so every member is measured
+ * against the very same outage.
  */
 async function runSideBySide(
   options: RunOptions,
-  models: readonly ConnectionModel[],
+  members: MemberPlan[],
   reportDir: string,
   io: Io,
 ): Promise<SideBySideMember[]> {
-  const group = new SideBySide(models);
+  const models = [...new Set(members.map((m) => m.model))];
+  const group = new SideBySide(
+    models,
+    members.map((m) => m.name),
+  );
   const settled = await Promise.allSettled(
-    models.map((model, index) =>
+    members.map((m, index) =>
       runMeasurement(
         {
           ...options,
-          connection: model,
-          label: `${options.label} (${model})`,
-          out: sideBySidePath(options.out, model),
+          connection: m.model,
+          label: `${options.label} (${m.endpoint !== undefined && models.length > 1 ? `${m.endpoint.name}, ${m.model}` : m.name})`,
+          out: sideBySidePath(options.out, m.name),
           actions: index === 0 ? options.actions : [],
           pollTopology: index === 0 ? options.pollTopology : false,
           green: index === 0 ? options.green : undefined,
           sideBySide: { group, index },
+          ...(m.endpoint !== undefined
+            ? {
+                endpoint: m.endpoint.name,
+                target: m.endpoint.target,
+                rates: m.endpoint.rates,
+                // The sandbox's DNS server resolves its endpoint's name; blue and green are addresses.
+                dnsServer: m.endpoint.viaEndpoint ? options.dnsServer : undefined,
+              }
+            : {}),
         },
         io,
       ).catch((err: unknown) => {
@@ -178,11 +241,16 @@ async function runSideBySide(
   // The member that failed first says why; the others only say that they were stopped by it.
   const cause = failures.find((e) => !(e instanceof Error && e.message.startsWith('the side-by-side run')));
   if (failures.length > 0) throw cause ?? failures[0];
-  return settled.map((r, i) => ({
-    model: models[i] as ConnectionModel,
-    result: (r as PromiseFulfilledResult<RunResult>).value,
-    reportDir: join(reportDir, models[i] as ConnectionModel),
-  }));
+  return settled.map((r, i) => {
+    const m = members[i] as MemberPlan;
+    return {
+      name: m.name,
+      model: m.model,
+      ...(m.endpoint !== undefined ? { endpoint: m.endpoint.name } : {}),
+      result: (r as PromiseFulfilledResult<RunResult>).value,
+      reportDir: join(reportDir, m.name),
+    };
+  });
 }
 
 /** Stops (or lets go of) the sandbox; Ctrl-C meanwhile is noted, not fatal, so no server is left behind. */

@@ -8,7 +8,7 @@ import type { RunResult } from '../load/options.js';
 import { readResults } from '../results/reader.js';
 import { formatCompareTable, formatSummaryTable, renderCompare, renderReport, thresholdsFor } from '../report/index.js';
 import { executeRun, type RunDeps, type RunOutcome, type SideBySideMember } from './execute.js';
-import { planRun, type RunArgs } from './plan.js';
+import { planRun, type RawRunArgs } from './plan.js';
 
 function exitCodeOf(result: RunResult): number {
   if (result.abandoned) return ExitCode.Interrupted;
@@ -94,24 +94,17 @@ async function reportAndCheck(
 }
 
 /**
- * Side by side: every model's report in its own folder, a comparison of them (compare/), and the thresholds
- * evaluated for each model: one failing for either fails the run.
+ * Side by side: every member's report in its own folder (a model's, an endpoint's), a comparison of them
+ * (compare/), and the thresholds evaluated for each member: one failing for any fails the run.
  */
 async function finishSideBySide(outcome: RunOutcome, members: SideBySideMember[], io: Io): Promise<number> {
   for (const m of members) io.stdout(`${m.result.path}\n`);
   if (members.some((m) => m.result.abandoned)) return ExitCode.Interrupted;
   const failed: string[] = [];
   for (const m of members) {
-    io.stdout(`\n${m.model}:\n`);
-    const f = await reportAndCheck(
-      m.result,
-      outcome.report.enabled,
-      m.reportDir,
-      outcome.thresholds,
-      io,
-      `${m.model} `,
-    );
-    failed.push(...f.map((t) => `${t.expr} (${m.model})`));
+    io.stdout(`\n${m.name}:\n`);
+    const f = await reportAndCheck(m.result, outcome.report.enabled, m.reportDir, outcome.thresholds, io, `${m.name} `);
+    for (const t of f) failed.push(`${t.expr} (${m.name})`);
   }
   if (outcome.report.enabled) {
     const { files, summaries } = await renderCompare(
@@ -130,7 +123,7 @@ async function finishSideBySide(outcome: RunOutcome, members: SideBySideMember[]
 }
 
 /** Core of `downtime run`: flags (and scenario) → plan → measurement. */
-export async function runFromArgs(args: RunArgs, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
+export async function runFromArgs(args: RawRunArgs, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
   const plan = await planRun(args, io);
   return executeRun(plan, io, deps);
 }

@@ -41,6 +41,15 @@ import {
   type RunArgs,
 } from './args.js';
 import { passwordFlags, passwordFromCommand, promptPassword, refreshMs, runTls } from './credentials.js';
+import {
+  endpointArgs,
+  memberName,
+  withRates,
+  type EndpointSpec,
+  type MemberKey,
+  type PendingEndpoint,
+  type RawEndpointArgs,
+} from './endpoints.js';
 
 export type { RunArgs } from './args.js';
 export { parseRunArgs } from './args.js';
@@ -74,20 +83,35 @@ export interface RunPlan {
   scenario: ParsedScenario | undefined;
   /** Client models measured: one, or two side by side (the first is options.connection). */
   connections: readonly ConnectionModel[];
+  /** Named endpoints (`--target NAME=…`), each measured with every model, side by side; undefined: one target. */
+  endpoints?: EndpointSpec[];
 }
 
 /**
  * Flags (and the scenario file, if any) → a run plan. Precedence: a flag given on the command line, then
  * the scenario's value, then the default. --threshold adds to the scenario's thresholds.
  */
-export async function planRun(args: RunArgs, io: Io, given?: GivenScenario): Promise<RunPlan> {
-  const thresholds = thresholdFlags(args.threshold);
-  if (args.scenario === undefined && given === undefined) return planFromFlags(args, io, thresholds);
+export async function planRun(raw: RawRunArgs, io: Io, given?: GivenScenario): Promise<RunPlan> {
+  const thresholds = thresholdFlags(raw.threshold);
+  if (raw.scenario === undefined && given === undefined) {
+    const { args, endpoints } = endpointArgs(raw, false);
+    return withEndpoints(await planFromFlags(args, io, thresholds), endpoints);
+  }
   const s =
     given !== undefined
       ? parseScenarioValue(given.value, { source: given.source, validateThreshold })
-      : loadScenario(scenarioPath(args.scenario as string, io), { validateThreshold });
-  return planFromScenario(s, args, io, thresholds);
+      : loadScenario(scenarioPath(raw.scenario as string, io), { validateThreshold });
+  const { args, endpoints } = endpointArgs(raw, s.db.kind === 'sandbox');
+  return withEndpoints(await planFromScenario(s, args, io, thresholds), endpoints);
+}
+
+/** `downtime run`'s flags as given: `--target` may repeat and `--reads`/`--writes` may name an endpoint. */
+export type RawRunArgs = Omit<RunArgs, keyof RawEndpointArgs> & RawEndpointArgs;
+
+/** The plan with its endpoints, each with its rates (its own, else the run's). */
+function withEndpoints(plan: RunPlan, pending: PendingEndpoint[] | undefined): RunPlan {
+  if (pending === undefined) return plan;
+  return { ...plan, endpoints: withRates(pending, plan.options.rates) };
 }
 
 /** A run from flags alone (--target and friends). */
@@ -308,14 +332,24 @@ async function flagPassword(
 }
 
 /** `reports/x.ndjson` → `reports/x.pool.ndjson`: each model of a side-by-side run has its own results file. */
-export function sideBySidePath(out: string, model: ConnectionModel): string {
+export function sideBySidePath(out: string, member: string): string {
   const ext = extname(out);
-  return ext === '' ? `${out}.${model}` : `${out.slice(0, -ext.length)}.${model}${ext}`;
+  return ext === '' ? `${out}.${member}` : `${out.slice(0, -ext.length)}.${member}${ext}`;
 }
 
-/** The results files a plan writes: one, or one per client model side by side. */
-export function plannedOutputs(plan: Pick<RunPlan, 'options' | 'connections'>): string[] {
-  return plan.connections.length < 2
-    ? [plan.options.out]
-    : plan.connections.map((m) => sideBySidePath(plan.options.out, m));
+/** The members of a plan: every endpoint (or the one target) with every client model. */
+export function planMembers(plan: Pick<RunPlan, 'connections' | 'endpoints'>): (MemberKey & { name: string })[] {
+  const endpoints = plan.endpoints?.map((e) => e.name) ?? [undefined];
+  return endpoints.flatMap((endpoint) =>
+    plan.connections.map((model) => {
+      const key = { endpoint, model };
+      return { ...key, name: memberName(key, plan.connections.length) };
+    }),
+  );
+}
+
+/** The results files a plan writes: one, or one per member side by side. */
+export function plannedOutputs(plan: Pick<RunPlan, 'options' | 'connections' | 'endpoints'>): string[] {
+  const members = planMembers(plan);
+  return members.length < 2 ? [plan.options.out] : members.map((m) => sideBySidePath(plan.options.out, m.name));
 }

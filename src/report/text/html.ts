@@ -1,7 +1,7 @@
 import type { Analysis, Summary } from '../../analyze/index.js';
 import type { ThresholdResult } from '../../analyze/thresholds.js';
 import { formatDuration } from '../../util/duration.js';
-import { identityRows, outageRows, rows, warningLines } from './tables.js';
+import { compareWindowRows, identityRows, outageRows, rows, warningLines } from './tables.js';
 import {
   errorsText,
   gapsText,
@@ -100,6 +100,7 @@ export function reportHtml(
 /** compare.html: the runs, the comparison table (`table`, as the terminal shows it) and both charts inline. */
 export function compareHtml(summaries: Summary[], table: string, timeline: Buffer, bars: Buffer): string {
   const esc = escContent;
+  const windows = compareWindowRows(summaries, 200);
   return [
     '<!doctype html><html><head><meta charset="utf-8"><title>downtime comparison</title>',
     '<style>body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px}img{width:100%;max-width:1600px;border:1px solid #ddd}pre{font-size:14px}</style></head><body>',
@@ -109,6 +110,9 @@ export function compareHtml(summaries: Summary[], table: string, timeline: Buffe
     '<p>Runs are aligned at their first action event (or their start).</p>',
     `<img alt="compare" src="data:image/png;base64,${timeline.toString('base64')}">`,
     `<img alt="downtime" src="data:image/png;base64,${bars.toString('base64')}">`,
+    '<h2>Outage windows, all runs in time order</h2>',
+    windows.rows.length > 1 ? htmlTable(windows.rows) : '<p>none in any run</p>',
+    windows.more > 0 ? `<p>(${windows.more} more in the runs' summary.json)</p>` : '',
     '</body></html>\n',
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import type { Analysis, Summary } from '../../analyze/index.js';
 import type { ThresholdResult } from '../../analyze/thresholds.js';
-import { identityRows, outageRows, rows, thresholdLines, warningLines } from './tables.js';
+import { compareWindowRows, identityRows, outageRows, rows, thresholdLines, warningLines } from './tables.js';
 import {
   errorsText,
   gapsText,
@@ -89,5 +89,19 @@ export function compareMarkdown(summaries: Summary[], table: string): string {
     '',
     '![downtime.png](downtime.png)',
     '',
+    ...windowsSection(summaries),
   ].join('\n');
+}
+
+/** Every run's windows on one clock: which endpoint (or client model) was down when. */
+function windowsSection(summaries: Summary[]): string[] {
+  const { rows: table, more } = compareWindowRows(summaries, 60);
+  if (table.length === 1) return ['### Outage windows', '', 'none in any run', ''];
+  return [
+    '### Outage windows, all runs in time order',
+    '',
+    mdTable(table),
+    ...(more > 0 ? ['', `(${more} more in the runs' summary.json)`] : []),
+    '',
+  ];
 }

@@ -78,6 +78,27 @@ export function outageRows(s: Summary, limit: number): string[][] {
   return t;
 }
 
+/**
+ * Every run's outage windows on one clock (UTC), in time order: the side-by-side members of one run (endpoints,
+ * client models) share their clocks, so this says which was down when. At most `limit` rows.
+ */
+export function compareWindowRows(summaries: Summary[], limit: number): { rows: string[][]; more: number } {
+  const all = summaries.flatMap((s) => s.outages.map((o) => ({ label: s.label, o })));
+  all.sort((a, b) => a.o.startMs - b.o.startMs || a.o.endMs - b.o.endMs);
+  const t = [['run', 'op', 'start (UTC)', 'end (UTC)', 'duration', 'errors']];
+  for (const { label, o } of all.slice(0, limit)) {
+    t.push([
+      label,
+      o.op,
+      new Date(o.startMs).toISOString(),
+      o.open ? 'still down at end' : new Date(o.endMs).toISOString(),
+      formatDuration(o.durationMs),
+      errorsText(o.errors),
+    ]);
+  }
+  return { rows: t, more: Math.max(0, all.length - limit) };
+}
+
 /** Who answered: one row per change of the answering server. */
 export function identityRows(s: Summary): string[][] {
   const t = [

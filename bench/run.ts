@@ -33,6 +33,12 @@ if (cellsArg !== undefined) {
   }
   cells = parsed;
 }
+const repsArg = process.argv.find((a) => a.startsWith('--reps='))?.slice(7);
+const reps = repsArg === undefined ? undefined : Number(repsArg);
+if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) {
+  console.error(`--reps: "${repsArg}" is not a positive whole number of runs per accuracy cell`);
+  process.exit(2);
+}
 const wants = (name: BenchName): boolean => only === undefined || only.includes(name);
 
 function out(line = ''): void {
@@ -209,7 +215,7 @@ async function main(): Promise<void> {
     if (b && wants('fidelity')) await section(() => fidelity(b, Math.max(100, Math.round(best / 2))));
     if (b && wants('co')) await section(() => coordinatedOmission(b));
     if (b && wants('long')) await section(() => longRun(b));
-    if (wants('accuracy')) await section(() => accuracy(quick, out, cells));
+    if (wants('accuracy')) await section(() => accuracy(quick, out, cells, reps));
   } finally {
     await b?.close();
   }

@@ -117,7 +117,7 @@ test('two endpoints, one through a proxy that resets for 1.5 s: one run, two fil
   assert.ok(!md.includes(srv.password) && !res.out.includes(srv.password) && !res.err.includes(srv.password));
 });
 
-test('a blue/green sandbox watched at its endpoint and at green directly, through a switchover: both in one report', async () => {
+test('a blue/green sandbox scenario with targets: its endpoint and green directly, through a switchover: both in one report', async () => {
   const scenario = join(dir, 'bg.yaml');
   writeFileSync(
     scenario,
@@ -133,28 +133,16 @@ test('a blue/green sandbox watched at its endpoint and at green directly, throug
       '    name: switchover',
       '    step: switchover',
       '    with: {maxLag: 1s, timeout: 10s, blockWrites: 1s, rename: 1s}',
+      // The endpoint and green directly, green for reads only (it is read-only until the switchover).
+      'targets:',
+      '  - {name: endpoint, sandbox: endpoint}',
+      '  - {name: green, sandbox: green, writes: 0}',
       '',
     ].join('\n'),
   );
   const out = join(dir, 'bg.ndjson');
   const startedMs = wallClockMs();
-  const res = await runMain(
-    [
-      'run',
-      scenario,
-      '--target',
-      'endpoint=sandbox:endpoint',
-      '--target',
-      'green=sandbox:green',
-      '--writes',
-      'green=0',
-      '--workers',
-      '1',
-      '--out',
-      out,
-    ],
-    bufferIo({}),
-  );
+  const res = await runMain(['run', scenario, '--workers', '1', '--out', out], bufferIo({}));
   assert.equal(res.code, ExitCode.Ok, res.err);
   assert.ok(wallClockMs() - startedMs < 60_000);
   const endpoint = readResults(join(dir, 'bg.endpoint.ndjson'));

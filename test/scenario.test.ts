@@ -379,10 +379,24 @@ const BAD: { why: string; text: string; message: string; schema?: false }[] = [
       't.yaml: load: unknown key "__proto__" (allowed: reads, writes, workers, connection, timeout, connectTimeout, slow, dnsServer, maxInFlight, table, readSql, writeSql)',
   },
   {
+    why: 'targets: a name twice, an item without url or sandbox, a sandbox server with target:, nothing to measure',
+    text: 'name: t\ntarget: mysql://app@db/app\nduration: 1m\ntargets:\n  - {name: w, url: mysql://app@w/app}\n  - {name: w, url: mysql://app@r/app}\n  - {name: x}\n  - {name: g, sandbox: green}\n  - {name: z, url: mysql://app@z/app, reads: 0, writes: 0}\n',
+    message:
+      't.yaml: 4 problems: targets[1].name: w is used twice; give each endpoint its own name; targets[2]: needs one of url: (an existing server) or sandbox: endpoint, blue or green (a server of the sandbox); targets[3].sandbox: only applies with sandbox:; with target: give url:; targets[4]: reads and writes are both 0: nothing to measure there',
+    schema: false,
+  },
+  {
+    why: 'targets: a URL in a sandbox run, a name that is no name',
+    text: 'name: t\nsandbox: blue-green\nduration: 1m\ntargets:\n  - {name: 1st, sandbox: green}\n  - {name: e, url: mysql://app@e/app}\n',
+    message:
+      't.yaml: 2 problems: targets[0].name: must be a letter, then letters, digits, _ or -, at most 32 characters (got "1st"); targets[1].url: a sandbox run watches its own servers: write sandbox: endpoint, blue or green',
+    schema: false,
+  },
+  {
     why: 'unknown top-level key, no near match',
     text: BASE + 'retries: 3\n',
     message:
-      't.yaml: unknown key "retries" (allowed: name, description, sandbox, target, greenTarget, password, tls, duration, load, actions, thresholds, report, out)',
+      't.yaml: unknown key "retries" (allowed: name, description, sandbox, target, greenTarget, targets, password, tls, duration, load, actions, thresholds, report, out)',
   },
 ];
 

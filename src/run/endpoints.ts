@@ -13,6 +13,7 @@ import type { Target } from '../load/target.js';
 import type { ConnectionModel } from '../results/types.js';
 import { checkRate, must } from '../scenario/rules.js';
 import { targetFromFlag } from '../scenario/target-url.js';
+import type { ScenarioTarget } from '../scenario/types.js';
 import type { RunArgs } from './args.js';
 
 /** The sandbox's servers an endpoint may name: its endpoint (the proxy or DNS name), blue, green. */
@@ -82,6 +83,8 @@ function rateFlags(values: RawEndpointArgs['reads'], flag: string): { all?: numb
 export function endpointArgs<A extends RawEndpointArgs>(
   args: A,
   sandboxRun: boolean,
+  /** The scenario's targets: list, used when no --target names endpoints. */
+  scenarioTargets?: ScenarioTarget[],
 ): {
   args: Omit<A, keyof RawEndpointArgs> & Pick<RunArgs, 'target' | 'reads' | 'writes'>;
   endpoints?: PendingEndpoint[];
@@ -97,6 +100,9 @@ export function endpointArgs<A extends RawEndpointArgs>(
     ...(readRates.all !== undefined ? { reads: readRates.all } : {}),
     ...(writeRates.all !== undefined ? { writes: writeRates.all } : {}),
   };
+  if (targets.length === 0 && scenarioTargets !== undefined) {
+    return { args: base, endpoints: fromScenario(scenarioTargets, readRates.per, writeRates.per) };
+  }
   if (!anyNamed && targets.length <= 1)
     return { args: { ...base, ...(targets[0] !== undefined ? { target: targets[0] } : {}) } };
   if (targets.length === 0) {
@@ -175,6 +181,38 @@ export function endpointArgs<A extends RawEndpointArgs>(
     args: { ...base, ...(first !== undefined && 'url' in first.at ? { target: first.at.url.url } : {}) },
     endpoints,
   };
+}
+
+/** The scenario's targets: list as endpoints; `--reads NAME=N` / `--writes NAME=N` replace an endpoint's rate. */
+function fromScenario(
+  list: ScenarioTarget[],
+  reads: Map<string, number>,
+  writes: Map<string, number>,
+): PendingEndpoint[] {
+  const names = new Set(list.map((t) => t.name));
+  for (const [flag, per] of [
+    ['--reads', reads],
+    ['--writes', writes],
+  ] as const) {
+    for (const name of per.keys()) {
+      if (!names.has(name)) {
+        throw new DowntimeError(
+          `${flag} ${name}=… names no endpoint (the scenario's targets are ${[...names].join(', ')})`,
+          ExitCode.Usage,
+        );
+      }
+    }
+  }
+  return list.map((t) => {
+    const read = reads.get(t.name) ?? t.readsPerSec;
+    const write = writes.get(t.name) ?? t.writesPerSec;
+    return {
+      name: t.name,
+      at: t.url !== undefined ? { url: namedTarget(t.url, t.name) } : { sandbox: t.sandbox ?? 'endpoint' },
+      ...(read !== undefined ? { read } : {}),
+      ...(write !== undefined ? { write } : {}),
+    };
+  });
 }
 
 /** A named endpoint's URL; its messages name it (`--target reader= has no user; …`). */

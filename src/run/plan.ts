@@ -101,7 +101,7 @@ export async function planRun(raw: RawRunArgs, io: Io, given?: GivenScenario): P
     given !== undefined
       ? parseScenarioValue(given.value, { source: given.source, validateThreshold })
       : loadScenario(scenarioPath(raw.scenario as string, io), { validateThreshold });
-  const { args, endpoints } = endpointArgs(raw, s.db.kind === 'sandbox');
+  const { args, endpoints } = endpointArgs(raw, s.db.kind === 'sandbox', s.targets);
   return withEndpoints(await planFromScenario(s, args, io, thresholds), endpoints);
 }
 

@@ -16,6 +16,7 @@ import { SCENARIO_LIMITS, type ParseScenarioOptions, type ParsedScenario } from 
 import { parseActions, type Declared } from './parse/actions.js';
 import { parseDb } from './parse/db.js';
 import { parseLoad } from './parse/load.js';
+import { parseTargets } from './parse/targets.js';
 import { close, has, open, Problems, readDuration, readString } from './parse/read.js';
 import { parseReport, parseThresholds } from './parse/report.js';
 import { readSmallText } from '../util/read-small.js';
@@ -131,6 +132,7 @@ function parseTop(value: unknown, p: Problems, options: ParseScenarioOptions): P
   });
   const description = readString(p, o, 'description');
   const db = parseDb(p, o);
+  const targets = has(o, 'targets') ? parseTargets(p, o.value.targets, db?.kind) : undefined;
   const durationMs = readDuration(p, o, 'duration', {
     required: 'add e.g. duration: 2m',
     minMs: SCENARIO_LIMITS.minDurationMs,
@@ -168,6 +170,7 @@ function parseTop(value: unknown, p: Problems, options: ParseScenarioOptions): P
     name,
     description,
     db,
+    ...(targets !== undefined ? { targets } : {}),
     durationMs,
     load,
     actions,

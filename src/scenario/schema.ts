@@ -10,11 +10,13 @@ import {
   ACTION_KEYS,
   DNS_SERVER_PATTERN,
   DURATION_PATTERN,
+  ENDPOINT_NAME_PATTERN,
   ENV_NAME_PATTERN,
   IDENTIFIER_PATTERN,
   LOAD_KEYS,
   NAME_PATTERN,
   REPORT_KEYS,
+  SANDBOX_SERVER_NAMES,
   STEP_OPTION_KEYS,
   THRESHOLD_PATTERN,
   TOP_KEYS,
@@ -128,6 +130,29 @@ const topProperties = {
     pattern: TARGET_PATTERN,
     description:
       "mysql://USER@HOST:PORT/DATABASE of green (target's replica), without a password, read with target's credentials: replication lag is measured. Only with target",
+  },
+  targets: {
+    type: 'array',
+    minItems: 1,
+    description:
+      'Several endpoints watched in one run (writer, reader, a proxy; a sandbox: its endpoint, blue, green), each with its own rates; one results file and report each, and a comparison',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: { type: 'string', pattern: ENDPOINT_NAME_PATTERN, description: 'How files and reports name it' },
+        url: {
+          type: 'string',
+          pattern: TARGET_PATTERN,
+          description: "mysql://USER@HOST:PORT/DATABASE without a password, read with target's credentials",
+        },
+        sandbox: { enum: [...SANDBOX_SERVER_NAMES], description: "A server of the run's sandbox" },
+        reads: { type: 'number', minimum: 0, maximum: L.maxRatePerSec, description: 'Its read probes per second' },
+        writes: { type: 'number', minimum: 0, maximum: L.maxRatePerSec, description: 'Its write probes per second' },
+      },
+      oneOf: [{ required: ['url'] }, { required: ['sandbox'] }],
+    },
   },
   password: { $ref: '#/$defs/password' },
   tls: {

@@ -33,6 +33,7 @@ export const TOP_KEYS = [
   'sandbox',
   'target',
   'greenTarget',
+  'targets',
   'password',
   'tls',
   'duration',
@@ -56,6 +57,12 @@ export const LOAD_KEYS = [
   'readSql',
   'writeSql',
 ] as const;
+/** An item of targets: (several endpoints in one run). */
+export const TARGETS_ITEM_KEYS = ['name', 'url', 'sandbox', 'reads', 'writes'] as const;
+/** The sandbox's servers a targets: item may name. */
+export const SANDBOX_SERVER_NAMES = ['endpoint', 'blue', 'green'] as const;
+/** An endpoint's name (targets[].name, `--target NAME=…`): in file names and reports. */
+export const ENDPOINT_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_-]{0,31}$';
 export const ACTION_KEYS = ['at', 'name', 'run', 'timeout', 'step', 'with'] as const;
 export const PASSWORD_KEYS = ['file', 'env', 'command', 'refresh'] as const;
 export const TLS_KEYS = ['mode', 'ca'] as const;

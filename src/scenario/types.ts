@@ -177,6 +177,8 @@ export interface ParsedScenario {
   name: string;
   description: string | undefined;
   db: ScenarioDb;
+  /** Several endpoints watched in one run (targets:); undefined: the one target or sandbox endpoint. */
+  targets?: ScenarioTarget[];
   durationMs: number;
   load: LoadSpec;
   /** In file order (not sorted by time). */
@@ -189,6 +191,15 @@ export interface ParsedScenario {
    * running a scenario again does not collide with the last run's file.
    */
   out: string | undefined;
+}
+
+/** One endpoint of targets: a URL (with target:'s credentials) or a server of the sandbox; its own rates. */
+export interface ScenarioTarget {
+  name: string;
+  url?: string;
+  sandbox?: 'endpoint' | 'blue' | 'green';
+  readsPerSec?: number;
+  writesPerSec?: number;
 }
 
 /** Hook for the real threshold parser (src/analyze): returns an error message, or undefined when valid. */

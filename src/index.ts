@@ -27,4 +27,4 @@ export { DowntimeError, ExitCode } from './errors.js';
 export { bufferIo, processIo, type Io } from './io.js';
 
 export { measure } from './run/measure.js';
-export type { MeasureOptions, Measurement } from './run/measure.js';
+export type { FunctionAction, MeasureOptions, Measurement } from './run/measure.js';

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { measure, readResults, startSandbox } from '../src/index.js';
+import { startTestServer } from './helpers/server.js';
 
 /** Server ids of the identity timeline, consecutive repeats collapsed (read_only flips are not server changes). */
 function serverIds(path: string): number[] {
@@ -94,5 +96,58 @@ test('measure() refuses a bad scenario with every problem listed', async () => {
   await assert.rejects(
     measure({ name: 'bad', sandbox: 'blue-green', duration: '5', load: { reads: -1 } }),
     (e: Error) => /duration: "5" has no unit/.test(e.message) && /load.reads/.test(e.message),
+  );
+});
+
+test('measure() with a connection object and a function action (the recipe for a test container): a restart mid-run, measured', async () => {
+  // What Testcontainers' MySqlContainer gives (host, port, user, password, database); here a server of the test's
+  // own, as no image registry is reachable: the recipe is the same (docs/library.md).
+  const srv = await startTestServer();
+  try {
+    const r = await measure(
+      { name: 'fn-action', duration: '6s', load: { reads: 50, writes: 20, timeout: '1s' } },
+      {
+        connection: {
+          host: '127.0.0.1',
+          port: srv.server.port,
+          user: srv.user,
+          password: srv.password,
+          database: srv.database,
+        },
+        actions: [
+          {
+            at: '2s',
+            name: 'restart',
+            run: async () => {
+              await srv.server.stop();
+              await srv.server.start();
+            },
+          },
+        ],
+      },
+    );
+    for (const op of ['read', 'write'] as const) {
+      assert.ok((r.downtimeMs[op] ?? 0) > 0, `${op}: the restart is an outage`);
+    }
+    assert.equal(r.writes?.lost, 0);
+    const file = readResults(r.resultsPath);
+    const action = file.events.filter((e) => e.kind === 'action' && e.name === 'restart');
+    assert.ok(action.length > 0, 'the function action is recorded');
+    assert.ok(!readFileSync(r.resultsPath, 'utf8').includes(srv.password), 'the password is nowhere in the file');
+    assert.equal(file.header.target.port, srv.server.port);
+  } finally {
+    await srv.cleanup();
+  }
+});
+
+test('measure(): a function action past the end of the run, or without a function, is refused before anything runs', async () => {
+  const conn = { host: '127.0.0.1', port: 9, user: 'u', database: 'd' };
+  await assert.rejects(
+    measure({ name: 'x', duration: '2s' }, { connection: conn, actions: [{ at: '5s', run: () => undefined }] }),
+    /action "action 1" at 5000 ms is not before the end of the run \(2000 ms\)/,
+  );
+  await assert.rejects(
+    measure({ name: 'x', duration: '2s' }, { connection: conn, actions: [{ at: '1s' } as never] }),
+    /actions\[0\]\.run must be a function/,
   );
 });

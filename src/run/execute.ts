@@ -109,7 +109,9 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
               return pw;
             },
           };
-    const actions: RunAction[] = plan.actions.map((a) => {
+    const actions: RunAction[] = [...(plan.functionActions ?? [])];
+    for (const a of plan.actions) actions.push(scenarioAction(a));
+    function scenarioAction(a: RunPlan['actions'][number]): RunAction {
       if (a.kind === 'run') {
         return shellAction(a, { env: io.env, cwd: io.cwd, now: io.now, password: db.password, laterPasswords });
       }
@@ -117,7 +119,8 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
         throw new DowntimeError(`action "${a.name}" is a sandbox step, but this run has no sandbox`, ExitCode.Sandbox);
       }
       return stepAction(a, steps);
-    });
+    }
+    actions.sort((x, y) => x.atMs - y.atMs);
     const options: RunOptions = {
       ...plan.options,
       target: db.target,

@@ -13,7 +13,10 @@ import { sessionOf } from '../actions/sandbox.js';
 import type { SandboxProvider } from '../actions/steps.js';
 import type { Outage, Summary } from '../analyze/index.js';
 import type { ThresholdResult } from '../analyze/thresholds.js';
+import { DowntimeError, ExitCode } from '../errors.js';
 import { bufferIo, type Io } from '../io.js';
+import type { RunAction } from '../load/options.js';
+import { parseDuration } from '../util/duration.js';
 import type { ConnectionModel } from '../results/types.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { executeRun } from './execute.js';
@@ -33,6 +36,27 @@ export interface MeasureOptions {
   report?: boolean;
   /** Where progress and warnings go; default: nowhere. */
   io?: Io;
+  /**
+   * The server to measure, as a test container or a test's own server gives it (Testcontainers' MySqlContainer:
+   * getHost(), getPort(), getUsername(), getUserPassword(), getDatabase()). Replaces the scenario's target (a
+   * scenario object may then leave `target:` out); the password goes to the connection only.
+   */
+  connection?: { host: string; port?: number; user: string; password?: string; database: string };
+  /**
+   * Actions as functions, beside the scenario's: `{at: '5s', run: () => container.restart()}`. Each runs once at
+   * its time; its start and end (and an error it throws) are recorded as an action event, like a scenario's.
+   */
+  actions?: FunctionAction[];
+}
+
+/** An action given as a function (measure() only): what a test does to its server at a time of the run. */
+export interface FunctionAction {
+  /** When, from the start: '5s', '1500ms', or ms as a number. */
+  at: string | number;
+  /** In the report; default `action N`. */
+  name?: string;
+  /** Aborted when the run ends: a long action should stop then. */
+  run: (ctx: { signal: AbortSignal }) => unknown;
 }
 
 export interface Measurement {
@@ -53,6 +77,11 @@ export interface Measurement {
    * The fields above are the first model's, except `passed`: every model's thresholds held.
    */
   models?: Partial<Record<ConnectionModel, Measurement>>;
+  /**
+   * Side by side (client models, or several endpoints: `targets:`): each member's measurement, keyed by its
+   * name (`pool`, `reader`, `reader.pool`); the fields above are the first member's, `passed` every member's.
+   */
+  members?: Record<string, Measurement>;
 }
 
 /**
@@ -63,23 +92,29 @@ export async function measure(
   scenario: string | Record<string, unknown>,
   opts: MeasureOptions = {},
 ): Promise<Measurement> {
+  const conn = opts.connection;
+  const password = conn?.password ?? opts.password;
+  const target = conn === undefined ? undefined : connectionUrl(conn);
+  const functionActions = (opts.actions ?? []).map(functionAction);
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'downtime-measure-'));
   mkdirSync(dir, { recursive: true });
   const base = opts.io ?? bufferIo({ ...process.env });
-  const io = opts.password === undefined ? base : { ...base, env: { ...base.env, MYSQL_PWD: opts.password } };
+  const io = password === undefined ? base : { ...base, env: { ...base.env, MYSQL_PWD: password } };
   const args: RunArgs = {
     progress: false,
     out: join(dir, 'results.ndjson'),
     force: true,
     ...opts.overrides,
+    ...(target !== undefined ? { target } : {}),
     ...(typeof scenario === 'string' ? { scenario } : {}),
   };
-  // An object is parsed as it is (never written to disk and read back).
-  const plan = await planRun(
-    args,
-    io,
-    typeof scenario === 'string' ? undefined : { value: scenario, source: 'measure()' },
-  );
+  // An object is parsed as it is (never written to disk and read back); with a connection, it needs no target.
+  const value =
+    typeof scenario === 'string' || target === undefined || 'target' in scenario || 'sandbox' in scenario
+      ? scenario
+      : { ...scenario, target };
+  const parsed = await planRun(args, io, typeof value === 'string' ? undefined : { value, source: 'measure()' });
+  const plan = { ...parsed, functionActions: checkedAt(functionActions, parsed.options.durationMs) };
   const given = opts.sandbox;
   const sandbox: SandboxProvider | undefined =
     given === undefined
@@ -89,17 +124,67 @@ export async function measure(
   if (outcome.members === undefined) {
     return measurementOf(outcome.result.path, outcome.thresholds, opts.report ? join(dir, 'report') : undefined);
   }
-  const models: Partial<Record<ConnectionModel, Measurement>> = {};
+  const members: Record<string, Measurement> = {};
   for (const m of outcome.members) {
-    models[m.model] = await measurementOf(
+    members[m.name] = await measurementOf(
       m.result.path,
       outcome.thresholds,
-      opts.report ? join(dir, 'report', m.model) : undefined,
+      opts.report ? join(dir, 'report', m.name) : undefined,
     );
   }
-  const first = models[outcome.members[0]?.model ?? 'pool'] as Measurement;
-  // Passed only if every model's thresholds held.
-  return { ...first, passed: Object.values(models).every((m) => m.passed), models };
+  const first = members[outcome.members[0]?.name ?? ''] as Measurement;
+  // Passed only if every member's thresholds held.
+  const passed = Object.values(members).every((m) => m.passed);
+  if (outcome.members.some((m) => m.endpoint !== undefined)) return { ...first, passed, members };
+  const models: Partial<Record<ConnectionModel, Measurement>> = {};
+  for (const m of outcome.members) models[m.model] = members[m.name];
+  return { ...first, passed, models, members };
+}
+
+/** mysql://USER@HOST:PORT/DATABASE of a connection object (its password goes elsewhere). */
+function connectionUrl(c: NonNullable<MeasureOptions['connection']>): string {
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  return `mysql://${encodeURIComponent(c.user)}@${host}:${c.port ?? 3306}/${c.database}`;
+}
+
+function functionAction(a: FunctionAction, i: number): RunAction {
+  const name = a.name ?? `action ${i + 1}`;
+  let atMs: number;
+  if (typeof a.at === 'number') atMs = a.at;
+  else {
+    const d = parseDuration(a.at);
+    if ('error' in d) throw new DowntimeError(`measure(): actions[${i}].at: ${d.error}`, ExitCode.Usage);
+    atMs = d.ms;
+  }
+  if (!Number.isFinite(atMs) || atMs < 0) {
+    throw new DowntimeError(
+      `measure(): actions[${i}].at must be a time from the start ≥ 0 (got ${String(a.at)})`,
+      ExitCode.Usage,
+    );
+  }
+  if (typeof a.run !== 'function') {
+    throw new DowntimeError(`measure(): actions[${i}].run must be a function`, ExitCode.Usage);
+  }
+  return {
+    atMs,
+    name,
+    execute: async (ctx) => {
+      await a.run({ signal: ctx.signal });
+    },
+  };
+}
+
+/** Function actions must fall inside the run: one at or after its end would never run. */
+function checkedAt(actions: RunAction[], durationMs: number): RunAction[] {
+  for (const a of actions) {
+    if (a.atMs >= durationMs) {
+      throw new DowntimeError(
+        `measure(): action "${a.name}" at ${a.atMs} ms is not before the end of the run (${durationMs} ms); move it earlier or lengthen the run`,
+        ExitCode.Usage,
+      );
+    }
+  }
+  return actions;
 }
 
 /** What a results file says: summary, downtime, thresholds; the report rendered into `reportDir` if given. */

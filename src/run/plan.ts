@@ -3,7 +3,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import { validateThreshold } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import type { RunOptions } from '../load/options.js';
+import type { RunAction, RunOptions } from '../load/options.js';
 import { parseDnsServer } from '../load/resolve.js';
 import type { Target } from '../load/target.js';
 import { resolveCredentials } from '../scenario/password.js';
@@ -85,6 +85,8 @@ export interface RunPlan {
   connections: readonly ConnectionModel[];
   /** Named endpoints (`--target NAME=…`), each measured with every model, side by side; undefined: one target. */
   endpoints?: EndpointSpec[];
+  /** Actions given as functions (measure()), run beside the scenario's. */
+  functionActions?: RunAction[];
 }
 
 /**

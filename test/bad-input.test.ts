@@ -277,6 +277,25 @@ function rows(): Row[] {
       message: /--reads and --writes are both 0: nothing to measure; set at least one above 0/,
     },
     { name: 'negative writes', args: run('--writes', '-5'), code: ExitCode.Usage, message: /--writes must be ≥ 0/ },
+    // ---- live metrics (--metrics-port)
+    {
+      name: 'a metrics port that is no port',
+      args: run('--metrics-port', '70000'),
+      code: ExitCode.Usage,
+      message: /--metrics-port must be a TCP port from 1 to 65535 \(got 70000\)/,
+    },
+    {
+      name: 'a metrics host without a metrics port',
+      args: run('--metrics-host', '0.0.0.0'),
+      code: ExitCode.Usage,
+      message: /--metrics-host applies only with --metrics-port/,
+    },
+    {
+      name: 'a metrics port that is taken',
+      args: run('--metrics-port', String(httpPort)),
+      code: ExitCode.Usage,
+      message: /cannot serve metrics: port \d+ on 127\.0\.0\.1 is taken; choose another --metrics-port/,
+    },
     // ---- several endpoints (--target NAME=URL)
     {
       name: 'an endpoint name used twice',

@@ -24,6 +24,16 @@ function runFlags<T>(y: Argv<T>) {
         defaultDescription: '50',
         describe: 'write probes per second (NAME=N: for one endpoint; 0 leaves writes out)',
       })
+      .option('metrics-port', {
+        type: 'number',
+        describe:
+          'serve live metrics for Prometheus at http://127.0.0.1:PORT/metrics during the run (probes by outcome, latency, open outages)',
+      })
+      .option('metrics-host', {
+        type: 'string',
+        defaultDescription: '127.0.0.1',
+        describe: 'address to serve --metrics-port on (0.0.0.0 for a pod scraped by its cluster)',
+      })
       .option('duration', {
         type: 'string',
         defaultDescription: '60s',

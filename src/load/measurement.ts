@@ -6,6 +6,7 @@ import {
   OPS,
   type EventInput,
   type Op,
+  type OpSchedule,
   type OpTotals,
   type ResultsHeader,
   type ResultsTrailer,
@@ -195,6 +196,8 @@ class Measurement {
   private sink: (e: EventInput) => void = (e) => void this.beforeStart.push(e);
   private readonly totals: Partial<Record<Op, OpTotals>> = {};
   private recorder: Recorder | undefined;
+  /** Live metrics (`--metrics-port`), fed every final second. */
+  private metrics: (r: SecondRecord) => void = () => undefined;
   private ledger: WriteLedger | null = null;
   private progress: ProgressPrinter | undefined;
   private actions: TimedActions | undefined;
@@ -277,6 +280,9 @@ class Measurement {
     const schedules = Object.fromEntries(this.ops.map((op) => [op, { ratePerSec: opts.rates[op], t0Ms: this.t0Ms }]));
     const recorder = new Recorder(this.workers.size, this.ops, schedules);
     this.recorder = recorder;
+    const member = side !== undefined ? (side.group.members[side.index] ?? opts.connection) : 'run';
+    const metrics = opts.metrics?.member(member, { label: opts.label, runId: this.runId, target: opts.target.url });
+    if (metrics !== undefined) this.metrics = (r) => metrics.second(r, schedules[r.op] as OpSchedule);
     const identities = new IdentityTimeline((e) => this.event(e), this.t0Ms);
     const stalls = new StallLog(
       (e) => this.event(e),
@@ -319,6 +325,7 @@ class Measurement {
       if (r.stalled !== undefined) t.stalled = (t.stalled ?? 0) + r.stalled;
       t.failed += Object.values(r.failed).reduce((a, b) => a + b, 0);
       this.writer.write(r);
+      this.metrics(r);
     }
     // Final seconds go to the file at once (a kill -9 cannot lose them), before they are shown.
     this.writer.flush();

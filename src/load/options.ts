@@ -1,3 +1,4 @@
+import type { RunMetrics } from './metrics.js';
 import type { ConnectionModel, EventInput, Op, ResultsHeader, ResultsTrailer } from '../results/types.js';
 import type { SideBySide } from './side-by-side.js';
 import type { Target } from './target.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
   label: string;
   /** The endpoint's name, when the run measures several (`--target NAME=…`): in the header. */
   endpoint?: string | undefined;
+  /** Live metrics (`--metrics-port`): every final second is counted there too (metrics.ts). */
+  metrics?: RunMetrics | undefined;
   /** Probes per second per op; 0 disables the op. */
   rates: Record<Op, number>;
   durationMs: number;

@@ -72,6 +72,9 @@ export interface RunArgs {
   threshold?: string[] | string;
   /** Green's address (same credentials as the target): replication lag is measured with a heartbeat. */
   greenTarget?: string;
+  /** Serve live metrics for Prometheus on this port (127.0.0.1 unless --metrics-host). */
+  metricsPort?: number;
+  metricsHost?: string;
   /** A sandbox's servers: now (--from) and after the upgrade (--to); an image, a server directory, or path. */
   from?: string;
   to?: string;
@@ -196,6 +199,26 @@ export function makeDefaultDir(file: string): void {
   } catch {
     // left for the writer to report, with its one-line message
   }
+}
+
+/** --metrics-port / --metrics-host: where to serve live metrics, or undefined. */
+export function metricsFlags(
+  args: Pick<RunArgs, 'metricsPort' | 'metricsHost'>,
+): { host: string; port: number } | undefined {
+  if (args.metricsPort === undefined) {
+    if (args.metricsHost !== undefined) {
+      throw new DowntimeError('--metrics-host applies only with --metrics-port', ExitCode.Usage);
+    }
+    return undefined;
+  }
+  const port = args.metricsPort;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new DowntimeError(
+      `--metrics-port must be a TCP port from 1 to 65535 (got ${String(port)}), e.g. --metrics-port 9464`,
+      ExitCode.Usage,
+    );
+  }
+  return { host: args.metricsHost ?? '127.0.0.1', port };
 }
 
 /** Flags that replace a scenario's value when given. */

@@ -5,7 +5,9 @@ import { EventRelay, relayingRunner, stepAction, type SandboxProvider, type Sand
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { runMeasurement, type RunAction, type RunOptions, type RunResult } from '../load/measurement.js';
+import type { RunMetrics } from '../load/metrics.js';
 import { SideBySide } from '../load/side-by-side.js';
+import { startMetricsServer } from './metrics-server.js';
 import type { Target } from '../load/target.js';
 import type { ConnectionModel } from '../results/types.js';
 import { assertWritableOutput } from '../results/writer.js';
@@ -45,6 +47,18 @@ export interface RunDeps {
  * and lets go of the sandbox afterwards, whatever happened.
  */
 export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Promise<RunOutcome> {
+  if (plan.metrics === undefined) return executeWith(plan, io, deps, undefined);
+  // Served from before anything connects (a taken port is refused first) to the end of the measurement.
+  const server = await startMetricsServer(plan.metrics.host, plan.metrics.port);
+  io.stderr(`downtime: metrics at ${server.url}\n`);
+  try {
+    return await executeWith(plan, io, deps, server.metrics);
+  } finally {
+    await server.close();
+  }
+}
+
+async function executeWith(plan: RunPlan, io: Io, deps: RunDeps, metrics: RunMetrics | undefined): Promise<RunOutcome> {
   let session: SandboxSession | undefined;
   let db: Extract<RunDb, { kind: 'target' }>;
   // Every output is checked before a server is started or connected to: a report folder that cannot be made
@@ -123,6 +137,7 @@ export async function executeRun(plan: RunPlan, io: Io, deps: RunDeps = {}): Pro
     actions.sort((x, y) => x.atMs - y.atMs);
     const options: RunOptions = {
       ...plan.options,
+      metrics,
       target: db.target,
       password: db.password,
       passwordSource: db.passwordSource,

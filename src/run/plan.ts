@@ -35,6 +35,7 @@ import {
   flagName,
   greenFlag,
   makeDefaultDir,
+  metricsFlags,
   parseRunArgs,
   slowFlag,
   thresholdFlags,
@@ -86,7 +87,8 @@ export interface RunPlan {
   /** Named endpoints (`--target NAME=…`), each measured with every model, side by side; undefined: one target. */
   endpoints?: EndpointSpec[];
   /** Actions given as functions (measure()), run beside the scenario's. */
-  functionActions?: RunAction[];
+  functionActions?: RunAction[]; /** Live metrics for Prometheus (`--metrics-port`): where to serve them. */
+  metrics?: { host: string; port: number };
 }
 
 /**
@@ -95,16 +97,18 @@ export interface RunPlan {
  */
 export async function planRun(raw: RawRunArgs, io: Io, given?: GivenScenario): Promise<RunPlan> {
   const thresholds = thresholdFlags(raw.threshold);
+  const metrics = metricsFlags(raw);
+  const withMetrics = (plan: RunPlan): RunPlan => (metrics === undefined ? plan : { ...plan, metrics });
   if (raw.scenario === undefined && given === undefined) {
     const { args, endpoints } = endpointArgs(raw, false);
-    return withEndpoints(await planFromFlags(args, io, thresholds), endpoints);
+    return withMetrics(withEndpoints(await planFromFlags(args, io, thresholds), endpoints));
   }
   const s =
     given !== undefined
       ? parseScenarioValue(given.value, { source: given.source, validateThreshold })
       : loadScenario(scenarioPath(raw.scenario as string, io), { validateThreshold });
   const { args, endpoints } = endpointArgs(raw, s.db.kind === 'sandbox', s.targets);
-  return withEndpoints(await planFromScenario(s, args, io, thresholds), endpoints);
+  return withMetrics(withEndpoints(await planFromScenario(s, args, io, thresholds), endpoints));
 }
 
 /** `downtime run`'s flags as given: `--target` may repeat and `--reads`/`--writes` may name an endpoint. */

@@ -4,6 +4,7 @@ import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { demoCommand } from './demo.js';
+import { exportCommand } from './export.js';
 import { sandboxCommand } from './sandbox.js';
 import { scenarioCommand } from './scenario.js';
 
@@ -16,5 +17,6 @@ export const commands: CommandFactory[] = [
   compareCommand,
   sandboxCommand,
   mergeCommand,
+  exportCommand,
   demoCommand,
 ];

@@ -18,23 +18,21 @@ import { sleepUnref } from '../util/sleep.js';
 import { cleanUp, verifyWrites, type Verified } from './after-run.js';
 import { EndpointWatcher } from './endpoint-watch.js';
 import { resultsHeader } from './header.js';
-import { Heartbeat, ensureHeartbeatTable, heartbeatTable } from './heartbeat.js';
+import { Heartbeat } from './heartbeat.js';
 import { IdentityTimeline } from './identity-timeline.js';
-import { DEFAULT_POOL_SIZE, type RunOptions, type RunResult } from './options.js';
+import type { RunOptions, RunResult } from './options.js';
 import { totalDue } from './pacer.js';
 import { startPasswordRefresh } from './password-refresh.js';
 import { compileSql, defaultReadSql, defaultWriteSql, type CompiledSql } from './probes.js';
 import { ProgressPrinter } from './progress.js';
-import type { WorkerConfig, WorkerMessage } from './protocol.js';
+import type { WorkerMessage } from './protocol.js';
+import { prepareRun } from './prepare.js';
 import { Recorder } from './recorder.js';
-import { checkCapacity, checkPoolsOpened, readConnectionLimits, type PoolNeed } from './capacity.js';
-import { checkProbeStatements, removeRunRows } from './preflight.js';
-import { connectForSetup, ensureProbeTable, insertSeedRow } from './setup.js';
 import { StallLog } from './stall.js';
 import { TimedActions } from './timed-actions.js';
 import { TopologyPoller } from './topology-poller.js';
 import { WriteLedger } from './verify.js';
-import { WorkerPool } from './workers.js';
+import type { WorkerPool } from './workers.js';
 
 export type { RunAction, RunOptions, RunResult } from './options.js';
 
@@ -86,53 +84,7 @@ async function startMeasurement(
   // The password may change during the run (--password-command): every connection takes the newest.
   const password = { current: given.password };
   const opts: RunOptions = { ...given, passwordNow: () => password.current };
-  const side = opts.sideBySide;
-  const setupDone = side !== undefined ? await side.group.setupTurn(side.index) : () => undefined;
-  let setup: Awaited<ReturnType<typeof connectForSetup>>;
-  try {
-    setup = await connectForSetup(opts);
-  } catch (err) {
-    setupDone();
-    throw err;
-  }
-  // `preferred` is settled now: the run's connections all use TLS, or (the server offers none) none does.
-  opts.tls = setup.tls;
-  let seeded = false;
-  let workers: WorkerPool;
-  let early: Awaited<ReturnType<WorkerPool['ready']>>['early'];
-  try {
-    await ensureProbeTable(setup.conn, opts.table, opts.target.database);
-    seeded = await insertSeedRow(setup.conn, opts.table, runId, io.now());
-    await checkProbeStatements(setup.conn, {
-      table: opts.table,
-      runId,
-      nowMs: io.now(),
-      ops,
-      sql,
-      custom: { read: opts.readSql !== undefined, write: opts.writeSql !== undefined },
-      verify: opts.verify ?? true,
-    });
-    if (opts.green) await ensureHeartbeatTable(setup.conn, heartbeatTable(opts.table), opts.target.database);
-    setupDone();
-    const configs = workerConfigs(opts, ops, sql, runId);
-    const need = poolNeed(configs, ops);
-    const where = `${opts.target.host}:${opts.target.port}`;
-    if (need !== null) checkCapacity(need, await readConnectionLimits(setup.conn), where);
-    // Workers first: they load their modules and open pooled connections before the start time is
-    // chosen, so the first second is not spent starting threads (which would show up as send lag).
-    workers = new WorkerPool(configs);
-    undo.push(() => workers.terminate());
-    const ready = await workers.ready(opts.connectTimeoutMs * 2 + 10_000);
-    if (need !== null) checkPoolsOpened(ready.pools, need, where);
-    early = ready.early;
-  } catch (err) {
-    // Refused before the start: the rows this run wrote go (the seed row).
-    if (seeded) await removeRunRows(setup.conn, opts.table, runId);
-    throw err;
-  } finally {
-    setupDone();
-    setup.conn.destroy();
-  }
+  const { workers, early, seeded, report } = await prepareRun(opts, io, ops, sql, runId, undo);
   // Rows to remove afterwards: the writes', and the seed row (not on a read-only target measured for reads).
   const rowsWritten = seeded || ops.includes('write');
   const m = new Measurement(opts, io, ops, runId, writer, workers, undo, password, rowsWritten);
@@ -148,32 +100,8 @@ async function startMeasurement(
     (line) => io.stderr(`downtime: warning: stale-endpoint: ${line}\n`),
   );
   undo.push(() => m.endpoint?.close());
-  await m.start(setup.report, early);
+  await m.start(report, early);
   return m;
-}
-
-/** The connections the pools open before the start (pool model), or null (per-probe: none). */
-function poolNeed(configs: WorkerConfig[], ops: Op[]): PoolNeed | null {
-  const first = configs[0];
-  if (first === undefined || first.connection !== 'pool') return null;
-  return { workers: configs.length, ops: ops.length, perPool: Math.min(first.poolSize, first.maxInFlight) };
-}
-
-function workerConfigs(opts: RunOptions, ops: Op[], sql: Record<Op, CompiledSql>, runId: string): WorkerConfig[] {
-  const workers = Math.max(1, Math.min(opts.workers, 64));
-  return Array.from({ length: workers }, (_, w) => ({
-    worker: w,
-    workers,
-    runId,
-    ops: Object.fromEntries(ops.map((op) => [op, { ratePerSec: opts.rates[op], sql: sql[op] }])),
-    timeoutMs: opts.timeoutMs,
-    connectTimeoutMs: opts.connectTimeoutMs,
-    connection: opts.connection,
-    maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
-    poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
-    conn: { ...opts.target, password: opts.password, dnsServer: opts.dnsServer, tls: opts.tls },
-    reportEveryMs: 200,
-  }));
 }
 
 type Connected = Extract<WorkerMessage, { type: 'connected' }>;

@@ -37,6 +37,8 @@ export function buildCli(argv: string[], io: Io, ctx: CommandContext = { io, exi
     .strict()
     .demandCommand(1, 'name a command: downtime <command> --help shows one')
     .recommendCommands()
+    // `downtime completion >> ~/.bashrc` (or ~/.zshrc: the script is zsh's when $SHELL is zsh).
+    .completion('completion', 'print a bash/zsh completion script: downtime completion >> ~/.bashrc')
     .wrap(helpWidth(io))
     .exitProcess(false)
     .fail((msg: string | undefined, err: Error | undefined) => {

@@ -137,12 +137,12 @@ export function checkNegativeDurations(argv: readonly string[]): void {
   }
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], io: Io, deps: Pick<CommandContext, 'renderPng'> = {}): Promise<number> {
   let exitCode: number = ExitCode.Ok;
   try {
     checkNegativeDurations(argv);
     // Handlers store their exit code in ctx (yargs ignores handler return values).
-    const ctx: CommandContext = { io, exitCode: ExitCode.Ok };
+    const ctx: CommandContext = { io, exitCode: ExitCode.Ok, ...deps };
     // With a parse callback yargs hands --help/--version text to us instead of printing it itself.
     let output = '';
     await buildCli(argv, io, ctx).parseAsync(argv, {}, (_err, _args, text) => {

@@ -167,6 +167,6 @@ export const runCommand = (ctx: CommandContext): CommandModule<object, never> =>
       ) as Argv<never>,
   handler: async (argv: unknown) => {
     const outcome = await runFromArgs(argv as RawRunArgs, ctx.io);
-    ctx.exitCode = await finishRun(outcome, ctx.io);
+    ctx.exitCode = await finishRun(outcome, ctx.io, ctx.renderPng !== undefined ? { renderPng: ctx.renderPng } : {});
   },
 });

@@ -6,7 +6,15 @@ import { ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import type { RunResult } from '../load/options.js';
 import { readResults } from '../results/reader.js';
-import { formatCompareTable, formatSummaryTable, renderCompare, renderReport, thresholdsFor } from '../report/index.js';
+import {
+  chartWarning,
+  formatCompareTable,
+  formatSummaryTable,
+  renderCompare,
+  renderReport,
+  thresholdsFor,
+  type PngRenderer,
+} from '../report/index.js';
 import { executeRun, type RunDeps, type RunOutcome, type SideBySideMember } from './execute.js';
 import { planRun, type RawRunArgs } from './plan.js';
 
@@ -21,8 +29,8 @@ function exitCodeOf(result: RunResult): number {
  * plus lost_writes==0 when writes were verified). Returns the exit code: 130 for an abandoned run (no
  * report), 1 if the run stopped on an error, 99 if a threshold failed, else 0.
  */
-export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
-  if (outcome.members !== undefined) return finishSideBySide(outcome, outcome.members, io);
+export async function finishRun(outcome: RunOutcome, io: Io, opts: FinishOptions = {}): Promise<number> {
+  if (outcome.members !== undefined) return finishSideBySide(outcome, outcome.members, io, opts);
   const { result } = outcome;
   io.stdout(`${result.path}\n`);
   if (result.abandoned) return ExitCode.Interrupted;
@@ -31,13 +39,26 @@ export async function finishRun(outcome: RunOutcome, io: Io): Promise<number> {
     io.stderr(`downtime: the results went to ${result.path}, not a file: no report, no thresholds\n`);
     return exitCodeOf(result);
   }
-  const failed = await reportAndCheck(result, outcome.report.enabled, outcome.report.dir, outcome.thresholds, io, '');
+  const failed = await reportAndCheck(
+    result,
+    outcome.report.enabled,
+    outcome.report.dir,
+    outcome.thresholds,
+    io,
+    '',
+    opts,
+  );
   if (exitCodeOf(result) !== ExitCode.Ok) return exitCodeOf(result);
   if (failed.length > 0) {
     io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.map((t) => t.expr).join(', ')}\n`);
     return ExitCode.ThresholdsFailed;
   }
   return ExitCode.Ok;
+}
+
+/** How a run finishes: the chart renderer (a test's, to make it fail). */
+export interface FinishOptions {
+  renderPng?: PngRenderer;
 }
 
 function isRegularFile(path: string): boolean {
@@ -54,6 +75,8 @@ export interface Judged {
   thresholdResults: ThresholdResult[];
   /** Report files written (none when no report was asked for). */
   files: string[];
+  /** Why the report has no charts, when they could not be rendered (its text files were written). */
+  chartError?: string;
 }
 
 /**
@@ -65,10 +88,13 @@ export async function judgeResults(
   path: string,
   expressions: string[],
   reportDir: string | undefined,
+  renderPng?: PngRenderer,
 ): Promise<Judged> {
   const results = readResults(path);
   const thresholds = expressions.map(parseThreshold);
-  if (reportDir !== undefined) return renderReport(results, reportDir, { thresholds });
+  if (reportDir !== undefined) {
+    return renderReport(results, reportDir, { thresholds, ...(renderPng !== undefined ? { renderPng } : {}) });
+  }
   const summary = analyze(results);
   return { summary, thresholdResults: evaluateThresholds(summary, thresholdsFor(summary, thresholds)), files: [] };
 }
@@ -81,8 +107,15 @@ async function reportAndCheck(
   expressions: string[],
   io: Io,
   prefix: string,
+  opts: FinishOptions,
 ): Promise<ThresholdResult[]> {
-  const { summary, thresholdResults, files } = await judgeResults(result.path, expressions, render ? dir : undefined);
+  const { summary, thresholdResults, files, chartError } = await judgeResults(
+    result.path,
+    expressions,
+    render ? dir : undefined,
+    opts.renderPng,
+  );
+  if (chartError !== undefined) io.stderr(chartWarning(dir, chartError));
   if (render) {
     io.stdout(formatSummaryTable(summary) + '\n');
     io.stdout(files.map((f) => `${f}\n`).join(''));
@@ -97,20 +130,36 @@ async function reportAndCheck(
  * Side by side: every member's report in its own folder (a model's, an endpoint's), a comparison of them
  * (compare/), and the thresholds evaluated for each member: one failing for any fails the run.
  */
-async function finishSideBySide(outcome: RunOutcome, members: SideBySideMember[], io: Io): Promise<number> {
+async function finishSideBySide(
+  outcome: RunOutcome,
+  members: SideBySideMember[],
+  io: Io,
+  opts: FinishOptions,
+): Promise<number> {
   for (const m of members) io.stdout(`${m.result.path}\n`);
   if (members.some((m) => m.result.abandoned)) return ExitCode.Interrupted;
   const failed: string[] = [];
   for (const m of members) {
     io.stdout(`\n${m.name}:\n`);
-    const f = await reportAndCheck(m.result, outcome.report.enabled, m.reportDir, outcome.thresholds, io, `${m.name} `);
+    const f = await reportAndCheck(
+      m.result,
+      outcome.report.enabled,
+      m.reportDir,
+      outcome.thresholds,
+      io,
+      `${m.name} `,
+      opts,
+    );
     for (const t of f) failed.push(`${t.expr} (${m.name})`);
   }
   if (outcome.report.enabled) {
-    const { files, summaries } = await renderCompare(
+    const dir = join(outcome.report.dir, 'compare');
+    const { files, summaries, chartError } = await renderCompare(
       members.map((m) => readResults(m.result.path)),
-      join(outcome.report.dir, 'compare'),
+      dir,
+      opts.renderPng !== undefined ? { renderPng: opts.renderPng } : {},
     );
+    if (chartError !== undefined) io.stderr(chartWarning(dir, chartError));
     io.stdout('\n' + formatCompareTable(summaries) + '\n' + files.map((f) => `${f}\n`).join(''));
   }
   const error = members.map((m) => exitCodeOf(m.result)).find((c) => c !== ExitCode.Ok);

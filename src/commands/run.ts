@@ -108,6 +108,12 @@ function runFlags<T>(y: Argv<T>) {
         defaultDescription: 'true',
         describe: 'one line per second on stderr (--no-progress to hide)',
       })
+      .option('json', {
+        type: 'boolean',
+        defaultDescription: 'false',
+        describe:
+          'print the summary (summary.json\'s object; side by side {"members": {NAME: …}}) on stdout and nothing else; other lines go to stderr',
+      })
       .option('report', {
         type: 'boolean',
         defaultDescription: 'true',
@@ -167,6 +173,10 @@ export const runCommand = (ctx: CommandContext): CommandModule<object, never> =>
       ) as Argv<never>,
   handler: async (argv: unknown) => {
     const outcome = await runFromArgs(argv as RawRunArgs, ctx.io);
-    ctx.exitCode = await finishRun(outcome, ctx.io, ctx.renderPng !== undefined ? { renderPng: ctx.renderPng } : {});
+    const json = (argv as { json?: boolean }).json === true;
+    ctx.exitCode = await finishRun(outcome, ctx.io, {
+      json,
+      ...(ctx.renderPng !== undefined ? { renderPng: ctx.renderPng } : {}),
+    });
   },
 });

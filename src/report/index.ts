@@ -148,7 +148,15 @@ export async function renderReport(
 
 /** summary.json: the summary with the threshold results (docs/summary-json.md). */
 export function summaryJson(summary: Summary, thresholds: ThresholdResult[]): string {
-  return JSON.stringify({ ...summary, thresholds }, null, 2) + '\n';
+  return JSON.stringify(summaryObject(summary, thresholds), null, 2) + '\n';
+}
+
+/** The object summary.json holds (`run --json` prints it, or one per member of a side-by-side run). */
+export function summaryObject(
+  summary: Summary,
+  thresholds: ThresholdResult[],
+): Summary & { thresholds: ThresholdResult[] } {
+  return { ...summary, thresholds };
 }
 
 /** Renders compare.png (runs aligned one above another), downtime.png (bars), compare.md/.html/.json; charts as renderReport. */

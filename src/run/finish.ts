@@ -12,6 +12,8 @@ import {
   formatSummaryTable,
   renderCompare,
   renderReport,
+  summaryJson,
+  summaryObject,
   thresholdsFor,
   type PngRenderer,
 } from '../report/index.js';
@@ -32,14 +34,15 @@ function exitCodeOf(result: RunResult): number {
 export async function finishRun(outcome: RunOutcome, io: Io, opts: FinishOptions = {}): Promise<number> {
   if (outcome.members !== undefined) return finishSideBySide(outcome, outcome.members, io, opts);
   const { result } = outcome;
-  io.stdout(`${result.path}\n`);
+  const say = sayer(io, opts);
+  say(`${result.path}\n`);
   if (result.abandoned) return ExitCode.Interrupted;
   if (!isRegularFile(result.path)) {
     // --out /dev/null: the results went nowhere, so there is nothing to report or judge.
     io.stderr(`downtime: the results went to ${result.path}, not a file: no report, no thresholds\n`);
     return exitCodeOf(result);
   }
-  const failed = await reportAndCheck(
+  const { failed, judged } = await reportAndCheck(
     result,
     outcome.report.enabled,
     outcome.report.dir,
@@ -48,6 +51,7 @@ export async function finishRun(outcome: RunOutcome, io: Io, opts: FinishOptions
     '',
     opts,
   );
+  if (opts.json === true) io.stdout(summaryJson(judged.summary, judged.thresholdResults));
   if (exitCodeOf(result) !== ExitCode.Ok) return exitCodeOf(result);
   if (failed.length > 0) {
     io.stderr(`downtime: ${failed.length} threshold(s) failed: ${failed.map((t) => t.expr).join(', ')}\n`);
@@ -56,9 +60,19 @@ export async function finishRun(outcome: RunOutcome, io: Io, opts: FinishOptions
   return ExitCode.Ok;
 }
 
-/** How a run finishes: the chart renderer (a test's, to make it fail). */
+/** How a run finishes: the chart renderer (a test's, to make it fail); `--json`. */
 export interface FinishOptions {
   renderPng?: PngRenderer;
+  /**
+   * `run --json`: stdout carries only the summary (summary.json's object; side by side `{"members": {NAME: …}}`),
+   * the lines a person reads (results file, table, report files, thresholds) go to stderr.
+   */
+  json?: boolean;
+}
+
+/** Where the lines a person reads go: stdout, or stderr when --json keeps stdout for the JSON. */
+function sayer(io: Io, opts: FinishOptions): (text: string) => void {
+  return opts.json === true ? io.stderr : io.stdout;
 }
 
 function isRegularFile(path: string): boolean {
@@ -99,7 +113,7 @@ export async function judgeResults(
   return { summary, thresholdResults: evaluateThresholds(summary, thresholdsFor(summary, thresholds)), files: [] };
 }
 
-/** Renders one result's report (or only analyses it) and evaluates the thresholds; returns the failed ones. */
+/** Renders one result's report (or only analyses it) and evaluates the thresholds; returns them, and the failed ones. */
 async function reportAndCheck(
   result: RunResult,
   render: boolean,
@@ -108,22 +122,20 @@ async function reportAndCheck(
   io: Io,
   prefix: string,
   opts: FinishOptions,
-): Promise<ThresholdResult[]> {
-  const { summary, thresholdResults, files, chartError } = await judgeResults(
-    result.path,
-    expressions,
-    render ? dir : undefined,
-    opts.renderPng,
-  );
+): Promise<{ failed: ThresholdResult[]; judged: Judged }> {
+  const judged = await judgeResults(result.path, expressions, render ? dir : undefined, opts.renderPng);
+  const { summary, thresholdResults, files, chartError } = judged;
+  const say = sayer(io, opts);
   if (chartError !== undefined) io.stderr(chartWarning(dir, chartError));
   if (render) {
-    io.stdout(formatSummaryTable(summary) + '\n');
-    io.stdout(files.map((f) => `${f}\n`).join(''));
+    // With --json the table is the JSON on stdout; the files are still worth a line.
+    if (opts.json !== true) say(formatSummaryTable(summary) + '\n');
+    say(files.map((f) => `${f}\n`).join(''));
   }
   if (thresholdResults.length > 0) {
-    io.stdout(`${prefix}thresholds:\n` + thresholdResults.map((t) => `  ${t.message}\n`).join(''));
+    say(`${prefix}thresholds:\n` + thresholdResults.map((t) => `  ${t.message}\n`).join(''));
   }
-  return thresholdResults.filter((t) => !t.ok);
+  return { failed: thresholdResults.filter((t) => !t.ok), judged };
 }
 
 /**
@@ -136,12 +148,14 @@ async function finishSideBySide(
   io: Io,
   opts: FinishOptions,
 ): Promise<number> {
-  for (const m of members) io.stdout(`${m.result.path}\n`);
+  const say = sayer(io, opts);
+  for (const m of members) say(`${m.result.path}\n`);
   if (members.some((m) => m.result.abandoned)) return ExitCode.Interrupted;
   const failed: string[] = [];
+  const json: Record<string, ReturnType<typeof summaryObject>> = {};
   for (const m of members) {
-    io.stdout(`\n${m.name}:\n`);
-    const f = await reportAndCheck(
+    say(`\n${m.name}:\n`);
+    const { failed: f, judged } = await reportAndCheck(
       m.result,
       outcome.report.enabled,
       m.reportDir,
@@ -151,6 +165,7 @@ async function finishSideBySide(
       opts,
     );
     for (const t of f) failed.push(`${t.expr} (${m.name})`);
+    json[m.name] = summaryObject(judged.summary, judged.thresholdResults);
   }
   if (outcome.report.enabled) {
     const dir = join(outcome.report.dir, 'compare');
@@ -160,8 +175,9 @@ async function finishSideBySide(
       opts.renderPng !== undefined ? { renderPng: opts.renderPng } : {},
     );
     if (chartError !== undefined) io.stderr(chartWarning(dir, chartError));
-    io.stdout('\n' + formatCompareTable(summaries) + '\n' + files.map((f) => `${f}\n`).join(''));
+    say('\n' + (opts.json === true ? '' : formatCompareTable(summaries) + '\n') + files.map((f) => `${f}\n`).join(''));
   }
+  if (opts.json === true) io.stdout(JSON.stringify({ members: json }, null, 2) + '\n');
   const error = members.map((m) => exitCodeOf(m.result)).find((c) => c !== ExitCode.Ok);
   if (error !== undefined) return error;
   if (failed.length > 0) {

@@ -1,12 +1,26 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import type yargsEsm from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DowntimeError, ExitCode, oneLine } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { toolVersion } from './version.js';
 import { commands, type CommandContext } from './commands/index.js';
+
+/**
+ * yargs' CommonJS build, on purpose: its ESM build lays help out with cliui's stand-in for wrap-ansi, which cuts a
+ * line every N characters whatever it cuts ("repeat as NAME=URL to watc|h several endpoints"); the CommonJS build
+ * wraps with wrap-ansi, at word boundaries. Same package, same API and typings.
+ */
+const yargs = createRequire(import.meta.url)('yargs') as typeof yargsEsm;
+
+/** Help text width: the terminal's, or 100 columns when stdout is not a terminal (a pipe, a file, a test). */
+export function helpWidth(io: Pick<Io, 'columns'>): number {
+  return io.columns !== undefined && io.columns > 0 ? io.columns : 100;
+}
 
 /**
  * Builds the CLI. Every command handler returns an exit code; errors are caught once here:
@@ -23,7 +37,9 @@ export function buildCli(argv: string[], io: Io, ctx: CommandContext = { io, exi
     .strict()
     .demandCommand(1, 'name a command: downtime <command> --help shows one')
     .recommendCommands()
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    // `downtime completion >> ~/.bashrc` (or ~/.zshrc: the script is zsh's when $SHELL is zsh).
+    .completion('completion', 'print a bash/zsh completion script: downtime completion >> ~/.bashrc')
+    .wrap(helpWidth(io))
     .exitProcess(false)
     .fail((msg: string | undefined, err: Error | undefined) => {
       // A YError is yargs' own complaint about the command line (e.g. a flag without its value): usage.
@@ -121,12 +137,12 @@ export function checkNegativeDurations(argv: readonly string[]): void {
   }
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], io: Io, deps: Pick<CommandContext, 'renderPng'> = {}): Promise<number> {
   let exitCode: number = ExitCode.Ok;
   try {
     checkNegativeDurations(argv);
     // Handlers store their exit code in ctx (yargs ignores handler return values).
-    const ctx: CommandContext = { io, exitCode: ExitCode.Ok };
+    const ctx: CommandContext = { io, exitCode: ExitCode.Ok, ...deps };
     // With a parse callback yargs hands --help/--version text to us instead of printing it itself.
     let output = '';
     await buildCli(argv, io, ctx).parseAsync(argv, {}, (_err, _args, text) => {

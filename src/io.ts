@@ -13,6 +13,8 @@ export interface Io {
   onSignal: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
   /** Whether stdin is an interactive terminal (for password prompts). */
   isInteractive: boolean;
+  /** The terminal's width when stdout is one (help wraps to it); undefined for a pipe or a file. */
+  columns?: number;
 }
 
 export function wallClockMs(): number {
@@ -43,6 +45,7 @@ export function processIo(): Io {
       };
     },
     isInteractive: Boolean(process.stdin.isTTY),
+    ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
   };
 }
 

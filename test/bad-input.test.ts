@@ -205,6 +205,66 @@ function rows(): Row[] {
       message: /--target is required/,
     },
 
+    // ---- DOWNTIME_* variables (run): the same checks as the flags, naming the variable
+    {
+      name: 'DOWNTIME_READS not a number',
+      args: run(),
+      env: { DOWNTIME_READS: 'many' },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_READS must be a number of probes per second, e\.g\. --reads 100\n$/,
+    },
+    {
+      name: 'DOWNTIME_WORKERS not a number',
+      args: run(),
+      env: { DOWNTIME_WORKERS: 'x' },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_WORKERS must be a whole number/,
+    },
+    {
+      name: 'DOWNTIME_PROGRESS not a boolean',
+      args: run(),
+      env: { DOWNTIME_PROGRESS: 'maybe' },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_PROGRESS must be true or false \(or 1, 0, yes, no\), not "maybe"\n$/,
+    },
+    {
+      name: 'DOWNTIME_CONNECTION outside its choices',
+      args: run(),
+      env: { DOWNTIME_CONNECTION: 'nope' },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_CONNECTION "nope" is not one of pool, per-probe, /,
+    },
+    {
+      name: 'DOWNTIME_TARGET with a password',
+      args: ['run', '--out', f('r.ndjson')],
+      env: { DOWNTIME_TARGET: `mysql://app:hunter2@127.0.0.1:${closedPort}/probe` },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_TARGET must not hold a password/,
+      secret: 'hunter2',
+    },
+    {
+      name: 'DOWNTIME_DURATION over a scenario',
+      args: ['run', scenario('env-duration.yaml', okScenario())],
+      env: { DOWNTIME_DURATION: '5x' },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_DURATION "5x" is not a duration/,
+    },
+    {
+      name: 'DOWNTIME_READS and DOWNTIME_WRITES both 0',
+      args: run(),
+      env: { DOWNTIME_READS: '0', DOWNTIME_WRITES: '0' },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_READS and DOWNTIME_WRITES are both 0: nothing to measure/,
+    },
+    {
+      name: 'DOWNTIME_PASSWORD is refused, not echoed',
+      args: run(),
+      env: { DOWNTIME_PASSWORD: 'hunter2' },
+      code: ExitCode.Usage,
+      message: /^downtime: DOWNTIME_PASSWORD is not read .*use MYSQL_PWD/,
+      secret: 'hunter2',
+    },
+
     // ---- target URLs
     {
       name: 'target not a URL',

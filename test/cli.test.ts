@@ -15,3 +15,16 @@ test('--version and --help work', async () => {
 });
 
 // Bad input (flags, URLs, files, outputs, targets that are not MySQL): the table in test/bad-input.test.ts.
+
+test('downtime completion prints a bash completion script, and the completions it asks for', async () => {
+  const script = await cli(['completion']);
+  assert.equal(script.code, 0, script.err);
+  assert.match(script.out, /complete -o bashdefault -o default -F _downtime_yargs_completions downtime/);
+  assert.match(script.out, /downtime --get-yargs-completions/);
+  const commands = await cli(['--get-yargs-completions', 'downtime', '']);
+  assert.match(commands.out, /^run$/m);
+  assert.match(commands.out, /^report$/m);
+  const flags = await cli(['--get-yargs-completions', 'downtime', 'run', '--ta']);
+  assert.match(flags.out, /^--target$/m);
+  assert.equal(flags.err, '');
+});

@@ -163,6 +163,31 @@ test("rows deleted behind the harness's back are reported as lost writes, exactl
   assert.match(res.err, /10 acknowledged write\(s\) are missing/);
 });
 
+test('run --json with DOWNTIME_* variables: stdout is the summary.json object and nothing else; a flag beats its variable', async () => {
+  const out = join(dir, 'json.ndjson');
+  const io = bufferIo({
+    MYSQL_PWD: srv.password,
+    DOWNTIME_TARGET: srv.url,
+    DOWNTIME_DURATION: '2s',
+    DOWNTIME_READS: '20',
+    DOWNTIME_WRITES: '10',
+    DOWNTIME_WORKERS: '1',
+  });
+  const code = await main(['run', '--json', '--out', out, '--reads', '30'], io);
+  const stdout = io.out.join('');
+  assert.equal(code, ExitCode.Ok, io.err.join(''));
+  const summary = JSON.parse(stdout) as { file: string; thresholds: { expr: string; ok: boolean }[] };
+  assert.equal(stdout, readFileSync(join(dir, 'json', 'summary.json'), 'utf8'));
+  assert.ok(summary.thresholds.every((t) => t.ok));
+  const err = io.err.join('');
+  assert.ok(err.includes(`${out}\n`), 'the results path goes to stderr');
+  assert.match(err, /summary\.json\n/);
+  const r = readResults(out);
+  assert.equal(r.header.durationMs, 2000);
+  assert.equal(r.header.ops.read?.ratePerSec, 30, '--reads beats DOWNTIME_READS');
+  assert.equal(r.header.ops.write?.ratePerSec, 10);
+});
+
 test('without --out, results go to reports/ in the working directory, made if missing', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'downtime-cwd-'));
   try {

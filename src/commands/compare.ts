@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { readResults } from '../results/reader.js';
-import { formatCompareTable, renderCompare } from '../report/index.js';
+import { chartWarning, formatCompareTable, renderCompare, type PngRenderer } from '../report/index.js';
 import { checkSlow, must } from '../scenario/rules.js';
 import type { CommandContext } from './context.js';
 
@@ -14,6 +14,8 @@ interface CompareOptions {
   json: boolean;
   /** A latency SLO for every run, replacing each run's own (--slow). */
   slowMs?: number | undefined;
+  /** The chart renderer (a test's, to make it fail); default chart.js on node-canvas. */
+  renderPng?: PngRenderer | undefined;
 }
 
 /** Core of `downtime compare`: every file is read (and checked) before anything is written. */
@@ -27,11 +29,11 @@ async function compareCommandCore(opts: CompareOptions, io: Io): Promise<number>
   const runs = opts.files.map((f) => readResults(resolve(io.cwd, f)));
   const first = opts.files[0] as string;
   const outDir = resolve(io.cwd, opts.out ?? join(dirname(first), 'compare'));
-  const { files, summaries } = await renderCompare(
-    runs,
-    outDir,
-    opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {},
-  );
+  const { files, summaries, chartError } = await renderCompare(runs, outDir, {
+    ...(opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {}),
+    ...(opts.renderPng !== undefined ? { renderPng: opts.renderPng } : {}),
+  });
+  if (chartError !== undefined) io.stderr(chartWarning(outDir, chartError));
   if (opts.json) io.stdout(JSON.stringify({ runs: summaries }, null, 2) + '\n');
   else io.stdout(formatCompareTable(summaries) + '\n' + files.map((f) => `${f}\n`).join(''));
   return ExitCode.Ok;
@@ -56,6 +58,9 @@ export const compareCommand = (ctx: CommandContext): CommandModule<object, never
   handler: async (argv: unknown) => {
     const a = argv as { files?: string[]; out?: string; json: boolean; slow?: string };
     const slowMs = a.slow === undefined ? undefined : must(checkSlow(a.slow, '--slow'));
-    ctx.exitCode = await compareCommandCore({ files: a.files ?? [], out: a.out, json: a.json, slowMs }, ctx.io);
+    ctx.exitCode = await compareCommandCore(
+      { files: a.files ?? [], out: a.out, json: a.json, slowMs, renderPng: ctx.renderPng },
+      ctx.io,
+    );
   },
 });

@@ -4,7 +4,7 @@ import { parseThreshold, type Threshold } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { readResults } from '../results/reader.js';
-import { formatSummaryTable, renderReport, summaryJson } from '../report/index.js';
+import { chartWarning, formatSummaryTable, renderReport, summaryJson, type PngRenderer } from '../report/index.js';
 import { reportDirFor } from '../scenario/outputs.js';
 import { checkSlow, must } from '../scenario/rules.js';
 import type { CommandContext } from './context.js';
@@ -17,6 +17,8 @@ interface ReportOptions {
   thresholds: Threshold[];
   /** A latency SLO replacing the run's own (--slow). */
   slowMs?: number | undefined;
+  /** The chart renderer (a test's, to make it fail); default chart.js on node-canvas. */
+  renderPng?: PngRenderer | undefined;
 }
 
 /** reports/inplace.ndjson → reports/inplace/ (the rule is scenario/outputs.ts's, shared with `run`). */
@@ -27,10 +29,12 @@ async function reportCommandCore(opts: ReportOptions, io: Io): Promise<number> {
   const file = resolve(io.cwd, opts.file);
   const results = readResults(file);
   const outDir = resolve(io.cwd, opts.out ?? reportDirFor(opts.file));
-  const { summary, files, thresholdResults } = await renderReport(results, outDir, {
+  const { summary, files, thresholdResults, chartError } = await renderReport(results, outDir, {
     thresholds: opts.thresholds,
     ...(opts.slowMs !== undefined ? { slowMs: opts.slowMs } : {}),
+    ...(opts.renderPng !== undefined ? { renderPng: opts.renderPng } : {}),
   });
+  if (chartError !== undefined) io.stderr(chartWarning(outDir, chartError));
   const failed = thresholdResults.filter((t) => !t.ok);
   if (opts.json) {
     io.stdout(summaryJson(summary, thresholdResults));
@@ -89,6 +93,9 @@ export const reportCommand = (ctx: CommandContext): CommandModule<object, never>
     }
     const thresholds = parseThresholdArgs(a.threshold);
     const slowMs = a.slow === undefined ? undefined : must(checkSlow(a.slow, '--slow'));
-    ctx.exitCode = await reportCommandCore({ file: a.file, out: a.out, json: a.json, thresholds, slowMs }, ctx.io);
+    ctx.exitCode = await reportCommandCore(
+      { file: a.file, out: a.out, json: a.json, thresholds, slowMs, renderPng: ctx.renderPng },
+      ctx.io,
+    );
   },
 });

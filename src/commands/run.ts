@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { finishRun, runFromArgs } from '../run/finish.js';
+import { RUN_CHOICES, runEnv, withEnvNames } from '../run/env.js';
 import type { RawRunArgs } from '../run/plan.js';
 import type { CommandContext } from './context.js';
 
@@ -45,7 +46,7 @@ function runFlags<T>(y: Argv<T>) {
       .option('connection', {
         type: 'string',
         defaultDescription: 'pool',
-        choices: ['pool', 'per-probe', 'pool,per-probe', 'per-probe,pool'],
+        choices: RUN_CHOICES.connection,
         describe:
           'pool: persistent connections like an app; per-probe: a new connection per probe; pool,per-probe: both side by side (one results file each, same start and actions)',
       })
@@ -97,7 +98,7 @@ function runFlags<T>(y: Argv<T>) {
       .option('ssl-mode', {
         type: 'string',
         defaultDescription: 'preferred (verify-ca with --ssl-ca)',
-        choices: ['disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'],
+        choices: RUN_CHOICES.sslMode,
         describe: "TLS to the target, as the mysql client's --ssl-mode",
       })
       .option('ssl-ca', {
@@ -117,6 +118,12 @@ function runFlags<T>(y: Argv<T>) {
         type: 'boolean',
         defaultDescription: 'true',
         describe: 'one line per second on stderr (--no-progress to hide)',
+      })
+      .option('json', {
+        type: 'boolean',
+        defaultDescription: 'false',
+        describe:
+          'print the summary (summary.json\'s object; side by side {"members": {NAME: …}}) on stdout and nothing else; other lines go to stderr',
       })
       .option('report', {
         type: 'boolean',
@@ -163,7 +170,8 @@ export const runCommand = (ctx: CommandContext): CommandModule<object, never> =>
     runFlags(
       y.positional('scenario', {
         type: 'string',
-        describe: 'scenario file (.yaml/.json); flags given on the command line override its values',
+        describe:
+          'scenario file (.yaml/.json); DOWNTIME_* variables override its values, flags given on the command line override both',
       }),
     )
       .example(
@@ -171,12 +179,25 @@ export const runCommand = (ctx: CommandContext): CommandModule<object, never> =>
         'five minutes of probes against db.example',
       )
       .example('$0 run scenarios/local-blue-green.yaml', 'rehearse a blue/green switchover on a local sandbox')
+      .epilogue(
+        'Environment: DOWNTIME_<FLAG> sets a flag that is not given, e.g. DOWNTIME_TARGET, DOWNTIME_READS, DOWNTIME_CONNECT_TIMEOUT, DOWNTIME_PROGRESS=0 (every flag but --threshold, --json and the password ones; several targets or NAME=N rates space-separated). A flag wins over its variable, a variable over the scenario. The password: MYSQL_PWD, --password-file, --password-command or --password-prompt.',
+      )
       .example(
         '$0 run scenarios/local-blue-green.yaml --duration 30s --out /tmp/try.ndjson',
         'a quick rehearsal: flags override the scenario',
       ) as Argv<never>,
   handler: async (argv: unknown) => {
-    const outcome = await runFromArgs(argv as RawRunArgs, ctx.io);
-    ctx.exitCode = await finishRun(outcome, ctx.io);
+    const { args, envNames } = runEnv(argv as RawRunArgs, ctx.io.env);
+    let outcome;
+    try {
+      outcome = await runFromArgs({ ...args, envNames }, ctx.io);
+    } catch (err) {
+      throw withEnvNames(err, envNames);
+    }
+    const json = (argv as { json?: boolean }).json === true;
+    ctx.exitCode = await finishRun(outcome, ctx.io, {
+      json,
+      ...(ctx.renderPng !== undefined ? { renderPng: ctx.renderPng } : {}),
+    });
   },
 });

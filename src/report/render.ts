@@ -1,4 +1,4 @@
-import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
+import type { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
 import {
   CHART_HEIGHT,
@@ -276,8 +276,15 @@ function drawLostPoints(chart: Chart, xs: Scale, points: readonly MarkPoint[]): 
 
 let canvas: ChartJSNodeCanvas | null = null;
 
-function renderer(): ChartJSNodeCanvas {
-  canvas ??= new ChartJSNodeCanvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white' });
+/**
+ * Loaded on first use, not at start-up: chartjs-node-canvas loads the native `canvas` module, and a host where it
+ * does not load can still run and write every text output (the report then says its charts are missing).
+ */
+async function renderer(): Promise<ChartJSNodeCanvas> {
+  if (canvas === null) {
+    const { ChartJSNodeCanvas: Canvas } = await import('chartjs-node-canvas');
+    canvas = new Canvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white' });
+  }
   return canvas;
 }
 
@@ -296,7 +303,7 @@ export async function renderPng(config: ChartJson): Promise<Buffer> {
     },
     plugins: [marksPlugin],
   } as unknown as ChartConfiguration;
-  return renderer().renderToBuffer(full, 'image/png');
+  return (await renderer()).renderToBuffer(full, 'image/png');
 }
 
 /** Width and height from a PNG's IHDR chunk. */

@@ -78,6 +78,8 @@ export interface RunArgs {
   /** A sandbox's servers: now (--from) and after the upgrade (--to); an image, a server directory, or path. */
   from?: string;
   to?: string;
+  /** Not a flag: which of these values came from DOWNTIME_* variables (src/run/env.ts), key → variable. */
+  envNames?: Partial<Record<string, string>>;
 }
 
 /** Defaults of flag-only runs; the same as a scenario's (SCENARIO_DEFAULTS). */

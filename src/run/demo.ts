@@ -5,7 +5,7 @@ import { finishRun, runFromArgs } from './finish.js';
 import type { RunArgs } from './plan.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
-import { formatCompareTable, renderCompare } from '../report/index.js';
+import { chartWarning, formatCompareTable, renderCompare } from '../report/index.js';
 import type { Summary } from '../analyze/index.js';
 import { readResults } from '../results/reader.js';
 import { packageRoot } from '../version.js';
@@ -121,6 +121,7 @@ async function demo(
   const inPlace = await runOne(files.inPlace, 'in-place');
   const blueGreen = await runOne(files.blueGreen, 'blue-green');
   const compared = await renderCompare([readResults(inPlace), readResults(blueGreen)], join(outDir, 'compare'));
+  if (compared.chartError !== undefined) io.stderr(chartWarning(join(outDir, 'compare'), compared.chartError));
   const comparePng = compared.files.find((f) => f.endsWith('compare.png')) ?? compared.files[0] ?? '';
   io.stdout('\n' + formatCompareTable(compared.summaries) + '\n');
   io.stdout(`comparison chart: ${comparePng}\n`);

@@ -72,6 +72,8 @@ export interface Measurement {
   /** Every threshold held. */
   passed: boolean;
   reportFiles: string[];
+  /** Why the report has no charts, when they could not be rendered (its text files were written). */
+  chartError?: string;
   /**
    * Side by side (`load.connection: "pool,per-probe"`): each client model's own measurement, keyed by model.
    * The fields above are the first model's, except `passed`: every model's thresholds held.
@@ -189,7 +191,7 @@ function checkedAt(actions: RunAction[], durationMs: number): RunAction[] {
 
 /** What a results file says: summary, downtime, thresholds; the report rendered into `reportDir` if given. */
 async function measurementOf(path: string, expressions: string[], reportDir: string | undefined): Promise<Measurement> {
-  const { summary, thresholdResults, files } = await judgeResults(path, expressions, reportDir);
+  const { summary, thresholdResults, files, chartError } = await judgeResults(path, expressions, reportDir);
   return {
     resultsPath: path,
     summary,
@@ -199,5 +201,6 @@ async function measurementOf(path: string, expressions: string[], reportDir: str
     thresholds: thresholdResults,
     passed: thresholdResults.every((t) => t.ok),
     reportFiles: files,
+    ...(chartError !== undefined ? { chartError } : {}),
   };
 }

@@ -197,8 +197,9 @@ async function planFromScenario(s: ParsedScenario, args: RunArgs, io: Io, thresh
       ...dnsServerOption(args.dnsServer !== undefined ? parseDnsServer(args.dnsServer) : s.load.dnsServer),
       scenario: {
         ...redactScenario(s),
-        // Which scenario values the command line replaced (names only: values may hold secrets).
-        ...(overridden.length > 0 ? { overriddenBy: overridden.map(flagName) } : {}),
+        // Which scenario values the command line (or the environment) replaced (names only: values may hold secrets).
+        // A DOWNTIME_* variable is named as such (src/run/env.ts).
+        ...(overridden.length > 0 ? { overriddenBy: overridden.map((k) => args.envNames?.[k] ?? flagName(k)) } : {}),
       },
     },
     db,

@@ -1,10 +1,15 @@
 import type { Analysis } from '../../analyze/index.js';
 
-/** RFC 4180 quoting where needed; null is an empty cell. */
-function csvCell(v: string | number | null): string {
+/**
+ * One CSV cell: RFC 4180 quoting where needed (a comma, a quote, LF or CR inside); null is an empty cell. A text
+ * cell a spreadsheet would take for a formula (starting with = + - @, a tab or CR) is prefixed with a single quote
+ * and quoted, the OWASP way (CSV injection). Numbers are written as numbers: -0.5 stays a number, not text.
+ */
+export function csvCell(v: string | number | null): string {
   if (v === null) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number') return String(v);
+  const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return s !== v || /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** seconds.csv: one row per second per op; with a latency SLO, a last column of the answers slower than it. */

@@ -3,6 +3,7 @@ import type { ThresholdResult } from '../../analyze/thresholds.js';
 import { formatDuration } from '../../util/duration.js';
 import { compareWindowRows, identityRows, outageRows, rows, warningLines } from './tables.js';
 import {
+  chartsMissing,
   errorsText,
   gapsText,
   versionsText,
@@ -42,6 +43,8 @@ export function reportHtml(
   a: Analysis,
   images: { name: string; png: Buffer }[],
   thresholds: ThresholdResult[],
+  /** Why the charts are missing, when they could not be rendered. */
+  chartError?: string,
 ): string {
   const s = a.summary;
   const parts = [
@@ -68,6 +71,7 @@ export function reportHtml(
       '</ul>',
     );
   }
+  if (chartError !== undefined) parts.push(`<p class="fail">${esc(chartsMissing(chartError))}</p>`);
   for (const img of images) {
     parts.push(`<img alt="${esc(img.name)}" src="data:image/png;base64,${img.png.toString('base64')}">`);
   }
@@ -98,7 +102,12 @@ export function reportHtml(
 }
 
 /** compare.html: the runs, the comparison table (`table`, as the terminal shows it) and both charts inline. */
-export function compareHtml(summaries: Summary[], table: string, timeline: Buffer, bars: Buffer): string {
+export function compareHtml(
+  summaries: Summary[],
+  table: string,
+  /** The two charts, or why they could not be rendered. */
+  charts: { timeline: Buffer; bars: Buffer } | { error: string },
+): string {
   const esc = escContent;
   const windows = compareWindowRows(summaries, 200);
   return [
@@ -108,8 +117,12 @@ export function compareHtml(summaries: Summary[], table: string, timeline: Buffe
     `<ol>${summaries.map((s) => `<li>${esc(`${s.label}: ${s.file}`)}</li>`).join('')}</ol>`,
     `<pre>${esc(table)}</pre>`,
     '<p>Runs are aligned at their first action event (or their start).</p>',
-    `<img alt="compare" src="data:image/png;base64,${timeline.toString('base64')}">`,
-    `<img alt="downtime" src="data:image/png;base64,${bars.toString('base64')}">`,
+    ...('error' in charts
+      ? [`<p>${esc(chartsMissing(charts.error))}</p>`]
+      : [
+          `<img alt="compare" src="data:image/png;base64,${charts.timeline.toString('base64')}">`,
+          `<img alt="downtime" src="data:image/png;base64,${charts.bars.toString('base64')}">`,
+        ]),
     '<h2>Outage windows, all runs in time order</h2>',
     windows.rows.length > 1 ? htmlTable(windows.rows) : '<p>none in any run</p>',
     windows.more > 0 ? `<p>(${windows.more} more in the runs' summary.json)</p>` : '',

@@ -2,6 +2,7 @@ import type { Analysis, Summary } from '../../analyze/index.js';
 import type { ThresholdResult } from '../../analyze/thresholds.js';
 import { compareWindowRows, identityRows, outageRows, rows, thresholdLines, warningLines } from './tables.js';
 import {
+  chartsMissing,
   errorsText,
   gapsText,
   versionsText,
@@ -27,7 +28,13 @@ function mdTable(table: string[][]): string {
 }
 
 /** summary.md: what a person pastes into a change ticket. */
-export function summaryMarkdown(a: Analysis, images: string[], thresholds: ThresholdResult[]): string {
+export function summaryMarkdown(
+  a: Analysis,
+  images: string[],
+  thresholds: ThresholdResult[],
+  /** Why the charts are missing, when they could not be rendered. */
+  chartError?: string,
+): string {
   const s = a.summary;
   const out = [
     `## Downtime: ${s.label}`,
@@ -69,11 +76,12 @@ export function summaryMarkdown(a: Analysis, images: string[], thresholds: Thres
     if (s.outages.length > limit) out.push('', `(${s.outages.length - limit} more in summary.json)`);
   }
   out.push('', ...images.map((img) => `![${img}](${img})`), '');
+  if (chartError !== undefined) out.push(`_${chartsMissing(chartError)}_`, '');
   return out.join('\n');
 }
 
 /** compare.md: the runs, the comparison table (`table`, as the terminal shows it) and both charts. */
-export function compareMarkdown(summaries: Summary[], table: string): string {
+export function compareMarkdown(summaries: Summary[], table: string, chartError?: string): string {
   return [
     `## Downtime comparison: ${summaries.map((s) => s.label).join(' vs ')}`,
     '',
@@ -85,9 +93,9 @@ export function compareMarkdown(summaries: Summary[], table: string): string {
     '',
     'Runs are aligned at their first action event (or their start). "Once a month": the run\'s downtime in a 30.44-day month.',
     '',
-    '![compare.png](compare.png)',
-    '',
-    '![downtime.png](downtime.png)',
+    ...(chartError === undefined
+      ? ['![compare.png](compare.png)', '', '![downtime.png](downtime.png)']
+      : [`_${chartsMissing(chartError)}_`]),
     '',
     ...windowsSection(summaries),
   ].join('\n');

@@ -160,3 +160,8 @@ export function versionsText(s: Summary): string {
   const flavor = /mariadb/i.test(after) ? 'MariaDB ' : '';
   return short(before) === short(after) ? `${flavor}${short(after)}` : `${flavor}${short(before)} → ${short(after)}`;
 }
+
+/** The note a report carries in place of its charts when they could not be rendered. */
+export function chartsMissing(reason: string): string {
+  return `Charts not rendered (${reason}); every figure is in the text and in summary.json.`;
+}

@@ -1,0 +1,106 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bufferIo } from '../src/io.js';
+import { envName, runEnv, withEnvNames } from '../src/run/env.js';
+import { planRun, type RawRunArgs } from '../src/run/plan.js';
+import { DowntimeError, ExitCode } from '../src/errors.js';
+
+/** DOWNTIME_* variables of `downtime run`: scenario < variable < flag. (Bad values: test/bad-input.test.ts.) */
+const dir = mkdtempSync(join(tmpdir(), 'downtime-env-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const SCENARIO = join(dir, 's.yaml');
+writeFileSync(
+  SCENARIO,
+  'name: s\ntarget: mysql://app@db.example:3306/probe\nduration: 60s\nload: { reads: 200, writes: 20, timeout: 1s }\nout: s.ndjson\n',
+);
+
+/** What `downtime run` does with its flags and environment, up to the plan. */
+async function plan(flags: RawRunArgs, env: Record<string, string>) {
+  const io = bufferIo(env);
+  io.cwd = dir;
+  const { args, envNames } = runEnv(flags, env);
+  try {
+    return await planRun({ ...args, envNames }, io);
+  } catch (err) {
+    throw withEnvNames(err, envNames);
+  }
+}
+
+test('variable names follow the flags', () => {
+  assert.equal(envName('reads'), 'DOWNTIME_READS');
+  assert.equal(envName('connectTimeout'), 'DOWNTIME_CONNECT_TIMEOUT');
+  assert.equal(envName('maxInFlight'), 'DOWNTIME_MAX_IN_FLIGHT');
+});
+
+test('precedence: a variable replaces the scenario value, a flag replaces the variable; overriddenBy names each', async () => {
+  const p = await plan(
+    { scenario: SCENARIO, duration: '20s' },
+    { DOWNTIME_DURATION: '30s', DOWNTIME_READS: '50', DOWNTIME_PROGRESS: 'false', DOWNTIME_CONNECT_TIMEOUT: '3s' },
+  );
+  assert.equal(p.options.durationMs, 20_000, 'the flag wins over DOWNTIME_DURATION');
+  assert.equal(p.options.rates.read, 50, 'the variable wins over the scenario');
+  assert.equal(p.options.rates.write, 20, 'neither given: the scenario value stays');
+  assert.equal(p.options.connectTimeoutMs, 3000);
+  assert.equal(p.options.progress, false);
+  assert.deepEqual((p.options.scenario as { overriddenBy: string[] }).overriddenBy, [
+    'DOWNTIME_READS',
+    '--duration',
+    'DOWNTIME_CONNECT_TIMEOUT',
+  ]);
+});
+
+test('without a scenario: DOWNTIME_TARGET and friends make a run; empty variables are unset', async () => {
+  const p = await plan(
+    { out: 'x.ndjson' },
+    {
+      DOWNTIME_TARGET: 'mysql://app@db.example:3306/probe',
+      DOWNTIME_WRITES: '0',
+      DOWNTIME_WORKERS: '2',
+      DOWNTIME_READS: '',
+    },
+  );
+  assert.equal(p.db.kind === 'target' ? p.db.target.url : '', 'mysql://app@db.example:3306/probe');
+  assert.deepEqual(p.options.rates, { read: 100, write: 0 });
+  assert.equal(p.options.workers, 2);
+});
+
+test('several endpoints from the environment: targets and NAME=N rates space-separated', async () => {
+  const p = await plan(
+    { out: 'e.ndjson' },
+    {
+      DOWNTIME_TARGET: 'writer=mysql://app@w.example/probe  reader=mysql://app@r.example/probe',
+      DOWNTIME_WRITES: 'reader=0',
+    },
+  );
+  assert.deepEqual(
+    p.endpoints?.map((e) => [e.name, e.rates.write]),
+    [
+      ['writer', 50],
+      ['reader', 0],
+    ],
+  );
+});
+
+test('an error about a value from the environment names the variable; the password is no variable', async () => {
+  await assert.rejects(plan({ out: 'x.ndjson' }, { DOWNTIME_TARGET: 'mysql://app@h/p', DOWNTIME_READS: 'many' }), {
+    message: 'DOWNTIME_READS must be a number of probes per second, e.g. --reads 100',
+  });
+  // --timeout in a message about --connect-timeout is not the variable's flag.
+  const e = withEnvNames(new DowntimeError('--connect-timeout 5s is above --timeout 2s'), {
+    timeout: 'DOWNTIME_TIMEOUT',
+  }) as DowntimeError;
+  assert.equal(e.message, '--connect-timeout 5s is above DOWNTIME_TIMEOUT 2s');
+  assert.throws(
+    () => runEnv({}, { DOWNTIME_PASSWORD: 'hunter2' }),
+    (err: DowntimeError) => {
+      assert.equal(err.exitCode, ExitCode.Usage);
+      assert.match(err.message, /DOWNTIME_PASSWORD is not read/);
+      assert.ok(!err.message.includes('hunter2'));
+      return true;
+    },
+  );
+});

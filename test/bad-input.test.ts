@@ -402,6 +402,12 @@ function rows(): Row[] {
       message: /--writes x=… names no endpoint \(the --target names are w, r\)/,
     },
     {
+      name: 'a rate for a named endpoint, and a target without a name',
+      args: run('--writes', 'reader=0'),
+      code: ExitCode.Usage,
+      message: /--reads\/--writes NAME=N name an endpoint, but --target names none; write --target NAME=mysql:/,
+    },
+    {
       name: 'an endpoint with nothing to measure',
       args: [
         'run',

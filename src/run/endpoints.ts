@@ -115,7 +115,9 @@ export function endpointArgs<A extends RawEndpointArgs>(
   const endpoints: PendingEndpoint[] = named.map(([name, at]) => {
     if (name === undefined) {
       throw new DowntimeError(
-        `--target is given ${targets.length} times: name each one, e.g. --target writer=mysql://app@cluster/app --target reader=mysql://app@cluster-ro/app`,
+        targets.length === 1
+          ? `--reads/--writes NAME=N name an endpoint, but --target names none; write --target NAME=mysql://…`
+          : `--target is given ${targets.length} times: name each one, e.g. --target writer=mysql://app@cluster/app --target reader=mysql://app@cluster-ro/app`,
         ExitCode.Usage,
       );
     }

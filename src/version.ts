@@ -17,6 +17,11 @@ export function packageRoot(): string {
   throw new Error('downtime: cannot find its own package.json');
 }
 
+/** A script shipped in the package's scripts/ (in the clone, the repository's), as a command line to run it. */
+export function shippedScript(name: 'build-images.sh' | 'docker-engine.sh'): string {
+  return `bash ${join(packageRoot(), 'scripts', name)}`;
+}
+
 let cached: string | undefined;
 export function toolVersion(): string {
   if (cached === undefined) {

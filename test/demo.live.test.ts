@@ -66,8 +66,16 @@ test('the published package carries what the demo needs (no reliance on the repo
     'dist/src/sandbox/background/proxy-daemon.js',
     'scenarios/local-in-place.yaml',
     'scenarios/local-blue-green.yaml',
+    'scripts/build-images.sh',
+    'scripts/docker-engine.sh',
   ]) {
     assert.ok(files.includes(needed), `${needed} is in the package`);
   }
   assert.ok(!files.some((f) => f.startsWith('dist/test/')), 'tests are not shipped');
+  // The sources are not shipped, so neither are maps pointing at them (#15 item 2).
+  assert.deepEqual(
+    files.filter((f) => f.endsWith('.map')),
+    [],
+    'no source maps',
+  );
 });

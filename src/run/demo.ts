@@ -8,7 +8,7 @@ import type { Io } from '../io.js';
 import { chartWarning, formatCompareTable, renderCompare } from '../report/index.js';
 import type { Summary } from '../analyze/index.js';
 import { readResults } from '../results/reader.js';
-import { packageRoot } from '../version.js';
+import { packageRoot, shippedScript } from '../version.js';
 import { ContainerEngine } from '../sandbox/containers/engine.js';
 import { resolveSandboxServers } from '../sandbox/providers.js';
 
@@ -172,7 +172,7 @@ async function demoServers(
       ? 'no Docker engine answers'
       : `no pair of images of two versions is on this machine (${DEMO_IMAGE_PAIRS.map((p) => p.join(' + ')).join(', ')})`;
   io.stderr(
-    `downtime demo: ${why}, so this rehearses a restart of the same server, not an upgrade; for a real one build local images (scripts/build-images.sh) or pass --from and --to\n`,
+    `downtime demo: ${why}, so this rehearses a restart of the same server, not an upgrade; for a real one build local images (${shippedScript('build-images.sh')}) or pass --from and --to\n`,
   );
   return { line: s.description };
 }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { DowntimeError, ExitCode, oneLine } from '../../errors.js';
+import { shippedScript } from '../../version.js';
 
 /**
  * The Docker Engine API, through dockerode (a thin, well-kept client of the same API the docker CLI speaks;
@@ -75,7 +76,7 @@ export class ContainerEngine {
       ]);
     } catch (err) {
       throw new DowntimeError(
-        `no Docker engine answers at ${address} (${engineProblem(err)}); ${ENGINE_HINT}`,
+        `no Docker engine answers at ${address} (${engineProblem(err)}); ${engineHint()}`,
         ExitCode.Sandbox,
       );
     } finally {
@@ -105,7 +106,7 @@ export class ContainerEngine {
       await withTimeout(this.pull(ref), pullTimeoutMs, `pulling ${ref} took longer than ${pullTimeoutMs / 1000} s`);
     } catch (err) {
       throw new DowntimeError(
-        `image ${ref} is not on this machine and could not be pulled (${oneLine(messageOf(err))}); pull it where a registry is reachable and docker save/load it, or build local MariaDB images with scripts/build-images.sh (downtime/mariadb:10.11, downtime/mariadb:11.8)`,
+        `image ${ref} is not on this machine and could not be pulled (${oneLine(messageOf(err))}); pull it where a registry is reachable and docker save/load it, or build local MariaDB images with ${shippedScript('build-images.sh')} (downtime/mariadb:10.11, downtime/mariadb:11.8)`,
         ExitCode.Sandbox,
       );
     }
@@ -264,8 +265,8 @@ export class ContainerEngine {
   }
 }
 
-const ENGINE_HINT =
-  'start Docker (Docker Desktop; `sudo systemctl start docker`; on a bare Debian machine scripts/docker-engine.sh), or point DOCKER_HOST at a running engine (Podman: unix:///run/podman/podman.sock); or use server binaries instead of images';
+const engineHint = (): string =>
+  `start Docker (Docker Desktop; \`sudo systemctl start docker\`; on a bare Debian machine ${shippedScript('docker-engine.sh')}), or point DOCKER_HOST at a running engine (Podman: unix:///run/podman/podman.sock); or use server binaries instead of images`;
 
 function engineProblem(err: unknown): string {
   const code = (err as { code?: string }).code;

@@ -180,15 +180,7 @@ export function sessionOf(sandbox: Sandbox, description: string, release: () => 
     };
   };
   // Green replicates from blue only while the endpoint points at blue.
-  const green =
-    sandbox.green !== undefined && sandbox.active === 'blue'
-      ? {
-          ...target,
-          host: sandbox.green.host ?? '127.0.0.1',
-          port: sandbox.green.port,
-          url: `mysql://${target.user}@${sandbox.green.host ?? '127.0.0.1'}:${sandbox.green.port}/${target.database}`,
-        }
-      : undefined;
+  const green = sandbox.green !== undefined && sandbox.active === 'blue' ? direct(sandbox.green) : undefined;
   return {
     ...(green !== undefined ? { green } : {}),
     servers: { blue: direct(sandbox.blue), ...(sandbox.green !== undefined ? { green: direct(sandbox.green) } : {}) },

@@ -14,7 +14,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DROPPED, OK, STALLED, intendedMs, type Op, type OpSchedule, type SecondRecord } from '../results/types.js';
-import { decodeHistogram } from '../results/histogram.js';
+import { decodeHistogram, forEachValue } from '../results/histogram.js';
 
 /** Latency buckets (s): 1 ms to 10 s, for probes with timeouts of 500 ms to a few seconds. */
 const BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
@@ -99,13 +99,9 @@ export class RunMetrics {
     if (r.dropped > 0) this.probes.inc({ ...labels, outcome: DROPPED }, r.dropped);
     if ((r.stalled ?? 0) > 0) this.probes.inc({ ...labels, outcome: STALLED }, r.stalled);
     if (typeof r.hist === 'string' && r.ok > 0) {
-      const h = decodeHistogram(r.hist) as unknown as HistogramWalk;
-      const to = h.countsArrayIndex(h.maxValue);
-      for (let i = 0; i <= to; i++) {
-        const count = h.getCountAtIndex(i);
-        const seconds = h.valueFromIndex(i) / 1e6;
-        for (let k = 0; k < count; k++) this.latency.observe(labels, seconds);
-      }
+      forEachValue(decodeHistogram(r.hist), (us, count) => {
+        for (let k = 0; k < count; k++) this.latency.observe(labels, us / 1e6);
+      });
     }
     const intervalMs = 1000 / schedule.ratePerSec;
     for (const [firstSeq, count, outcome] of r.runs) {
@@ -140,11 +136,4 @@ export class MemberMetrics {
     const state = (this.state[r.op] ??= { openSinceMs: null, closedMs: 0, lastMs: 0 });
     this.metrics.record(this.name, r, schedule, state);
   }
-}
-
-interface HistogramWalk {
-  maxValue: number;
-  countsArrayIndex(value: number): number;
-  getCountAtIndex(index: number): number;
-  valueFromIndex(index: number): number;
 }

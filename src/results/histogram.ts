@@ -52,6 +52,18 @@ export function mergeEncodedText(encoded: readonly (string | null)[]): string | 
 interface CountsAccess {
   countsArrayIndex(value: number): number;
   getCountAtIndex(index: number): number;
+  valueFromIndex(index: number): number;
+}
+
+/** Calls `each` with every recorded latency (µs, to the histogram's resolution) and how often it was recorded. */
+export function forEachValue(h: Histogram, each: (us: number, count: number) => void): void {
+  if (h.totalCount === 0) return;
+  const c = h as unknown as CountsAccess;
+  const to = c.countsArrayIndex(h.maxValue);
+  for (let i = 0; i <= to; i++) {
+    const n = c.getCountAtIndex(i);
+    if (n > 0) each(c.valueFromIndex(i), n);
+  }
 }
 
 /**

@@ -164,19 +164,7 @@ export function endpointArgs<A extends RawEndpointArgs>(
       ...(writeRates.per.has(name) ? { write: writeRates.per.get(name) as number } : {}),
     };
   });
-  for (const [flag, per] of [
-    ['--reads', readRates.per],
-    ['--writes', writeRates.per],
-  ] as const) {
-    for (const name of per.keys()) {
-      if (!seen.has(name)) {
-        throw new DowntimeError(
-          `${flag} ${name}=… names no endpoint (the --target names are ${[...seen].join(', ')})`,
-          ExitCode.Usage,
-        );
-      }
-    }
-  }
+  checkRateNames(readRates.per, writeRates.per, seen, 'the --target names');
   // The rest of the run reads one target: the first URL (its credentials are everyone's).
   const first = endpoints.find((e) => 'url' in e.at);
   return {
@@ -192,19 +180,7 @@ function fromScenario(
   writes: Map<string, number>,
 ): PendingEndpoint[] {
   const names = new Set(list.map((t) => t.name));
-  for (const [flag, per] of [
-    ['--reads', reads],
-    ['--writes', writes],
-  ] as const) {
-    for (const name of per.keys()) {
-      if (!names.has(name)) {
-        throw new DowntimeError(
-          `${flag} ${name}=… names no endpoint (the scenario's targets are ${[...names].join(', ')})`,
-          ExitCode.Usage,
-        );
-      }
-    }
-  }
+  checkRateNames(reads, writes, names, "the scenario's targets");
   return list.map((t) => {
     const read = reads.get(t.name) ?? t.readsPerSec;
     const write = writes.get(t.name) ?? t.writesPerSec;
@@ -215,6 +191,28 @@ function fromScenario(
       ...(write !== undefined ? { write } : {}),
     };
   });
+}
+
+/** A `--reads NAME=N` / `--writes NAME=N` must name one of the endpoints (`which` says where they were named). */
+function checkRateNames(
+  reads: Map<string, number>,
+  writes: Map<string, number>,
+  names: Set<string>,
+  which: string,
+): void {
+  for (const [flag, per] of [
+    ['--reads', reads],
+    ['--writes', writes],
+  ] as const) {
+    for (const name of per.keys()) {
+      if (!names.has(name)) {
+        throw new DowntimeError(
+          `${flag} ${name}=… names no endpoint (${which} are ${[...names].join(', ')})`,
+          ExitCode.Usage,
+        );
+      }
+    }
+  }
 }
 
 /** A named endpoint's URL; its messages name it (`--target reader= has no user; …`). */

@@ -365,9 +365,10 @@ for (const fault of FAULTS) {
         }
         // On a loaded machine (#17): this process's event loop runs the proxy and the injection; when it, or the
         // harness's sending, was late by half a timeout, a probe may time out on the test's own slowness.
-        const lagMs = Math.max(loopLagMs, sendLagBetween(file, op, injected.atMs - 1000, injected.endMs + 1000));
+        const sendLag = sendLagBetween(file, op, injected.atMs - 1000, injected.endMs + 1000);
+        const lagMs = Math.max(loopLagMs, sendLag);
         const loaded = lagMs >= TIMEOUT_MS / 2;
-        const lagNote = `this process's event loop lagged up to ${loopLagMs} ms, the harness's sending ${sendLagBetween(file, op, injected.atMs - 1000, injected.endMs + 1000)} ms around the fault`;
+        const lagNote = `this process's event loop lagged up to ${loopLagMs} ms, the harness's sending ${sendLag} ms around the fault`;
         for (const cls of Object.keys(classes)) {
           assert.ok(
             allowed.includes(cls) || (cls === 'timeout' && loaded),

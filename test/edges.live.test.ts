@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { analyze } from '../src/analyze/index.js';
 import mysql from 'mysql2/promise';
 import { bufferIo, wallClockMs } from '../src/io.js';
-import { runMeasurement } from '../src/load/measurement.js';
+import { runMeasurement, type RunAction, type RunOptions } from '../src/load/measurement.js';
 import { readResults } from '../src/results/reader.js';
 import type { ConnectionModel } from '../src/results/types.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
@@ -37,40 +37,45 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A run through the sandbox's endpoint at RATE per op with the 2 s timeout, and its actions. */
+function options(model: ConnectionModel, out: string, durationMs: number, actions: RunAction[]): RunOptions {
+  return {
+    target: parseTargetUrl(sandbox.endpoint.url).target,
+    password: sandbox.endpoint.password,
+    passwordSource: 'sandbox',
+    label: model,
+    rates: { read: RATE, write: RATE },
+    durationMs,
+    workers: 2,
+    connection: model,
+    timeoutMs: TIMEOUT_MS,
+    connectTimeoutMs: TIMEOUT_MS,
+    maxInFlight: 2048,
+    table: 'downtime_probe',
+    out,
+    overwrite: false,
+    progress: false,
+    verify: false,
+    actions,
+  };
+}
+
 for (const model of ['per-probe', 'pool'] as ConnectionModel[]) {
   test(`blackhole 3 s, timeout 2 s, ${model}: the window starts and ends with the fault (never early)`, async () => {
     const out = join(dir, `blackhole-${model}.ndjson`);
     const loop = watchLoop();
     await runMeasurement(
-      {
-        target: parseTargetUrl(sandbox.endpoint.url).target,
-        password: sandbox.endpoint.password,
-        passwordSource: 'sandbox',
-        label: model,
-        rates: { read: RATE, write: RATE },
-        durationMs: 10_000,
-        workers: 2,
-        connection: model,
-        timeoutMs: TIMEOUT_MS,
-        connectTimeoutMs: TIMEOUT_MS,
-        maxInFlight: 2048,
-        table: 'downtime_probe',
-        out,
-        overwrite: false,
-        progress: false,
-        verify: false,
-        actions: [
-          {
-            // A phase against the probe schedule, so the fault does not begin exactly when a probe is due.
-            atMs: 2500 + Math.random() * INTERVAL_MS,
-            name: 'blackhole',
-            execute: async (ctx) => {
-              sandbox.setOnEvent(ctx.event);
-              return sandbox.fault({ kind: 'blackhole', durationMs: FAULT_MS, signal: ctx.signal });
-            },
+      options(model, out, 10_000, [
+        {
+          // A phase against the probe schedule, so the fault does not begin exactly when a probe is due.
+          atMs: 2500 + Math.random() * INTERVAL_MS,
+          name: 'blackhole',
+          execute: async (ctx) => {
+            sandbox.setOnEvent(ctx.event);
+            return sandbox.fault({ kind: 'blackhole', durationMs: FAULT_MS, signal: ctx.signal });
           },
-        ],
-      },
+        },
+      ]),
       bufferIo(),
     );
     sandbox.setOnEvent(undefined);
@@ -112,54 +117,36 @@ for (const model of ['per-probe', 'pool'] as ConnectionModel[]) {
     const database = parseTargetUrl(sandbox.endpoint.url).target.database;
     const loop = watchLoop();
     await runMeasurement(
-      {
-        target: parseTargetUrl(sandbox.endpoint.url).target,
-        password: sandbox.endpoint.password,
-        passwordSource: 'sandbox',
-        label: model,
-        rates: { read: RATE, write: RATE },
-        durationMs: 9000,
-        workers: 2,
-        connection: model,
-        timeoutMs: TIMEOUT_MS,
-        connectTimeoutMs: TIMEOUT_MS,
-        maxInFlight: 2048,
-        table: 'downtime_probe',
-        out,
-        overwrite: false,
-        progress: false,
-        verify: false,
-        actions: [
-          {
-            atMs: 2500 + Math.random() * INTERVAL_MS,
-            name: 'ftwrl',
-            execute: async () => {
-              // The lock is a session's: one root connection takes it and lets it go. Another waits with a write
-              // of its own, as the probes do: when it is answered says how soon the server answered after the lock.
-              const connect = (): Promise<mysql.Connection> =>
-                mysql.createConnection({ host: '127.0.0.1', port: sandbox.blue.port, user: 'root' });
-              const [root, other] = await Promise.all([connect(), connect()]);
-              try {
-                await other.query(`CREATE TABLE IF NOT EXISTS \`${database}\`.ftwrl_check (x INT)`);
-                // The global read lock is taken when the statement begins; it returns once the tables are flushed.
-                const askedMs = wallClockMs();
-                await root.query('FLUSH TABLES WITH READ LOCK');
-                const atMs = wallClockMs();
-                await sleep(FAULT_MS / 2);
-                const waiting = other.query(`INSERT INTO \`${database}\`.ftwrl_check VALUES (1)`);
-                await sleep(FAULT_MS / 2);
-                const endAskedMs = wallClockMs();
-                await root.query('UNLOCK TABLES');
-                const endMs = (endAskedMs + wallClockMs()) / 2;
-                await waiting;
-                lock = { askedMs, atMs, endMs, answeredMs: wallClockMs() };
-              } finally {
-                await Promise.all([root.end(), other.end()]);
-              }
-            },
+      options(model, out, 9000, [
+        {
+          atMs: 2500 + Math.random() * INTERVAL_MS,
+          name: 'ftwrl',
+          execute: async () => {
+            // The lock is a session's: one root connection takes it and lets it go. Another waits with a write
+            // of its own, as the probes do: when it is answered says how soon the server answered after the lock.
+            const connect = (): Promise<mysql.Connection> =>
+              mysql.createConnection({ host: '127.0.0.1', port: sandbox.blue.port, user: 'root' });
+            const [root, other] = await Promise.all([connect(), connect()]);
+            try {
+              await other.query(`CREATE TABLE IF NOT EXISTS \`${database}\`.ftwrl_check (x INT)`);
+              // The global read lock is taken when the statement begins; it returns once the tables are flushed.
+              const askedMs = wallClockMs();
+              await root.query('FLUSH TABLES WITH READ LOCK');
+              const atMs = wallClockMs();
+              await sleep(FAULT_MS / 2);
+              const waiting = other.query(`INSERT INTO \`${database}\`.ftwrl_check VALUES (1)`);
+              await sleep(FAULT_MS / 2);
+              const endAskedMs = wallClockMs();
+              await root.query('UNLOCK TABLES');
+              const endMs = (endAskedMs + wallClockMs()) / 2;
+              await waiting;
+              lock = { askedMs, atMs, endMs, answeredMs: wallClockMs() };
+            } finally {
+              await Promise.all([root.end(), other.end()]);
+            }
           },
-        ],
-      },
+        },
+      ]),
       bufferIo(),
     );
     const loopLagMs = loop.stop();

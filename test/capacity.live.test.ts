@@ -9,13 +9,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { ExitCode } from '../src/errors.js';
-import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
 import { checkPoolsOpened } from '../src/load/capacity.js';
 import { ProbeEngine } from '../src/load/engine.js';
 import { compileSql, defaultReadSql, defaultWriteSql } from '../src/load/probes.js';
 import type { WorkerConfig } from '../src/load/protocol.js';
-import { runMain, type CliOutput } from './helpers/cli.js';
+import { shortRun, type CliOutput } from './helpers/cli.js';
 import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
@@ -34,28 +33,7 @@ before(async () => {
 after(() => removeServerAndDir(srv, dir));
 
 function run(args: string[], opts: { url?: string; password?: string } = {}): Promise<CliOutput> & { out: string } {
-  const out = join(dir, `r${++n}.ndjson`);
-  const p = runMain(
-    [
-      'run',
-      '--target',
-      opts.url ?? srv.url,
-      '--no-report',
-      '--duration',
-      '2s',
-      '--reads',
-      '20',
-      '--writes',
-      '10',
-      '--connection',
-      'pool',
-      '--out',
-      out,
-      ...args,
-    ],
-    bufferIo({ MYSQL_PWD: opts.password ?? srv.password }),
-  );
-  return Object.assign(p, { out });
+  return shortRun(srv, join(dir, `r${++n}.ndjson`), ['--connection', 'pool', ...args], opts);
 }
 
 async function probeRows(): Promise<number> {

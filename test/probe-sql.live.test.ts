@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode } from '../src/errors.js';
-import { bufferIo } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
-import { runMain, type CliOutput } from './helpers/cli.js';
+import { shortRun, type CliOutput } from './helpers/cli.js';
 import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
 
 let srv: TestServer;
@@ -43,28 +42,7 @@ before(async () => {
 after(() => removeServerAndDir(srv, dir));
 
 function run(args: string[], opts: { url?: string; password?: string } = {}): Promise<CliOutput> & { out: string } {
-  const out = join(dir, `r${++n}.ndjson`);
-  const p = runMain(
-    [
-      'run',
-      '--target',
-      opts.url ?? srv.url,
-      '--no-report',
-      '--duration',
-      '2s',
-      '--reads',
-      '20',
-      '--writes',
-      '10',
-      '--workers',
-      '1',
-      '--out',
-      out,
-      ...args,
-    ],
-    bufferIo({ MYSQL_PWD: opts.password ?? srv.password }),
-  );
-  return Object.assign(p, { out });
+  return shortRun(srv, join(dir, `r${++n}.ndjson`), ['--workers', '1', ...args], opts);
 }
 
 async function rowsIn(table: string): Promise<number> {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
 import { bufferIo, type Io } from '../../src/io.js';
+import type { TestServer } from './server.js';
 
 /** The compiled CLI, for child processes. */
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -65,4 +66,35 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string>; b
       progressLines() >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })),
     output: () => ({ stdout, stderr }),
   };
+}
+
+/**
+ * A short `downtime run` in-process against a test's server (2 s, 20 reads/s, 10 writes/s, no report) into
+ * `out`, with `args` after these; `url` and `password` for another user. Gives the CLI output and `out`.
+ */
+export function shortRun(
+  srv: TestServer,
+  out: string,
+  args: string[],
+  opts: { url?: string; password?: string } = {},
+): Promise<CliOutput> & { out: string } {
+  const p = runMain(
+    [
+      'run',
+      '--target',
+      opts.url ?? srv.url,
+      '--no-report',
+      '--duration',
+      '2s',
+      '--reads',
+      '20',
+      '--writes',
+      '10',
+      '--out',
+      out,
+      ...args,
+    ],
+    bufferIo({ MYSQL_PWD: opts.password ?? srv.password }),
+  );
+  return Object.assign(p, { out });
 }

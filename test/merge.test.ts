@@ -243,6 +243,36 @@ test('clock skew: estimated from the common outage; warned beyond the bound, sil
     w.warnings[0] ?? '',
     /^clock skew: b\/run-b is 120\.0 ms off a\/run-a \(from longest read outage\), more than 50\.0 ms/,
   );
+  // The same 120 ms, but host B's harness sent probes up to 150 ms late around the outage: a late sender sees
+  // the outage begin early, so the offset may be its lag, not its clock. The bound takes the lag in; no warning.
+  const laggingB = host('b', {
+    startMs: T0 + 120,
+    durationMs: 8000,
+    rates: { read: 100 },
+    outages: [{ op: 'read', fromMs: 3000, toMs: 4000, cls: 'refused' }],
+    sendLagUs: (_op, sec) => (sec === 3 ? { p99: 90_000, max: 150_000 } : { p99: 500, max: 900 }),
+  });
+  const lagged = mergeResults([fastA, laggingB], { runId: 'm' });
+  assert.equal(lagged.skews[1]?.skewMs, 120);
+  assert.equal(lagged.skews[1]?.lagMs, 150);
+  assert.equal(lagged.skews[1]?.boundMs, 150);
+  assert.deepEqual(lagged.warnings, []);
+  // A lag far from the outage (second 7: the run's end) does not widen the bound.
+  const lateLag = mergeResults(
+    [
+      fastA,
+      host('b', {
+        startMs: T0 + 120,
+        durationMs: 8000,
+        rates: { read: 100 },
+        outages: [{ op: 'read', fromMs: 3000, toMs: 4000, cls: 'refused' }],
+        sendLagUs: (_op, sec) => (sec === 7 ? { p99: 90_000, max: 150_000 } : undefined),
+      }),
+    ],
+    { runId: 'm' },
+  );
+  assert.equal(lateLag.skews[1]?.lagMs, 0);
+  assert.equal(lateLag.warnings.length, 1);
   // Started 30 ms apart but the same outage at the same true time: no skew, no warning.
   const ok = mergeResults([A, B], { runId: 'm' });
   assert.ok(Math.abs(ok.skews[1]?.skewMs ?? 99) <= 100, `skew ${ok.skews[1]?.skewMs}`);

@@ -44,7 +44,14 @@ export function mergeResults(inputs: readonly MergeInput[], opts: MergeOptions):
     clocks: skews,
     warnings: exceeded.map((s, i) => ({
       name: 'clock-skew',
-      detail: { source: s.source, skewMs: s.skewMs, from: s.from, boundMs: s.boundMs, message: warnings[i] },
+      detail: {
+        source: s.source,
+        skewMs: s.skewMs,
+        from: s.from,
+        boundMs: s.boundMs,
+        lagMs: s.lagMs,
+        message: warnings[i],
+      },
     })),
   });
   return { lines, header, skews, warnings };

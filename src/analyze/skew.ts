@@ -12,6 +12,12 @@ export interface SkewEstimate {
   skewMs: number | null;
   from: string | null;
   boundMs: number;
+  /**
+   * The larger of the two hosts' send lags (ms) around the edges the estimate came from: a harness that sent
+   * late sees an outage begin early (probes intended before it reach the server after it), so an offset up to
+   * this size may be the load host's lag, not its clock. The bound includes it. 0 when not recorded.
+   */
+  lagMs: number;
   exceeded: boolean;
 }
 
@@ -49,9 +55,10 @@ export function estimateSkews(
       }),
     );
     const bound = Math.max(boundMs, intervalMs);
-    if (i === 0) return { source, skewMs: 0, from: 'reference', boundMs: bound, exceeded: false };
+    if (i === 0) return { source, skewMs: 0, from: 'reference', boundMs: bound, lagMs: 0, exceeded: false };
     let skewMs: number | null = null;
     let from: string | null = null;
+    let lagMs = 0;
     for (const op of ['write', 'read'] as const) {
       // The longest window of each: the common outage, not a blip one host saw alone.
       const a = longest(scans[i]?.[op]?.windows ?? []);
@@ -66,6 +73,7 @@ export function estimateSkews(
       if (diffs.length === 0) continue;
       skewMs = diffs.reduce((x, y) => x + y, 0) / diffs.length;
       from = `longest ${op} outage`;
+      lagMs = Math.max(sendLagAround(r, op, a), sendLagAround(runs[0] as ResultsFile, op, b));
       break;
     }
     if (skewMs === null) {
@@ -78,13 +86,26 @@ export function estimateSkews(
         break;
       }
     }
-    return { source, skewMs, from, boundMs: bound, exceeded: skewMs !== null && Math.abs(skewMs) > bound };
+    const limit = Math.max(bound, lagMs);
+    return { source, skewMs, from, boundMs: limit, lagMs, exceeded: skewMs !== null && Math.abs(skewMs) > limit };
   });
+}
+
+/** The op's largest send lag (ms) in the seconds from one before the window to one after it; 0 if not recorded. */
+function sendLagAround(run: ResultsFile, op: Op, w: OpWindow): number {
+  const from = Math.floor(w.startMs / 1000) - 1;
+  const to = Math.floor(w.endMs / 1000) + 1;
+  let maxUs = 0;
+  for (const s of run.seconds[op]) {
+    if (s.source === undefined && s.sec >= from && s.sec <= to) maxUs = Math.max(maxUs, s.sendLagUs?.max ?? 0);
+  }
+  return maxUs / 1000;
 }
 
 /** The warning for a skew beyond its bound, against the reference source. */
 export function skewWarning(s: SkewEstimate, referenceId: string): string {
-  return `clock skew: ${s.source} is ${formatMs(s.skewMs ?? 0)} off ${referenceId} (from ${s.from ?? '?'}), more than ${formatMs(s.boundMs)}: windows mix two clocks; sync the hosts' clocks (chrony/NTP)`;
+  const bound = s.lagMs >= s.boundMs ? `${formatMs(s.boundMs)} (the hosts' send lag then)` : formatMs(s.boundMs);
+  return `clock skew: ${s.source} is ${formatMs(s.skewMs ?? 0)} off ${referenceId} (from ${s.from ?? '?'}), more than ${bound}: windows mix two clocks; sync the hosts' clocks (chrony/NTP)`;
 }
 
 function longest(ws: readonly OpWindow[]): OpWindow | undefined {

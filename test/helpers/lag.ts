@@ -10,7 +10,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { decodeHistogram } from '../../src/results/histogram.js';
-import type { Op, ResultsFile } from '../../src/results/types.js';
+import { intendedMs, type Op, type ResultsFile } from '../../src/results/types.js';
 
 /** Watches this process's event loop from now until stop(), which gives its largest delay (ms). */
 export function watchLoop(): { stop: () => number } {
@@ -49,4 +49,21 @@ export function reachMs(file: ResultsFile, op: Op, beforeMs: number): number {
     maxUs = Math.max(maxUs, decodeHistogram(s.hist).getValueAtPercentile(100));
   }
   return Math.round(maxUs / 1000);
+}
+
+/**
+ * The latency (ms) of the answer a window ended at (`edges`): 0 when the window did not end at one. A window
+ * ends when that answer came back, so a loaded machine (a slow reconnect) moves the end later by as much.
+ * Merged files: the merged stream's edges (a source's own series are in its own seq space).
+ */
+export function answerLatencyAt(file: ResultsFile, op: Op, endMs: number): number {
+  const schedule = file.header.ops[op];
+  if (schedule === undefined) return 0;
+  for (const sec of file.seconds[op]) {
+    if (sec.source !== undefined) continue;
+    for (const [seq, us] of sec.edges ?? []) {
+      if (Math.abs(intendedMs(schedule, seq) + us / 1000 - endMs) < 1e-3) return Math.ceil(us / 1000);
+    }
+  }
+  return 0;
 }

@@ -5,10 +5,12 @@
 # Each is a minbase root filesystem with mariadb-server, imported with
 # `docker import`. The images have no entrypoint, CMD or config of ours: the
 # caller starts the server with an explicit command line (see
-# docs/notes-containers.md).
+# docs/notes-containers.md). `debian` builds downtime/debian:bookworm, a bare
+# minbase (apt sources with updates and security) that the harness's own
+# image builds FROM (scripts/build-harness-image.sh).
 #
-# Usage: scripts/build-images.sh [--force] [10.11] [11.8]
-#   no version: build both; an image that exists is skipped unless --force.
+# Usage: scripts/build-images.sh [--force] [10.11] [11.8] [debian]
+#   no argument: both MariaDB images; one that exists is skipped unless --force.
 # Needs root (debootstrap) and a Docker engine (scripts/docker-engine.sh).
 set -euo pipefail
 
@@ -24,7 +26,7 @@ versions=()
 for arg in "$@"; do
   case $arg in
     --force) force=1 ;;
-    10.11 | 11.8) versions+=("$arg") ;;
+    10.11 | 11.8 | debian) versions+=("$arg") ;;
     -h | --help) usage && exit 0 ;;
     *) echo "build-images: unknown argument '$arg'" >&2 && usage >&2 && exit 2 ;;
   esac
@@ -33,8 +35,15 @@ done
 
 suite_of() {
   case $1 in
-    10.11) echo bookworm ;;
+    10.11 | debian) echo bookworm ;;
     11.8) echo trixie ;;
+  esac
+}
+
+tag_of() {
+  case $1 in
+    debian) echo downtime/debian:bookworm ;;
+    *) echo "downtime/mariadb:$1" ;;
   esac
 }
 
@@ -74,8 +83,13 @@ trim() {
 }
 
 build() {
-  local version=$1 tag=downtime/mariadb:$1 suite start
+  local version=$1 tag suite start include=(--include=mariadb-server) what=mariadb-server
+  tag=$(tag_of "$version")
   suite=$(suite_of "$version")
+  if [[ $version == debian ]]; then
+    include=()
+    what=nothing
+  fi
   if [[ $force == 0 ]] && docker image inspect "$tag" >/dev/null 2>&1; then
     echo "$tag: exists, skipped (--force rebuilds)"
     return 0
@@ -83,21 +97,30 @@ build() {
   start=$SECONDS
   WORK=$(mktemp -d /var/tmp/downtime-image.XXXXXX)
   echo "$tag: debootstrap $suite into $WORK/root" >&2
-  debootstrap --variant=minbase --include=mariadb-server --keyring="$KEYRING" \
+  debootstrap --variant=minbase "${include[@]}" --keyring="$KEYRING" \
     "$suite" "$WORK/root" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
     tail -20 "$WORK/debootstrap.log" >&2
     echo "build-images: debootstrap $suite failed" >&2
     return 1
   }
   trim "$WORK/root"
+  if [[ $version == debian ]]; then
+    # An image others build FROM: their apt-get should get Debian's fixes too.
+    printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian-security %s-security main\n' \
+      "$MIRROR" "$suite" "$MIRROR" "$suite" "$suite" >"$WORK/root/etc/apt/sources.list"
+  fi
   tar -C "$WORK/root" -c . |
-    docker import --message "debootstrap $suite + mariadb-server" - "$tag" >/dev/null
+    docker import --message "debootstrap $suite + $what" - "$tag" >/dev/null
   cleanup
-  local size server
+  local size what_runs
   size=$(docker image inspect --format '{{.Size}}' "$tag")
-  server=$(docker run --rm --network host --entrypoint mariadbd "$tag" --version)
+  if [[ $version == debian ]]; then
+    what_runs="Debian $(docker run --rm --network host "$tag" cat /etc/debian_version)"
+  else
+    what_runs=$(docker run --rm --network host --entrypoint mariadbd "$tag" --version)
+  fi
   printf '%s: built in %ds, %d MB: %s\n' "$tag" $((SECONDS - start)) \
-    $((size / 1000000)) "$server"
+    $((size / 1000000)) "$what_runs"
 }
 
 for v in "${versions[@]}"; do build "$v"; done

@@ -9,10 +9,11 @@ import mysql from 'mysql2/promise';
 import { mergeEncoded } from '../src/results/histogram.js';
 import { accuracy, parseCells, type CellSelection } from './accuracy.js';
 import { ceiling } from './ceiling.js';
+import { cpuPerProbe } from './cpu.js';
 import { sleep } from '../src/util/sleep.js';
 import { fmt, openBench, percentile, requireSysbench, sumOf, type Bench } from './common.js';
 
-const BENCHES = ['ceiling', 'fidelity', 'co', 'long', 'accuracy'] as const;
+const BENCHES = ['ceiling', 'fidelity', 'co', 'long', 'accuracy', 'cpu'] as const;
 type BenchName = (typeof BENCHES)[number];
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -194,7 +195,7 @@ async function section(fn: () => Promise<void>): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (wants('ceiling') || wants('fidelity') || wants('accuracy')) requireSysbench();
+  if (wants('ceiling') || wants('fidelity') || wants('accuracy') || wants('cpu')) requireSysbench();
   out(`# downtime benchmarks${quick ? ' (--quick)' : ''}${only ? ` --only=${only.join(',')}` : ''}`);
   out('');
   out(
@@ -215,6 +216,11 @@ async function main(): Promise<void> {
     if (b && wants('fidelity')) await section(() => fidelity(b, Math.max(100, Math.round(best / 2))));
     if (b && wants('co')) await section(() => coordinatedOmission(b));
     if (b && wants('long')) await section(() => longRun(b));
+    if (b && wants('cpu')) {
+      await section(async () => {
+        for (const l of (await cpuPerProbe(b, quick)).lines) out(l);
+      });
+    }
     if (wants('accuracy')) await section(() => accuracy(quick, out, cells, reps));
   } finally {
     await b?.close();

@@ -1,0 +1,241 @@
+/**
+ * CPU per probe (#16): what each probe costs the client in CPU time, at the same fixed rate, for the harness
+ * (2 and 1 worker threads), mysql2 alone (the same driver, the same prepared read, paced the same way with
+ * nothing around it) and sysbench's client (`oltp_point_select --rate`). CPU time is counted by the kernel
+ * (getrusage), not read off a clock, so it holds on a shared, noisy machine where throughput ceilings do not:
+ * the ratio harness ÷ mysql2 alone is the harness's own overhead.
+ *
+ * In-process figures (the harness, mysql2 alone) are sampled from process.cpuUsage() (the whole process: every
+ * worker thread and the main thread) every 200 ms, and only the steady part counts: from 1 s after the run's
+ * first probe to 0.5 s before its last, with the probes answered in those seconds. Set-up (pools, warm-up,
+ * the table) and teardown are left out. sysbench's client CPU is its process's user + system time (bash
+ * `times`), over every query it ran.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import mysql from 'mysql2';
+import { fmt, sysbenchConfig, type Bench } from './common.js';
+
+const execFileP = promisify(execFile);
+
+interface Sample {
+  atMs: number;
+  cpuUs: number;
+}
+
+/** Samples this process's CPU time (user + system, µs) until stopped. */
+function sampleCpu(): { stop: () => Sample[] } {
+  const samples: Sample[] = [];
+  const take = (): void => {
+    const u = process.cpuUsage();
+    samples.push({ atMs: Date.now(), cpuUs: u.user + u.system });
+  };
+  take();
+  const timer = setInterval(take, 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
+}
+
+/** CPU µs between the samples nearest to [fromMs, toMs], and the exact span they cover. */
+function cpuBetween(samples: Sample[], fromMs: number, toMs: number): { cpuUs: number; fromMs: number; toMs: number } {
+  const a = samples.find((s) => s.atMs >= fromMs) ?? (samples[0] as Sample);
+  const b = [...samples].reverse().find((s) => s.atMs <= toMs) ?? (samples[samples.length - 1] as Sample);
+  return { cpuUs: b.cpuUs - a.cpuUs, fromMs: a.atMs, toMs: b.atMs };
+}
+
+export interface CpuRow {
+  client: string;
+  rate: number;
+  /** Answered per second over the measured span. */
+  achieved: number;
+  cpuUsPerProbe: number;
+}
+
+/** The harness at `rate` reads/s: CPU µs per answered probe over the steady part of the run. */
+async function harnessCpu(b: Bench, rate: number, seconds: number, workers: number): Promise<CpuRow> {
+  const cpu = sampleCpu();
+  const { file } = await b.measure({
+    name: `cpu-${rate}-${workers}w`,
+    rates: { read: rate, write: 0 },
+    durationMs: seconds * 1000,
+    workers,
+    poolSize: 32,
+    maxInFlight: 4096,
+  });
+  const samples = cpu.stop();
+  const schedule = file.header.ops.read;
+  if (schedule === undefined) throw new Error('no read schedule');
+  // Whole seconds inside [t0 + 1 s, end − 0.5 s]: their answered probes against the CPU between their bounds.
+  const firstSec = Math.ceil((schedule.t0Ms + 1000) / 1000);
+  const lastSec = Math.floor((schedule.t0Ms + seconds * 1000 - 500) / 1000) - 1;
+  const secs = file.seconds.read.filter((s) => s.source === undefined && s.sec >= firstSec && s.sec <= lastSec);
+  const ok = secs.reduce((a, s) => a + s.ok, 0);
+  const nSecs = Math.max(1, lastSec - firstSec + 1);
+  const span = cpuBetween(samples, firstSec * 1000, (lastSec + 1) * 1000);
+  // CPU per second of the sampled span (within 200 ms of those seconds) over probes answered per second.
+  const cpuPerSec = span.cpuUs / ((span.toMs - span.fromMs) / 1000);
+  return {
+    client: `downtime, ${workers} worker${workers === 1 ? '' : 's'}`,
+    rate,
+    achieved: ok / nSecs,
+    cpuUsPerProbe: cpuPerSec / Math.max(1, ok / nSecs),
+  };
+}
+
+/**
+ * mysql2 alone, paced: every millisecond the probes due so far are sent, each on a free connection of 32
+ * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
+ */
+async function driverCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
+  const cfg = {
+    host: '127.0.0.1',
+    port: b.srv.server.port,
+    user: b.srv.user,
+    password: b.srv.password,
+    database: b.srv.database,
+  };
+  const sql =
+    'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only, ' +
+    '(SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq';
+  const conns = await Promise.all(
+    Array.from(
+      { length: 32 },
+      () =>
+        new Promise<mysql.Connection>((resolve, reject) => {
+          const c = mysql.createConnection(cfg);
+          c.on('error', () => undefined); // a failure is reported by the query that meets it
+          c.connect((err) => (err ? reject(err) : resolve(c)));
+        }),
+    ),
+  );
+  try {
+    return await pacedRun(conns, sql, rate, seconds);
+  } finally {
+    for (const c of conns) c.destroy();
+  }
+}
+
+async function pacedRun(conns: mysql.Connection[], sql: string, rate: number, seconds: number): Promise<CpuRow> {
+  const free = [...conns];
+  // Warm the driver's code and every connection's statement, as the harness's warm-up does.
+  await Promise.all(
+    conns.map(
+      (c) =>
+        new Promise<void>((resolve, reject) =>
+          c.execute({ sql, values: ['warm', -1] }, (err) => (err ? reject(err) : resolve())),
+        ),
+    ),
+  );
+  const cpu = sampleCpu();
+  const t0 = Date.now() + 100;
+  const endMs = t0 + seconds * 1000;
+  const answeredAt: number[] = [];
+  let sent = 0;
+  let missed = 0;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const due = Math.floor(((Math.min(now, endMs) - t0) * rate) / 1000);
+      while (sent < due) {
+        sent++;
+        const c = free.pop();
+        if (c === undefined) {
+          missed++;
+          continue;
+        }
+        c.execute({ sql, values: ['cpu', sent] }, (err) => {
+          if (err) {
+            clearInterval(timer);
+            return reject(err);
+          }
+          answeredAt.push(Date.now());
+          free.push(c);
+        });
+      }
+      if (now >= endMs && free.length === conns.length) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  const samples = cpu.stop();
+  const fromMs = t0 + 1000;
+  const toMs = endMs - 500;
+  const span = cpuBetween(samples, fromMs, toMs);
+  const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
+  if (missed > sent / 100) throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed)`);
+  return {
+    client: 'mysql2 alone, paced',
+    rate,
+    achieved: ok / ((span.toMs - span.fromMs) / 1000),
+    cpuUsPerProbe: span.cpuUs / Math.max(1, ok),
+  };
+}
+
+/** sysbench oltp_point_select at a fixed rate (4 threads): its client's CPU per query. */
+async function sysbenchCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
+  const conf = sysbenchConfig(b.dir, {
+    host: '127.0.0.1',
+    port: b.srv.server.port,
+    user: b.srv.user,
+    password: b.srv.password,
+    database: b.srv.database,
+  });
+  const args = ['oltp_point_select', conf, '--tables=1', '--table-size=10000'];
+  await execFileP('sysbench', [...args, 'prepare']);
+  try {
+    // bash's `times` prints its children's user and system time (second line) after sysbench exits.
+    const script = `sysbench "$@" --threads=4 --rate=${rate} --time=${seconds} run; times`;
+    const { stdout } = await execFileP('bash', ['-c', script, 'bash', ...args]);
+    const q = /queries:\s+(\d+)\s+\(([\d.]+) per sec/.exec(stdout);
+    const lines = stdout.trim().split('\n');
+    const t = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[lines.length - 1] ?? '');
+    if (!q || !t) throw new Error('cannot read sysbench output or its CPU times');
+    const cpuS = Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]);
+    return {
+      client: 'sysbench oltp_point_select',
+      rate,
+      achieved: Number(q[2]),
+      cpuUsPerProbe: (cpuS * 1e6) / Number(q[1]),
+    };
+  } finally {
+    await execFileP('sysbench', [...args, 'cleanup']);
+  }
+}
+
+export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: CpuRow[]; lines: string[] }> {
+  const lines: string[] = [];
+  const out = (l = ''): number => lines.push(l);
+  const seconds = quick ? 6 : 15;
+  const rates = quick ? [2000] : [2000, 5000];
+  const rows: CpuRow[] = [];
+  out('## CPU per probe');
+  out('');
+  out(
+    `Fixed rates, reads only, ${seconds} s each; CPU time from getrusage (the harness and mysql2 alone: this process, ` +
+      'steady part only; sysbench: its process). Harness: pool of 32 per worker.',
+  );
+  out('');
+  out('| rate/s | client | achieved/s | CPU µs per probe | ÷ mysql2 alone |');
+  out('| --- | --- | --- | --- | --- |');
+  for (const rate of rates) {
+    // The harness first: it creates the probe table that mysql2 alone then reads.
+    const two = await harnessCpu(b, rate, seconds, 2);
+    const driver = await driverCpu(b, rate, seconds);
+    const one = await harnessCpu(b, rate, seconds, 1);
+    const sb = await sysbenchCpu(b, rate, seconds);
+    for (const r of [driver, two, one, sb]) {
+      rows.push(r);
+      out(
+        `| ${rate} | ${r.client} | ${fmt(r.achieved, 0)} | ${fmt(r.cpuUsPerProbe, 1)} | ${fmt(r.cpuUsPerProbe / driver.cpuUsPerProbe)} |`,
+      );
+    }
+  }
+  out('');
+  return { rows, lines };
+}

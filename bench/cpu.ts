@@ -168,7 +168,8 @@ async function pacedRun(conns: mysql.Connection[], sql: string, rate: number, se
   const toMs = endMs - 500;
   const span = cpuBetween(samples, fromMs, toMs);
   const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
-  if (missed > sent / 100) throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed)`);
+  if (missed > sent / 100)
+    throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed)`);
   return {
     client: 'mysql2 alone, paced',
     rate,

@@ -1,10 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
 import { envName, runEnv, withEnvNames } from '../src/run/env.js';
+import { defaultWorkers } from '../src/run/args.js';
 import { planRun, type RawRunArgs } from '../src/run/plan.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 
@@ -103,4 +104,25 @@ test('an error about a value from the environment names the variable; the passwo
       return true;
     },
   );
+});
+
+test('--workers not given: pooled probes get as many workers as the rate needs (up to the CPUs), per-probe one per CPU', async () => {
+  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['pool'], 8), 1);
+  assert.equal(defaultWorkers({ read: 4000, write: 0 }, ['pool'], 8), 1);
+  assert.equal(defaultWorkers({ read: 4000, write: 1 }, ['pool'], 8), 2);
+  assert.equal(defaultWorkers({ read: 30_000, write: 0 }, ['pool'], 4), 4, 'never more than the CPUs');
+  assert.equal(defaultWorkers({ read: 0.5, write: 0 }, ['pool'], 1), 1);
+  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['per-probe'], 8), 8);
+  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['pool', 'per-probe'], 8), 8);
+  // Through a plan: flags, a variable, a scenario's own value.
+  const target = { DOWNTIME_TARGET: 'mysql://app@db.example:3306/probe' };
+  const cpus = availableParallelism();
+  assert.equal((await plan({ out: 'w.ndjson' }, target)).options.workers, 1);
+  assert.equal(
+    (await plan({ out: 'w.ndjson', reads: '9000', writes: '0' }, target)).options.workers,
+    Math.min(cpus, 3),
+  );
+  assert.equal((await plan({ out: 'w.ndjson', connection: 'per-probe' }, target)).options.workers, cpus);
+  assert.equal((await plan({ out: 'w.ndjson' }, { ...target, DOWNTIME_WORKERS: '3' })).options.workers, 3);
+  assert.equal((await plan({ scenario: SCENARIO }, {})).options.workers, 1);
 });

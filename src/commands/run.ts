@@ -42,7 +42,10 @@ function runFlags<T>(y: Argv<T>) {
       })
       .option('out', { type: 'string', describe: 'results file (default reports/run-<time>.ndjson)' })
       .option('force', { type: 'boolean', defaultDescription: 'false', describe: 'overwrite --out if it exists' })
-      .option('workers', { type: 'number', describe: 'worker threads (default: CPU count)' })
+      .option('workers', {
+        type: 'number',
+        describe: 'worker threads (default: one per 4,000 pooled probes/s, at most the CPU count)',
+      })
       .option('connection', {
         type: 'string',
         defaultDescription: 'pool',

@@ -93,6 +93,27 @@ export const RUN_DEFAULTS = {
   table: SCENARIO_DEFAULTS.table,
 } as const;
 
+/**
+ * Probes per second one pooled worker thread carries with room to spare: on 2 shared cores a worker saturates
+ * its core at about 8,000/s, and its send lag grows well before that (bench/RESULTS.md, "CPU per probe").
+ */
+const POOL_PROBES_PER_WORKER = 4000;
+
+/**
+ * Worker threads when --workers is not given. Pooled probes: as many as the rate needs at
+ * POOL_PROBES_PER_WORKER each, at most the CPU count: a thread more costs CPU per probe for nothing (at
+ * 2,000/s, 2 workers spend ~1.6× the CPU per probe of one) and memory (each has its own heap). Per-probe
+ * connections (a handshake per probe) keep one per CPU.
+ */
+export function defaultWorkers(
+  rates: { read: number; write: number },
+  connections: readonly ConnectionModel[],
+  cpus: number = availableParallelism(),
+): number {
+  if (connections.some((c) => c !== 'pool')) return cpus;
+  return Math.max(1, Math.min(cpus, Math.ceil((rates.read + rates.write) / POOL_PROBES_PER_WORKER)));
+}
+
 /** --green-target: green's address; it is read with the target's credentials, so it may not hold a password. */
 export function greenFlag(text: string | undefined): Target | undefined {
   return text === undefined || text === '' ? undefined : targetFromFlag(text, '--green-target');
@@ -156,7 +177,7 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
   const connectTimeoutMs =
     args.connectTimeout === undefined ? timeoutMs : must(checkTimeout(args.connectTimeout, '--connect-timeout'));
   const connections = must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection'));
-  const workers = must(checkWorkers(args.workers ?? availableParallelism(), '--workers'));
+  const workers = must(checkWorkers(args.workers ?? defaultWorkers(rates, connections), '--workers'));
   const inFlight = must(checkMaxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight, '--max-in-flight'));
   passwordFlags(args);
   const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });

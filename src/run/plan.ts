@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { validateThreshold } from '../analyze/thresholds.js';
 import { DowntimeError, ExitCode } from '../errors.js';
@@ -29,6 +28,7 @@ import { type ParsedScenario, type SandboxKind, type ScenarioAction } from '../s
 import { formatDuration } from '../util/duration.js';
 import {
   RUN_DEFAULTS,
+  defaultWorkers,
   RUN_OVERRIDABLE,
   checkRates,
   dnsServerOption,
@@ -173,7 +173,7 @@ async function planFromScenario(s: ParsedScenario, args: RunArgs, io: Io, thresh
       label: args.label ?? s.name,
       rates,
       durationMs,
-      workers: must(checkWorkers(args.workers ?? s.load.workers ?? availableParallelism(), '--workers')),
+      workers: must(checkWorkers(args.workers ?? s.load.workers ?? defaultWorkers(rates, connections), '--workers')),
       connection: connections[0] as ConnectionModel,
       timeoutMs,
       connectTimeoutMs,

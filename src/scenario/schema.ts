@@ -208,7 +208,8 @@ const loadProperties = {
     type: 'integer',
     minimum: 1,
     maximum: L.maxWorkers,
-    description: 'Worker threads (default: the CPU count)',
+    description:
+      'Worker threads (default: one per 4,000 pooled probes/s, at most the CPU count; per-probe: the CPU count)',
   },
   connection: {
     enum: [...CONNECTION_CHOICES],

@@ -14,7 +14,7 @@ import type { ConnectionModel, Op } from '../results/types.js';
 import { formatMs } from '../util/duration.js';
 
 /** An op is carried when its rate is at most this share of what the pools can carry. */
-export const HEADROOM = 0.7;
+const HEADROOM = 0.7;
 
 /** The largest pool the flag accepts (scenario/types.ts limits): auto-sizing stays within it. */
 const POOL_SIZE_LIMIT = 1000;
@@ -43,7 +43,7 @@ export function capPerWorker(h: Harness): number {
 }
 
 /** Connections one worker may hold for one op at once. */
-export function slotsPerWorker(h: Harness): number {
+function slotsPerWorker(h: Harness): number {
   return h.connection === 'pool' ? Math.min(h.poolSize, capPerWorker(h)) : capPerWorker(h);
 }
 
@@ -53,7 +53,7 @@ export function capacityPerSec(h: Harness, latencyMs: number): number {
 }
 
 /** Connections an op keeps in flight on average (across workers). */
-export function inFlightNeeded(ratePerSec: number, latencyMs: number): number {
+function inFlightNeeded(ratePerSec: number, latencyMs: number): number {
   return (ratePerSec * latencyMs) / 1000;
 }
 

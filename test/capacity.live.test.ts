@@ -152,7 +152,7 @@ test('a neighbour takes the room after the check: the pools opening meet 1040, a
         }),
       );
     }
-    const pools = await engine.warm();
+    const { pools } = await engine.warm();
     assert.equal(
       pools.reduce((s, p) => s + p.opened, 0),
       3,

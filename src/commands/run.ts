@@ -136,7 +136,8 @@ function runFlags<T>(y: Argv<T>) {
       .option('pool-size', {
         type: 'number',
         defaultDescription: '10',
-        describe: 'pool model: connections per op per worker; a probe finding all busy waits (counted as latency)',
+        describe:
+          'pool model: connections per op per worker; a probe finding all busy waits (counted as latency); unset, raised at the start to what the rate needs',
       })
       .option('verify', {
         type: 'boolean',

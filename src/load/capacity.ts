@@ -112,6 +112,21 @@ export function checkCapacity(need: PoolNeed, limits: ConnectionLimits, where: s
 }
 
 /**
+ * The largest pool (per op per worker) the pools may grow to without a size given (rate-capacity.ts): the
+ * pools as opened, plus `share` of the connections the server had left beside them. Null: it did not say.
+ */
+export function roomPerPool(need: PoolNeed, limits: ConnectionLimits, share: number): number | null {
+  const rooms: number[] = [];
+  if (limits.maxConnections !== null && limits.connected !== null) rooms.push(limits.maxConnections - limits.connected);
+  if (limits.maxUserConnections !== null && limits.maxUserConnections > 0 && limits.userConnected !== null) {
+    rooms.push(limits.maxUserConnections - limits.userConnected);
+  }
+  if (rooms.length === 0) return null;
+  const free = Math.max(0, Math.min(...rooms) - total(need));
+  return need.perPool + Math.floor((free * share) / (need.workers * need.ops));
+}
+
+/**
  * After the pools were opened: one the server refused for lack of connections (too-many-connections) refuses
  * the run. Other failures (the server went away meanwhile) are left to the run to measure.
  */

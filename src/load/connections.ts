@@ -36,6 +36,8 @@ export interface ConnectionStrategy {
    * first handshake's error (the run refuses a pool the server has no connections for: capacity.ts).
    */
   warm(n: number): Promise<WarmResult>;
+  /** Pool: a new size (before the start); idle connections beyond it are closed. Per-probe: nothing. */
+  resize(poolSize: number): void;
 }
 
 export interface WarmResult {
@@ -187,7 +189,7 @@ export class PoolStrategy implements ConnectionStrategy {
 
   constructor(
     private readonly cfg: WorkerConfig['conn'],
-    private readonly poolSize: number,
+    private poolSize: number,
     private readonly connectTimeoutMs: number,
     private readonly onConnected?: OnConnected,
   ) {}
@@ -293,6 +295,11 @@ export class PoolStrategy implements ConnectionStrategy {
     return { wanted, opened: this.open, error };
   }
 
+  resize(poolSize: number): void {
+    this.poolSize = poolSize;
+    while (this.open > poolSize && this.idle.length > 0) destroy(this.idle.pop() as Connection);
+  }
+
   release(conn: Connection, healthy: boolean): void {
     if (healthy && !isDead(conn) && !this.closed) {
       const w = this.nextWaiter();
@@ -354,6 +361,8 @@ class PerProbeStrategy implements ConnectionStrategy {
   warm(): Promise<WarmResult> {
     return Promise.resolve({ wanted: 0, opened: 0, error: null });
   }
+
+  resize(): void {}
 
   openCount(): number {
     return this.open;

@@ -9,6 +9,7 @@ import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.j
 import { bindParams, identityFromRow } from './probes.js';
 import { remoteAddressOf } from './resolve.js';
 import { StallMonitor, stallThresholdMs } from './stall.js';
+import { median } from './rate-capacity.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { newBucket, toWire, type Bucket } from './buckets.js';
 export { lagSummary } from './buckets.js';
@@ -16,6 +17,8 @@ export { lagSummary } from './buckets.js';
 /** Queries, and at most this long, spent warming the driver's code before the start. */
 const WARM_CODE_QUERIES = 2000;
 const WARM_CODE_MS = 1000;
+/** Per-probe: connects + queries timed before the start (rate-capacity.ts). */
+const WARM_CONNECTS = 5;
 
 type QueryCallback = (err: mysql.QueryError | null, rows: unknown) => void;
 
@@ -90,21 +93,41 @@ export class ProbeEngine {
 
   /**
    * Opens the pool in full ahead of the start, as a running application's pool holds its connections: the
-   * first second then measures the database, not the harness's own handshakes.
+   * first second then measures the database, not the harness's own handshakes. Returns the median latency of
+   * the warm-up's probes (ms; null when none answered), from which the run checks its rate (rate-capacity.ts).
    */
-  async warm(): Promise<PoolOpened[]> {
-    const pools = await Promise.all(
+  async warm(): Promise<{ pools: PoolOpened[]; latencyMs: number | null }> {
+    const pools = await this.openPools();
+    // The run is refused (capacity.ts): nothing more to warm.
+    if (pools.some((p) => p.errorClass === 'too-many-connections')) return { pools, latencyMs: null };
+    await Promise.all(this.ops.map((s) => this.checkPreparable(s)));
+    return { pools, latencyMs: await this.warmCode() };
+  }
+
+  /**
+   * Raises the pools to `poolSize` before the start (the rate needs it: prepare.ts). A server without room
+   * for them all gets the pools back at their old size, which it had room for.
+   */
+  async grow(poolSize: number): Promise<PoolOpened[]> {
+    const before = this.cfg.poolSize;
+    this.cfg.poolSize = poolSize;
+    for (const s of this.ops) s.strategy.resize(poolSize);
+    const pools = await this.openPools();
+    if (pools.some((p) => p.errorClass === 'too-many-connections')) {
+      this.cfg.poolSize = before;
+      for (const s of this.ops) s.strategy.resize(before);
+    }
+    return pools;
+  }
+
+  private openPools(): Promise<PoolOpened[]> {
+    return Promise.all(
       this.ops.map(async (s): Promise<PoolOpened> => {
         const r = await s.strategy.warm(Math.min(this.cfg.poolSize, this.cfg.maxInFlight));
         const errorClass = r.error === null ? null : classifyError(r.error);
         return { op: s.op, wanted: r.wanted, opened: r.opened, errorClass, message: r.error?.message ?? null };
       }),
     );
-    // The run is refused (capacity.ts): nothing more to warm.
-    if (pools.some((p) => p.errorClass === 'too-many-connections')) return pools;
-    await Promise.all(this.ops.map((s) => this.checkPreparable(s)));
-    await this.warmCode();
-    return pools;
   }
 
   /** Prepares the op's SQL once; a server that refuses to prepare it (e.g. 1295) gets the text protocol. */
@@ -142,23 +165,28 @@ export class ProbeEngine {
   /**
    * Runs the read probe's query a few hundred times before the start (a read, so nothing is written), so
    * that the first measured second does not pay for the driver's code being compiled by the JIT. Bounded
-   * in time; a failure here is left for the measured probes to meet.
+   * in time; a failure here is left for the measured probes to meet. Per-probe: a few connects and queries,
+   * one at a time. Returns their median latency (ms), null when none answered.
    */
-  private async warmCode(): Promise<void> {
+  private async warmCode(): Promise<number | null> {
     const read = this.ops.find((s) => s.op === 'read') ?? this.ops[0];
-    if (read === undefined || this.cfg.connection !== 'pool') return;
+    if (read === undefined) return null;
+    const pooled = this.cfg.connection === 'pool';
     const sql = read.op === 'read' ? read.sql.sql : { sql: 'SELECT 1', params: [] };
     const values = bindParams(sql, { run_id: this.cfg.runId, seq: -1, intended_ms: 0 });
     const until = this.now() + WARM_CODE_MS;
-    let left = WARM_CODE_QUERIES;
+    let left = pooled ? WARM_CODE_QUERIES : WARM_CONNECTS;
+    const tookMs: number[] = [];
     const loop = async (): Promise<void> => {
       while (left > 0 && this.now() < until) {
         left--;
+        const fromMs = this.now();
         const ok = await new Promise<boolean>((resolve) => {
           read.strategy.acquire(
             this.cfg.connectTimeoutMs,
             (c) =>
               this.sendProbe(read.op === 'read' ? read : { ...read, prepared: false }, c, sql.sql, values, (err) => {
+                if (!err) tookMs.push(this.now() - fromMs);
                 read.strategy.release(c, !err);
                 resolve(!err);
               }),
@@ -168,7 +196,8 @@ export class ProbeEngine {
         if (!ok) return;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(4, this.cfg.poolSize) }, loop));
+    await Promise.all(Array.from({ length: pooled ? Math.min(4, this.cfg.poolSize) : 1 }, loop));
+    return median(tookMs);
   }
 
   /** Starts pacing: probe seq of each op is due at t0Ms + seq / rate, up to endMs. */

@@ -16,11 +16,12 @@ import { errnoWords } from '../util/errno.js';
 import { formatDuration } from '../util/duration.js';
 import { sleepUnref } from '../util/sleep.js';
 import { cleanUp, verifyWrites, type Verified } from './after-run.js';
+import { BottleneckWatch } from './bottleneck.js';
 import { EndpointWatcher } from './endpoint-watch.js';
 import { resultsHeader } from './header.js';
 import { Heartbeat } from './heartbeat.js';
 import { IdentityTimeline } from './identity-timeline.js';
-import type { RunOptions, RunResult } from './options.js';
+import { DEFAULT_POOL_SIZE, type RunOptions, type RunResult } from './options.js';
 import { totalDue } from './pacer.js';
 import { startPasswordRefresh } from './password-refresh.js';
 import { compileSql, defaultReadSql, defaultWriteSql, type CompiledSql } from './probes.js';
@@ -84,10 +85,12 @@ async function startMeasurement(
   // The password may change during the run (--password-command): every connection takes the newest.
   const password = { current: given.password };
   const opts: RunOptions = { ...given, passwordNow: () => password.current };
-  const { workers, early, seeded, report } = await prepareRun(opts, io, ops, sql, runId, undo);
+  const { workers, early, seeded, report, events } = await prepareRun(opts, io, ops, sql, runId, undo);
   // Rows to remove afterwards: the writes', and the seed row (not on a read-only target measured for reads).
   const rowsWritten = seeded || ops.includes('write');
   const m = new Measurement(opts, io, ops, runId, writer, workers, undo, password, rowsWritten);
+  // The start's rate check (a raised pool, a rate the harness cannot carry): written once the file is open.
+  for (const e of events) m.event(e);
   // Where the endpoint's name points during the run, and stale-endpoint warnings (endpoint-watch.ts). Its first
   // lookup is awaited here, before the start is chosen: nothing awaited may come between choosing the start and
   // telling the workers, or they would get it late and burst through the first probes at once.
@@ -132,6 +135,8 @@ class Measurement {
   private stalls: StallLog | undefined;
   private topologyPoller: TopologyPoller | null = null;
   private heartbeat: Heartbeat | null = null;
+  /** Seconds where the harness, not the database, held the probes back (bottleneck.ts). */
+  private bottleneck: BottleneckWatch | undefined;
 
   constructor(
     private readonly opts: RunOptions,
@@ -218,6 +223,14 @@ class Measurement {
       this.t0Ms,
     );
     this.stalls = stalls;
+    const harness = {
+      connection: opts.connection,
+      workers: this.workers.size,
+      poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
+      maxInFlight: opts.maxInFlight,
+    };
+    const who = side !== undefined ? `${member}: ` : '';
+    this.bottleneck = new BottleneckWatch(harness, opts.timeoutMs, this.t0Ms, who);
     this.workers.listen(
       (w, m) => {
         if (m.type === 'buckets') this.writeRecords(recorder.add(w, m.buckets, m.sealedThroughSec));
@@ -254,6 +267,11 @@ class Measurement {
       t.failed += Object.values(r.failed).reduce((a, b) => a + b, 0);
       this.writer.write(r);
       this.metrics(r);
+      const warning = this.bottleneck?.observe(r);
+      if (warning) {
+        this.event(warning.event);
+        this.io.stderr(warning.line);
+      }
     }
     // Final seconds go to the file at once (a kill -9 cannot lose them), before they are shown.
     this.writer.flush();

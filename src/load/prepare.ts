@@ -4,13 +4,33 @@
  * started with their pools open. Refused before the start, it removes the rows it wrote.
  */
 import type { Io } from '../io.js';
-import type { Op } from '../results/types.js';
-import { checkCapacity, checkPoolsOpened, readConnectionLimits, type PoolNeed } from './capacity.js';
+import type { EventInput, Op } from '../results/types.js';
+import {
+  checkCapacity,
+  checkPoolsOpened,
+  readConnectionLimits,
+  roomPerPool,
+  type ConnectionLimits,
+  type PoolNeed,
+} from './capacity.js';
 import { ensureHeartbeatTable, heartbeatTable } from './heartbeat.js';
 import { DEFAULT_POOL_SIZE, type RunOptions } from './options.js';
 import { checkProbeStatements, removeRunRows } from './preflight.js';
 import type { CompiledSql } from './probes.js';
 import type { WorkerConfig } from './protocol.js';
+import {
+  SERVER_ROOM_SHARE,
+  autoPoolSize,
+  capacityPerSec,
+  carries,
+  inFlightCapPerWorker,
+  median,
+  shortfallWarning,
+  sizedNote,
+  type Harness,
+  type OpRate,
+  type SizeCap,
+} from './rate-capacity.js';
 import { connectForSetup, ensureProbeTable, insertSeedRow } from './setup.js';
 import { WorkerPool } from './workers.js';
 
@@ -22,6 +42,8 @@ export interface Prepared {
   seeded: boolean;
   /** TLS as the setup connection settled it, for the header. */
   report: Awaited<ReturnType<typeof connectForSetup>>['report'];
+  /** What the rate check said at the start (a raised pool, a rate the harness cannot carry): for the file. */
+  events: EventInput[];
 }
 
 /** `opts.tls` is settled here (`preferred` → what the server offers); `undo` gets the workers' termination. */
@@ -47,6 +69,7 @@ export async function prepareRun(
   let seeded = false;
   let workers: WorkerPool;
   let early: Awaited<ReturnType<WorkerPool['ready']>>['early'];
+  let events: EventInput[];
   try {
     await ensureProbeTable(setup.conn, opts.table, opts.target.database);
     seeded = await insertSeedRow(setup.conn, opts.table, runId, io.now());
@@ -64,14 +87,18 @@ export async function prepareRun(
     const configs = workerConfigs(opts, ops, sql, runId);
     const need = poolNeed(configs, ops);
     const where = `${opts.target.host}:${opts.target.port}`;
-    if (need !== null) checkCapacity(need, await readConnectionLimits(setup.conn), where);
+    const limits = need !== null ? await readConnectionLimits(setup.conn) : null;
+    if (need !== null && limits !== null) checkCapacity(need, limits, where);
     // Workers first: they load their modules and open pooled connections before the start time is
     // chosen, so the first second is not spent starting threads (which would show up as send lag).
     workers = new WorkerPool(configs);
     undo.push(() => workers.terminate());
-    const ready = await workers.ready(opts.connectTimeoutMs * 2 + 10_000);
+    const readyMs = opts.connectTimeoutMs * 2 + 10_000;
+    const ready = await workers.ready(readyMs);
     if (need !== null) checkPoolsOpened(ready.pools, need, where);
     early = ready.early;
+    const fit = { workers, readyMs, need, limits, latencyMs: median(ready.latenciesMs) };
+    events = await fitRate(opts, io, ops, fit, early);
   } catch (err) {
     // Refused before the start: the rows this run wrote go (the seed row).
     if (seeded) await removeRunRows(setup.conn, opts.table, runId);
@@ -80,7 +107,82 @@ export async function prepareRun(
     setupDone();
     setup.conn.destroy();
   }
-  return { workers, early, seeded, report: setup.report };
+  return { workers, early, seeded, report: setup.report, events };
+}
+
+/**
+ * The start's rate check (rate-capacity.ts), once the pools are warm: an op the harness cannot carry at the
+ * measured latency gets one warning line; a pool left at its default is raised instead (within the in-flight
+ * cap and half the server's free connections), with one info line. Never refuses: the run goes on.
+ */
+async function fitRate(
+  opts: RunOptions,
+  io: Io,
+  ops: Op[],
+  fit: {
+    workers: WorkerPool;
+    readyMs: number;
+    need: PoolNeed | null;
+    limits: ConnectionLimits | null;
+    latencyMs: number | null;
+  },
+  early: Prepared['early'],
+): Promise<EventInput[]> {
+  const { latencyMs } = fit;
+  if (latencyMs === null) return []; // no warm-up probe answered: the run meets that itself
+  const h: Harness = {
+    connection: opts.connection,
+    workers: fit.workers.size,
+    poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
+    maxInFlight: opts.maxInFlight,
+  };
+  const rates: OpRate[] = ops.map((op) => ({ op, ratePerSec: opts.rates[op] }));
+  let short = rates.filter((r) => !carries(h, r.ratePerSec, latencyMs));
+  if (short.length === 0) return [];
+  const side = opts.sideBySide;
+  const who = side !== undefined ? `${side.group.members[side.index] ?? opts.connection}: ` : '';
+  const events: EventInput[] = [];
+  let sized: { fromPoolSize: number; cappedBy: SizeCap | null } | undefined;
+  if (opts.connection === 'pool' && opts.poolSize === undefined && fit.need !== null) {
+    const room = fit.limits === null ? null : roomPerPool(fit.need, fit.limits, SERVER_ROOM_SHARE);
+    const size = autoPoolSize(h, short, latencyMs, room);
+    if (size.poolSize > h.poolSize) {
+      fit.workers.post({ type: 'grow', poolSize: size.poolSize });
+      const grown = await fit.workers.ready(fit.readyMs);
+      early.push(...grown.early);
+      // The server took another client's connections meanwhile: the workers went back to the old size.
+      const refused = grown.pools.some((p) => p.errorClass === 'too-many-connections');
+      sized = { fromPoolSize: h.poolSize, cappedBy: refused ? 'server' : size.cappedBy };
+      if (!refused) {
+        h.poolSize = size.poolSize;
+        opts.poolSize = size.poolSize; // as if given: the header says the size the run used
+        short = short.filter((r) => !carries(h, r.ratePerSec, latencyMs));
+      }
+      if (short.length === 0) {
+        const message = sizedNote(h, sized.fromPoolSize, rates, latencyMs);
+        io.stderr(`downtime: ${who}${message}\n`);
+        events.push({
+          atMs: io.now(),
+          kind: 'note',
+          name: 'pool-sized',
+          detail: { fromPoolSize: sized.fromPoolSize, poolSize: h.poolSize, latencyMs, message },
+        });
+      }
+    }
+  }
+  for (const r of short) {
+    const message = shortfallWarning(h, r, latencyMs, sized);
+    io.stderr(`downtime: warning: rate-capacity: ${who}${message}\n`);
+    const detail = {
+      op: r.op,
+      ratePerSec: r.ratePerSec,
+      latencyMs,
+      capacityPerSec: Math.floor(capacityPerSec(h, latencyMs)),
+      message,
+    };
+    events.push({ atMs: io.now(), kind: 'warning', name: 'rate-capacity', detail });
+  }
+  return events;
 }
 
 /** The connections the pools open before the start (pool model), or null (per-probe: none). */
@@ -100,7 +202,7 @@ function workerConfigs(opts: RunOptions, ops: Op[], sql: Record<Op, CompiledSql>
     timeoutMs: opts.timeoutMs,
     connectTimeoutMs: opts.connectTimeoutMs,
     connection: opts.connection,
-    maxInFlight: Math.max(1, Math.ceil(opts.maxInFlight / workers)),
+    maxInFlight: inFlightCapPerWorker(opts.maxInFlight, workers),
     poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
     conn: { ...opts.target, password: opts.password, dnsServer: opts.dnsServer, tls: opts.tls },
     reportEveryMs: 200,

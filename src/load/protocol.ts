@@ -44,8 +44,11 @@ export type WorkerBucket = Omit<SecondRecord, 'type' | 'sendLagUs' | 'edges'> & 
 
 export type WorkerMessage =
   | { type: 'buckets'; buckets: WorkerBucket[]; sealedThroughSec: number }
-  /** Modules loaded and pool warmed: ready to be given a start time. What opening the pools gave. */
-  | { type: 'ready'; pools: PoolOpened[] }
+  /**
+   * Modules loaded and pool warmed (or grown): ready to be given a start time. What opening the pools gave, and
+   * the warm-up probes' median latency (ms; null when none answered, or after a grow).
+   */
+  | { type: 'ready'; pools: PoolOpened[]; latencyMs: number | null }
   | { type: 'done' }
   /** This worker's reads are now answered by another server (or the same one with read_only flipped). */
   | {
@@ -76,6 +79,8 @@ export type WorkerMessage =
 
 export type MainMessage =
   | { type: 'start'; t0Ms: number; endMs: number }
+  /** Before the start: raise the pools to this size (the rate needs it); answered with `ready`. */
+  | { type: 'grow'; poolSize: number }
   | { type: 'stop'; atMs: number }
   /** A new password (--password-command refreshed it): connections opened from now on use it. */
   | { type: 'password'; password: string };

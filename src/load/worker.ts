@@ -11,10 +11,12 @@ try {
   port.on('message', (m: MainMessage) => {
     if (m.type === 'start') engine.start(m.t0Ms, m.endMs);
     else if (m.type === 'stop') engine.stop(m.atMs);
+    else if (m.type === 'grow')
+      void engine.grow(m.poolSize).then((pools) => send({ type: 'ready', pools, latencyMs: null }));
     // The strategies read cfg.conn for each new connection: the next one uses the new password.
     else if (m.type === 'password') (workerData as WorkerConfig).conn.password = m.password;
   });
-  void engine.warm().then((pools) => send({ type: 'ready', pools }));
+  void engine.warm().then(({ pools, latencyMs }) => send({ type: 'ready', pools, latencyMs }));
 } catch (err) {
   send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
 }

@@ -49,13 +49,16 @@ export class WorkerPool {
 
   /**
    * Waits until every worker is ready, at most `timeoutMs`; throws when one failed or time ran out. Returns
-   * what the pools' connections reported while they were opened (for the identity timeline), and how many
-   * each pool opened (capacity.ts).
+   * what the pools' connections reported while they were opened (for the identity timeline), how many
+   * each pool opened (capacity.ts), and the workers' warm-up latencies (ms, those that measured one).
    */
-  async ready(timeoutMs: number): Promise<{ early: [number, Connected][]; pools: PoolOpened[] }> {
+  async ready(
+    timeoutMs: number,
+  ): Promise<{ early: [number, Connected][]; pools: PoolOpened[]; latenciesMs: number[] }> {
     const ready = new Set<number>();
     const early: [number, Connected][] = [];
     const pools: PoolOpened[] = [];
+    const latenciesMs: number[] = [];
     let failure: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
@@ -63,6 +66,7 @@ export class WorkerPool {
         if (m.type === 'ready') {
           ready.add(w);
           pools.push(...m.pools);
+          if (m.latencyMs !== null) latenciesMs.push(m.latencyMs);
         }
         // The pool's connections, opened before the start, say who they reached: kept for the timeline.
         else if (m.type === 'connected') early.push([w, m]);
@@ -79,7 +83,7 @@ export class WorkerPool {
     if (failure !== undefined || ready.size < this.size) {
       throw new Error(`worker threads did not start: ${failure ?? 'timed out'}`);
     }
-    return { early, pools };
+    return { early, pools, latenciesMs };
   }
 
   /** From now on, messages and crashes go here. */

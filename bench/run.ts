@@ -10,6 +10,7 @@ import { mergeEncoded } from '../src/results/histogram.js';
 import { accuracy, parseCells, type CellSelection } from './accuracy.js';
 import { ceiling } from './ceiling.js';
 import { cpuPerProbe } from './cpu.js';
+import { defaultWorkers } from '../src/run/args.js';
 import { sleep } from '../src/util/sleep.js';
 import { fmt, openBench, percentile, requireSysbench, sumOf, type Bench } from './common.js';
 
@@ -137,11 +138,10 @@ async function longRun(b: Bench): Promise<void> {
   const sample = (): number => rss.push({ atMs: Date.now(), mb: process.memoryUsage().rss / 2 ** 20 });
   sample();
   const sampler = setInterval(sample, 1000);
-  const { result } = await b.measure({
-    name: 'long',
-    rates: { read: rate * 0.8, write: rate * 0.2 },
-    durationMs: seconds * 1000,
-  });
+  // The workers a user gets without --workers at this rate (src/run/args.ts defaultWorkers).
+  const rates = { read: rate * 0.8, write: rate * 0.2 };
+  const workers = defaultWorkers(rates, ['pool']);
+  const { result } = await b.measure({ name: 'long', rates, durationMs: seconds * 1000, workers });
   clearInterval(sampler);
   const bytes = statSync(result.path).size;
   // Minutes and slope from the run's own start to its end: setup before and worker teardown after (RSS
@@ -152,7 +152,7 @@ async function longRun(b: Bench): Promise<void> {
   const setupMax = Math.max(...rss.filter((s) => s.atMs < startMs).map((s) => s.mb));
   const afterMb = process.memoryUsage().rss / 2 ** 20;
   out(
-    `${rate} probes/s (80 % reads, pool, 2 worker threads) for ${seconds} s; RSS of the harness process sampled every second, ${inRun.length} samples in the run:`,
+    `${rate} probes/s (80 % reads, pool, ${workers} worker thread(s): the default at this rate) for ${seconds} s; RSS of the harness process sampled every second, ${inRun.length} samples in the run:`,
   );
   out('');
   out('| minute of the run | RSS max (MB) | RSS min (MB) |');

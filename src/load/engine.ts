@@ -134,18 +134,41 @@ export class ProbeEngine {
   private async checkPreparable(s: OpState): Promise<void> {
     if (!s.prepared) return;
     await new Promise<void>((resolve) => {
-      s.strategy.acquire(
+      // Bounded: a server that never answers leaves the prepared path on, for the probes to meet it.
+      let settled = false;
+      let conn: mysql.Connection | null = null;
+      const settle = (): void => {
+        settled = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        if (settled) return;
+        if (conn === null) waiter.cancel();
+        else s.strategy.release(conn, false);
+        settle();
+      }, this.cfg.timeoutMs);
+      const waiter = s.strategy.acquire(
         this.cfg.connectTimeoutMs,
-        (c) =>
+        (c) => {
+          if (settled) {
+            s.strategy.release(c, true);
+            return;
+          }
+          conn = c;
           c.prepare(s.sql.sql.sql, (err, stmt) => {
+            if (settled) return;
             const fatal = err !== null && (err as { fatal?: boolean }).fatal === true;
             if (err !== null && !fatal) s.prepared = false;
             // Left in mysql2's statement cache: the first probe on this connection reuses it.
             void stmt;
             s.strategy.release(c, !fatal);
-            resolve();
-          }),
-        () => resolve(), // no connection now: probes meet the same error and keep the prepared path
+            settle();
+          });
+        },
+        () => {
+          if (!settled) settle(); // no connection now: probes meet the same error and keep the prepared path
+        },
       );
     });
   }
@@ -182,15 +205,39 @@ export class ProbeEngine {
         left--;
         const fromMs = this.now();
         const ok = await new Promise<boolean>((resolve) => {
-          read.strategy.acquire(
+          // Bounded as a probe is: a server that takes the connection and never answers (hung, blackholed)
+          // must not hold the run before its start. The connection is then discarded.
+          let settled = false;
+          let conn: mysql.Connection | null = null;
+          const settle = (result: boolean): void => {
+            settled = true;
+            clearTimeout(timer);
+            resolve(result);
+          };
+          const timer = setTimeout(() => {
+            if (settled) return;
+            if (conn === null) waiter.cancel();
+            else read.strategy.release(conn, false);
+            settle(false);
+          }, this.cfg.timeoutMs);
+          const waiter = read.strategy.acquire(
             this.cfg.connectTimeoutMs,
-            (c) =>
+            (c) => {
+              if (settled) {
+                read.strategy.release(c, true);
+                return;
+              }
+              conn = c;
               this.sendProbe(read.op === 'read' ? read : { ...read, prepared: false }, c, sql.sql, values, (err) => {
+                if (settled) return;
                 if (!err) tookMs.push(this.now() - fromMs);
                 read.strategy.release(c, !err);
-                resolve(!err);
-              }),
-            () => resolve(false),
+                settle(!err);
+              });
+            },
+            () => {
+              if (!settled) settle(false);
+            },
           );
         });
         if (!ok) return;

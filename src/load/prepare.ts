@@ -92,7 +92,15 @@ export async function prepareRun(
     // Workers first: they load their modules and open pooled connections before the start time is
     // chosen, so the first second is not spent starting threads (which would show up as send lag).
     workers = new WorkerPool(configs);
-    undo.push(() => workers.terminate());
+    undo.push(async () => {
+      const left = await workers.terminate();
+      // The results are complete by now: a thread that would not exit is the harness's trouble, said as such.
+      if (left > 0) {
+        io.stderr(
+          `downtime: warning: ${left} worker thread(s) did not exit within 5 s of being stopped (the harness's own trouble, not the database's; the results are complete); left behind\n`,
+        );
+      }
+    });
     const readyMs = opts.connectTimeoutMs * 2 + 10_000;
     const ready = await workers.ready(readyMs);
     if (need !== null) checkPoolsOpened(ready.pools, need, where);

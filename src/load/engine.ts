@@ -9,18 +9,10 @@ import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.j
 import { bindParams, identityFromRow } from './probes.js';
 import { remoteAddressOf } from './resolve.js';
 import { StallMonitor, stallThresholdMs } from './stall.js';
-import { median } from './rate-capacity.js';
+import { preparable, sendProbe, warmCode } from './warm-up.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { newBucket, toWire, type Bucket } from './buckets.js';
 export { lagSummary } from './buckets.js';
-
-/** Queries, and at most this long, spent warming the driver's code before the start. */
-const WARM_CODE_QUERIES = 2000;
-const WARM_CODE_MS = 1000;
-/** Per-probe: connects + queries timed before the start (rate-capacity.ts). */
-const WARM_CONNECTS = 5;
-
-type QueryCallback = (err: mysql.QueryError | null, rows: unknown) => void;
 
 /** While an op's probes keep reaching the same address, how often that is reported (endpoint-watch.ts). */
 const ADDRESS_EVERY_MS = 250;
@@ -100,8 +92,27 @@ export class ProbeEngine {
     const pools = await this.openPools();
     // The run is refused (capacity.ts): nothing more to warm.
     if (pools.some((p) => p.errorClass === 'too-many-connections')) return { pools, latencyMs: null };
-    await Promise.all(this.ops.map((s) => this.checkPreparable(s)));
-    return { pools, latencyMs: await this.warmCode() };
+    await Promise.all(
+      this.ops.map(async (s) => {
+        if (s.prepared) s.prepared = await preparable(s.strategy, s.sql.sql.sql, this.cfg);
+      }),
+    );
+    const read = this.ops.find((s) => s.op === 'read') ?? this.ops[0];
+    if (read === undefined) return { pools, latencyMs: null };
+    const { connectTimeoutMs, timeoutMs, runId, poolSize } = this.cfg;
+    const latencyMs = await warmCode({
+      connectTimeoutMs,
+      timeoutMs,
+      runId,
+      poolSize,
+      strategy: read.strategy,
+      // A writes-only run warms with SELECT 1 (nothing is written), as text.
+      sql: read.op === 'read' ? read.sql.sql : { sql: 'SELECT 1', params: [] },
+      prepared: read.op === 'read' && read.prepared,
+      pooled: this.cfg.connection === 'pool',
+      now: this.now,
+    });
+    return { pools, latencyMs };
   }
 
   /**
@@ -128,123 +139,6 @@ export class ProbeEngine {
         return { op: s.op, wanted: r.wanted, opened: r.opened, errorClass, message: r.error?.message ?? null };
       }),
     );
-  }
-
-  /** Prepares the op's SQL once; a server that refuses to prepare it (e.g. 1295) gets the text protocol. */
-  private async checkPreparable(s: OpState): Promise<void> {
-    if (!s.prepared) return;
-    await new Promise<void>((resolve) => {
-      // Bounded: a server that never answers leaves the prepared path on, for the probes to meet it.
-      let settled = false;
-      let conn: mysql.Connection | null = null;
-      const settle = (): void => {
-        settled = true;
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        if (settled) return;
-        if (conn === null) waiter.cancel();
-        else s.strategy.release(conn, false);
-        settle();
-      }, this.cfg.timeoutMs);
-      const waiter = s.strategy.acquire(
-        this.cfg.connectTimeoutMs,
-        (c) => {
-          if (settled) {
-            s.strategy.release(c, true);
-            return;
-          }
-          conn = c;
-          c.prepare(s.sql.sql.sql, (err, stmt) => {
-            if (settled) return;
-            const fatal = err !== null && (err as { fatal?: boolean }).fatal === true;
-            if (err !== null && !fatal) s.prepared = false;
-            // Left in mysql2's statement cache: the first probe on this connection reuses it.
-            void stmt;
-            s.strategy.release(c, !fatal);
-            settle();
-          });
-        },
-        () => {
-          if (!settled) settle(); // no connection now: probes meet the same error and keep the prepared path
-        },
-      );
-    });
-  }
-
-  /** Sends a probe's statement, prepared or as text. */
-  private sendProbe(
-    s: OpState,
-    c: mysql.Connection,
-    sql: string,
-    values: (string | number)[],
-    cb: QueryCallback,
-  ): void {
-    if (s.prepared) c.execute({ sql, values }, cb);
-    else c.query({ sql, values }, cb);
-  }
-
-  /**
-   * Runs the read probe's query a few hundred times before the start (a read, so nothing is written), so
-   * that the first measured second does not pay for the driver's code being compiled by the JIT. Bounded
-   * in time; a failure here is left for the measured probes to meet. Per-probe: a few connects and queries,
-   * one at a time. Returns their median latency (ms), null when none answered.
-   */
-  private async warmCode(): Promise<number | null> {
-    const read = this.ops.find((s) => s.op === 'read') ?? this.ops[0];
-    if (read === undefined) return null;
-    const pooled = this.cfg.connection === 'pool';
-    const sql = read.op === 'read' ? read.sql.sql : { sql: 'SELECT 1', params: [] };
-    const values = bindParams(sql, { run_id: this.cfg.runId, seq: -1, intended_ms: 0 });
-    const until = this.now() + WARM_CODE_MS;
-    let left = pooled ? WARM_CODE_QUERIES : WARM_CONNECTS;
-    const tookMs: number[] = [];
-    const loop = async (): Promise<void> => {
-      while (left > 0 && this.now() < until) {
-        left--;
-        const fromMs = this.now();
-        const ok = await new Promise<boolean>((resolve) => {
-          // Bounded as a probe is: a server that takes the connection and never answers (hung, blackholed)
-          // must not hold the run before its start. The connection is then discarded.
-          let settled = false;
-          let conn: mysql.Connection | null = null;
-          const settle = (result: boolean): void => {
-            settled = true;
-            clearTimeout(timer);
-            resolve(result);
-          };
-          const timer = setTimeout(() => {
-            if (settled) return;
-            if (conn === null) waiter.cancel();
-            else read.strategy.release(conn, false);
-            settle(false);
-          }, this.cfg.timeoutMs);
-          const waiter = read.strategy.acquire(
-            this.cfg.connectTimeoutMs,
-            (c) => {
-              if (settled) {
-                read.strategy.release(c, true);
-                return;
-              }
-              conn = c;
-              this.sendProbe(read.op === 'read' ? read : { ...read, prepared: false }, c, sql.sql, values, (err) => {
-                if (settled) return;
-                if (!err) tookMs.push(this.now() - fromMs);
-                read.strategy.release(c, !err);
-                settle(!err);
-              });
-            },
-            () => {
-              if (!settled) settle(false);
-            },
-          );
-        });
-        if (!ok) return;
-      }
-    };
-    await Promise.all(Array.from({ length: pooled ? Math.min(4, this.cfg.poolSize) : 1 }, loop));
-    return median(tookMs);
   }
 
   /** Starts pacing: probe seq of each op is due at t0Ms + seq / rate, up to endMs. */
@@ -424,7 +318,7 @@ export class ProbeEngine {
           intended_ms: Math.round(intended),
         });
         sentMs = this.now();
-        this.sendProbe(s, c, s.sql.sql.sql, values, (err, rows) => {
+        sendProbe(s.prepared, c, s.sql.sql.sql, values, (err, rows) => {
           if (done) {
             // Timed out already. Pool: the answer came within the connection's own bound, so it is reusable
             // unless the error broke it. Otherwise the connection was discarded.

@@ -6,8 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import mysql from 'mysql2';
-import { fmt, sumOf, sysbenchConfig, type Bench } from './common.js';
+import { fmt, openConnections, sumOf, sysbenchConfig, type Bench } from './common.js';
 
 const execFileP = promisify(execFile);
 
@@ -52,26 +51,10 @@ async function sysbenchQps(b: Bench, seconds: number, threads: number): Promise<
  * probe as a prepared statement and the next as soon as the answer arrives. No timers, no histograms.
  */
 async function driverQps(b: Bench, seconds: number, connections: number): Promise<number> {
-  const cfg = {
-    host: '127.0.0.1',
-    port: b.srv.server.port,
-    user: b.srv.user,
-    password: b.srv.password,
-    database: b.srv.database,
-  };
   const sql =
     'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only, ' +
     '(SELECT id FROM sbtest1 WHERE id = ?) AS seq';
-  const conns = await Promise.all(
-    Array.from(
-      { length: connections },
-      () =>
-        new Promise<mysql.Connection>((resolve, reject) => {
-          const c = mysql.createConnection(cfg);
-          c.connect((err) => (err ? reject(err) : resolve(c)));
-        }),
-    ),
-  );
+  const conns = await openConnections(b, connections);
   let n = 0;
   let startAt = 0;
   const warmUntil = Date.now() + 500;

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import mysql from 'mysql2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
@@ -101,4 +102,26 @@ export function requireSysbench(): void {
       'sysbench is not installed: apt-get install sysbench (or leave out ceiling, fidelity and accuracy with --only)',
     );
   }
+}
+
+/** `n` mysql2 connections to the bench's server, connected (the yardsticks' own, beside the harness's). */
+export async function openConnections(b: Bench, n: number): Promise<mysql.Connection[]> {
+  const cfg = {
+    host: '127.0.0.1',
+    port: b.srv.server.port,
+    user: b.srv.user,
+    password: b.srv.password,
+    database: b.srv.database,
+  };
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<mysql.Connection>((resolve, reject) => {
+          const c = mysql.createConnection(cfg);
+          c.on('error', () => undefined); // a failure is reported by the query that meets it
+          c.connect((err) => (err ? reject(err) : resolve(c)));
+        }),
+    ),
+  );
 }

@@ -13,8 +13,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import mysql from 'mysql2';
-import { fmt, sysbenchConfig, type Bench } from './common.js';
+import type mysql from 'mysql2';
+import { fmt, openConnections, sysbenchConfig, type Bench } from './common.js';
 
 const execFileP = promisify(execFile);
 
@@ -92,27 +92,10 @@ async function harnessCpu(b: Bench, rate: number, seconds: number, workers: numb
  * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
  */
 async function driverCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
-  const cfg = {
-    host: '127.0.0.1',
-    port: b.srv.server.port,
-    user: b.srv.user,
-    password: b.srv.password,
-    database: b.srv.database,
-  };
   const sql =
     'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only, ' +
     '(SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq';
-  const conns = await Promise.all(
-    Array.from(
-      { length: 32 },
-      () =>
-        new Promise<mysql.Connection>((resolve, reject) => {
-          const c = mysql.createConnection(cfg);
-          c.on('error', () => undefined); // a failure is reported by the query that meets it
-          c.connect((err) => (err ? reject(err) : resolve(c)));
-        }),
-    ),
-  );
+  const conns = await openConnections(b, 32);
   try {
     return await pacedRun(conns, sql, rate, seconds);
   } finally {

@@ -58,6 +58,25 @@ function reportsDir(name: string): string {
   return d;
 }
 
+/**
+ * `docker run` of the image's `downtime run` against the test's server over the host network, results in
+ * `reports` (at /work/reports); the password from the docker client's own environment, never on its command line.
+ */
+function downtimeRun(reports: string, dockerArgs: string[] = []): string[] {
+  return [
+    'run',
+    '--rm',
+    ...dockerArgs,
+    '--network',
+    'host',
+    '-e',
+    'MYSQL_PWD',
+    '-v',
+    `${reports}:/work/reports`,
+    IMAGE,
+  ].concat(['run', '--target', srv.url]);
+}
+
 before(async () => {
   const inspect = await docker(['image', 'inspect', IMAGE]);
   assert.equal(inspect.code, 0, `no image ${IMAGE}: build it with bash scripts/build-harness-image.sh`);
@@ -98,18 +117,7 @@ test('a run from the image against a real server: results, report and PNG charts
   const reports = reportsDir('run');
   const r = await docker(
     [
-      'run',
-      '--rm',
-      '--network',
-      'host',
-      '-e',
-      'MYSQL_PWD', // from the docker client's own environment: never on its command line
-      '-v',
-      `${reports}:/work/reports`,
-      IMAGE,
-      'run',
-      '--target',
-      srv.url,
+      ...downtimeRun(reports),
       '--reads',
       '20',
       '--writes',
@@ -205,20 +213,7 @@ test('docker stop mid-run: SIGTERM ends the run with a complete file, well befor
   const name = `downtime-image-check-${process.pid}`;
   const running = docker(
     [
-      'run',
-      '--rm',
-      '--name',
-      name,
-      '--network',
-      'host',
-      '-e',
-      'MYSQL_PWD',
-      '-v',
-      `${reports}:/work/reports`,
-      IMAGE,
-      'run',
-      '--target',
-      srv.url,
+      ...downtimeRun(reports, ['--name', name]),
       '--duration',
       '60s',
       '--no-progress',

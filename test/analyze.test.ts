@@ -261,6 +261,52 @@ test('a window ends when an answer came back (not at the answering probe intende
   assert.equal(s.grossDowntimeMs.full, 0, 'reads and writes were never both without an answer');
 });
 
+test("a stuck pool's scout ends the window where the database answered; the rest is the pool's recovery", () => {
+  // Reads every 100 ms time out from 2.0 s to 4.0 s; the pool's first answer comes at 4.0 s + 1 ms. A scout
+  // beside it was answered at 3.05 s (the blackhole lifted at 3.0 s): the window ends there.
+  const reach = (op: string, atOff: number) => ({
+    atMs: T0 + atOff,
+    kind: 'note' as const,
+    name: 'pool-reach',
+    detail: { op, worker: 0, startedMs: T0 + atOff - 3 },
+  });
+  const spec = (events: ReturnType<typeof reach>[]): SyntheticSpec => ({
+    durationMs: 10_000,
+    rates: { read: 10, write: 10 },
+    outages: [
+      { op: 'read', fromMs: 2000, toMs: 4000, cls: 'timeout' },
+      // Writes: refused by the server after the scout's answer (read-only, say): not back for writes.
+      { op: 'write', fromMs: 2000, toMs: 3500, cls: 'timeout' },
+      { op: 'write', fromMs: 3500, toMs: 4000, cls: 'ER_OPTION_PREVENTS_STATEMENT' },
+    ],
+    latencyUs: () => 1000,
+    edges: true,
+    events,
+  });
+  const before = run(spec([]));
+  assert.deepEqual(windows(before), [
+    ['read', 2000, 4001],
+    ['write', 2000, 4001],
+    ['full', 2000, 4001],
+  ]);
+  const s = run(spec([reach('read', 1500), reach('read', 3050), reach('write', 3050), reach('read', 5000)]));
+  // Read: the scout at 1.5 s came before the window and the one at 5.0 s after it; 3.05 s ends it. Write: the
+  // server refused writes after 3.05 s, so the window keeps its end.
+  assert.deepEqual(windows(s), [
+    ['read', 2000, 3050],
+    ['write', 2000, 4001],
+    ['full', 2000, 3050],
+  ]);
+  const [read, write, full] = s.outages as [Outage, Outage, Outage];
+  assert.equal(read.poolRecoveryMs, 951);
+  assert.equal(read.grossEndMs - T0, 3050);
+  assert.deepEqual(read.errors, { timeout: 20 }, 'the probes that waited for the pool are still its errors');
+  assert.equal(write.poolRecoveryMs, 0);
+  assert.equal(full.poolRecoveryMs, null);
+  assert.equal(s.downtimeMs.read, 1050);
+  assert.equal(s.downtimeMs.full, 1050);
+});
+
 test('a crashed run (no trailer, truncated last line) ends where the file ends', () => {
   const text = syntheticResults({
     durationMs: 10_000,

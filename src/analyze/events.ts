@@ -1,4 +1,4 @@
-import type { EventRecord } from '../results/types.js';
+import type { EventRecord, Op } from '../results/types.js';
 import type { IdentityChange, Summary } from './types.js';
 
 /** The event kinds a summary lists for reading the windows against. */
@@ -58,4 +58,15 @@ export function warningsOf(events: readonly EventRecord[]): Summary['warnings'] 
       name: e.name,
       message: typeof e.detail?.message === 'string' ? e.detail.message : e.name,
     }));
+}
+
+/** When each op's pool scouts were answered (`pool-reach` notes: load/pool-scout.ts), sorted. */
+export function reachesOf(events: readonly EventRecord[]): Record<Op, number[]> {
+  const out: Record<Op, number[]> = { read: [], write: [] };
+  for (const e of events) {
+    const op = e.detail?.op;
+    if (e.kind === 'note' && e.name === 'pool-reach' && (op === 'read' || op === 'write')) out[op].push(e.atMs);
+  }
+  for (const list of Object.values(out)) list.sort((a, b) => a - b);
+  return out;
 }

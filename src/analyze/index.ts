@@ -1,5 +1,5 @@
 import { OPS, type Op, type ResultsFile, type ResultsTrailer } from '../results/types.js';
-import { eventsOf, identitiesOf, serverVersionsOf, warningsOf } from './events.js';
+import { eventsOf, identitiesOf, reachesOf, serverVersionsOf, warningsOf } from './events.js';
 import { replicationLagOf } from './lag.js';
 import { analyzeOp } from './ops.js';
 import { disruptionOf, fullOutageOf, outagesOf, totalsOf, unobservedOf, type Scans } from './outages.js';
@@ -30,10 +30,12 @@ export function analyzeDetailed(results: ResultsFile, options: AnalyzeOptions = 
   const ops: Partial<Record<Op, OpSummary>> = {};
   const series: Record<Op, SecondPoint[]> = { read: [], write: [] };
   const classes = new Set<string>();
+  const reaches = reachesOf(results.events);
   for (const op of OPS) {
     const schedule = header.ops[op];
     if (!schedule) continue;
-    const a = analyzeOp(op, schedule, results.seconds[op], trailer?.totals[op]?.due, header.startMs, slowMs);
+    const due = trailer?.totals[op]?.due;
+    const a = analyzeOp(op, schedule, results.seconds[op], due, header.startMs, slowMs, reaches[op]);
     scans[op] = a.scan;
     ops[op] = a.summary;
     series[op] = a.points;

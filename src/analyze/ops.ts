@@ -3,7 +3,7 @@ import { availabilityOf } from './availability.js';
 import { addCounts, sortKeys } from './counts.js';
 import { secondsOf } from './latency.js';
 import { span, type OpSummary, type SecondPoint } from './types.js';
-import { grossIntervals, scanOp, totalMs, type OpScan } from './windows.js';
+import { endAtReach, grossIntervals, scanOp, totalMs, type OpScan } from './windows.js';
 
 /** One op of a run, analysed: its windows (for the cross-op figures), its summary and its series. */
 export interface OpAnalysis {
@@ -18,7 +18,7 @@ export interface OpAnalysis {
 /**
  * One op's summary: probe counts, outage windows, time observed, availability, latency, send lag and the worst
  * second. `expectedSeqs` is the trailer's count (missing final seconds are a gap); `runStartMs` is the run's
- * start, from which the worst second's offset is given.
+ * start, from which the worst second's offset is given; `reachesMs`: when its pool's scouts were answered.
  */
 export function analyzeOp(
   op: Op,
@@ -27,8 +27,10 @@ export function analyzeOp(
   expectedSeqs: number | undefined,
   runStartMs: number,
   slowMs: number | null = null,
+  reachesMs: readonly number[] = [],
 ): OpAnalysis {
   const scan = scanOp(op, schedule, seconds, expectedSeqs);
+  endAtReach(scan, reachesMs);
   const { points, latency, slow } = secondsOf(op, seconds, slowMs);
   const { due, ok, dropped, stalled, errors } = countsOf(seconds);
   const classes = Object.keys(errors);

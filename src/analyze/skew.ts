@@ -1,6 +1,7 @@
 import { OPS, type Op, type ResultsFile } from '../results/types.js';
 import { formatMs } from '../util/duration.js';
-import { scanOp, type OpScan, type OpWindow } from './windows.js';
+import { reachesOf } from './events.js';
+import { endAtReach, scanOp, type OpScan, type OpWindow } from './windows.js';
 
 /**
  * Clock skew between load hosts whose runs are merged (analyze/merge.ts). It is estimated from outage windows,
@@ -37,9 +38,13 @@ export function estimateSkews(
 ): SkewEstimate[] {
   const scans = runs.map((r) => {
     const m: Partial<Record<Op, OpScan>> = {};
+    const reaches = reachesOf(r.events);
     for (const op of OPS) {
       const s = r.header.ops[op];
-      if (s) m[op] = scanOp(op, s, r.seconds[op], r.trailer?.totals[op]?.due);
+      if (!s) continue;
+      const scan = scanOp(op, s, r.seconds[op], r.trailer?.totals[op]?.due);
+      endAtReach(scan, reaches[op]);
+      m[op] = scan;
     }
     return m;
   });

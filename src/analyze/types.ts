@@ -49,6 +49,12 @@ export interface Outage extends Span {
   /** Gross: from the last answer before the window to the first answer after it (contains the window). */
   grossStartMs: number;
   grossEndMs: number;
+  /**
+   * Pool model, read and write: how long after the window's end the pool itself answered, when the window ended
+   * at a new connection's answer while the pool's handshakes begun in the outage waited for their connect
+   * timeout (0: it ended at a probe's answer; null for `full`).
+   */
+  poolRecoveryMs: number | null;
 }
 
 export interface Availability {

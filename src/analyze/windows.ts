@@ -1,4 +1,5 @@
 import {
+  DROPPED,
   OK,
   STALLED,
   intendedMs,
@@ -53,6 +54,11 @@ export interface OpWindow {
   /** The last answer before it (or its start, when none is known), and the first answer after it (or its end). */
   grossStartMs: number;
   grossEndMs: number;
+  /**
+   * Pool only: how long after the window's end (a scout's answer: endAtReach) the pool itself answered; 0 when
+   * the window ends at a probe's answer.
+   */
+  poolRecoveryMs: number;
 }
 
 interface Gap {
@@ -142,6 +148,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
       runs: [],
       open: false,
       endsAtGap: false,
+      poolRecoveryMs: 0,
       startsAfterGap: afterGap,
       stalledProbes: 0,
       grossStartMs: before,
@@ -364,4 +371,34 @@ function unionIntervals(intervals: [number, number][]): [number, number][] {
 
 export function totalMs(intervals: [number, number][]): number {
   return intervals.reduce((a, [s, e]) => a + (e - s), 0);
+}
+
+/** What a stuck pool's probes meet while its handshakes hang: no answer from the database. */
+const WAITED = new Set<string>(['timeout', DROPPED, STALLED]);
+
+/**
+ * A pool's scout was answered inside a window (`pool-reach` events, sorted: load/pool-scout.ts): the database
+ * answered a new connection there, while the pool's own handshakes, begun during the outage, waited for their
+ * connect timeout. The window ends at the earliest such answer and the rest is the pool's recovery
+ * (`poolRecoveryMs`), provided every probe of the window intended from then on only waited (timed out, dropped,
+ * stalled): a failure that is an answer (refused, an error from the server) means this op was not back yet, and
+ * a later scout's answer is tried. Open windows and those ending at missing seconds keep their ends.
+ */
+export function endAtReach(scan: OpScan, reachesMs: readonly number[]): void {
+  if (reachesMs.length === 0) return;
+  for (const w of scan.windows) {
+    if (w.open || w.endsAtGap) continue;
+    const r = reachesMs.find((t) => t > w.startMs && t < w.endMs && onlyWaitedFrom(w, scan.schedule, t));
+    if (r === undefined) continue;
+    w.poolRecoveryMs = w.endMs - r;
+    w.endMs = r;
+    w.grossEndMs = r;
+  }
+}
+
+/** Every not-ok probe of `w` intended at or after `fromMs` only waited. */
+function onlyWaitedFrom(w: OpWindow, schedule: OpSchedule, fromMs: number): boolean {
+  return w.runs.every(
+    ([first, count, outcome]) => WAITED.has(outcome) || intendedMs(schedule, first + count - 1) < fromMs,
+  );
 }

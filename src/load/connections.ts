@@ -1,6 +1,7 @@
 import mysql from 'mysql2';
 import type { Op } from '../results/types.js';
 import { identityKey, type Identity } from '../results/types.js';
+import { PoolScout } from './pool-scout.js';
 import { identityFromRow } from './probes.js';
 import type { WorkerConfig, WorkerMessage } from './protocol.js';
 import { remoteAddressOf, streamFactory } from './resolve.js';
@@ -47,6 +48,8 @@ export interface WarmResult {
 }
 
 const NO_WAIT: Waiter = { cancel: () => undefined };
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
 
 /** Handshakes in flight at once while a pool is opened ahead of the start. */
 const WARM_PARALLEL = 4;
@@ -95,7 +98,7 @@ const IDENTITY_SQL =
  */
 function reportConnect(conn: Connection, withQuery: boolean, onConnected: OnConnected | undefined): void {
   if (onConnected === undefined) return;
-  const now = (): number => performance.timeOrigin + performance.now();
+  const now = nowMs;
   if (withQuery) {
     conn.query(IDENTITY_SQL, (err, rows) => {
       if (err) return; // the probe on this connection meets the same error
@@ -186,13 +189,49 @@ export class PoolStrategy implements ConnectionStrategy {
   /** Waiters not yet settled. */
   private pending = 0;
   private closed = false;
+  /** When each handshake still in progress began (epoch ms). */
+  private readonly handshakes = new Map<Connection, number>();
+  private readonly scout: PoolScout | null;
 
   constructor(
     private readonly cfg: WorkerConfig['conn'],
     private poolSize: number,
     private readonly connectTimeoutMs: number,
     private readonly onConnected?: OnConnected,
-  ) {}
+    scout?: ScoutOptions,
+  ) {
+    this.scout =
+      scout === undefined
+        ? null
+        : new PoolScout(
+            { stuckSinceMs: () => this.stuckSinceMs(), openBeside: (ms, done) => this.openBeside(ms, done) },
+            scout.intervalMs,
+            connectTimeoutMs,
+            scout.onReach,
+          );
+  }
+
+  /** When the oldest handshake began, if probes wait and every connection of the pool is in its handshake. */
+  private stuckSinceMs(): number | null {
+    if (this.closed || this.pending === 0 || this.connecting === 0 || this.connecting < this.open) return null;
+    let oldest = Infinity;
+    for (const t of this.handshakes.values()) oldest = Math.min(oldest, t);
+    return Number.isFinite(oldest) ? oldest : null;
+  }
+
+  /** A connection that is not the pool's (its scout's): closed as soon as its handshake is settled. */
+  private openBeside(timeoutMs: number, done: (err: Error | null) => void): void {
+    const conn = connect(this.cfg, timeoutMs);
+    let settled = false;
+    const settle = (err: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      destroy(conn);
+      done(err);
+    };
+    track(conn, () => settle(connectionLost()));
+    conn.connect((err) => settle(err));
+  }
 
   /**
    * Opens one connection owned by the pool. Once its handshake is done it goes to `done` if given (warm-up),
@@ -203,10 +242,12 @@ export class PoolStrategy implements ConnectionStrategy {
     this.connecting++;
     let counted = true;
     let handshaking = true;
+    const startedMs = nowMs();
     const handshakeDone = (err: Error | null): void => {
       if (!handshaking) return;
       handshaking = false;
       this.connecting--;
+      this.handshakes.delete(conn);
       if (err) {
         if (done) done(err, conn);
         else this.nextWaiter()?.fail(err);
@@ -214,6 +255,7 @@ export class PoolStrategy implements ConnectionStrategy {
         this.grow(); // another try for the probes still waiting
         return;
       }
+      this.scout?.connected(nowMs() - startedMs);
       reportConnect(conn, true, this.onConnected);
       if (done) done(null, conn);
       else this.release(conn, true);
@@ -233,12 +275,14 @@ export class PoolStrategy implements ConnectionStrategy {
       // A slot came free: waiting probes may need a new connection.
       this.grow();
     });
+    this.handshakes.set(conn, startedMs);
     conn.connect((err) => handshakeDone(err));
   }
 
   /** Opens connections while waiters outnumber the handshakes in progress and the pool has room. */
   private grow(): void {
     while (!this.closed && this.pending > this.connecting && this.open < this.poolSize) this.openOne();
+    if (this.pending > 0 && this.connecting > 0) this.scout?.watch();
   }
 
   acquire(_connectTimeoutMs: number, give: (conn: Connection) => void, fail: (err: Error) => void): Waiter {
@@ -312,6 +356,7 @@ export class PoolStrategy implements ConnectionStrategy {
 
   close(): void {
     this.closed = true;
+    this.scout?.close();
     for (const w of this.waiters) w.settled = true;
     this.waiters = [];
     this.pending = 0;
@@ -379,8 +424,15 @@ function destroy(conn: Connection): void {
   STATE.get(conn)?.die();
 }
 
-export function makeStrategy(cfg: WorkerConfig, onConnected?: OnConnected): ConnectionStrategy {
+/** A pool's scout (pool-scout.ts): how often it may open a connection, and whom it tells. */
+export interface ScoutOptions {
+  /** The op's probe interval (all workers together), ms. */
+  intervalMs: number;
+  onReach: (startedMs: number, atMs: number) => void;
+}
+
+export function makeStrategy(cfg: WorkerConfig, onConnected?: OnConnected, scout?: ScoutOptions): ConnectionStrategy {
   return cfg.connection === 'pool'
-    ? new PoolStrategy(cfg.conn, cfg.poolSize, cfg.connectTimeoutMs, onConnected)
+    ? new PoolStrategy(cfg.conn, cfg.poolSize, cfg.connectTimeoutMs, onConnected, scout)
     : new PerProbeStrategy(cfg.conn, onConnected);
 }

@@ -73,7 +73,10 @@ export class ProbeEngine {
         op,
         plan: { ratePerSec: o.ratePerSec, t0Ms: Infinity, endMs: -Infinity },
         sql: o,
-        strategy: makeStrategy(cfg, connectReporter(op, send)),
+        strategy: makeStrategy(cfg, connectReporter(op, send), {
+          intervalMs: o.ratePerSec > 0 ? 1000 / o.ratePerSec : 1000,
+          onReach: (startedMs, atMs) => send({ type: 'reach', op, startedMs, atMs }),
+        }),
         prepared: cfg.connection === 'pool',
         nextSeq: 0,
         nextDueMs: null,

@@ -238,7 +238,11 @@ class Measurement {
         else if (m.type === 'connected') identities.connected(w, m);
         else if (m.type === 'address') this.endpoint?.observe(w, m.op, m.address, m.intendedMs, m.atMs);
         else if (m.type === 'stall') stalls.add(w, m.fromMs, m.toMs);
-        else if (m.type === 'done') this.workers.markDone(w);
+        // A scout beside a stuck pool was answered: the analysis ends the op's window there (endAtReach).
+        else if (m.type === 'reach') {
+          const detail = { op: m.op, worker: w, startedMs: m.startedMs };
+          this.event({ atMs: m.atMs, kind: 'note', name: 'pool-reach', detail });
+        } else if (m.type === 'done') this.workers.markDone(w);
         else if (m.type === 'error') {
           this.reason = 'error';
           this.errorMessage = m.message;

@@ -10,6 +10,7 @@ import {
   replicationLagText,
   resolutionText,
   runLine,
+  poolRecoveryText,
   stallsText,
   writesText,
 } from './wording.js';
@@ -59,6 +60,7 @@ export function reportHtml(
     `<li>Server: ${esc(versionsText(s))}</li>`,
     `<li>Missing seconds: ${esc(gapsText(s))}</li>`,
     ...(stallsText(s) === null ? [] : [`<li>${esc((stallsText(s) as string).replace(/^h/, 'H'))}</li>`]),
+    ...(poolRecoveryText(s) === null ? [] : [`<li>${esc((poolRecoveryText(s) as string).replace(/^p/, 'P'))}</li>`]),
     `<li>Resolution: ${esc(resolutionText(s))}</li>`,
     ...(replicationLagText(s) === null ? [] : [`<li>${esc(replicationLagText(s) as string)}</li>`]),
     `<li>"If once a month": this run's downtime in a 30.44-day month; 4.38 min a month is 99.99 %, 26.3 s is 99.999 %.</li>`,

@@ -10,6 +10,7 @@ import {
   replicationLagText,
   resolutionText,
   runLine,
+  poolRecoveryText,
   stallsText,
   worstText,
   writesText,
@@ -50,6 +51,7 @@ export function summaryMarkdown(
     `- Server: ${versionsText(s)}`,
     `- Missing seconds: ${gapsText(s)}`,
     ...(stallsText(s) === null ? [] : [`- ${(stallsText(s) as string).replace(/^h/, 'H')}`]),
+    ...(poolRecoveryText(s) === null ? [] : [`- ${(poolRecoveryText(s) as string).replace(/^p/, 'P')}`]),
     `- Resolution: ${resolutionText(s)}`,
     ...(replicationLagText(s) === null
       ? []

@@ -63,6 +63,7 @@ export function outageRows(s: Summary, limit: number): string[][] {
       o.open ? 'still down at end' : '',
       o.endsAtGap ? 'ends at missing seconds' : '',
       o.startsAfterGap ? 'starts after missing seconds' : '',
+      (o.poolRecoveryMs ?? 0) > 0 ? `the pool answered ${formatDuration(o.poolRecoveryMs as number)} later` : '',
     ]
       .filter(Boolean)
       .join('; ');

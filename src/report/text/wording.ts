@@ -137,6 +137,17 @@ export function stallsText(s: Summary): string | null {
 }
 
 /**
+ * Where a pool's own first answer came after the database had answered a new connection (Outage.poolRecoveryMs):
+ * shown only when it did. The time is the client's recovery, not downtime of the database.
+ */
+export function poolRecoveryText(s: Summary): string | null {
+  const late = s.outages.filter((o) => (o.poolRecoveryMs ?? 0) > 0);
+  if (late.length === 0) return null;
+  const worst = Math.max(...late.map((o) => o.poolRecoveryMs as number));
+  return `pool recovery: in ${late.length} window(s) the database answered a new connection while the pool's own connections, opened during the outage, still waited for their connect timeout; the pool answered up to ${formatDuration(worst)} later (not counted as downtime; a shorter connect timeout recovers sooner)`;
+}
+
+/**
  * What the numbers can and cannot show: edges are exact to one probe interval, and an outage shorter than that
  * can fall between two probes. Said next to "0 ms" and "∞ nines" so no one reads them as a proof.
  */

@@ -219,7 +219,11 @@ export class PoolStrategy implements ConnectionStrategy {
     return Number.isFinite(oldest) ? oldest : null;
   }
 
-  /** A connection that is not the pool's (its scout's): closed as soon as its handshake is settled. */
+  /**
+   * A connection that is not the pool's (its scout's): a handshake and `SELECT 1` (a proxy in front of the
+   * database may complete handshakes by itself; an answer to a query comes from the database), each bounded by
+   * `timeoutMs`; closed as soon as it is settled.
+   */
   private openBeside(timeoutMs: number, done: (err: Error | null) => void): void {
     const conn = connect(this.cfg, timeoutMs);
     let settled = false;
@@ -230,7 +234,10 @@ export class PoolStrategy implements ConnectionStrategy {
       done(err);
     };
     track(conn, () => settle(connectionLost()));
-    conn.connect((err) => settle(err));
+    conn.connect((err) => {
+      if (err) settle(err);
+      else conn.query({ sql: 'SELECT 1', timeout: Math.max(1, Math.round(timeoutMs)) }, (e) => settle(e));
+    });
   }
 
   /**

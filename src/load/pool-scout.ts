@@ -4,7 +4,7 @@
  * database is back: an application with this pool sees that, but it is the client's recovery, not the
  * database's outage. So while a pool is stuck, its scout opens a new connection beside it every probe interval
  * (at least 10 ms apart, a few at a time, each given up after a few typical handshakes) and says when the first
- * one completed its handshake: the database answered a client again. The analysis ends the window there and
+ * one was answered (its handshake, then `SELECT 1`): the database answered a client again. The analysis ends the window there and
  * reports the rest as the pool's recovery (analyze/windows.ts endAtReach). Scouts are not the pool's: they
  * never carry a probe and are closed at once.
  */
@@ -16,7 +16,7 @@ export interface ScoutedPool {
    * the pool is still in its handshake; else null (the pool has a connection, or nobody waits).
    */
   stuckSinceMs(): number | null;
-  /** Opens a connection outside the pool, its handshake bounded by `timeoutMs`; `done` once it is settled. */
+  /** Opens a connection outside the pool and asks it `SELECT 1`, each bounded by `timeoutMs`; `done` once settled. */
   openBeside(timeoutMs: number, done: (err: Error | null) => void): void;
 }
 

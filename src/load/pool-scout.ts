@@ -59,8 +59,8 @@ export class PoolScout {
 
   /** Handshakes slower than this are stuck; scouts are given up after it too. */
   stuckAfterMs(): number {
-    const slowest = this.recent.length > 0 ? Math.max(...this.recent) : MIN_STUCK_MS;
-    return Math.min(Math.max(MIN_STUCK_MS, STUCK_FACTOR * slowest), Math.max(MIN_STUCK_MS, this.connectTimeoutMs / 2));
+    const bound = this.recent.length > 0 ? STUCK_FACTOR * Math.max(...this.recent) : MIN_STUCK_MS;
+    return Math.min(Math.max(MIN_STUCK_MS, bound), Math.max(MIN_STUCK_MS, this.connectTimeoutMs / 2));
   }
 
   /** The pool may have become stuck (a handshake began while probes wait): watch it. */

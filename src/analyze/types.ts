@@ -51,8 +51,8 @@ export interface Outage extends Span {
   grossEndMs: number;
   /**
    * Pool model, read and write: how long after the window's end the pool itself answered, when the window ended
-   * at a new connection's answer while the pool's handshakes begun in the outage waited for their connect
-   * timeout (0: it ended at a probe's answer; null for `full`).
+   * at a new connection's answer while the pool's own connections, begun or used in the outage, waited for their
+   * timeouts (0: it ended at a probe's answer; null for `full`).
    */
   poolRecoveryMs: number | null;
 }

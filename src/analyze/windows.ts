@@ -373,13 +373,13 @@ export function totalMs(intervals: [number, number][]): number {
   return intervals.reduce((a, [s, e]) => a + (e - s), 0);
 }
 
-/** What a stuck pool's probes meet while its handshakes hang: no answer from the database. */
+/** What a stuck pool's probes meet while its connections hang: no answer from the database. */
 const WAITED = new Set<string>(['timeout', DROPPED, STALLED]);
 
 /**
  * A pool's scout was answered inside a window (`pool-reach` events, sorted: load/pool-scout.ts): the database
- * answered a new connection there, while the pool's own handshakes, begun during the outage, waited for their
- * connect timeout. The window ends at the earliest such answer and the rest is the pool's recovery
+ * answered a new connection there, while the pool's own connections, begun or used during the outage, waited for
+ * their timeouts. The window ends at the earliest such answer and the rest is the pool's recovery
  * (`poolRecoveryMs`), provided every probe of the window intended from then on only waited (timed out, dropped,
  * stalled): a failure that is an answer (refused, an error from the server) means this op was not back yet, and
  * a later scout's answer is tried. Open windows and those ending at missing seconds keep their ends.

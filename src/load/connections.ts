@@ -189,6 +189,8 @@ export class PoolStrategy implements ConnectionStrategy {
   /** Waiters not yet settled. */
   private pending = 0;
   private closed = false;
+  /** When a connection of the pool last answered: a handshake done, or a probe released healthy (epoch ms). */
+  private answeredMs = 0;
   /** When each handshake still in progress began (epoch ms). */
   private readonly handshakes = new Map<Connection, number>();
   private readonly scout: PoolScout | null;
@@ -211,12 +213,15 @@ export class PoolStrategy implements ConnectionStrategy {
           );
   }
 
-  /** When the oldest handshake began, if probes wait and every connection of the pool is in its handshake. */
+  /**
+   * If probes wait and the pool has a handshake in progress: since when it has been stuck — the later of when
+   * its oldest handshake began and when a connection last answered (a handshake done, a probe answered).
+   */
   private stuckSinceMs(): number | null {
-    if (this.closed || this.pending === 0 || this.connecting === 0 || this.connecting < this.open) return null;
+    if (this.closed || this.pending === 0 || this.connecting === 0) return null;
     let oldest = Infinity;
     for (const t of this.handshakes.values()) oldest = Math.min(oldest, t);
-    return Number.isFinite(oldest) ? oldest : null;
+    return Number.isFinite(oldest) ? Math.max(oldest, this.answeredMs) : null;
   }
 
   /**
@@ -262,7 +267,8 @@ export class PoolStrategy implements ConnectionStrategy {
         this.grow(); // another try for the probes still waiting
         return;
       }
-      this.scout?.connected(nowMs() - startedMs);
+      this.answeredMs = nowMs();
+      this.scout?.connected(this.answeredMs - startedMs);
       reportConnect(conn, true, this.onConnected);
       if (done) done(null, conn);
       else this.release(conn, true);
@@ -353,6 +359,7 @@ export class PoolStrategy implements ConnectionStrategy {
 
   release(conn: Connection, healthy: boolean): void {
     if (healthy && !isDead(conn) && !this.closed) {
+      this.answeredMs = nowMs();
       const w = this.nextWaiter();
       if (w) w.give(conn);
       else this.idle.push(conn);

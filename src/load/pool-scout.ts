@@ -1,7 +1,7 @@
 /**
- * A pool whose every connection is stuck in its handshake (opened while the address was dark, or while every
- * byte was held up) answers nothing until those handshakes reach their connect timeout, however soon the
- * database is back: an application with this pool sees that, but it is the client's recovery, not the
+ * A pool whose connections are stuck (handshakes begun while the address was dark, or while every byte was
+ * held up; queries sent into it) answers nothing until they reach their connect timeout or probe timeout,
+ * however soon the database is back: an application with this pool sees that, but it is the client's recovery, not the
  * database's outage. So while a pool is stuck, its scout opens a new connection beside it every probe interval
  * (at least 10 ms apart, a few at a time, each given up after a few typical handshakes) and says when the first
  * one was answered (its handshake, then `SELECT 1`): the database answered a client again. The analysis ends the window there and
@@ -12,8 +12,8 @@
 /** What the scout needs from its pool. */
 export interface ScoutedPool {
   /**
-   * When the oldest of the pool's handshakes began (epoch ms), if probes are waiting and every connection of
-   * the pool is still in its handshake; else null (the pool has a connection, or nobody waits).
+   * If probes are waiting and a handshake of the pool is in progress: since when the pool has been stuck (epoch
+   * ms: the later of when its oldest handshake began and when a connection last answered); else null.
    */
   stuckSinceMs(): number | null;
   /** Opens a connection outside the pool and asks it `SELECT 1`, each bounded by `timeoutMs`; `done` once settled. */

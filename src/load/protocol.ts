@@ -74,8 +74,8 @@ export type WorkerMessage =
   /** This op's acknowledged probes reached `address` (sent on a change, and every 250 ms while it holds). */
   | { type: 'address'; op: Op; address: string; intendedMs: number; atMs: number }
   /**
-   * While every connection of `op`'s pool was stuck in its handshake, a connection opened beside it (its scout:
-   * pool-scout.ts), begun at `startedMs`, completed its handshake at `atMs`: the database answers again.
+   * While `op`'s pool was stuck (probes waiting, a handshake hanging, nothing answered), a connection opened
+   * beside it (its scout: pool-scout.ts), begun at `startedMs`, was answered at `atMs`: the database is back.
    */
   | { type: 'reach'; op: Op; startedMs: number; atMs: number }
   /** The worker's event loop did not run from `fromMs` to `toMs` (longer than its stall threshold: stall.ts). */

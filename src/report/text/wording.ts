@@ -144,7 +144,7 @@ export function poolRecoveryText(s: Summary): string | null {
   const late = s.outages.filter((o) => (o.poolRecoveryMs ?? 0) > 0);
   if (late.length === 0) return null;
   const worst = Math.max(...late.map((o) => o.poolRecoveryMs as number));
-  return `pool recovery: in ${late.length} window(s) the database answered a new connection while the pool's own connections, opened during the outage, still waited for their connect timeout; the pool answered up to ${formatDuration(worst)} later (not counted as downtime; a shorter connect timeout recovers sooner)`;
+  return `pool recovery: in ${late.length} window(s) the database answered a new connection while the pool's own connections, opened or used during the outage, still waited for their timeouts; the pool answered up to ${formatDuration(worst)} later (not counted as downtime; a shorter connect timeout recovers sooner)`;
 }
 
 /**

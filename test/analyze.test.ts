@@ -307,6 +307,32 @@ test("a stuck pool's scout ends the window where the database answered; the rest
   assert.equal(s.downtimeMs.full, 1050);
 });
 
+test("a window's edgeLagMs is the harness's send lag in the seconds of its edges", () => {
+  // Send lag 1 ms everywhere but 80 ms in second 7 (the second before the end's) and 300 ms in second 12.
+  const s = run({
+    durationMs: 15_000,
+    rates: { read: 10 },
+    outages: [
+      { op: 'read', fromMs: 2000, toMs: 3000, cls: 'refused' },
+      { op: 'read', fromMs: 5000, toMs: 8000, cls: 'refused' },
+    ],
+    sendLagUs: (_op, sec) => ({ p99: 1000, max: sec === 7 ? 80_000 : sec === 12 ? 300_000 : 1000 }),
+  });
+  const lags = s.outages.map((o) => [o.op, o.edgeLagMs]);
+  assert.deepEqual(lags, [
+    ['read', 1],
+    ['full', null],
+    ['read', 80],
+    ['full', null],
+  ]);
+  const older = run({
+    durationMs: 5000,
+    rates: { read: 10 },
+    outages: [{ op: 'read', fromMs: 2000, toMs: 3000, cls: 'refused' }],
+  });
+  assert.equal(older.outages[0]?.edgeLagMs, null, 'files without send lag say nothing');
+});
+
 test('a crashed run (no trailer, truncated last line) ends where the file ends', () => {
   const text = syntheticResults({
     durationMs: 10_000,

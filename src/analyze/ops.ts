@@ -3,7 +3,7 @@ import { availabilityOf } from './availability.js';
 import { addCounts, sortKeys } from './counts.js';
 import { secondsOf } from './latency.js';
 import { span, type OpSummary, type SecondPoint } from './types.js';
-import { endAtReach, grossIntervals, scanOp, totalMs, type OpScan } from './windows.js';
+import { endAtReach, grossIntervals, scanOp, setEdgeLags, totalMs, type OpScan } from './windows.js';
 
 /** One op of a run, analysed: its windows (for the cross-op figures), its summary and its series. */
 export interface OpAnalysis {
@@ -31,6 +31,7 @@ export function analyzeOp(
 ): OpAnalysis {
   const scan = scanOp(op, schedule, seconds, expectedSeqs);
   endAtReach(scan, reachesMs);
+  setEdgeLags(scan, seconds);
   const { points, latency, slow } = secondsOf(op, seconds, slowMs);
   const { due, ok, dropped, stalled, errors } = countsOf(seconds);
   const classes = Object.keys(errors);

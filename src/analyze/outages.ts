@@ -42,7 +42,10 @@ export function outagesOf(scans: Scans, full: FullOutage | null): Outage[] {
   const outages: Outage[] = [];
   const windows = [
     ...OPS.flatMap((op) => (scans[op]?.windows ?? []).map((w) => ({ op: op as OutageOp, w }))),
-    ...(full?.windows ?? []).map((w) => ({ op: 'full' as OutageOp, w: { ...w, poolRecoveryMs: null } })),
+    ...(full?.windows ?? []).map((w) => ({
+      op: 'full' as OutageOp,
+      w: { ...w, poolRecoveryMs: null, edgeLagMs: null },
+    })),
   ];
   for (const { op, w } of windows) {
     outages.push({
@@ -56,6 +59,7 @@ export function outagesOf(scans: Scans, full: FullOutage | null): Outage[] {
       grossStartMs: w.grossStartMs,
       grossEndMs: w.grossEndMs,
       poolRecoveryMs: w.poolRecoveryMs,
+      edgeLagMs: w.edgeLagMs,
     });
   }
   const opOrder: Record<OutageOp, number> = { read: 0, write: 1, full: 2 };

@@ -55,6 +55,11 @@ export interface Outage extends Span {
    * timeouts (0: it ended at a probe's answer; null for `full`).
    */
   poolRecoveryMs: number | null;
+  /**
+   * Read and write: the harness's largest send lag in the seconds of the window's edges (and the second before
+   * each): a probe sent that late moves an edge by as much. Null for `full`, or when the file records none.
+   */
+  edgeLagMs: number | null;
 }
 
 export interface Availability {

@@ -59,6 +59,8 @@ export interface OpWindow {
    * the window ends at a probe's answer.
    */
   poolRecoveryMs: number;
+  /** The harness's largest send lag around its edges (edgeLagOf), ms; null when the file records none. */
+  edgeLagMs: number | null;
 }
 
 interface Gap {
@@ -149,6 +151,7 @@ export function scanOp(op: Op, schedule: OpSchedule, seconds: SecondRecord[], ex
       open: false,
       endsAtGap: false,
       poolRecoveryMs: 0,
+      edgeLagMs: null,
       startsAfterGap: afterGap,
       stalledProbes: 0,
       grossStartMs: before,
@@ -401,4 +404,28 @@ function onlyWaitedFrom(w: OpWindow, schedule: OpSchedule, fromMs: number): bool
   return w.runs.every(
     ([first, count, outcome]) => WAITED.has(outcome) || intendedMs(schedule, first + count - 1) < fromMs,
   );
+}
+
+/**
+ * Each window's `edgeLagMs`: the op's largest send lag in the seconds holding its start and its end and the
+ * second before each. A probe sent that late can start a window early or end it late by as much: the edges are
+ * exact to one interval only when the harness was on time. Null when the file records no send lag there.
+ */
+export function setEdgeLags(scan: OpScan, seconds: readonly SecondRecord[]): void {
+  if (scan.windows.length === 0) return;
+  const maxUs = new Map<number, number>();
+  for (const s of seconds) {
+    if (s.sendLagUs !== undefined) maxUs.set(s.sec, Math.max(maxUs.get(s.sec) ?? 0, s.sendLagUs.max));
+  }
+  for (const w of scan.windows) {
+    let lag: number | null = null;
+    for (const edge of [w.startMs, w.endMs]) {
+      const sec = Math.floor(edge / 1000);
+      for (const s of [sec - 1, sec]) {
+        const us = maxUs.get(s);
+        if (us !== undefined) lag = Math.max(lag ?? 0, us / 1000);
+      }
+    }
+    w.edgeLagMs = lag;
+  }
 }

@@ -55,6 +55,9 @@ export function rows(s: Summary): string[][] {
   ];
 }
 
+/** A send lag above this near a window's edges is said in its note (edges are otherwise exact to an interval). */
+const EDGE_LAG_NOTE_MS = 20;
+
 /** The first `limit` outage windows: op, start (offset and UTC), duration, errors, notes on gaps and open ends. */
 export function outageRows(s: Summary, limit: number): string[][] {
   const t = [['op', 'start (s from start)', 'start (UTC)', 'duration', 'errors', 'note']];
@@ -64,6 +67,9 @@ export function outageRows(s: Summary, limit: number): string[][] {
       o.endsAtGap ? 'ends at missing seconds' : '',
       o.startsAfterGap ? 'starts after missing seconds' : '',
       (o.poolRecoveryMs ?? 0) > 0 ? `the pool answered ${formatDuration(o.poolRecoveryMs as number)} later` : '',
+      (o.edgeLagMs ?? 0) > EDGE_LAG_NOTE_MS
+        ? `edges uncertain by up to ${formatDuration(o.edgeLagMs as number)} (the harness sent late)`
+        : '',
     ]
       .filter(Boolean)
       .join('; ');

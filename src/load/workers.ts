@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { oneLine } from '../errors.js';
 import type { PoolOpened } from './capacity.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './protocol.js';
-import { sleepUnref } from '../util/sleep.js';
+import { terminateBounded } from '../util/sleep.js';
 
 /**
  * Each worker's V8 young generation, capped (bench/RESULTS.md, long run): at 2,000 probes/s a worker's young
@@ -113,9 +113,7 @@ export class WorkerPool {
   async terminate(boundMs = TERMINATE_BOUND_MS): Promise<number> {
     const left = await Promise.all(
       this.threads.map(async (t) => {
-        const exited = await Promise.race([t.terminate().then(() => true), sleepUnref(boundMs).then(() => false)]);
-        if (!exited) t.unref();
-        return !exited;
+        return !(await terminateBounded(t, boundMs));
       }),
     );
     return left.filter(Boolean).length;

@@ -202,10 +202,16 @@ class Lane {
   }
 }
 
-/** RST where Node can send one (≥ 16.17), else an abrupt destroy. */
-function resetSocket(s: Socket): void {
+/**
+ * RST where Node can send one (≥ 16.17), else an abrupt destroy. Never on a socket whose write side was ended (a
+ * FIN passed on, its shutdown perhaps still pending): libuv refuses to reset a socket while it shuts down
+ * (EINVAL), and Node then marks the handle closing without closing it, so the thread can never exit — its
+ * clean-up spins at 100 % CPU and even process.exit() waits for it (test/proxy-reset.test.ts). Such a socket
+ * is closing anyway: destroyed.
+ */
+export function resetSocket(s: Socket): void {
   const r = (s as Socket & { resetAndDestroy?: () => Socket }).resetAndDestroy;
-  if (typeof r === 'function' && !s.destroyed) {
+  if (typeof r === 'function' && !s.destroyed && !s.writableEnded) {
     try {
       r.call(s);
       return;

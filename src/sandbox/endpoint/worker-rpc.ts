@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { terminateBounded } from '../../util/sleep.js';
 
 /**
  * A sandbox service running in a worker thread of its own (the DNS server, the endpoint proxy), driven by
@@ -79,11 +80,13 @@ export async function startRpcWorker<Rep extends { id: number }>(
       if (closed) return;
       await ask(req).catch(() => undefined);
       closed = true;
+      // Stopped after the bound, and waited for at most as long again: a thread that cannot exit is left behind
+      // unref'd (terminateBounded) rather than holding up the caller for ever.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         exited,
         new Promise<void>((resolve) => {
-          timer = setTimeout(() => void worker.terminate().then(() => resolve()), CLOSE_BOUND_MS);
+          timer = setTimeout(() => void terminateBounded(worker, CLOSE_BOUND_MS).then(() => resolve()), CLOSE_BOUND_MS);
         }),
       ]);
       clearTimeout(timer);

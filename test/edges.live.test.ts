@@ -111,6 +111,12 @@ for (const model of ['per-probe', 'pool'] as ConnectionModel[]) {
         `${op}: start ${startErr.toFixed(1)} ms, end ${endErr.toFixed(1)} ms, pool recovery ${(w.poolRecoveryMs ?? 0).toFixed(1)} ms`,
       );
       assert.ok(endErr <= lateMs, `${op}: ends ${endErr.toFixed(0)} ms after the fault's end (at most ${lateMs})`);
+      // Nothing fails after the fault: a pool's handshake begun in it that gives up at its connect timeout must
+      // not fail a probe that came after the fault (it once did, ~1.1 s after the fault, in one run of four).
+      const later = s.outages.filter(
+        (o) => o.op === op && o.startMs >= fault.endMs && o.startMs < fault.endMs + TIMEOUT_MS + 500,
+      );
+      assert.deepEqual(later, [], `${op}: no window in the ${TIMEOUT_MS + 500} ms after the fault`);
       if (model === 'pool') {
         // The 3 s blackhole outlasts the 2 s timeout: the pool's connections were replaced by handshakes that
         // began in the blackhole, and those wait for their 2 s connect timeout after it.

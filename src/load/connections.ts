@@ -169,6 +169,8 @@ function connectionLost(): Error {
 interface PoolWaiter {
   give: (conn: Connection) => void;
   fail: (err: Error) => void;
+  /** When it began waiting (epoch ms). */
+  sinceMs: number;
   /** Cancelled by its probe, or already served: either way no longer waiting. */
   settled: boolean;
 }
@@ -247,7 +249,7 @@ export class PoolStrategy implements ConnectionStrategy {
 
   /**
    * Opens one connection owned by the pool. Once its handshake is done it goes to `done` if given (warm-up),
-   * else to the oldest waiter; a failed handshake fails the oldest waiter with its error (refused, reset…).
+   * else to the oldest waiter; a failed handshake fails the oldest waiter with its error (failOldest).
    */
   private openOne(done?: (err: Error | null, conn: Connection) => void): void {
     this.open++;
@@ -262,7 +264,7 @@ export class PoolStrategy implements ConnectionStrategy {
       this.handshakes.delete(conn);
       if (err) {
         if (done) done(err, conn);
-        else this.nextWaiter()?.fail(err);
+        else this.failOldest(err, startedMs);
         destroy(conn); // frees its slot, if the connection is not dead already
         this.grow(); // another try for the probes still waiting
         return;
@@ -306,7 +308,7 @@ export class PoolStrategy implements ConnectionStrategy {
         return NO_WAIT;
       }
     }
-    const w: PoolWaiter = { give, fail, settled: false };
+    const w: PoolWaiter = { give, fail, sinceMs: nowMs(), settled: false };
     this.waiters.push(w);
     this.pending++;
     this.grow();
@@ -317,6 +319,17 @@ export class PoolStrategy implements ConnectionStrategy {
         this.pending--;
       },
     };
+  }
+
+  /**
+   * A failed handshake fails the oldest waiter with its error (refused, reset…) if that probe was already waiting
+   * when the handshake began: a handshake begun in an outage that gives up at its connect timeout, after the
+   * database is back, must not fail a probe that came later (it never waited for that handshake).
+   */
+  private failOldest(err: Error, handshakeStartedMs: number): void {
+    while (this.waiters[0]?.settled === true) this.waiters.shift();
+    const w = this.waiters[0];
+    if (w !== undefined && w.sinceMs <= handshakeStartedMs) this.nextWaiter()?.fail(err);
   }
 
   /** The oldest waiter still waiting, taken off the queue. */

@@ -3,7 +3,8 @@ import { DROPPED, OK, OPS, STALLED, identityKey, type Identity, type Op } from '
 import { wallClockMs } from '../io.js';
 import type { PoolOpened } from './capacity.js';
 import { classifyError } from './classify.js';
-import { connectReporter, makeStrategy, type ConnectionStrategy } from './connections.js';
+import { connectReporter } from './connection.js';
+import { makeStrategy, type ConnectionStrategy } from './connections.js';
 import { newHistogram, recordUs } from '../results/histogram.js';
 import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
 import { bindParams, identityFromRow } from './probes.js';

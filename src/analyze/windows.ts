@@ -59,7 +59,7 @@ export interface OpWindow {
    * the window ends at a probe's answer.
    */
   poolRecoveryMs: number;
-  /** The harness's largest send lag around its edges (edgeLagOf), ms; null when the file records none. */
+  /** The harness's largest send lag around its edges (setEdgeLags), ms; null when the file records none. */
   edgeLagMs: number | null;
 }
 

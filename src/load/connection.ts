@@ -1,6 +1,7 @@
 import mysql from 'mysql2';
 import type { Op } from '../results/types.js';
 import { identityKey, type Identity } from '../results/types.js';
+import { wallClockMs } from '../io.js';
 import { identityFromRow } from './probes.js';
 import type { WorkerConfig, WorkerMessage } from './protocol.js';
 import { remoteAddressOf, streamFactory } from './resolve.js';
@@ -12,9 +13,6 @@ import { securityOptions } from './tls.js';
  * (reportConnect, connectReporter). The driver's seam: a second database fills these.
  */
 export type Connection = mysql.Connection;
-
-/** Epoch ms, fractional, from the monotonic clock: when a handshake began or answered. */
-export const nowMs = (): number => performance.timeOrigin + performance.now();
 
 /** A new connection to the target, its handshake bounded by `connectTimeoutMs` (it starts at once). */
 export function connect(cfg: WorkerConfig['conn'], connectTimeoutMs: number): Connection {
@@ -61,7 +59,7 @@ const IDENTITY_SQL =
  */
 export function reportConnect(conn: Connection, withQuery: boolean, onConnected: OnConnected | undefined): void {
   if (onConnected === undefined) return;
-  const now = nowMs;
+  const now = wallClockMs;
   if (withQuery) {
     conn.query(IDENTITY_SQL, (err, rows) => {
       if (err) return; // the probe on this connection meets the same error

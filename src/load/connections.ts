@@ -3,12 +3,12 @@ import {
   connectionLost,
   destroy,
   isDead,
-  nowMs,
   reportConnect,
   track,
   type Connection,
   type OnConnected,
 } from './connection.js';
+import { wallClockMs as nowMs } from '../io.js';
 import { PoolScout } from './pool-scout.js';
 import type { WorkerConfig } from './protocol.js';
 

@@ -1,13 +1,15 @@
 /**
  * A pool whose connections are stuck (handshakes begun while the address was dark, or while every byte was
  * held up; queries sent into it) answers nothing until they reach their connect timeout or probe timeout,
- * however soon the database is back: an application with this pool sees that, but it is the client's recovery, not the
- * database's outage. So while a pool is stuck, its scout opens a new connection beside it every probe interval
- * (at least 10 ms apart, a few at a time, each given up after a few typical handshakes) and says when the first
- * one was answered (its handshake, then `SELECT 1`): the database answered a client again. The analysis ends the window there and
- * reports the rest as the pool's recovery (analyze/windows.ts endAtReach). Scouts are not the pool's: they
+ * however soon the database is back: an application with this pool sees that, but it is the client's recovery,
+ * not the database's outage. So while a pool is stuck, its scout opens a new connection beside it every probe
+ * interval (at least 10 ms apart, a few at a time, each given up after a few typical handshakes) and says when
+ * the first one was answered (its handshake, then `SELECT 1`): the database answered a client again. The
+ * analysis ends the window there and reports the rest as the pool's recovery (analyze/windows.ts endAtReach). Scouts are not the pool's: they
  * never carry a probe and are closed at once.
  */
+
+import { wallClockMs as nowMs } from '../io.js';
 
 /** What the scout needs from its pool. */
 export interface ScoutedPool {
@@ -29,8 +31,6 @@ const STUCK_FACTOR = 4;
 const MIN_STUCK_MS = 25;
 /** Handshake durations remembered. */
 const RECENT = 16;
-
-const nowMs = (): number => performance.timeOrigin + performance.now();
 
 export class PoolScout {
   private timer: NodeJS.Timeout | null = null;

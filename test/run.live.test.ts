@@ -81,6 +81,36 @@ test('a 10 s run at 100 reads/s + 50 writes/s records ~1000 reads and ~500 write
   for (const text of [readFileSync(out, 'utf8'), res.out, res.err]) assert.ok(!text.includes(srv.password));
 });
 
+test('a per-probe client ends each connection with COM_QUIT: the server counts none of them aborted', async () => {
+  // mysql2 calls end()'s callback before it writes COM_QUIT; a client that destroyed its socket there quit
+  // without saying so, and the server counted (and, at log_warnings=2, logged) every probe's connection.
+  const aborted = async (): Promise<number> => {
+    const rows = await srv.server.rootQuery<{ Value: string }[]>("SHOW GLOBAL STATUS LIKE 'Aborted_clients'");
+    return Number(rows[0]?.Value);
+  };
+  const before = await aborted();
+  const out = join(dir, 'per-probe-quit.ndjson');
+  const res = await run([
+    '--reads',
+    '100',
+    '--writes',
+    '50',
+    '--duration',
+    '3s',
+    '--connection',
+    'per-probe',
+    '--out',
+    out,
+  ]);
+  assert.equal(res.code, ExitCode.Ok, res.err);
+  const r = readResults(out);
+  const probes = sum(r, 'read', 'ok') + sum(r, 'write', 'ok');
+  assert.ok(probes >= 400, `probes answered: ${probes}`);
+  // A probe still in flight when the run ends may be cut off; the rest quit.
+  const n = (await aborted()) - before;
+  assert.ok(n <= 5, `${n} of ${probes} per-probe connections were aborted, not quit`);
+});
+
 for (const connection of ['pool', 'per-probe'] as const) {
   test(`stopping the server mid-run (${connection}) turns probes into classified failures, and the run carries on`, async () => {
     const out = join(dir, `stop-${connection}.ndjson`);

@@ -3,6 +3,7 @@ import {
   connectionLost,
   destroy,
   isDead,
+  quit,
   reportConnect,
   track,
   type Connection,
@@ -126,7 +127,8 @@ export class PoolStrategy implements ConnectionStrategy {
     const settle = (err: Error | null): void => {
       if (settled) return;
       settled = true;
-      destroy(conn);
+      if (err === null) quit(conn);
+      else destroy(conn);
       done(err);
     };
     track(conn, () => settle(connectionLost()));
@@ -276,7 +278,7 @@ export class PoolStrategy implements ConnectionStrategy {
     for (const w of this.waiters) w.settled = true;
     this.waiters = [];
     this.pending = 0;
-    for (const c of this.idle) destroy(c);
+    for (const c of this.idle) quit(c);
     this.idle = [];
   }
 
@@ -310,8 +312,7 @@ class PerProbeStrategy implements ConnectionStrategy {
 
   release(conn: Connection, healthy: boolean): void {
     if (healthy && !isDead(conn)) {
-      // COM_QUIT, politely; the probe's latency was already taken, so closing costs it nothing.
-      conn.end(() => destroy(conn));
+      quit(conn); // the probe's latency was already taken, so closing costs it nothing
       return;
     }
     destroy(conn);

@@ -193,3 +193,34 @@ test('after every pooled connection hung, the pool refills for the probes still 
     pool.close();
   }
 });
+
+test("a new connection's first probe is not queued behind the pool's identity query", async () => {
+  // The pool asks each new connection whom it reached (one round trip), after the probe it was opened for: an
+  // application's pool runs no such query, and a probe behind it answered a round trip late (after an outage,
+  // its window ended that much late).
+  const order: string[] = [];
+  const pool = new PoolStrategy(conn(), 2, 2000, (info) => order.push(`identity ${info.identity?.version ?? '?'}`));
+  try {
+    // As the engine does: the probe's query is sent as soon as the connection is given.
+    const answered = new Promise<void>((resolve, reject) =>
+      pool.acquire(
+        2000,
+        (c) =>
+          c.query('SELECT 1', (err) => {
+            if (err) return reject(err);
+            order.push('probe');
+            pool.release(c, true);
+            resolve();
+          }),
+        reject,
+      ),
+    );
+    await within(3000, 'the probe', answered);
+    for (let i = 0; i < 100 && order.length < 2; i++) await sleep(10);
+    assert.equal(order.length, 2, `order: ${order.join(', ')}`);
+    assert.equal(order[0], 'probe', `order: ${order.join(', ')}`);
+    assert.match(order[1] ?? '', /^identity \d/);
+  } finally {
+    pool.close();
+  }
+});

@@ -63,8 +63,9 @@ const IDENTITY_SQL =
   'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
 
 /**
- * Calls `onConnected` once the connection is up: pool connections run IDENTITY_SQL first (one round trip per
- * new connection, queued before any probe), per-probe connections report the handshake's version only.
+ * Calls `onConnected` once the connection is up: pool connections run IDENTITY_SQL (one round trip per new
+ * connection, queued after the probe it was opened for), per-probe connections report the handshake's version
+ * only.
  */
 export function reportConnect(conn: Connection, withQuery: boolean, onConnected: OnConnected | undefined): void {
   if (onConnected === undefined) return;

@@ -162,9 +162,12 @@ export class PoolStrategy implements ConnectionStrategy {
       }
       this.answeredMs = nowMs();
       this.scout?.connected(this.answeredMs - startedMs);
-      reportConnect(conn, true, this.onConnected);
       if (done) done(null, conn);
       else this.release(conn, true);
+      // After the connection went to its probe, whose query is then queued first: an application's pool runs
+      // no identity query, and a probe waiting behind one would answer a round trip later (after an outage,
+      // its window would end that much late).
+      reportConnect(conn, true, this.onConnected);
     };
     const conn = track(connect(this.cfg, this.connectTimeoutMs), () => {
       if (counted) {

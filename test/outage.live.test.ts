@@ -61,7 +61,19 @@ for (const connection of ['pool', 'per-probe'] as const) {
     const intervalMs = 10; // 100 probes/s
     const noiseMs = 60; // timers, a loaded 2-core machine, the first connection after restart
     for (const op of ['read', 'write', 'full'] as const) {
-      const windows = summary.outages.filter((o) => o.op === op);
+      let windows = summary.outages.filter((o) => o.op === op);
+      // Shutting down, MariaDB may still answer a query on a connection it accepted just before (seen once,
+      // per-probe: a probe lost its connection, the next one was answered 18 ms later, then refusals): a short
+      // window that ends before the server has gone, then the outage. The database did answer in between, so
+      // both are right; the edges below are those of the outage as a whole.
+      const shutdownBlip = (o: (typeof windows)[number]): boolean =>
+        o.endMs <= stoppedMs + noiseMs && o.endMs - o.startMs < 100;
+      if (connection === 'per-probe' && windows.length === 2 && shutdownBlip(windows[0]!)) {
+        t.diagnostic(
+          `${op}: a ${(windows[0]!.endMs - windows[0]!.startMs).toFixed(1)} ms window as the server shut down`,
+        );
+        windows = [{ ...windows[1]!, startMs: windows[0]!.startMs }];
+      }
       assert.equal(windows.length, 1, `${op}: one window, got ${JSON.stringify(windows)}`);
       const w = windows[0]!;
       // Starts between the stop being asked for and the server being gone. A per-probe probe intended a little

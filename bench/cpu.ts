@@ -1,7 +1,8 @@
 /**
  * CPU per probe (#16): what each probe costs the client in CPU time, at the same fixed rate, for the harness
  * (2 and 1 worker threads), mysql2 alone (the same driver, the same prepared read, paced the same way with
- * nothing around it) and sysbench's client (`oltp_point_select --rate`). CPU time is counted by the kernel
+ * nothing around it) and sysbench's client (`oltp_point_select --rate`); and the per-probe model against
+ * mysql2 alone opening a connection per query. CPU time is counted by the kernel
  * (getrusage), not read off a clock, so it holds on a shared, noisy machine where throughput ceilings do not:
  * the ratio harness ÷ mysql2 alone is the harness's own overhead.
  *
@@ -13,7 +14,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type mysql from 'mysql2';
+import mysql from 'mysql2';
 import { fmt, openConnections, sysbenchConfig, type Bench } from './common.js';
 
 const execFileP = promisify(execFile);
@@ -57,13 +58,20 @@ export interface CpuRow {
 }
 
 /** The harness at `rate` reads/s: CPU µs per answered probe over the steady part of the run. */
-async function harnessCpu(b: Bench, rate: number, seconds: number, workers: number): Promise<CpuRow> {
+async function harnessCpu(
+  b: Bench,
+  rate: number,
+  seconds: number,
+  workers: number,
+  connection: 'pool' | 'per-probe' = 'pool',
+): Promise<CpuRow> {
   const cpu = sampleCpu();
   const { file } = await b.measure({
-    name: `cpu-${rate}-${workers}w`,
+    name: `cpu-${connection}-${rate}-${workers}w`,
     rates: { read: rate, write: 0 },
     durationMs: seconds * 1000,
     workers,
+    connection,
     poolSize: 32,
     maxInFlight: 4096,
   });
@@ -80,7 +88,7 @@ async function harnessCpu(b: Bench, rate: number, seconds: number, workers: numb
   // CPU per second of the sampled span (within 200 ms of those seconds) over probes answered per second.
   const cpuPerSec = span.cpuUs / ((span.toMs - span.fromMs) / 1000);
   return {
-    client: `downtime, ${workers} worker${workers === 1 ? '' : 's'}`,
+    client: `downtime${connection === 'per-probe' ? ' per-probe' : ''}, ${workers} worker${workers === 1 ? '' : 's'}`,
     rate,
     achieved: ok / nSecs,
     cpuUsPerProbe: cpuPerSec / Math.max(1, ok / nSecs),
@@ -161,6 +169,63 @@ async function pacedRun(conns: mysql.Connection[], sql: string, rate: number, se
   };
 }
 
+/**
+ * mysql2 alone, a connection per query (the per-probe model's yardstick): every millisecond the queries due so
+ * far each open a connection, send the read as text, and quit; nothing around them. Its statement cache is
+ * sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per connection: connection.ts).
+ */
+async function driverPerConnectionCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
+  const sql = 'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
+  const cfg = {
+    host: '127.0.0.1',
+    port: b.srv.server.port,
+    user: b.srv.user,
+    password: b.srv.password,
+    database: b.srv.database,
+    maxPreparedStatements: 4,
+  };
+  const cpu = sampleCpu();
+  const t0 = Date.now() + 1000; // a second of warming first: the driver's code, as the harness's warm-up does
+  const warmFrom = Date.now();
+  const endMs = t0 + seconds * 1000;
+  const answeredAt: number[] = [];
+  let sent = 0;
+  let inFlight = 0;
+  let failed = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const due = Math.floor(((Math.min(now, endMs) - warmFrom) * rate) / 1000);
+      while (sent < due) {
+        sent++;
+        inFlight++;
+        const c = mysql.createConnection(cfg);
+        c.on('error', () => undefined);
+        c.query(sql, (err) => {
+          inFlight--;
+          if (err) failed++;
+          else answeredAt.push(Date.now());
+          c.end(() => setImmediate(() => c.destroy()));
+        });
+      }
+      if (now >= endMs && inFlight === 0) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  const samples = cpu.stop();
+  const span = cpuBetween(samples, t0 + 1000, endMs - 500);
+  const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
+  if (failed > sent / 100) throw new Error(`mysql2 alone, a connection per query: ${failed} of ${sent} failed`);
+  return {
+    client: 'mysql2 alone, a connection per query',
+    rate,
+    achieved: ok / ((span.toMs - span.fromMs) / 1000),
+    cpuUsPerProbe: span.cpuUs / Math.max(1, ok),
+  };
+}
+
 /** sysbench oltp_point_select at a fixed rate (4 threads): its client's CPU per query. */
 async function sysbenchCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
   const conf = sysbenchConfig(b.dir, {
@@ -202,7 +267,9 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: Cpu
   out('');
   out(
     `Fixed rates, reads only, ${seconds} s each; CPU time from getrusage (the harness and mysql2 alone: this process, ` +
-      'steady part only; sysbench: its process). Harness: pool of 32 per worker.',
+      'steady part only; sysbench: its process). Harness: pool of 32 per worker. The last two rows are the ' +
+      'per-probe model (a connection per probe) against mysql2 alone opening a connection per query, the ' +
+      'ratio against the latter.',
   );
   out('');
   out('| rate/s | client | achieved/s | CPU µs per probe | ÷ mysql2 alone |');
@@ -219,6 +286,16 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: Cpu
         `| ${rate} | ${r.client} | ${fmt(r.achieved, 0)} | ${fmt(r.cpuUsPerProbe, 1)} | ${fmt(r.cpuUsPerProbe / driver.cpuUsPerProbe)} |`,
       );
     }
+  }
+  // The per-probe model: a new connection per probe, against mysql2 doing the same alone.
+  const perProbeRate = quick ? 500 : 1000;
+  const alone = await driverPerConnectionCpu(b, perProbeRate, seconds);
+  const perProbe = await harnessCpu(b, perProbeRate, seconds, 1, 'per-probe');
+  for (const r of [alone, perProbe]) {
+    rows.push(r);
+    out(
+      `| ${perProbeRate} | ${r.client} | ${fmt(r.achieved, 0)} | ${fmt(r.cpuUsPerProbe, 1)} | ${fmt(r.cpuUsPerProbe / alone.cpuUsPerProbe)} |`,
+    );
   }
   out('');
   return { rows, lines };

@@ -44,6 +44,9 @@ interface OpState {
 export class ProbeEngine {
   private readonly ops: OpState[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** When the next probe of any op is due (epoch ms; Infinity: none): answers check it (sendDue). */
+  private nextAtMs = Infinity;
+  private ticking = false;
   private reportTimer: NodeJS.Timeout | null = null;
   private stopAtMs = Infinity;
   private finished = false;
@@ -170,6 +173,7 @@ export class ProbeEngine {
     let next = Infinity;
     for (const s of this.ops)
       if (s.nextDueMs !== null && s.nextDueMs < this.stopAtMs) next = Math.min(next, s.nextDueMs);
+    this.nextAtMs = next;
     if (next === Infinity) {
       for (const s of this.ops) s.nextDueMs = null;
       this.maybeFinish();
@@ -180,7 +184,27 @@ export class ProbeEngine {
     this.timer = setTimeout(() => this.tick(), Math.max(0, next - this.now()));
   }
 
+  /**
+   * Sends the probes already due, from an answer's callback. Under load the event loop runs a batch of I/O
+   * callbacks (answers) before it gets to the timers, and a probe due in the middle of the batch waited for the
+   * batch's end; sending it from the answer that found it due takes that wait off its send lag.
+   */
+  private sendDue(): void {
+    if (!this.ticking && this.timer !== null && this.now() >= this.nextAtMs) this.tick();
+  }
+
   private tick(): void {
+    if (this.ticking) return; // an issue() whose driver answered at once, inside this tick: it will reschedule
+    this.ticking = true;
+    try {
+      this.issueDue();
+    } finally {
+      this.ticking = false;
+    }
+    this.schedule();
+  }
+
+  private issueDue(): void {
     const nowMs = this.now();
     for (const s of this.ops) {
       if (s.nextDueMs === null) continue;
@@ -189,7 +213,6 @@ export class ProbeEngine {
       s.nextDueMs = d.nextDueMs;
       for (const seq of d.seqs) this.issue(s, seq);
     }
-    this.schedule();
   }
 
   private bucket(s: OpState, sec: number): Bucket {
@@ -345,6 +368,7 @@ export class ProbeEngine {
           if (this.now() - intended > this.cfg.timeoutMs) finish('timeout', null);
           else finish(OK, s.op === 'read' ? identityFromRow(row) : null);
           s.strategy.release(c, true);
+          this.sendDue();
         });
       },
       onFail,

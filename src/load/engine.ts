@@ -345,7 +345,7 @@ export class ProbeEngine {
           intended_ms: Math.round(intended),
         });
         sentMs = this.now();
-        sendProbe(s.prepared, c, s.sql.sql.sql, values, (err, rows) => {
+        const onAnswer = (err: mysql.QueryError | null, rows: unknown): void => {
           if (done) {
             // Timed out already. Pool: the answer came within the connection's own bound, so it is reusable
             // unless the error broke it. Otherwise the connection was discarded.
@@ -368,7 +368,10 @@ export class ProbeEngine {
           if (this.now() - intended > this.cfg.timeoutMs) finish('timeout', null);
           else finish(OK, s.op === 'read' ? identityFromRow(row) : null);
           s.strategy.release(c, true);
-          this.sendDue();
+        };
+        sendProbe(s.prepared, c, s.sql.sql.sql, values, (err, rows) => {
+          onAnswer(err, rows);
+          this.sendDue(); // any answer is a wakeup: the probes due meanwhile go now (sendDue)
         });
       },
       onFail,

@@ -167,12 +167,18 @@ export class ProbeEngine {
     this.tick();
   }
 
-  private schedule(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+  /** When the next probe of any op is due (epoch ms; Infinity: none before the stop). */
+  private nextDueMs(): number {
     let next = Infinity;
     for (const s of this.ops)
       if (s.nextDueMs !== null && s.nextDueMs < this.stopAtMs) next = Math.min(next, s.nextDueMs);
+    return next;
+  }
+
+  private schedule(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const next = this.nextDueMs();
     this.nextAtMs = next;
     if (next === Infinity) {
       for (const s of this.ops) s.nextDueMs = null;
@@ -190,7 +196,16 @@ export class ProbeEngine {
    * batch's end; sending it from the answer that found it due takes that wait off its send lag.
    */
   private sendDue(): void {
-    if (!this.ticking && this.timer !== null && this.now() >= this.nextAtMs) this.tick();
+    if (this.ticking || this.timer === null || this.now() < this.nextAtMs) return;
+    this.ticking = true;
+    try {
+      this.issueDue();
+    } finally {
+      this.ticking = false;
+    }
+    // The armed timer stays (it is due already, and re-arms from the new schedule when it runs): re-arming it from
+    // every answer at thousands a second cost more than it saved.
+    this.nextAtMs = this.nextDueMs();
   }
 
   private tick(): void {

@@ -44,8 +44,7 @@ interface OpState {
 export class ProbeEngine {
   private readonly ops: OpState[] = [];
   private timer: NodeJS.Timeout | null = null;
-  /** When the next probe of any op is due (epoch ms; Infinity: none): answers check it (sendDue). */
-  private nextAtMs = Infinity;
+  /** Inside issueDue(): a driver that answers at once must not issue the same probes again. */
   private ticking = false;
   private reportTimer: NodeJS.Timeout | null = null;
   private stopAtMs = Infinity;
@@ -179,7 +178,6 @@ export class ProbeEngine {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const next = this.nextDueMs();
-    this.nextAtMs = next;
     if (next === Infinity) {
       for (const s of this.ops) s.nextDueMs = null;
       this.maybeFinish();
@@ -196,30 +194,29 @@ export class ProbeEngine {
    * batch's end; sending it from the answer that found it due takes that wait off its send lag.
    */
   private sendDue(): void {
-    if (this.ticking || this.timer === null || this.now() < this.nextAtMs) return;
-    this.ticking = true;
-    try {
-      this.issueDue();
-    } finally {
-      this.ticking = false;
-    }
     // The armed timer stays (it is due already, and re-arms from the new schedule when it runs): re-arming it from
     // every answer at thousands a second cost more than it saved.
-    this.nextAtMs = this.nextDueMs();
+    if (this.timer !== null && this.now() >= this.nextDueMs()) this.issueDue();
   }
 
   private tick(): void {
-    if (this.ticking) return; // an issue() whose driver answered at once, inside this tick: it will reschedule
+    // Inside an issueDue() whose driver answered at once, the outer one reschedules.
+    if (this.issueDue()) this.schedule();
+  }
+
+  /** Issues every probe due now; false (and nothing) when already issuing. */
+  private issueDue(): boolean {
+    if (this.ticking) return false;
     this.ticking = true;
     try {
-      this.issueDue();
+      this.issueDueNow();
     } finally {
       this.ticking = false;
     }
-    this.schedule();
+    return true;
   }
 
-  private issueDue(): void {
+  private issueDueNow(): void {
     const nowMs = this.now();
     for (const s of this.ops) {
       if (s.nextDueMs === null) continue;

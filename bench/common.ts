@@ -104,15 +104,20 @@ export function requireSysbench(): void {
   }
 }
 
-/** `n` mysql2 connections to the bench's server, connected (the yardsticks' own, beside the harness's). */
-export async function openConnections(b: Bench, n: number): Promise<mysql.Connection[]> {
-  const cfg = {
+/** How the yardsticks' own mysql2 connections reach the bench's server. */
+export function yardstickConfig(b: Bench): mysql.ConnectionOptions {
+  return {
     host: '127.0.0.1',
     port: b.srv.server.port,
     user: b.srv.user,
     password: b.srv.password,
     database: b.srv.database,
   };
+}
+
+/** `n` mysql2 connections to the bench's server, connected (the yardsticks' own, beside the harness's). */
+export async function openConnections(b: Bench, n: number): Promise<mysql.Connection[]> {
+  const cfg = yardstickConfig(b);
   return Promise.all(
     Array.from(
       { length: n },

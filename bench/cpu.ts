@@ -15,9 +15,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import mysql from 'mysql2';
-import { fmt, openConnections, sysbenchConfig, type Bench } from './common.js';
+import { fmt, openConnections, sysbenchConfig, yardstickConfig, type Bench } from './common.js';
 
 const execFileP = promisify(execFile);
+
+/** What the harness's read probe asks the server besides its row (the yardsticks send the same). */
+const IDENTITY_COLUMNS =
+  'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
 
 interface Sample {
   atMs: number;
@@ -100,9 +104,7 @@ async function harnessCpu(
  * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
  */
 async function driverCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
-  const sql =
-    'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only, ' +
-    '(SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq';
+  const sql = `${IDENTITY_COLUMNS}, (SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq`;
   const conns = await openConnections(b, 32);
   try {
     return await pacedRun(conns, sql, rate, seconds);
@@ -175,15 +177,8 @@ async function pacedRun(conns: mysql.Connection[], sql: string, rate: number, se
  * sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per connection: connection.ts).
  */
 async function driverPerConnectionCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
-  const sql = 'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
-  const cfg = {
-    host: '127.0.0.1',
-    port: b.srv.server.port,
-    user: b.srv.user,
-    password: b.srv.password,
-    database: b.srv.database,
-    maxPreparedStatements: 4,
-  };
+  const sql = IDENTITY_COLUMNS;
+  const cfg = { ...yardstickConfig(b), maxPreparedStatements: 4 };
   const cpu = sampleCpu();
   const t0 = Date.now() + 1000; // a second of warming first: the driver's code, as the harness's warm-up does
   const warmFrom = Date.now();

@@ -135,6 +135,33 @@ function accepts(host: string, port: number): Promise<boolean> {
 }
 
 /**
+ * When the server at host:port first spoke to a client: connects (again every ~1 ms while refused or closed
+ * unanswered) and takes the moment its first bytes — the greeting of the MySQL protocol — arrive. A server
+ * that has just started listens before it serves: a connect then succeeds (the kernel's backlog), but the
+ * greeting comes once the server takes connections (13–34 ms later for a fresh MariaDB here). Null if nothing
+ * greeted within `giveUpMs`.
+ */
+async function firstGreeting(host: string, port: number, giveUpMs: number): Promise<number | null> {
+  const deadline = wallClockMs() + giveUpMs;
+  while (wallClockMs() < deadline) {
+    const at = await new Promise<number | null>((resolve) => {
+      const s = connect({ host, port });
+      const done = (v: number | null): void => {
+        s.destroy();
+        resolve(v);
+      };
+      s.setTimeout(Math.max(1, deadline - wallClockMs()), () => done(null));
+      s.once('data', () => done(wallClockMs()));
+      s.once('error', () => done(null));
+      s.once('close', () => done(null));
+    });
+    if (at !== null) return at;
+    await sleep(1);
+  }
+  return null;
+}
+
+/**
  * Polls host:port (a TCP connect every ~1 ms) until it refuses: the moment a server stopped listening lies
  * between the last accepted attempt and the first refused one (both taken when the attempt began).
  */
@@ -158,8 +185,9 @@ async function watchListenerClose(
  * The server behind the endpoint stopped (SIGTERM, graceful) and started again, as the sandbox's restart step
  * does it (server stopped; endpoint refuses and drops its connections; server started; endpoint accepts), but
  * kept down `downMs` from the moment it stopped listening. Records a `fault` event `stop-start` whose atMs is
- * when the server stopped accepting connections (a TCP connect to it refused) and whose endMs is when the
- * endpoint accepted them again (after the server was up); the detail has the moments in between.
+ * when the server stopped accepting connections (a TCP connect to it refused) and whose endMs is when clients
+ * could be served again: the later of the endpoint accepting (after the server listens) and the server's first
+ * greeting (firstGreeting); the detail has the moments in between.
  */
 async function stopStart(sandbox: Sandbox, downMs: number, ctx: ActionContext): Promise<Record<string, unknown>> {
   const server = sandbox.blue;
@@ -182,8 +210,12 @@ async function stopStart(sandbox: Sandbox, downMs: number, ctx: ActionContext): 
     startingAtMs = wallClockMs();
     await server.start();
     acceptAskedAtMs = wallClockMs();
+    // The endpoint accepts as soon as the server listens (as the sandbox's restart does), and clients' connects
+    // wait in the server's backlog; the outage ends when the server serves them, seen as its first greeting.
+    const greeting = firstGreeting(host, server.port, 30_000);
     await sandbox.proxy.accept();
     acceptingAtMs = wallClockMs();
+    const greetedAtMs = await greeting;
     const detail = {
       sigtermAtMs,
       lastAcceptedAtMs: closed?.lastOpenAtMs,
@@ -191,9 +223,12 @@ async function stopStart(sandbox: Sandbox, downMs: number, ctx: ActionContext): 
       refusingAtMs,
       startingAtMs,
       serverAcceptingAtMs: acceptAskedAtMs,
+      endpointAcceptingAtMs: acceptingAtMs,
+      serverGreetedAtMs: greetedAtMs ?? undefined,
       requestedDownMs: downMs,
     };
-    ctx.event({ atMs: downFromMs, endMs: acceptingAtMs, kind: 'fault', name: 'stop-start', detail });
+    const endMs = Math.max(acceptingAtMs, greetedAtMs ?? acceptingAtMs);
+    ctx.event({ atMs: downFromMs, endMs, kind: 'fault', name: 'stop-start', detail });
     return detail;
   } finally {
     // Whatever happened, the endpoint is left serving a running server.

@@ -1,4 +1,4 @@
-import { decodeHistogram } from './histogram.js';
+import { encodedCount } from './histogram.js';
 import {
   DROPPED,
   OK,
@@ -265,7 +265,7 @@ export class SecondChecker {
     if (typeof hist !== 'string') fail('second.hist', what, hist);
     let latencies: number;
     try {
-      latencies = decodeHistogram(hist).totalCount;
+      latencies = encodedCount(hist);
     } catch (err) {
       throw new RecordError(
         `second.hist must be ${what}, got ${shown(hist)}, which does not decode (${errorText(err)})`,

@@ -37,8 +37,8 @@ const BUCKETS = CHART_WIDTH / 2;
 /**
  * A line of more points than the chart has room for, thinned to the lowest and the highest point of each of
  * `buckets` equal slices of its x range (in x order), as the full line would paint that slice anyway: a
- * one-second outage in a day-long run still reaches 0, a one-second spike its top. Breaks (y null) are kept,
- * one per run of them. Cairo strokes a long path in more than linear time: a 5-hour run's charts took 25 s
+ * one-second outage in a day-long run still reaches 0, a one-second spike its top (held until the slice's next
+ * point: up to one slice wider than it was). Breaks (y null) are kept, one per run of them. Cairo strokes a long path in more than linear time: a 5-hour run's charts took 25 s
  * to draw with a point per second, a 10-hour run's 2 min 40 s.
  */
 export function decimate(points: XY[], buckets = BUCKETS): XY[] {

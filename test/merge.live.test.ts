@@ -129,9 +129,15 @@ test(`${HOSTS} harness processes, one server stopped for ~2 s: the merged report
     assert.ok(w.durationMs >= startCalledMs - stoppedMs - intervalMs, `${op} at least as long as the server was down`);
     assert.equal(w.open, false);
     // …and nothing else, except single refused probes while the restarting server was coming up (each host
-    // sees them too; a server that accepts before it is ready is what clients see).
+    // sees them too; a server that accepts before it is ready is what clients see), and a short window as the
+    // server shut down: MariaDB ends its connections one by one, so one host may lose its connection while
+    // another is still answered for a few ms (seen once in CI: host 1 from -84 ms, the others from -64 ms).
     for (const o of windows) {
       if (o === w) continue;
+      if (o.startMs >= stopCalledMs - intervalMs && o.endMs <= stoppedMs + noiseMs && o.durationMs < 100) {
+        t.diagnostic(`${op}: a ${o.durationMs.toFixed(1)} ms window as the server shut down`);
+        continue;
+      }
       assert.ok(
         o.startMs >= startCalledMs && o.endMs <= readyMs + intervalMs + noiseMs + endLatency(file, op, o.endMs),
         `${op}: extra window only during the restart`,

@@ -15,11 +15,10 @@ import { syntheticResults, type InjectedOutage } from '../test/helpers/synthetic
 const TARGET_MS = 3000;
 const given = process.argv[2] !== undefined && !/^\d+(\.\d+)?$/.test(process.argv[2]) ? process.argv[2] : null;
 const minutes = given === null ? Number(process.argv[2] ?? 60) : 0;
-const durationMs = minutes * 60_000;
 const dir = mkdtempSync(join(tmpdir(), 'downtime-render-bench-'));
 try {
   const file = given ?? join(dir, 'bench.ndjson');
-  if (given === null) generate(file);
+  if (given === null) generate(file, minutes);
   else console.log(`${given}: ${(statSync(given).size / 1e6).toFixed(1)} MB`);
 
   let t0 = performance.now();
@@ -45,8 +44,9 @@ try {
   else rmSync(dir, { recursive: true, force: true });
 }
 
-/** Writes the synthetic results file to `file`. */
-function generate(file: string): void {
+/** Writes a synthetic results file of `minutes` to `file`. */
+function generate(file: string, minutes: number): void {
+  const durationMs = minutes * 60_000;
   const outages: InjectedOutage[] = [];
   // An outage every 10 minutes (8 s reads, 12 s writes), and a flapping minute in the middle.
   for (let t = 300_000; t < durationMs; t += 600_000) {

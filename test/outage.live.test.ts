@@ -8,6 +8,7 @@ import { bufferIo, wallClockMs } from '../src/io.js';
 import { readResults } from '../src/results/reader.js';
 import { sleep } from '../src/util/sleep.js';
 import { removeServerAndDir, serverAndDir, type TestServer } from './helpers/server.js';
+import { isShutdownBlip } from './helpers/lag.js';
 
 let srv: TestServer;
 let dir: string;
@@ -66,9 +67,7 @@ for (const connection of ['pool', 'per-probe'] as const) {
       // per-probe: a probe lost its connection, the next one was answered 18 ms later, then refusals): a short
       // window that ends before the server has gone, then the outage. The database did answer in between, so
       // both are right; the edges below are those of the outage as a whole.
-      const shutdownBlip = (o: (typeof windows)[number]): boolean =>
-        o.endMs <= stoppedMs + noiseMs && o.endMs - o.startMs < 100;
-      if (connection === 'per-probe' && windows.length === 2 && shutdownBlip(windows[0]!)) {
+      if (connection === 'per-probe' && windows.length === 2 && isShutdownBlip(windows[0]!, stoppedMs, noiseMs)) {
         t.diagnostic(
           `${op}: a ${(windows[0]!.endMs - windows[0]!.startMs).toFixed(1)} ms window as the server shut down`,
         );

@@ -9,6 +9,7 @@
  * probe time out, and a fault's recorded start or end is late by as much.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Span } from '../../src/analyze/types.js';
 import { decodeHistogram } from '../../src/results/histogram.js';
 import { intendedMs, type Op, type ResultsFile } from '../../src/results/types.js';
 
@@ -66,4 +67,13 @@ export function answerLatencyAt(file: ResultsFile, op: Op, endMs: number): numbe
     }
   }
   return 0;
+}
+
+/**
+ * A short window that ended as the server shut down (by `stoppedMs` + `noiseMs`), beside the outage: MariaDB ends
+ * its connections one by one, so one probe may lose its connection while another is still answered, and the
+ * database did answer in between. Both windows are right.
+ */
+export function isShutdownBlip(w: Span, stoppedMs: number, noiseMs: number): boolean {
+  return w.endMs <= stoppedMs + noiseMs && w.durationMs < 100;
 }

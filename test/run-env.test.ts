@@ -5,7 +5,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIo } from '../src/io.js';
 import { envName, runEnv, withEnvNames } from '../src/run/env.js';
-import { defaultWorkers } from '../src/run/args.js';
+import { defaultWorkers, isThisMachine } from '../src/run/args.js';
 import { planRun, type RawRunArgs } from '../src/run/plan.js';
 import { DowntimeError, ExitCode } from '../src/errors.js';
 
@@ -106,21 +106,38 @@ test('an error about a value from the environment names the variable; the passwo
   );
 });
 
-test('--workers not given: pooled probes get as many workers as the rate needs (up to the CPUs), per-probe one per CPU', async () => {
-  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['pool'], 8), 1);
-  assert.equal(defaultWorkers({ read: 4000, write: 0 }, ['pool'], 8), 1);
-  assert.equal(defaultWorkers({ read: 4000, write: 1 }, ['pool'], 8), 2);
-  assert.equal(defaultWorkers({ read: 30_000, write: 0 }, ['pool'], 4), 4, 'never more than the CPUs');
-  assert.equal(defaultWorkers({ read: 0.5, write: 0 }, ['pool'], 1), 1);
-  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['per-probe'], 8), 8);
-  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['pool', 'per-probe'], 8), 8);
+test('--workers not given: pooled probes get as many workers as the rate needs (up to the CPUs, half of them with the database on this machine), per-probe one per CPU', async () => {
+  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['pool'], { cpus: 8 }), 1);
+  assert.equal(defaultWorkers({ read: 8000, write: 0 }, ['pool'], { cpus: 8 }), 1);
+  assert.equal(defaultWorkers({ read: 8000, write: 1 }, ['pool'], { cpus: 8 }), 2);
+  assert.equal(defaultWorkers({ read: 60_000, write: 0 }, ['pool'], { cpus: 4 }), 4, 'never more than the CPUs');
+  assert.equal(defaultWorkers({ read: 60_000, write: 0 }, ['pool'], { cpus: 4, serverHere: true }), 2);
+  assert.equal(defaultWorkers({ read: 20_000, write: 0 }, ['pool'], { cpus: 2, serverHere: true }), 1);
+  assert.equal(defaultWorkers({ read: 20_000, write: 0 }, ['pool'], { cpus: 1, serverHere: true }), 1);
+  assert.equal(defaultWorkers({ read: 0.5, write: 0 }, ['pool'], { cpus: 1 }), 1);
+  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['per-probe'], { cpus: 8 }), 8);
+  assert.equal(defaultWorkers({ read: 100, write: 50 }, ['pool', 'per-probe'], { cpus: 8 }), 8);
+  for (const host of ['localhost', '127.0.0.1', '127.3.0.2', '::1', '[::1]', 'LOCALHOST'])
+    assert.ok(isThisMachine(host), host);
+  for (const host of ['db.example', '10.0.0.5', '127.0.0.1.example', 'localhost.example', '::2'])
+    assert.ok(!isThisMachine(host), host);
   // Through a plan: flags, a variable, a scenario's own value.
   const target = { DOWNTIME_TARGET: 'mysql://app@db.example:3306/probe' };
   const cpus = availableParallelism();
   assert.equal((await plan({ out: 'w.ndjson' }, target)).options.workers, 1);
   assert.equal(
-    (await plan({ out: 'w.ndjson', reads: '9000', writes: '0' }, target)).options.workers,
+    (await plan({ out: 'w.ndjson', reads: '17000', writes: '0' }, target)).options.workers,
     Math.min(cpus, 3),
+  );
+  assert.equal(
+    (
+      await plan(
+        { out: 'w.ndjson', reads: '17000', writes: '0' },
+        { DOWNTIME_TARGET: 'mysql://app@127.0.0.1:3306/probe' },
+      )
+    ).options.workers,
+    Math.max(1, Math.min(Math.floor(cpus / 2), 3)),
+    'the database on this machine: at most half the CPUs',
   );
   assert.equal((await plan({ out: 'w.ndjson', connection: 'per-probe' }, target)).options.workers, cpus);
   assert.equal((await plan({ out: 'w.ndjson' }, { ...target, DOWNTIME_WORKERS: '3' })).options.workers, 3);

@@ -44,7 +44,8 @@ function runFlags<T>(y: Argv<T>) {
       .option('force', { type: 'boolean', defaultDescription: 'false', describe: 'overwrite --out if it exists' })
       .option('workers', {
         type: 'number',
-        describe: 'worker threads (default: one per 4,000 pooled probes/s, at most the CPU count)',
+        describe:
+          'worker threads (default: one per 8,000 pooled probes/s, at most the CPU count, half of it for a database on this machine)',
       })
       .option('connection', {
         type: 'string',

@@ -94,24 +94,34 @@ export const RUN_DEFAULTS = {
 } as const;
 
 /**
- * Probes per second one pooled worker thread carries with room to spare: on 2 shared cores a worker saturates
- * its core at about 8,000/s, and its send lag grows well before that (bench/RESULTS.md, "CPU per probe").
+ * Probes per second one pooled worker thread carries with room to spare: on 2 cores shared with the server, one
+ * worker answered every probe up to 16,000/s, and sent them later at 8,000/s than two workers did
+ * (bench/RESULTS.md, "Workers by default").
  */
-const POOL_PROBES_PER_WORKER = 4000;
+const POOL_PROBES_PER_WORKER = 8000;
+
+/** Whether a host is this machine (a loopback address): a database there competes with the workers for the cores. */
+export function isThisMachine(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
 
 /**
  * Worker threads when --workers is not given. Pooled probes: as many as the rate needs at
- * POOL_PROBES_PER_WORKER each, at most the CPU count: a thread more costs CPU per probe for nothing (at
- * 2,000/s, 2 workers spend ~1.6× the CPU per probe of one) and memory (each has its own heap). Per-probe
- * connections (a handshake per probe) keep one per CPU.
+ * POOL_PROBES_PER_WORKER each, at most the CPU count — half of it when the database runs on this machine (its
+ * server needs cores too: two workers and a local server on 2 cores lost probes at 16,000/s where one did not).
+ * A thread more costs CPU per probe for nothing (at 5,000/s, 2 workers spent 1.55× the CPU per probe of mysql2
+ * alone, one 1.06×) and memory (each has its own heap). Per-probe connections (a handshake per probe) keep one
+ * per CPU.
  */
 export function defaultWorkers(
   rates: { read: number; write: number },
   connections: readonly ConnectionModel[],
-  cpus: number = availableParallelism(),
+  { cpus = availableParallelism(), serverHere = false }: { cpus?: number; serverHere?: boolean } = {},
 ): number {
   if (connections.some((c) => c !== 'pool')) return cpus;
-  return Math.max(1, Math.min(cpus, Math.ceil((rates.read + rates.write) / POOL_PROBES_PER_WORKER)));
+  const most = serverHere ? Math.max(1, Math.floor(cpus / 2)) : cpus;
+  return Math.max(1, Math.min(most, Math.ceil((rates.read + rates.write) / POOL_PROBES_PER_WORKER)));
 }
 
 /** --green-target: green's address; it is read with the target's credentials, so it may not hold a password. */
@@ -177,7 +187,12 @@ export function parseRunArgs(args: RunArgs, io: Io): RunOptions {
   const connectTimeoutMs =
     args.connectTimeout === undefined ? timeoutMs : must(checkTimeout(args.connectTimeout, '--connect-timeout'));
   const connections = must(checkConnection(args.connection ?? RUN_DEFAULTS.connection, '--connection'));
-  const workers = must(checkWorkers(args.workers ?? defaultWorkers(rates, connections), '--workers'));
+  const workers = must(
+    checkWorkers(
+      args.workers ?? defaultWorkers(rates, connections, { serverHere: isThisMachine(target.host) }),
+      '--workers',
+    ),
+  );
   const inFlight = must(checkMaxInFlight(args.maxInFlight ?? RUN_DEFAULTS.maxInFlight, '--max-in-flight'));
   passwordFlags(args);
   const creds = resolveCredentials({ passwordFile: args.passwordFile, urlPassword, env: io.env });

@@ -29,6 +29,7 @@ import { formatDuration } from '../util/duration.js';
 import {
   RUN_DEFAULTS,
   defaultWorkers,
+  isThisMachine,
   RUN_OVERRIDABLE,
   checkRates,
   dnsServerOption,
@@ -173,7 +174,16 @@ async function planFromScenario(s: ParsedScenario, args: RunArgs, io: Io, thresh
       label: args.label ?? s.name,
       rates,
       durationMs,
-      workers: must(checkWorkers(args.workers ?? s.load.workers ?? defaultWorkers(rates, connections), '--workers')),
+      workers: must(
+        checkWorkers(
+          args.workers ??
+            s.load.workers ??
+            defaultWorkers(rates, connections, {
+              serverHere: db.kind === 'sandbox' || isThisMachine(db.target.host),
+            }),
+          '--workers',
+        ),
+      ),
       connection: connections[0] as ConnectionModel,
       timeoutMs,
       connectTimeoutMs,

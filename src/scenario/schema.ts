@@ -209,7 +209,7 @@ const loadProperties = {
     minimum: 1,
     maximum: L.maxWorkers,
     description:
-      'Worker threads (default: one per 4,000 pooled probes/s, at most the CPU count; per-probe: the CPU count)',
+      'Worker threads (default: one per 8,000 pooled probes/s, at most the CPU count, half of it for a database on this machine; per-probe: the CPU count)',
   },
   connection: {
     enum: [...CONNECTION_CHOICES],

@@ -7,8 +7,10 @@
  * the ratio harness ÷ mysql2 alone is the harness's own overhead.
  *
  * In-process figures (the harness, mysql2 alone) are sampled from process.cpuUsage() (the whole process: every
- * worker thread and the main thread) every 200 ms, and only the steady part counts: from 1 s after the run's
- * first probe to 0.5 s before its last, with the probes answered in those seconds. Set-up (pools, warm-up,
+ * worker thread and the main thread) every 200 ms, and only the steady part counts: from `settleS` after the run's
+ * first probe (1 s with --quick, 10 s in full: code that runs once a second — sealing, merging, writing — is
+ * still being compiled by V8 for several seconds, and the first old-generation collections come then; a run of
+ * minutes pays that once) to 0.5 s before its last, with the probes answered in those seconds. Set-up (pools, warm-up,
  * the table) and teardown are left out. sysbench's client CPU is its process's user + system time (bash
  * `times`), over every query it ran.
  */
@@ -68,6 +70,7 @@ async function harnessCpu(
   seconds: number,
   workers: number,
   connection: 'pool' | 'per-probe' = 'pool',
+  settleS = 1,
 ): Promise<CpuRow> {
   const cpu = sampleCpu();
   const { file } = await b.measure({
@@ -82,8 +85,8 @@ async function harnessCpu(
   const samples = cpu.stop();
   const schedule = file.header.ops.read;
   if (schedule === undefined) throw new Error('no read schedule');
-  // Whole seconds inside [t0 + 1 s, end − 0.5 s]: their answered probes against the CPU between their bounds.
-  const firstSec = Math.ceil((schedule.t0Ms + 1000) / 1000);
+  // Whole seconds inside [t0 + settle, end − 0.5 s]: their answered probes against the CPU between their bounds.
+  const firstSec = Math.ceil((schedule.t0Ms + settleS * 1000) / 1000);
   const lastSec = Math.floor((schedule.t0Ms + seconds * 1000 - 500) / 1000) - 1;
   const secs = file.seconds.read.filter((s) => s.source === undefined && s.sec >= firstSec && s.sec <= lastSec);
   const ok = secs.reduce((a, s) => a + s.ok, 0);
@@ -103,17 +106,23 @@ async function harnessCpu(
  * mysql2 alone, paced: every millisecond the probes due so far are sent, each on a free connection of 32
  * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
  */
-async function driverCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
+async function driverCpu(b: Bench, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
   const sql = `${IDENTITY_COLUMNS}, (SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq`;
   const conns = await openConnections(b, 32);
   try {
-    return await pacedRun(conns, sql, rate, seconds);
+    return await pacedRun(conns, sql, rate, seconds, settleS);
   } finally {
     for (const c of conns) c.destroy();
   }
 }
 
-async function pacedRun(conns: mysql.Connection[], sql: string, rate: number, seconds: number): Promise<CpuRow> {
+async function pacedRun(
+  conns: mysql.Connection[],
+  sql: string,
+  rate: number,
+  seconds: number,
+  settleS: number,
+): Promise<CpuRow> {
   const free = [...conns];
   // Warm the driver's code and every connection's statement, as the harness's warm-up does.
   await Promise.all(
@@ -157,7 +166,7 @@ async function pacedRun(conns: mysql.Connection[], sql: string, rate: number, se
     }, 1);
   });
   const samples = cpu.stop();
-  const fromMs = t0 + 1000;
+  const fromMs = t0 + settleS * 1000;
   const toMs = endMs - 500;
   const span = cpuBetween(samples, fromMs, toMs);
   const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
@@ -176,7 +185,7 @@ async function pacedRun(conns: mysql.Connection[], sql: string, rate: number, se
  * far each open a connection, send the read as text, and quit; nothing around them. Its statement cache is
  * sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per connection: connection.ts).
  */
-async function driverPerConnectionCpu(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
+async function driverPerConnectionCpu(b: Bench, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
   const sql = IDENTITY_COLUMNS;
   const cfg = { ...yardstickConfig(b), maxPreparedStatements: 4 };
   const cpu = sampleCpu();
@@ -210,7 +219,7 @@ async function driverPerConnectionCpu(b: Bench, rate: number, seconds: number): 
     }, 1);
   });
   const samples = cpu.stop();
-  const span = cpuBetween(samples, t0 + 1000, endMs - 500);
+  const span = cpuBetween(samples, t0 + settleS * 1000, endMs - 500);
   const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
   if (failed > sent / 100) throw new Error(`mysql2 alone, a connection per query: ${failed} of ${sent} failed`);
   return {
@@ -255,14 +264,15 @@ async function sysbenchCpu(b: Bench, rate: number, seconds: number): Promise<Cpu
 export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: CpuRow[]; lines: string[] }> {
   const lines: string[] = [];
   const out = (l = ''): number => lines.push(l);
-  const seconds = quick ? 6 : 15;
+  const seconds = quick ? 6 : 30;
+  const settleS = quick ? 1 : 10;
   const rates = quick ? [2000] : [2000, 5000];
   const rows: CpuRow[] = [];
   out('## CPU per probe');
   out('');
   out(
     `Fixed rates, reads only, ${seconds} s each; CPU time from getrusage (the harness and mysql2 alone: this process, ` +
-      'steady part only; sysbench: its process). Harness: pool of 32 per worker. The last two rows are the ' +
+      `from ${settleS} s after the first probe to 0.5 s before the last; sysbench: its process). Harness: pool of 32 per worker. The last two rows are the ` +
       'per-probe model (a connection per probe) against mysql2 alone opening a connection per query, the ' +
       'ratio against the latter.',
   );
@@ -271,9 +281,9 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: Cpu
   out('| --- | --- | --- | --- | --- |');
   for (const rate of rates) {
     // The harness first: it creates the probe table that mysql2 alone then reads.
-    const two = await harnessCpu(b, rate, seconds, 2);
-    const driver = await driverCpu(b, rate, seconds);
-    const one = await harnessCpu(b, rate, seconds, 1);
+    const two = await harnessCpu(b, rate, seconds, 2, 'pool', settleS);
+    const driver = await driverCpu(b, rate, seconds, settleS);
+    const one = await harnessCpu(b, rate, seconds, 1, 'pool', settleS);
     const sb = await sysbenchCpu(b, rate, seconds);
     for (const r of [driver, two, one, sb]) {
       rows.push(r);
@@ -284,8 +294,8 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: Cpu
   }
   // The per-probe model: a new connection per probe, against mysql2 doing the same alone.
   const perProbeRate = quick ? 500 : 1000;
-  const alone = await driverPerConnectionCpu(b, perProbeRate, seconds);
-  const perProbe = await harnessCpu(b, perProbeRate, seconds, 1, 'per-probe');
+  const alone = await driverPerConnectionCpu(b, perProbeRate, seconds, settleS);
+  const perProbe = await harnessCpu(b, perProbeRate, seconds, 1, 'per-probe', settleS);
   for (const r of [alone, perProbe]) {
     rows.push(r);
     out(

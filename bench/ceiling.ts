@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { defaultWorkers } from '../src/run/args.js';
 import { fmt, openConnections, sumOf, sysbenchConfig, type Bench } from './common.js';
 
 const execFileP = promisify(execFile);
@@ -97,10 +98,13 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
     out(`sysbench oltp_point_select, ${threads} threads, ${sbSeconds} s, closed loop: ${fmt(sbBefore, 0)} qps`);
     out(`mysql2 alone, closed loop, 16 connections on one thread, prepared: ${fmt(driver, 0)} qps`);
     out('');
-    out('Harness: 2 worker threads, pool of 32 per worker, max in flight 4096, reads only.');
+    out(
+      'Harness: the worker threads a run gets by default at each rate against a database on this machine ' +
+        '(src/run/args.ts defaultWorkers), pool of 32 per worker, max in flight 4096, reads only.',
+    );
     out('');
-    out('| target reads/s | achieved ok/s | ok/due | dropped | p99 send lag (worst s) | sustained |');
-    out('| --- | --- | --- | --- | --- | --- |');
+    out('| target reads/s | workers | achieved ok/s | ok/due | dropped | p99 send lag (worst s) | sustained |');
+    out('| --- | --- | --- | --- | --- | --- | --- |');
     let best = 0;
     const seconds = quick ? 4 : 10;
     // Rungs 25 % apart up to sysbench's figure: the highest rung sustained is the ceiling.
@@ -111,7 +115,7 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
         name: `ceiling-${rate}`,
         rates: { read: rate, write: 0 },
         durationMs: seconds * 1000,
-        workers: 2,
+        workers: defaultWorkers({ read: rate, write: 0 }, ['pool'], { serverHere: true }),
         poolSize: 32,
         maxInFlight: 4096,
       });
@@ -121,7 +125,7 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
       const lag = Math.max(...file.seconds.read.map((s) => s.sendLagUs?.p99 ?? 0)) / 1000;
       const sustained = ok / due >= 0.99 && dropped / due < 0.001;
       out(
-        `| ${rate} | ${fmt(ok / seconds, 0)} | ${fmt((100 * ok) / due, 2)} % | ${dropped} | ${fmt(lag)} ms | ${sustained ? 'yes' : 'no'} |`,
+        `| ${rate} | ${file.header.workers} | ${fmt(ok / seconds, 0)} | ${fmt((100 * ok) / due, 2)} % | ${dropped} | ${fmt(lag)} ms | ${sustained ? 'yes' : 'no'} |`,
       );
       if (!sustained) break;
       best = rate;

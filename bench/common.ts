@@ -105,7 +105,7 @@ export function requireSysbench(): void {
 }
 
 /** How the yardsticks' own mysql2 connections reach the bench's server. */
-export function yardstickConfig(b: Bench): mysql.ConnectionOptions {
+function yardstickConfig(b: Bench): mysql.ConnectionOptions {
   return {
     host: '127.0.0.1',
     port: b.srv.server.port,

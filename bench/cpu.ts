@@ -2,87 +2,59 @@
  * CPU per probe (#16): what each probe costs the client in CPU time, at the same fixed rate, for the harness
  * (2 and 1 worker threads), mysql2 alone (the same driver, the same prepared read, paced the same way with
  * nothing around it) and sysbench's client (`oltp_point_select --rate`); and the per-probe model against
- * mysql2 alone opening a connection per query. CPU time is counted by the kernel
- * (getrusage), not read off a clock, so it holds on a shared, noisy machine where throughput ceilings do not:
- * the ratio harness ÷ mysql2 alone is the harness's own overhead.
+ * mysql2 alone opening a connection per query. CPU time is counted by the kernel, not read off a clock, so it
+ * holds on a shared, noisy machine where throughput ceilings do not: the ratio harness ÷ mysql2 alone is the
+ * harness's own overhead.
  *
- * In-process figures (the harness, mysql2 alone) are sampled from process.cpuUsage() (the whole process: every
- * worker thread and the main thread) every 200 ms, and only the steady part counts: from `settleS` after the run's
- * first probe (1 s with --quick, 10 s in full: code that runs once a second — sealing, merging, writing — is
- * still being compiled by V8 for several seconds, and the first old-generation collections come then; a run of
- * minutes pays that once) to 0.5 s before its last, with the probes answered in those seconds. Set-up (pools, warm-up,
- * the table) and teardown are left out. sysbench's client CPU is its process's user + system time (bash
- * `times`), over every query it ran.
+ * Each client runs in a process of its own, as a user runs it: the harness is the downtime CLI, mysql2 alone is
+ * driver-alone.ts. Their CPU (every thread) is sampled every 200 ms, and only the steady part counts: from
+ * `settleS` after the run's first probe (1 s with --quick, 10 s in full: code that runs once a second — sealing,
+ * merging, writing — is still being compiled by V8 for several seconds, and the first old-generation collections
+ * come then; a run of minutes pays that once) to 0.5 s before its last, with the probes answered in those
+ * seconds. Set-up (pools, warm-up, the table) and teardown are left out. sysbench's client CPU is its process's
+ * user + system time (bash `times`), over every query it ran.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import mysql from 'mysql2';
-import { fmt, openConnections, sysbenchConfig, yardstickConfig, type Bench } from './common.js';
+import { readResults } from '../src/results/reader.js';
+import { fmt, sysbenchConfig, type Bench } from './common.js';
+import { cpuBetween, sampleChildCpu } from './cpu-sample.js';
+import type { CpuRow } from './driver-alone.js';
 
 const execFileP = promisify(execFile);
+const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+const DRIVER = new URL('./driver-alone.js', import.meta.url).pathname;
 
-/** What the harness's read probe asks the server besides its row (the yardsticks send the same). */
-const IDENTITY_COLUMNS =
-  'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
-
-interface Sample {
-  atMs: number;
-  cpuUs: number;
-}
-
-/** Samples this process's CPU time (user + system, µs) until stopped. */
-function sampleCpu(): { stop: () => Sample[] } {
-  const samples: Sample[] = [];
-  const take = (): void => {
-    const u = process.cpuUsage();
-    samples.push({ atMs: Date.now(), cpuUs: u.user + u.system });
-  };
-  take();
-  const timer = setInterval(take, 200);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      take();
-      return samples;
-    },
-  };
-}
-
-/** CPU µs between the samples nearest to [fromMs, toMs], and the exact span they cover. */
-function cpuBetween(samples: Sample[], fromMs: number, toMs: number): { cpuUs: number; fromMs: number; toMs: number } {
-  const a = samples.find((s) => s.atMs >= fromMs) ?? (samples[0] as Sample);
-  const b = [...samples].reverse().find((s) => s.atMs <= toMs) ?? (samples[samples.length - 1] as Sample);
-  return { cpuUs: b.cpuUs - a.cpuUs, fromMs: a.atMs, toMs: b.atMs };
-}
-
-export interface CpuRow {
-  client: string;
-  rate: number;
-  /** Answered per second over the measured span. */
-  achieved: number;
-  cpuUsPerProbe: number;
-}
-
-/** The harness at `rate` reads/s: CPU µs per answered probe over the steady part of the run. */
+/**
+ * The harness at `rate` reads/s, as a user runs it (the downtime CLI, a process of its own): CPU µs per answered
+ * probe over the steady part of the run, from /proc (every thread of the process).
+ */
 async function harnessCpu(
   b: Bench,
   rate: number,
   seconds: number,
   workers: number,
-  connection: 'pool' | 'per-probe' = 'pool',
-  settleS = 1,
+  connection: 'pool' | 'per-probe',
+  settleS: number,
 ): Promise<CpuRow> {
-  const cpu = sampleCpu();
-  const { file } = await b.measure({
-    name: `cpu-${connection}-${rate}-${workers}w`,
-    rates: { read: rate, write: 0 },
-    durationMs: seconds * 1000,
-    workers,
-    connection,
-    poolSize: 32,
-    maxInFlight: 4096,
+  const out = join(b.dir, `cpu-${connection}-${rate}-${workers}w-${Date.now()}.ndjson`);
+  const args = [
+    ...['run', '--target', b.srv.url, '--reads', String(rate), '--writes', '0', '--duration', `${seconds}s`],
+    ...['--workers', String(workers), '--connection', connection, '--pool-size', '32', '--max-in-flight', '4096'],
+    ...['--no-report', '--no-progress', '--no-verify', '--out', out],
+  ];
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, MYSQL_PWD: b.srv.password },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const cpu = sampleChildCpu(child.pid as number);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const samples = cpu.stop();
+  if (code !== 0) throw new Error(`downtime run exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
+  const file = readResults(out);
   const schedule = file.header.ops.read;
   if (schedule === undefined) throw new Error('no read schedule');
   // Whole seconds inside [t0 + settle, end − 0.5 s]: their answered probes against the CPU between their bounds.
@@ -102,132 +74,19 @@ async function harnessCpu(
   };
 }
 
-/**
- * mysql2 alone, paced: every millisecond the probes due so far are sent, each on a free connection of 32
- * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
- */
-async function driverCpu(b: Bench, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
-  const sql = `${IDENTITY_COLUMNS}, (SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq`;
-  const conns = await openConnections(b, 32);
-  try {
-    return await pacedRun(conns, sql, rate, seconds, settleS);
-  } finally {
-    for (const c of conns) c.destroy();
-  }
-}
-
-async function pacedRun(
-  conns: mysql.Connection[],
-  sql: string,
+/** mysql2 alone (driver-alone.ts) in a process of its own: `paced` on 32 connections, or a connection per query. */
+async function driverCpu(
+  b: Bench,
+  mode: 'paced' | 'per-connection',
   rate: number,
   seconds: number,
   settleS: number,
 ): Promise<CpuRow> {
-  const free = [...conns];
-  // Warm the driver's code and every connection's statement, as the harness's warm-up does.
-  await Promise.all(
-    conns.map(
-      (c) =>
-        new Promise<void>((resolve, reject) =>
-          c.execute({ sql, values: ['warm', -1] }, (err) => (err ? reject(err) : resolve())),
-        ),
-    ),
-  );
-  const cpu = sampleCpu();
-  const t0 = Date.now() + 100;
-  const endMs = t0 + seconds * 1000;
-  const answeredAt: number[] = [];
-  let sent = 0;
-  let missed = 0;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const now = Date.now();
-      const due = Math.floor(((Math.min(now, endMs) - t0) * rate) / 1000);
-      while (sent < due) {
-        sent++;
-        const c = free.pop();
-        if (c === undefined) {
-          missed++;
-          continue;
-        }
-        c.execute({ sql, values: ['cpu', sent] }, (err) => {
-          if (err) {
-            clearInterval(timer);
-            return reject(err);
-          }
-          answeredAt.push(Date.now());
-          free.push(c);
-        });
-      }
-      if (now >= endMs && free.length === conns.length) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
+  const job = { mode, host: '127.0.0.1', port: b.srv.server.port, user: b.srv.user, database: b.srv.database };
+  const { stdout } = await execFileP(process.execPath, [DRIVER, JSON.stringify({ ...job, rate, seconds, settleS })], {
+    env: { ...process.env, DOWNTIME_BENCH_PASSWORD: b.srv.password },
   });
-  const samples = cpu.stop();
-  const fromMs = t0 + settleS * 1000;
-  const toMs = endMs - 500;
-  const span = cpuBetween(samples, fromMs, toMs);
-  const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
-  if (missed > sent / 100)
-    throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed)`);
-  return {
-    client: 'mysql2 alone, paced',
-    rate,
-    achieved: ok / ((span.toMs - span.fromMs) / 1000),
-    cpuUsPerProbe: span.cpuUs / Math.max(1, ok),
-  };
-}
-
-/**
- * mysql2 alone, a connection per query (the per-probe model's yardstick): every millisecond the queries due so
- * far each open a connection, send the read as text, and quit; nothing around them. Its statement cache is
- * sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per connection: connection.ts).
- */
-async function driverPerConnectionCpu(b: Bench, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
-  const sql = IDENTITY_COLUMNS;
-  const cfg = { ...yardstickConfig(b), maxPreparedStatements: 4 };
-  const cpu = sampleCpu();
-  const t0 = Date.now() + 1000; // a second of warming first: the driver's code, as the harness's warm-up does
-  const warmFrom = Date.now();
-  const endMs = t0 + seconds * 1000;
-  const answeredAt: number[] = [];
-  let sent = 0;
-  let inFlight = 0;
-  let failed = 0;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const now = Date.now();
-      const due = Math.floor(((Math.min(now, endMs) - warmFrom) * rate) / 1000);
-      while (sent < due) {
-        sent++;
-        inFlight++;
-        const c = mysql.createConnection(cfg);
-        c.on('error', () => undefined);
-        c.query(sql, (err) => {
-          inFlight--;
-          if (err) failed++;
-          else answeredAt.push(Date.now());
-          c.end(() => setImmediate(() => c.destroy()));
-        });
-      }
-      if (now >= endMs && inFlight === 0) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
-  const samples = cpu.stop();
-  const span = cpuBetween(samples, t0 + settleS * 1000, endMs - 500);
-  const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
-  if (failed > sent / 100) throw new Error(`mysql2 alone, a connection per query: ${failed} of ${sent} failed`);
-  return {
-    client: 'mysql2 alone, a connection per query',
-    rate,
-    achieved: ok / ((span.toMs - span.fromMs) / 1000),
-    cpuUsPerProbe: span.cpuUs / Math.max(1, ok),
-  };
+  return JSON.parse(stdout) as CpuRow;
 }
 
 /** sysbench oltp_point_select at a fixed rate (4 threads): its client's CPU per query. */
@@ -282,7 +141,7 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: Cpu
   for (const rate of rates) {
     // The harness first: it creates the probe table that mysql2 alone then reads.
     const two = await harnessCpu(b, rate, seconds, 2, 'pool', settleS);
-    const driver = await driverCpu(b, rate, seconds, settleS);
+    const driver = await driverCpu(b, 'paced', rate, seconds, settleS);
     const one = await harnessCpu(b, rate, seconds, 1, 'pool', settleS);
     const sb = await sysbenchCpu(b, rate, seconds);
     for (const r of [driver, two, one, sb]) {
@@ -294,7 +153,7 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: Cpu
   }
   // The per-probe model: a new connection per probe, against mysql2 doing the same alone.
   const perProbeRate = quick ? 500 : 1000;
-  const alone = await driverPerConnectionCpu(b, perProbeRate, seconds, settleS);
+  const alone = await driverCpu(b, 'per-connection', perProbeRate, seconds, settleS);
   const perProbe = await harnessCpu(b, perProbeRate, seconds, 1, 'per-probe', settleS);
   for (const r of [alone, perProbe]) {
     rows.push(r);

@@ -51,12 +51,15 @@ async function fidelity(b: Bench, rate: number): Promise<void> {
   out('## Scheduling fidelity');
   out('');
   const seconds = quick ? 10 : 60;
-  const { file } = await b.measure({ name: 'fidelity', rates: { read: rate, write: 0 }, durationMs: seconds * 1000 });
+  // The workers a run gets by default at this rate against a database on this machine.
+  const rates = { read: rate, write: 0 };
+  const workers = defaultWorkers(rates, ['pool'], { serverHere: true });
+  const { file } = await b.measure({ name: 'fidelity', rates, durationMs: seconds * 1000, workers });
   const due = sumOf(file, 'read', 'due');
   const ok = sumOf(file, 'read', 'ok');
   const lags = file.seconds.read.map((s) => (s.sendLagUs?.p99 ?? 0) / 1000);
   out(
-    `${rate} reads/s for ${seconds} s: achieved ÷ target = ${ok} ÷ ${rate * seconds} = **${fmt(ok / (rate * seconds), 4)}** (target ≥ 0.99); due ${due}`,
+    `${rate} reads/s for ${seconds} s, ${workers} worker(s): achieved ÷ target = ${ok} ÷ ${rate * seconds} = **${fmt(ok / (rate * seconds), 4)}** (target ≥ 0.99); due ${due}`,
   );
   out(
     `p99 send lag per second: median ${fmt(percentile(lags, 50))} ms, worst second ${fmt(Math.max(...lags))} ms (target ≤ 2 ms)`,

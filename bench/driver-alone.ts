@@ -1,0 +1,202 @@
+/**
+ * mysql2 alone, the yardstick of the CPU benchmark (cpu.ts), run as a process of its own: a fresh V8 heap and
+ * nothing else in it, as the harness (the downtime CLI) runs in its own. Measuring it inside the benchmark's
+ * process charged it with that process's heap (the results files read so far): 101.7 µs per query at
+ * 2,000/s against 55–74 µs alone, and the harness looked cheaper than its own driver.
+ *
+ * `node dist/bench/driver-alone.js '{"mode":"paced"|"per-connection","host":…,"port":…,"user":…,"database":…,
+ * "rate":…,"seconds":…,"settleS":…}'`, the password in DOWNTIME_BENCH_PASSWORD; prints one JSON line (CpuRow).
+ */
+import mysql from 'mysql2';
+import { cpuBetween, sampleOwnCpu } from './cpu-sample.js';
+
+/** What the harness's read probe asks the server besides its row (the yardsticks send the same). */
+const IDENTITY_COLUMNS =
+  'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
+
+export interface CpuRow {
+  client: string;
+  rate: number;
+  /** Answered per second over the measured span. */
+  achieved: number;
+  cpuUsPerProbe: number;
+}
+
+interface Job {
+  mode: 'paced' | 'per-connection';
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  rate: number;
+  seconds: number;
+  settleS: number;
+}
+
+function connectAll(cfg: mysql.ConnectionOptions, n: number): Promise<mysql.Connection[]> {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<mysql.Connection>((resolve, reject) => {
+          const c = mysql.createConnection(cfg);
+          c.on('error', () => undefined); // a failure is reported by the query that meets it
+          c.connect((err) => (err ? reject(err) : resolve(c)));
+        }),
+    ),
+  );
+}
+
+/**
+ * mysql2 alone, paced: every millisecond the probes due so far are sent, each on a free connection of 32
+ * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
+ */
+async function paced(cfg: mysql.ConnectionOptions, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
+  const sql = `${IDENTITY_COLUMNS}, (SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq`;
+  const conns = await connectAll(cfg, 32);
+  try {
+    return await pacedRun(conns, sql, rate, seconds, settleS);
+  } finally {
+    for (const c of conns) c.destroy();
+  }
+}
+
+async function pacedRun(
+  conns: mysql.Connection[],
+  sql: string,
+  rate: number,
+  seconds: number,
+  settleS: number,
+): Promise<CpuRow> {
+  const free = [...conns];
+  // Warm the driver's code and every connection's statement, as the harness's warm-up does.
+  await Promise.all(
+    conns.map(
+      (c) =>
+        new Promise<void>((resolve, reject) =>
+          c.execute({ sql, values: ['warm', -1] }, (err) => (err ? reject(err) : resolve())),
+        ),
+    ),
+  );
+  const cpu = sampleOwnCpu();
+  const t0 = Date.now() + 100;
+  const endMs = t0 + seconds * 1000;
+  const answeredAt: number[] = [];
+  let sent = 0;
+  let missed = 0;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const due = Math.floor(((Math.min(now, endMs) - t0) * rate) / 1000);
+      while (sent < due) {
+        sent++;
+        const c = free.pop();
+        if (c === undefined) {
+          missed++;
+          continue;
+        }
+        c.execute({ sql, values: ['cpu', sent] }, (err) => {
+          if (err) {
+            clearInterval(timer);
+            return reject(err);
+          }
+          answeredAt.push(Date.now());
+          free.push(c);
+        });
+      }
+      if (now >= endMs && free.length === conns.length) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  const samples = cpu.stop();
+  const fromMs = t0 + settleS * 1000;
+  const toMs = endMs - 500;
+  const span = cpuBetween(samples, fromMs, toMs);
+  const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
+  if (missed > sent / 100)
+    throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed)`);
+  return {
+    client: 'mysql2 alone, paced',
+    rate,
+    achieved: ok / ((span.toMs - span.fromMs) / 1000),
+    cpuUsPerProbe: span.cpuUs / Math.max(1, ok),
+  };
+}
+
+/**
+ * mysql2 alone, a connection per query (the per-probe model's yardstick): every millisecond the queries due so
+ * far each open a connection, send the read as text, and quit; nothing around them. Its statement cache is
+ * sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per connection: connection.ts).
+ */
+async function perConnection(
+  base: mysql.ConnectionOptions,
+  rate: number,
+  seconds: number,
+  settleS: number,
+): Promise<CpuRow> {
+  const sql = IDENTITY_COLUMNS;
+  const cfg = { ...base, maxPreparedStatements: 4 };
+  const cpu = sampleOwnCpu();
+  const t0 = Date.now() + 1000; // a second of warming first: the driver's code, as the harness's warm-up does
+  const warmFrom = Date.now();
+  const endMs = t0 + seconds * 1000;
+  const answeredAt: number[] = [];
+  let sent = 0;
+  let inFlight = 0;
+  let failed = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const due = Math.floor(((Math.min(now, endMs) - warmFrom) * rate) / 1000);
+      while (sent < due) {
+        sent++;
+        inFlight++;
+        const c = mysql.createConnection(cfg);
+        c.on('error', () => undefined);
+        c.query(sql, (err) => {
+          inFlight--;
+          if (err) failed++;
+          else answeredAt.push(Date.now());
+          c.end(() => setImmediate(() => c.destroy()));
+        });
+      }
+      if (now >= endMs && inFlight === 0) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  const samples = cpu.stop();
+  const span = cpuBetween(samples, t0 + settleS * 1000, endMs - 500);
+  const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
+  if (failed > sent / 100) throw new Error(`mysql2 alone, a connection per query: ${failed} of ${sent} failed`);
+  return {
+    client: 'mysql2 alone, a connection per query',
+    rate,
+    achieved: ok / ((span.toMs - span.fromMs) / 1000),
+    cpuUsPerProbe: span.cpuUs / Math.max(1, ok),
+  };
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+  const cfg: mysql.ConnectionOptions = {
+    host: job.host,
+    port: job.port,
+    user: job.user,
+    password: process.env.DOWNTIME_BENCH_PASSWORD,
+    database: job.database,
+  };
+  const row =
+    job.mode === 'paced'
+      ? await paced(cfg, job.rate, job.seconds, job.settleS)
+      : await perConnection(cfg, job.rate, job.seconds, job.settleS);
+  process.stdout.write(JSON.stringify(row) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`driver-alone: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

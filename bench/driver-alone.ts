@@ -83,6 +83,10 @@ async function pacedRun(
   const endMs = t0 + seconds * 1000;
   const answeredAt: number[] = [];
   let sent = 0;
+  // Only the steady part counts (as for the CPU): a process of its own starts with mysql2's code cold, and its first
+  // second may fall behind.
+  const fromMs = t0 + settleS * 1000;
+  const toMs = endMs - 500;
   let missed = 0;
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
@@ -92,7 +96,7 @@ async function pacedRun(
         sent++;
         const c = free.pop();
         if (c === undefined) {
-          missed++;
+          if (now >= fromMs && now < toMs) missed++;
           continue;
         }
         c.execute({ sql, values: ['cpu', sent] }, (err) => {
@@ -111,12 +115,10 @@ async function pacedRun(
     }, 1);
   });
   const samples = cpu.stop();
-  const fromMs = t0 + settleS * 1000;
-  const toMs = endMs - 500;
   const span = cpuBetween(samples, fromMs, toMs);
   const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
-  if (missed > sent / 100)
-    throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed)`);
+  if (missed > ((toMs - fromMs) * rate) / 1000 / 100)
+    throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed in the steady part)`);
   return {
     client: 'mysql2 alone, paced',
     rate,

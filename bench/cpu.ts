@@ -8,7 +8,7 @@
  *
  * Each client runs in a process of its own, as a user runs it: the harness is the downtime CLI, mysql2 alone is
  * driver-alone.ts. Their CPU (every thread) is sampled every 200 ms, and only the steady part counts: from
- * `settleS` after the run's first probe (1 s with --quick, 10 s in full: code that runs once a second — sealing,
+ * `settleS` after the run's first probe (1 s with --quick, 8 s in full: code that runs once a second — sealing,
  * merging, writing — is still being compiled by V8 for several seconds, and the first old-generation collections
  * come then; a run of minutes pays that once) to 0.5 s before its last, with the probes answered in those
  * seconds. Set-up (pools, warm-up, the table) and teardown are left out. sysbench's client CPU is its process's
@@ -120,47 +120,74 @@ async function sysbenchCpu(b: Bench, rate: number, seconds: number): Promise<Cpu
   }
 }
 
-export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ rows: CpuRow[]; lines: string[] }> {
+/** The median of a non-empty list. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/**
+ * Table rows for clients measured in rounds beside their yardstick (`runs[0]`): per client, the median CPU per
+ * probe over its runs, and the median of its ratios to the yardstick's run of the same round, with their range.
+ */
+function roundRows(rate: number, runs: CpuRow[][]): string[] {
+  const yardstick = runs[0] as CpuRow[];
+  return runs.map((clientRuns) => {
+    const first = clientRuns[0] as CpuRow;
+    const ratios = clientRuns.map((r, k) => r.cpuUsPerProbe / (yardstick[k] as CpuRow).cpuUsPerProbe);
+    const spread = ratios.length > 1 ? ` (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})` : '';
+    return (
+      `| ${rate} | ${first.client} | ${fmt(median(clientRuns.map((r) => r.achieved)), 0)} | ` +
+      `${clientRuns.map((r) => fmt(r.cpuUsPerProbe, 1)).join(', ')} | ${fmt(median(ratios))}${spread} |`
+    );
+  });
+}
+
+export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ lines: string[] }> {
   const lines: string[] = [];
   const out = (l = ''): number => lines.push(l);
-  const seconds = quick ? 6 : 30;
-  const settleS = quick ? 1 : 10;
+  const seconds = quick ? 6 : 25;
+  const settleS = quick ? 1 : 8;
+  // Rounds: each client once per round, in the same order, so that every ratio compares runs minutes apart at most
+  // (two runs of the same build a quarter of an hour apart gave 1.20× and 1.04× at 2,000/s).
+  const rounds = quick ? 1 : 3;
   const rates = quick ? [2000] : [2000, 5000];
-  const rows: CpuRow[] = [];
   out('## CPU per probe');
   out('');
   out(
-    `Fixed rates, reads only, ${seconds} s each; CPU time from getrusage (the harness and mysql2 alone: this process, ` +
-      `from ${settleS} s after the first probe to 0.5 s before the last; sysbench: its process). Harness: pool of 32 per worker. The last two rows are the ` +
-      'per-probe model (a connection per probe) against mysql2 alone opening a connection per query, the ' +
-      'ratio against the latter.',
+    `Fixed rates, reads only, ${seconds} s per run, ${rounds} round(s) of each client; CPU time from the kernel ` +
+      `(the harness CLI and mysql2 alone each a process of its own, from ${settleS} s after the first probe to ` +
+      '0.5 s before the last; sysbench: its process, one run). Harness: pool of 32 per worker. CPU per probe of ' +
+      'each run; the ratio is the median of each run against mysql2 alone in the same round (range). The last ' +
+      'rows are the per-probe model (a connection per probe) against mysql2 alone opening a connection per query.',
   );
   out('');
-  out('| rate/s | client | achieved/s | CPU µs per probe | ÷ mysql2 alone |');
+  out('| rate/s | client | achieved/s | CPU µs per probe (each run) | ÷ mysql2 alone |');
   out('| --- | --- | --- | --- | --- |');
   for (const rate of rates) {
-    // The harness first: it creates the probe table that mysql2 alone then reads.
-    const two = await harnessCpu(b, rate, seconds, 2, 'pool', settleS);
-    const driver = await driverCpu(b, 'paced', rate, seconds, settleS);
-    const one = await harnessCpu(b, rate, seconds, 1, 'pool', settleS);
-    const sb = await sysbenchCpu(b, rate, seconds);
-    for (const r of [driver, two, one, sb]) {
-      rows.push(r);
-      out(
-        `| ${rate} | ${r.client} | ${fmt(r.achieved, 0)} | ${fmt(r.cpuUsPerProbe, 1)} | ${fmt(r.cpuUsPerProbe / driver.cpuUsPerProbe)} |`,
-      );
+    const runs: CpuRow[][] = [[], [], []];
+    for (let k = 0; k < rounds; k++) {
+      // The harness first: it creates the probe table that mysql2 alone then reads.
+      runs[2]?.push(await harnessCpu(b, rate, seconds, 2, 'pool', settleS));
+      runs[0]?.push(await driverCpu(b, 'paced', rate, seconds, settleS));
+      runs[1]?.push(await harnessCpu(b, rate, seconds, 1, 'pool', settleS));
     }
+    for (const l of roundRows(rate, runs)) out(l);
+    const sb = await sysbenchCpu(b, rate, seconds);
+    const driverMedian = median(runs[0]?.map((r) => r.cpuUsPerProbe) ?? []);
+    out(
+      `| ${rate} | ${sb.client} | ${fmt(sb.achieved, 0)} | ${fmt(sb.cpuUsPerProbe, 1)} | ${fmt(sb.cpuUsPerProbe / driverMedian)} |`,
+    );
   }
   // The per-probe model: a new connection per probe, against mysql2 doing the same alone.
   const perProbeRate = quick ? 500 : 1000;
-  const alone = await driverCpu(b, 'per-connection', perProbeRate, seconds, settleS);
-  const perProbe = await harnessCpu(b, perProbeRate, seconds, 1, 'per-probe', settleS);
-  for (const r of [alone, perProbe]) {
-    rows.push(r);
-    out(
-      `| ${perProbeRate} | ${r.client} | ${fmt(r.achieved, 0)} | ${fmt(r.cpuUsPerProbe, 1)} | ${fmt(r.cpuUsPerProbe / alone.cpuUsPerProbe)} |`,
-    );
+  const perProbe: CpuRow[][] = [[], []];
+  for (let k = 0; k < rounds; k++) {
+    perProbe[0]?.push(await driverCpu(b, 'per-connection', perProbeRate, seconds, settleS));
+    perProbe[1]?.push(await harnessCpu(b, perProbeRate, seconds, 1, 'per-probe', settleS));
   }
+  for (const l of roundRows(perProbeRate, perProbe)) out(l);
   out('');
-  return { rows, lines };
+  return { lines };
 }

@@ -13,6 +13,8 @@ import { cpuBetween, sampleOwnCpu } from './cpu-sample.js';
 /** What the harness's read probe asks the server besides its row (the yardsticks send the same). */
 const IDENTITY_COLUMNS =
   'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
+/** The harness's read probe on its default table (src/load/probes.ts). */
+const READ_PROBE = `${IDENTITY_COLUMNS}, (SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq`;
 
 export interface CpuRow {
   client: string;
@@ -52,7 +54,7 @@ function connectAll(cfg: mysql.ConnectionOptions, n: number): Promise<mysql.Conn
  * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
  */
 async function paced(cfg: mysql.ConnectionOptions, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
-  const sql = `${IDENTITY_COLUMNS}, (SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq`;
+  const sql = READ_PROBE;
   const conns = await connectAll(cfg, 32);
   try {
     return await pacedRun(conns, sql, rate, seconds, settleS);
@@ -129,7 +131,7 @@ async function pacedRun(
 
 /**
  * mysql2 alone, a connection per query (the per-probe model's yardstick): every millisecond the queries due so
- * far each open a connection, send the read as text, and quit; nothing around them. Its statement cache is
+ * far each open a connection, send the harness's read probe as text, and quit; nothing around them. Its statement cache is
  * sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per connection: connection.ts).
  */
 async function perConnection(
@@ -138,7 +140,8 @@ async function perConnection(
   seconds: number,
   settleS: number,
 ): Promise<CpuRow> {
-  const sql = IDENTITY_COLUMNS;
+  // The harness's read probe, as its per-probe connections send it: as text, the values formatted in.
+  const sql = READ_PROBE;
   const cfg = { ...base, maxPreparedStatements: 4 };
   const cpu = sampleOwnCpu();
   const t0 = Date.now() + 1000; // a second of warming first: the driver's code, as the harness's warm-up does
@@ -157,7 +160,7 @@ async function perConnection(
         inFlight++;
         const c = mysql.createConnection(cfg);
         c.on('error', () => undefined);
-        c.query(sql, (err) => {
+        c.query({ sql, values: ['cpu', sent] }, (err) => {
           inFlight--;
           if (err) failed++;
           else answeredAt.push(Date.now());

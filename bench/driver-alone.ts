@@ -51,7 +51,7 @@ function connectAll(cfg: mysql.ConnectionOptions, n: number): Promise<mysql.Conn
 
 /**
  * mysql2 alone, paced: every millisecond the probes due so far are sent, each on a free connection of 32
- * (prepared, the harness's read probe), none queued; no timers per probe, no histograms, no threads.
+ * (prepared, the harness's read probe; when all are busy, the next free one takes it); no timers per probe, no histograms, no threads.
  */
 async function paced(cfg: mysql.ConnectionOptions, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
   const sql = READ_PROBE;
@@ -85,32 +85,35 @@ async function pacedRun(
   const endMs = t0 + seconds * 1000;
   const answeredAt: number[] = [];
   let sent = 0;
-  // Only the steady part counts (as for the CPU): a process of its own starts with mysql2's code cold, and its first
-  // second may fall behind.
+  // Probes due while every connection is busy wait for the next free one, as the harness's do (its pool queues
+  // them): the yardstick does the same work, only later, when the server is slow for a moment.
+  let waiting = 0;
   const fromMs = t0 + settleS * 1000;
   const toMs = endMs - 500;
-  let missed = 0;
   await new Promise<void>((resolve, reject) => {
+    const send = (c: mysql.Connection): void => {
+      c.execute({ sql, values: ['cpu', sent] }, (err) => {
+        if (err) {
+          clearInterval(timer);
+          return reject(err);
+        }
+        answeredAt.push(Date.now());
+        if (waiting > 0) {
+          waiting--;
+          send(c);
+        } else free.push(c);
+      });
+    };
     const timer = setInterval(() => {
       const now = Date.now();
       const due = Math.floor(((Math.min(now, endMs) - t0) * rate) / 1000);
       while (sent < due) {
         sent++;
         const c = free.pop();
-        if (c === undefined) {
-          if (now >= fromMs && now < toMs) missed++;
-          continue;
-        }
-        c.execute({ sql, values: ['cpu', sent] }, (err) => {
-          if (err) {
-            clearInterval(timer);
-            return reject(err);
-          }
-          answeredAt.push(Date.now());
-          free.push(c);
-        });
+        if (c === undefined) waiting++;
+        else send(c);
       }
-      if (now >= endMs && free.length === conns.length) {
+      if (now >= endMs && waiting === 0 && free.length === conns.length) {
         clearInterval(timer);
         resolve();
       }
@@ -119,8 +122,6 @@ async function pacedRun(
   const samples = cpu.stop();
   const span = cpuBetween(samples, fromMs, toMs);
   const ok = answeredAt.filter((t) => t >= span.fromMs && t < span.toMs).length;
-  if (missed > ((toMs - fromMs) * rate) / 1000 / 100)
-    throw new Error(`mysql2 alone could not keep ${rate}/s on 32 connections (${missed} missed in the steady part)`);
   return {
     client: 'mysql2 alone, paced',
     rate,

@@ -51,7 +51,8 @@ function connectAll(cfg: mysql.ConnectionOptions, n: number): Promise<mysql.Conn
 
 /**
  * mysql2 alone, paced: every millisecond the probes due so far are sent, each on a free connection of 32
- * (prepared, the harness's read probe; when all are busy, the next free one takes it); no timers per probe, no histograms, no threads.
+ * (prepared, the harness's read probe; when all are busy, the next free one takes it); no timers per probe, no
+ * histograms, no threads.
  */
 async function paced(cfg: mysql.ConnectionOptions, rate: number, seconds: number, settleS: number): Promise<CpuRow> {
   const sql = READ_PROBE;
@@ -132,8 +133,9 @@ async function pacedRun(
 
 /**
  * mysql2 alone, a connection per query (the per-probe model's yardstick): every millisecond the queries due so
- * far each open a connection, send the harness's read probe as text, and quit; nothing around them. Its statement cache is
- * sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per connection: connection.ts).
+ * far each open a connection, send the harness's read probe as text, and quit; nothing around them. Its
+ * statement cache is sized as the harness sizes its own (mysql2's default of 16,000 costs 0.5 MB per
+ * connection: connection.ts).
  */
 async function perConnection(
   base: mysql.ConnectionOptions,

@@ -111,8 +111,8 @@ export function isThisMachine(host: string): boolean {
  * POOL_PROBES_PER_WORKER each, at most the CPU count — half of it when the database runs on this machine (its
  * server needs cores too: two workers and a local server on 2 cores lost probes at 16,000/s where one did not).
  * A thread more costs CPU per probe for nothing (at 5,000/s, 2 workers spent 1.44× the CPU per probe of mysql2
- * alone, one 1.07×: medians of 3 rounds) and memory (each has its own heap). Per-probe connections (a handshake per probe) keep one
- * per CPU.
+ * alone, one 1.07×: medians of 3 rounds) and memory (each has its own heap). Per-probe connections (a handshake
+ * per probe) keep one per CPU.
  */
 export function defaultWorkers(
   rates: { read: number; write: number },

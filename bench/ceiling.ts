@@ -6,8 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { defaultWorkers } from '../src/run/args.js';
-import { fmt, openConnections, sumOf, sysbenchConfig, type Bench } from './common.js';
+import { fmt, openConnections, sumOf, sysbenchConfig, workersByDefault, type Bench } from './common.js';
 
 const execFileP = promisify(execFile);
 
@@ -115,7 +114,7 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
         name: `ceiling-${rate}`,
         rates: { read: rate, write: 0 },
         durationMs: seconds * 1000,
-        workers: defaultWorkers({ read: rate, write: 0 }, ['pool'], { serverHere: true }),
+        workers: workersByDefault({ read: rate, write: 0 }),
         poolSize: 32,
         maxInFlight: 4096,
       });

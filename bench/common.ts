@@ -8,6 +8,8 @@ import { readResults } from '../src/results/reader.js';
 import { findOnPath } from '../src/sandbox/servers/binaries.js';
 import type { ResultsFile } from '../src/results/types.js';
 import { startTestServer, type TestServer } from '../test/helpers/server.js';
+import { defaultWorkers } from '../src/run/args.js';
+import { connectAll } from './connect.js';
 
 export interface Bench {
   srv: TestServer;
@@ -104,6 +106,11 @@ export function requireSysbench(): void {
   }
 }
 
+/** The pooled worker threads a run gets without --workers at these rates: the bench's server is on this machine. */
+export function workersByDefault(rates: { read: number; write: number }): number {
+  return defaultWorkers(rates, ['pool'], { serverHere: true });
+}
+
 /** How the yardsticks' own mysql2 connections reach the bench's server. */
 function yardstickConfig(b: Bench): mysql.ConnectionOptions {
   return {
@@ -116,17 +123,6 @@ function yardstickConfig(b: Bench): mysql.ConnectionOptions {
 }
 
 /** `n` mysql2 connections to the bench's server, connected (the yardsticks' own, beside the harness's). */
-export async function openConnections(b: Bench, n: number): Promise<mysql.Connection[]> {
-  const cfg = yardstickConfig(b);
-  return Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<mysql.Connection>((resolve, reject) => {
-          const c = mysql.createConnection(cfg);
-          c.on('error', () => undefined); // a failure is reported by the query that meets it
-          c.connect((err) => (err ? reject(err) : resolve(c)));
-        }),
-    ),
-  );
+export function openConnections(b: Bench, n: number): Promise<mysql.Connection[]> {
+  return connectAll(yardstickConfig(b), n);
 }

@@ -17,6 +17,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { median as lowerMedian } from '../src/load/rate-capacity.js';
 import { readResults } from '../src/results/reader.js';
 import { fmt, sysbenchConfig, type Bench } from './common.js';
 import { cpuBetween, sampleChildCpu } from './cpu-sample.js';
@@ -120,17 +121,13 @@ async function sysbenchCpu(b: Bench, rate: number, seconds: number): Promise<Cpu
   }
 }
 
-/** The median of a non-empty list. */
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
 /**
  * Table rows for clients measured in rounds beside their yardstick (`runs[0]`): per client, the median CPU per
  * probe over its runs, and the median of its ratios to the yardstick's run of the same round, with their range.
  */
+/** The (lower) median of a non-empty list. */
+const median = (xs: number[]): number => lowerMedian(xs) ?? NaN;
+
 function roundRows(rate: number, runs: CpuRow[][]): string[] {
   const yardstick = runs[0] as CpuRow[];
   return runs.map((clientRuns) => {

@@ -8,13 +8,12 @@
  * "rate":…,"seconds":…,"settleS":…}'`, the password in DOWNTIME_BENCH_PASSWORD; prints one JSON line (CpuRow).
  */
 import mysql from 'mysql2';
+import { compileSql, defaultReadSql } from '../src/load/probes.js';
+import { connectAll } from './connect.js';
 import { cpuBetween, sampleOwnCpu } from './cpu-sample.js';
 
-/** What the harness's read probe asks the server besides its row (the yardsticks send the same). */
-const IDENTITY_COLUMNS =
-  'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only';
-/** The harness's read probe on its default table (src/load/probes.ts). */
-const READ_PROBE = `${IDENTITY_COLUMNS}, (SELECT seq FROM downtime_probe WHERE run_id = ? AND seq = ?) AS seq`;
+/** The harness's read probe on its default table, with `?` for its values (run id, seq). */
+const READ_PROBE = compileSql(defaultReadSql('downtime_probe'), '--read-sql').sql;
 
 export interface CpuRow {
   client: string;
@@ -33,20 +32,6 @@ interface Job {
   rate: number;
   seconds: number;
   settleS: number;
-}
-
-function connectAll(cfg: mysql.ConnectionOptions, n: number): Promise<mysql.Connection[]> {
-  return Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<mysql.Connection>((resolve, reject) => {
-          const c = mysql.createConnection(cfg);
-          c.on('error', () => undefined); // a failure is reported by the query that meets it
-          c.connect((err) => (err ? reject(err) : resolve(c)));
-        }),
-    ),
-  );
 }
 
 /**

@@ -10,9 +10,8 @@ import { mergeEncoded } from '../src/results/histogram.js';
 import { accuracy, parseCells, type CellSelection } from './accuracy.js';
 import { ceiling } from './ceiling.js';
 import { cpuPerProbe } from './cpu.js';
-import { defaultWorkers } from '../src/run/args.js';
 import { sleep } from '../src/util/sleep.js';
-import { fmt, openBench, percentile, requireSysbench, sumOf, type Bench } from './common.js';
+import { fmt, openBench, percentile, requireSysbench, sumOf, workersByDefault, type Bench } from './common.js';
 
 const BENCHES = ['ceiling', 'fidelity', 'co', 'long', 'accuracy', 'cpu'] as const;
 type BenchName = (typeof BENCHES)[number];
@@ -53,7 +52,7 @@ async function fidelity(b: Bench, rate: number): Promise<void> {
   const seconds = quick ? 10 : 60;
   // The workers a run gets by default at this rate against a database on this machine.
   const rates = { read: rate, write: 0 };
-  const workers = defaultWorkers(rates, ['pool'], { serverHere: true });
+  const workers = workersByDefault(rates);
   const { file } = await b.measure({ name: 'fidelity', rates, durationMs: seconds * 1000, workers });
   const due = sumOf(file, 'read', 'due');
   const ok = sumOf(file, 'read', 'ok');
@@ -143,7 +142,7 @@ async function longRun(b: Bench): Promise<void> {
   const sampler = setInterval(sample, 1000);
   // The workers a user gets without --workers at this rate against a server on this machine (src/run/args.ts).
   const rates = { read: rate * 0.8, write: rate * 0.2 };
-  const workers = defaultWorkers(rates, ['pool'], { serverHere: true });
+  const workers = workersByDefault(rates);
   const { result } = await b.measure({ name: 'long', rates, durationMs: seconds * 1000, workers });
   clearInterval(sampler);
   const bytes = statSync(result.path).size;

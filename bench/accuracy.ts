@@ -139,8 +139,7 @@ function accepts(host: string, port: number): Promise<boolean> {
  * unanswered) and takes the moment its first bytes — the greeting of the MySQL protocol — arrive. A server
  * that has just started listens before it serves: a connect then succeeds (the kernel's backlog), but the
  * greeting comes once the server takes connections (1–5 ms later for a fresh MariaDB here, 13–34 ms with the
- * machine busy). Null if nothing
- * greeted within `giveUpMs`.
+ * machine busy). Null if nothing greeted within `giveUpMs`.
  */
 async function firstGreeting(host: string, port: number, giveUpMs: number): Promise<number | null> {
   const deadline = wallClockMs() + giveUpMs;

@@ -63,17 +63,16 @@ function probe(pool: PoolStrategy, giveUpMs: number): Probe {
   };
   p.got.catch(() => undefined);
   // The probe's own remaining time, as the engine passes it: the pool must not use it for its handshakes.
-  const waiter: Waiter = pool.acquire(
-    1,
-    (c) => {
+  const waiter: Waiter = pool.acquire(1, {
+    take: (c) => {
       p.conn = c;
       resolve(c);
     },
-    (err) => {
+    fail: (err) => {
       p.error = err;
       reject(err);
     },
-  );
+  });
   setTimeout(() => {
     if (p.conn !== null || p.error !== null) return;
     p.gaveUp = true;
@@ -203,17 +202,16 @@ test("a new connection's first probe is not queued behind the pool's identity qu
   try {
     // As the engine does: the probe's query is sent as soon as the connection is given.
     const answered = new Promise<void>((resolve, reject) =>
-      pool.acquire(
-        2000,
-        (c) =>
+      pool.acquire(2000, {
+        take: (c) =>
           c.query('SELECT 1', (err) => {
             if (err) return reject(err);
             order.push('probe');
             pool.release(c, true);
             resolve();
           }),
-        reject,
-      ),
+        fail: reject,
+      }),
     );
     await within(3000, 'the probe', answered);
     for (let i = 0; i < 100 && order.length < 2; i++) await sleep(10);

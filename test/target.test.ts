@@ -7,7 +7,7 @@ import { DowntimeError, ExitCode } from '../src/errors.js';
 import { resolveCredentials } from '../src/scenario/password.js';
 import { validateTableName } from '../src/scenario/rules.js';
 import { checkTargetUrlKey, parseTargetUrl, targetFromFlag } from '../src/scenario/target-url.js';
-import { compileSql, bindParams } from '../src/load/probes.js';
+import { compileSql, bindParams, IdentityReader } from '../src/load/probes.js';
 
 test('target URLs parse, and the stored URL never carries the password', () => {
   const { target, urlPassword } = parseTargetUrl('mysql://app:s3cret@db.example:3307/probe');
@@ -118,4 +118,25 @@ test('probe SQL placeholders compile to bound parameters, outside quotes only', 
   );
   assert.throws(() => compileSql("SELECT 'x", '--read-sql'), /unclosed ' quote/);
   assert.equal(compileSql('SELECT CAST(x AS CHAR) :: int', '--read-sql').params.length, 0);
+});
+
+test('whom a read probe reached: the same row gives the same identity again; another row, another', () => {
+  const reader = new IdentityReader();
+  const row = { server_id: 7, hostname: 'db-a', version: '10.11.18-MariaDB', read_only: 0 };
+  const first = reader.read({ ...row });
+  assert.deepEqual(first?.identity, { serverId: 7, hostname: 'db-a', version: '10.11.18-MariaDB', readOnly: false });
+  assert.equal(first?.key, '7\u0000db-a\u000010.11.18-MariaDB\u0000false');
+  assert.equal(reader.read({ ...row }), first, 'the same columns: the last identity, not a new one');
+  for (const [column, value] of [
+    ['server_id', 8],
+    ['hostname', 'db-b'],
+    ['version', '11.8.3-MariaDB'],
+    ['read_only', 1],
+  ] as const) {
+    const other = reader.read({ ...row, [column]: value });
+    assert.notEqual(other?.key, first?.key, `a new ${column} is a new server`);
+    assert.deepEqual(reader.read({ ...row }), first, `and back to the first (${column})`);
+  }
+  assert.equal(reader.read({ answer: 1 }), null, 'a row without identity columns');
+  assert.equal(reader.read(undefined), null, 'no row');
 });

@@ -18,6 +18,14 @@ export interface Waiter {
   cancel(): void;
 }
 
+/** Who asked for a connection: an object (a probe: probe.ts) rather than two callbacks made for each request. */
+export interface Taker {
+  /** The connection, now or when one is free. */
+  take(conn: Connection): void;
+  /** Pool: the error of a handshake the pool tried for it. */
+  fail(err: Error): void;
+}
+
 /**
  * How probes get a connection. `pool`: at most `poolSize` persistent connections reused like an
  * application's pool — a probe that finds them all busy waits for one (the wait is part of its latency,
@@ -26,11 +34,11 @@ export interface Waiter {
  */
 export interface ConnectionStrategy {
   /**
-   * Calls `give` with a connection, now or when one is free. Per-probe: a new connection whose handshake is
-   * bounded by `connectTimeoutMs` and whose errors reach the probe's query. Pool: a connected one, or `fail`
+   * Gives `taker` a connection, now or when one is free. Per-probe: a new connection whose handshake is
+   * bounded by `connectTimeoutMs` and whose errors reach the probe's query. Pool: a connected one, or fails it
    * with the error of a handshake the pool tried for it.
    */
-  acquire(connectTimeoutMs: number, give: (conn: Connection) => void, fail: (err: Error) => void): Waiter;
+  acquire(connectTimeoutMs: number, taker: Taker): Waiter;
   /** Gives a connection back: healthy ones may be reused, others are destroyed. */
   release(conn: Connection, healthy: boolean): void;
   close(): void;
@@ -57,8 +65,7 @@ const NO_WAIT: Waiter = { cancel: () => undefined };
 const WARM_PARALLEL = 4;
 
 interface PoolWaiter {
-  give: (conn: Connection) => void;
-  fail: (err: Error) => void;
+  taker: Taker;
   /** When it began waiting (epoch ms). */
   sinceMs: number;
   /** Cancelled by its probe, or already served: either way no longer waiting. */
@@ -194,15 +201,15 @@ export class PoolStrategy implements ConnectionStrategy {
     if (this.pending > 0 && this.connecting > 0) this.scout?.watch();
   }
 
-  acquire(_connectTimeoutMs: number, give: (conn: Connection) => void, fail: (err: Error) => void): Waiter {
+  acquire(_connectTimeoutMs: number, taker: Taker): Waiter {
     while (this.idle.length > 0) {
       const c = this.idle.pop() as Connection;
       if (!isDead(c)) {
-        give(c);
+        taker.take(c);
         return NO_WAIT;
       }
     }
-    const w: PoolWaiter = { give, fail, sinceMs: nowMs(), settled: false };
+    const w: PoolWaiter = { taker, sinceMs: nowMs(), settled: false };
     this.waiters.push(w);
     this.pending++;
     this.grow();
@@ -223,7 +230,7 @@ export class PoolStrategy implements ConnectionStrategy {
   private failOldest(err: Error, handshakeStartedMs: number): void {
     while (this.waiters[0]?.settled === true) this.waiters.shift();
     const w = this.waiters[0];
-    if (w !== undefined && w.sinceMs <= handshakeStartedMs) this.nextWaiter()?.fail(err);
+    if (w !== undefined && w.sinceMs <= handshakeStartedMs) this.nextWaiter()?.taker.fail(err);
   }
 
   /** The oldest waiter still waiting, taken off the queue. */
@@ -268,7 +275,7 @@ export class PoolStrategy implements ConnectionStrategy {
     if (healthy && !isDead(conn) && !this.closed) {
       this.answeredMs = nowMs();
       const w = this.nextWaiter();
-      if (w) w.give(conn);
+      if (w) w.taker.take(conn);
       else this.idle.push(conn);
       return;
     }
@@ -297,12 +304,12 @@ class PerProbeStrategy implements ConnectionStrategy {
     private readonly onConnected?: OnConnected,
   ) {}
 
-  acquire(connectTimeoutMs: number, give: (conn: Connection) => void): Waiter {
+  acquire(connectTimeoutMs: number, taker: Taker): Waiter {
     this.open++;
     let counted = true;
     const raw = connect(this.cfg, connectTimeoutMs);
     reportConnect(raw, false, this.onConnected);
-    give(
+    taker.take(
       track(raw, () => {
         if (counted) {
           counted = false;

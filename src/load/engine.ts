@@ -1,16 +1,17 @@
-import type mysql from 'mysql2';
-import { DROPPED, OK, OPS, STALLED, identityKey, type Identity, type Op } from '../results/types.js';
+import { DROPPED, OK, OPS, STALLED, type Op } from '../results/types.js';
 import { wallClockMs } from '../io.js';
 import type { PoolOpened } from './capacity.js';
 import { classifyError } from './classify.js';
 import { connectReporter } from './connection.js';
-import { makeStrategy, type ConnectionStrategy } from './connections.js';
+import { makeStrategy } from './connections.js';
 import { newHistogram, recordUs } from '../results/histogram.js';
-import { dueAtMs, dueNow, firstOwnedSeq, secondOf, type OpPlan } from './pacer.js';
-import { bindParams, identityFromRow } from './probes.js';
+import { dueAtMs, dueNow, firstOwnedSeq, secondOf } from './pacer.js';
+import { IdentityReader, type KeyedIdentity } from './probes.js';
+import { Probe, type OpState, type ProbeHost } from './probe.js';
+import { DeadlineQueue } from './deadlines.js';
 import { remoteAddressOf } from './resolve.js';
 import { StallMonitor, stallThresholdMs } from './stall.js';
-import { preparable, sendProbe, warmCode } from './warm-up.js';
+import { preparable, warmCode } from './warm-up.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
 import { newBucket, toWire, type Bucket } from './buckets.js';
 export { lagSummary } from './buckets.js';
@@ -18,30 +19,12 @@ export { lagSummary } from './buckets.js';
 /** While an op's probes keep reaching the same address, how often that is reported (endpoint-watch.ts). */
 const ADDRESS_EVERY_MS = 250;
 
-interface OpState {
-  op: Op;
-  plan: OpPlan;
-  sql: WorkerConfig['ops'][Op] & object;
-  strategy: ConnectionStrategy;
-  /**
-   * Pooled connections send probes as prepared statements (binary protocol), as applications with
-   * statement caching do and as sysbench does: the server parses each probe once per connection.
-   * Per-probe connections, and SQL the server cannot prepare, use the text protocol.
-   */
-  prepared: boolean;
-  nextSeq: number;
-  /** Intended time of the next unissued seq, or null when this op issues no more. */
-  nextDueMs: number | null;
-  inFlight: number;
-  buckets: Map<number, Bucket>;
-}
-
 /**
  * One worker's probe engine: paces its share of each op's probes (open model), runs them, and groups
  * outcomes into per-second buckets. A bucket is sealed — final — only when every probe due in that
  * second has completed, failed or timed out; sealed buckets go to the main thread.
  */
-export class ProbeEngine {
+export class ProbeEngine implements ProbeHost {
   private readonly ops: OpState[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** Inside issueDue(): a driver that answers at once must not issue the same probes again. */
@@ -50,18 +33,19 @@ export class ProbeEngine {
   private stopAtMs = Infinity;
   private finished = false;
   /** The highest write seq this worker saw acknowledged: reads look it up by primary key. */
-  private lastAckedWriteSeq = -1;
+  lastAckedWriteSeq = -1;
+  readonly identities = new IdentityReader();
   private lastIdentityKey: string | null = null;
   /** Per op: the address its acknowledged probes last reached, and when that was last reported. */
   private readonly reached = new Map<Op, { address: string; sentMs: number }>();
   private readonly send: (m: WorkerMessage) => void;
-  private readonly now: () => number;
+  readonly now: () => number;
   /** The worker's own stalls: a timeout the harness could not watch on time is not the database's. */
   private readonly stalls: StallMonitor;
   private readonly stallMs: number;
 
   constructor(
-    private readonly cfg: WorkerConfig,
+    readonly cfg: WorkerConfig,
     send: (m: WorkerMessage) => void,
     now: () => number = wallClockMs,
   ) {
@@ -85,6 +69,7 @@ export class ProbeEngine {
         nextDueMs: null,
         inFlight: 0,
         buckets: new Map(),
+        deadlines: new DeadlineQueue<Probe>(now, (p) => p.expire()),
       });
     }
   }
@@ -193,7 +178,7 @@ export class ProbeEngine {
    * callbacks (answers) before it gets to the timers, and a probe due in the middle of the batch waited for the
    * batch's end; sending it from the answer that found it due takes that wait off its send lag.
    */
-  private sendDue(): void {
+  sendDue(): void {
     // The armed timer stays (it is due already, and re-arms from the new schedule when it runs): re-arming it from
     // every answer at thousands a second cost more than it saved.
     if (this.timer !== null && this.now() >= this.nextDueMs()) this.issueDue();
@@ -263,131 +248,48 @@ export class ProbeEngine {
     }
     s.inFlight++;
     b.inFlight++;
-    const deadlineMs = intended + this.cfg.timeoutMs;
-    let conn: mysql.Connection | null = null;
-    let done = false;
-    const pooled = this.cfg.connection === 'pool';
-    /** When the probe's query was written (pool: a timed-out probe's connection is judged from this). */
-    let sentMs: number | null = null;
-    /** Pool: the timer that discards a timed-out probe's connection if its query never answers. */
-    let orphan: NodeJS.Timeout | null = null;
-    const finish = (result: string, identity: Identity | null): void => {
-      let outcome = result;
-      if (done) return;
-      done = true;
-      clearTimeout(timeout);
-      const endMs = this.now();
-      s.inFlight--;
-      b.inFlight--;
-      // A timeout the harness could not watch on time (it was stalled at the deadline, or sent the probe that
-      // late) says nothing about the database: the answer may have come, unseen.
-      if (outcome === 'timeout' && (late || this.stalls.blindAt(Math.min(deadlineMs, endMs)))) outcome = STALLED;
-      b.seqs.push(seq);
-      b.outcomes.push(outcome);
-      // When the answer came, from the intended time: an outage ends when an answer comes back (windows.ts).
-      b.answeredAfterUs.push(outcome === OK ? Math.round((endMs - intended) * 1000) : -1);
-      if (outcome === STALLED) {
-        b.stalled++;
-      } else if (outcome === OK) {
-        b.ok++;
-        if (b.hist === null) b.hist = newHistogram();
-        // Latency counts from the intended time (a slow database cannot hide behind a late send), except when
-        // the harness itself sent the probe late (stalled): then from when it was sent, or its own stall
-        // would show as the database's latency.
-        recordUs(b.hist, (endMs - (late ? issuedMs : intended)) * 1000);
-        if (s.op === 'write' && seq > this.lastAckedWriteSeq) this.lastAckedWriteSeq = seq;
-        if (conn !== null) this.noteAddress(s.op, remoteAddressOf(conn), intended, endMs);
-        if (identity) {
-          const key = identityKey(identity);
-          if (key !== this.lastIdentityKey) {
-            this.lastIdentityKey = key;
-            this.send({
-              type: 'identity',
-              identity,
-              intendedMs: intended,
-              atMs: endMs,
-              address: remoteAddressOf(conn),
-            });
-          }
-          const seen = b.servers.get(key);
-          if (seen) seen.count++;
-          else b.servers.set(key, { ...identity, count: 1 });
+    new Probe(this, s, b, seq, intended, issuedMs, late).start();
+  }
+
+  /** A probe's outcome, into its bucket (Probe calls it once, when the probe answered, failed or timed out). */
+  record(p: Probe, result: string, seen: KeyedIdentity | null): void {
+    const { s, b, seq, intendedMs: intended } = p;
+    let outcome = result;
+    const endMs = this.now();
+    s.inFlight--;
+    b.inFlight--;
+    // A timeout the harness could not watch on time (it was stalled at the deadline, or sent the probe that
+    // late) says nothing about the database: the answer may have come, unseen.
+    if (outcome === 'timeout' && (p.late || this.stalls.blindAt(Math.min(p.deadlineMs, endMs)))) outcome = STALLED;
+    b.seqs.push(seq);
+    b.outcomes.push(outcome);
+    // When the answer came, from the intended time: an outage ends when an answer comes back (windows.ts).
+    b.answeredAfterUs.push(outcome === OK ? Math.round((endMs - intended) * 1000) : -1);
+    if (outcome === STALLED) {
+      b.stalled++;
+    } else if (outcome === OK) {
+      b.ok++;
+      if (b.hist === null) b.hist = newHistogram();
+      // Latency counts from the intended time (a slow database cannot hide behind a late send), except when
+      // the harness itself sent the probe late (stalled): then from when it was sent, or its own stall
+      // would show as the database's latency.
+      recordUs(b.hist, (endMs - (p.late ? p.issuedMs : intended)) * 1000);
+      if (s.op === 'write' && seq > this.lastAckedWriteSeq) this.lastAckedWriteSeq = seq;
+      const address = remoteAddressOf(p.conn);
+      this.noteAddress(s.op, address, intended, endMs);
+      if (seen !== null) {
+        if (seen.key !== this.lastIdentityKey) {
+          this.lastIdentityKey = seen.key;
+          this.send({ type: 'identity', identity: seen.identity, intendedMs: intended, atMs: endMs, address });
         }
-      } else {
-        b.failed[outcome] = (b.failed[outcome] ?? 0) + 1;
+        const server = b.servers.get(seen.key);
+        if (server) server.count++;
+        else b.servers.set(seen.key, { ...seen.identity, count: 1 });
       }
-      if (b.inFlight === 0 && s.nextDueMs === null) this.maybeFinish();
-    };
-    // The deadline counts from the intended time: a probe that starts late has less time, as the
-    // client it stands for would.
-    const timeout = setTimeout(
-      () => {
-        finish('timeout', null);
-        if (conn === null) waiter.cancel();
-        else if (!pooled || sentMs === null) s.strategy.release(conn, false);
-        else {
-          // The probe has failed, but the connection is judged by its own query: one that answers within
-          // the timeout from when it was sent goes back to the pool (after a backlog the oldest probes get
-          // the first connections with almost no time left; discarding those kept the pool from refilling).
-          // One that does not answer is hung, and is never reused.
-          const c = conn;
-          orphan = setTimeout(
-            () => s.strategy.release(c, false),
-            Math.max(0, sentMs + this.cfg.timeoutMs - this.now()),
-          );
-        }
-      },
-      Math.max(0, deadlineMs - this.now()),
-    );
-    // Per-probe: the probe's own handshake gets the time it has left. The pool opens its connections with the
-    // whole connect timeout and ignores this (a probe that gives up leaves the handshake to the next one).
-    const connectTimeoutMs = Math.max(1, Math.min(this.cfg.connectTimeoutMs, deadlineMs - this.now()));
-    const onFail = (err: Error): void => finish(classifyError(err), null);
-    const waiter = s.strategy.acquire(
-      connectTimeoutMs,
-      (c) => {
-        if (done) {
-          s.strategy.release(c, true); // handed over after the probe gave up waiting
-          return;
-        }
-        conn = c;
-        const values = bindParams(s.sql.sql, {
-          run_id: this.cfg.runId,
-          seq: s.op === 'read' ? this.lastAckedWriteSeq : seq,
-          intended_ms: Math.round(intended),
-        });
-        sentMs = this.now();
-        const onAnswer = (err: mysql.QueryError | null, rows: unknown): void => {
-          if (done) {
-            // Timed out already. Pool: the answer came within the connection's own bound, so it is reusable
-            // unless the error broke it. Otherwise the connection was discarded.
-            if (orphan !== null) {
-              clearTimeout(orphan);
-              orphan = null;
-              s.strategy.release(c, !(err && (err as { fatal?: boolean }).fatal === true));
-            }
-            return;
-          }
-          if (err) {
-            const fatal = (err as { fatal?: boolean }).fatal === true;
-            finish(classifyError(err), null);
-            // A server error (e.g. read-only) leaves the connection usable; a fatal one does not.
-            s.strategy.release(c, !fatal);
-            return;
-          }
-          const row = Array.isArray(rows) ? (rows[0] as Record<string, unknown> | undefined) : undefined;
-          // The timer may not have fired yet on a busy event loop: slower than the timeout is a failure.
-          if (this.now() - intended > this.cfg.timeoutMs) finish('timeout', null);
-          else finish(OK, s.op === 'read' ? identityFromRow(row) : null);
-          s.strategy.release(c, true);
-        };
-        sendProbe(s.prepared, c, s.sql.sql.sql, values, (err, rows) => {
-          onAnswer(err, rows);
-          this.sendDue(); // any answer is a wakeup: the probes due meanwhile go now (sendDue)
-        });
-      },
-      onFail,
-    );
+    } else {
+      b.failed[outcome] = (b.failed[outcome] ?? 0) + 1;
+    }
+    if (b.inFlight === 0 && s.nextDueMs === null) this.maybeFinish();
   }
 
   /** Reports where an op's acknowledged probes go: on a change, and every 250 ms (stale-endpoint checks). */
@@ -430,6 +332,7 @@ export class ProbeEngine {
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.reportTimer !== null) clearInterval(this.reportTimer);
     this.stalls.stop();
+    for (const s of this.ops) s.deadlines.close();
     this.report();
     for (const s of this.ops) s.strategy.close();
     this.send({ type: 'done' });

@@ -1,4 +1,4 @@
-import type { Identity } from '../results/types.js';
+import { identityKey, type Identity } from '../results/types.js';
 import { DowntimeError, ExitCode } from '../errors.js';
 
 /**
@@ -92,6 +92,38 @@ export function bindParams(compiled: CompiledSql, values: Record<Placeholder, st
 
 /** Identity of the answering server, from a read probe's first row (when its SQL returns those columns). */
 export type { Identity };
+
+/** An identity with its key (results/types.ts identityKey). */
+export interface KeyedIdentity {
+  identity: Identity;
+  key: string;
+}
+
+/**
+ * Reads whom each read probe reached off its row. One server answers thousands of probes a second with the same
+ * row: while the row's columns are the last row's, the last identity (and its key) is given again, not built.
+ */
+export class IdentityReader {
+  private last: { row: unknown[]; keyed: KeyedIdentity } | null = null;
+
+  read(row: Record<string, unknown> | undefined): KeyedIdentity | null {
+    if (row === undefined) return null;
+    const last = this.last;
+    if (
+      last !== null &&
+      row.server_id === last.row[0] &&
+      row.hostname === last.row[1] &&
+      row.version === last.row[2] &&
+      row.read_only === last.row[3]
+    )
+      return last.keyed;
+    const identity = identityFromRow(row);
+    if (identity === null) return null;
+    const keyed = { identity, key: identityKey(identity) };
+    this.last = { row: [row.server_id, row.hostname, row.version, row.read_only], keyed };
+    return keyed;
+  }
+}
 
 export function identityFromRow(row: Record<string, unknown> | undefined): Identity | null {
   if (row === undefined || !('server_id' in row || 'hostname' in row)) return null;

@@ -58,9 +58,8 @@ function useBounded(
       else strategy.release(conn, false);
       settle(false);
     }, boundMs);
-    const waiter = strategy.acquire(
-      connectTimeoutMs,
-      (c) => {
+    const waiter = strategy.acquire(connectTimeoutMs, {
+      take: (c) => {
         if (settled) {
           strategy.release(c, true); // handed over after the bound passed
           return;
@@ -72,10 +71,10 @@ function useBounded(
           settle(result);
         });
       },
-      () => {
+      fail: () => {
         if (!settled) settle(false);
       },
-    );
+    });
   });
 }
 

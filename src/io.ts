@@ -17,8 +17,12 @@ export interface Io {
   columns?: number;
 }
 
+/** When this thread began (epoch ms): fixed, and its getter builds a new number for every call. */
+const TIME_ORIGIN_MS = performance.timeOrigin;
+
+/** Epoch milliseconds from the monotonic clock (a worker thread has its own origin, read in its own copy). */
 export function wallClockMs(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN_MS + performance.now();
 }
 
 export function processIo(): Io {

@@ -40,20 +40,27 @@ test('firstOwnedSeq: worker w of N owns w, w+N, …', () => {
   for (const [from, w, n, expected] of rows) assert.equal(firstOwnedSeq(from, w, n), expected);
 });
 
+/** dueNow's answer with its seqs listed. */
+function due(...args: Parameters<typeof dueNow>): { seqs: number[]; nextSeq: number; nextDueMs: number | null } {
+  const d = dueNow(...args);
+  const seqs = Array.from({ length: d.count }, (_, i) => d.firstSeq + i * args[3]);
+  return { seqs, nextSeq: d.nextSeq, nextDueMs: d.nextDueMs };
+}
+
 test('dueNow issues every due probe at once when late (open model), and none early', () => {
   const p = plan(100, 1000, 2000);
   // On time: at t=1000 only seq 0 is due, next at 1010.
-  assert.deepEqual(dueNow(p, 0, 0, 1, 1000), { seqs: [0], nextSeq: 1, nextDueMs: 1010 });
+  assert.deepEqual(due(p, 0, 0, 1, 1000), { seqs: [0], nextSeq: 1, nextDueMs: 1010 });
   // Just before due: nothing is sent early.
-  assert.deepEqual(dueNow(p, 0, 0, 1, 999.9), { seqs: [], nextSeq: 0, nextDueMs: 1000 });
+  assert.deepEqual(due(p, 0, 0, 1, 999.9), { seqs: [], nextSeq: 0, nextDueMs: 1000 });
   // 35 ms late (a stalled event loop): the 4 probes due by then go out now; they are not skipped or queued.
-  assert.deepEqual(dueNow(p, 0, 0, 1, 1035), { seqs: [0, 1, 2, 3], nextSeq: 4, nextDueMs: 1040 });
+  assert.deepEqual(due(p, 0, 0, 1, 1035), { seqs: [0, 1, 2, 3], nextSeq: 4, nextDueMs: 1040 });
   // Two workers split the sequence.
-  assert.deepEqual(dueNow(p, 0, 1, 2, 1035), { seqs: [1, 3], nextSeq: 5, nextDueMs: 1050 });
+  assert.deepEqual(due(p, 0, 1, 2, 1035), { seqs: [1, 3], nextSeq: 5, nextDueMs: 1050 });
   // Past the end: finished.
-  assert.deepEqual(dueNow(p, 98, 0, 1, 5000), { seqs: [98, 99], nextSeq: 100, nextDueMs: null });
+  assert.deepEqual(due(p, 98, 0, 1, 5000), { seqs: [98, 99], nextSeq: 100, nextDueMs: null });
   // Stopped early (Ctrl-C at 1025): nothing due at or after the stop is issued.
-  assert.deepEqual(dueNow(p, 0, 0, 1, 5000, 1025), { seqs: [0, 1, 2], nextSeq: 3, nextDueMs: null });
+  assert.deepEqual(due(p, 0, 0, 1, 5000, 1025), { seqs: [0, 1, 2], nextSeq: 3, nextDueMs: null });
 });
 
 test('workers together issue each seq exactly once', () => {
@@ -63,7 +70,7 @@ test('workers together issue each seq exactly once', () => {
     for (let w = 0; w < workers; w++) {
       let next = 0;
       for (let now = 0; now <= 5000; now += 37) {
-        const d = dueNow(p, next, w, workers, now);
+        const d = due(p, next, w, workers, now);
         next = d.nextSeq;
         for (const s of d.seqs) seen.set(s, (seen.get(s) ?? 0) + 1);
         if (d.nextDueMs === null) break;

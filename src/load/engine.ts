@@ -170,7 +170,7 @@ export class ProbeEngine implements ProbeHost {
     }
     // Timers fire late, never early: a probe is sent at or just after its intended time, and the
     // lateness is part of its measured latency.
-    this.timer = setTimeout(() => this.tick(), Math.max(0, next - this.now()));
+    this.timer = setTimeout(this.onTimer, Math.max(0, next - this.now()));
   }
 
   /**
@@ -183,6 +183,9 @@ export class ProbeEngine implements ProbeHost {
     // every answer at thousands a second cost more than it saved.
     if (this.timer !== null && this.now() >= this.nextDueMs()) this.issueDue();
   }
+
+  /** The pacing timer's callback, made once (a timer is armed for every wakeup). */
+  private readonly onTimer = (): void => this.tick();
 
   private tick(): void {
     // Inside an issueDue() whose driver answered at once, the outer one reschedules.
@@ -205,10 +208,11 @@ export class ProbeEngine implements ProbeHost {
     const nowMs = this.now();
     for (const s of this.ops) {
       if (s.nextDueMs === null) continue;
-      const d = dueNow(s.plan, s.nextSeq, this.cfg.worker, this.cfg.workers, nowMs, this.stopAtMs);
+      const { workers } = this.cfg;
+      const d = dueNow(s.plan, s.nextSeq, this.cfg.worker, workers, nowMs, this.stopAtMs);
       s.nextSeq = d.nextSeq;
       s.nextDueMs = d.nextDueMs;
-      for (const seq of d.seqs) this.issue(s, seq);
+      for (let i = 0, seq = d.firstSeq; i < d.count; i++, seq += workers) this.issue(s, seq);
     }
   }
 

@@ -38,8 +38,9 @@ export function firstOwnedSeq(fromSeq: number, worker: number, workers: number):
 }
 
 /**
- * Which of a worker's seqs are due at `nowMs`, starting from `nextSeq` (the worker's next unissued seq):
- * returns the seqs to issue now, and the time of the next one (or null when the op is finished).
+ * Which of a worker's seqs are due at `nowMs`, starting from `nextSeq` (the worker's next unissued seq): the
+ * `count` seqs firstSeq, firstSeq + workers, … go now, and the next one is due at nextDueMs (null: the op is
+ * finished). A worker's due seqs are evenly spaced, so no list of them is made (this runs for every wakeup).
  */
 export function dueNow(
   plan: OpPlan,
@@ -48,16 +49,15 @@ export function dueNow(
   workers: number,
   nowMs: number,
   stopAtMs = Infinity,
-): { seqs: number[]; nextSeq: number; nextDueMs: number | null } {
-  const seqs: number[] = [];
-  let seq = firstOwnedSeq(nextSeq, worker, workers);
+): { firstSeq: number; count: number; nextSeq: number; nextDueMs: number | null } {
+  const firstSeq = firstOwnedSeq(nextSeq, worker, workers);
   const limitMs = Math.min(plan.endMs, stopAtMs);
-  for (;;) {
+  let count = 0;
+  for (let seq = firstSeq; ; seq += workers) {
     const due = dueAtMs(plan, seq);
-    if (due >= limitMs) return { seqs, nextSeq: seq, nextDueMs: null };
-    if (due > nowMs) return { seqs, nextSeq: seq, nextDueMs: due };
-    seqs.push(seq);
-    seq += workers;
+    if (due >= limitMs) return { firstSeq, count, nextSeq: seq, nextDueMs: null };
+    if (due > nowMs) return { firstSeq, count, nextSeq: seq, nextDueMs: due };
+    count++;
   }
 }
 

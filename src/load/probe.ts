@@ -6,7 +6,7 @@ import type { Connection } from './connection.js';
 import type { ConnectionStrategy, Taker, Waiter } from './connections.js';
 import type { Deadlined, DeadlineQueue } from './deadlines.js';
 import type { OpPlan } from './pacer.js';
-import { bindParams, type IdentityReader, type KeyedIdentity } from './probes.js';
+import { bindProbe, type IdentityReader, type KeyedIdentity } from './probes.js';
 import type { WorkerConfig } from './protocol.js';
 import { sendProbe } from './warm-up.js';
 
@@ -91,16 +91,10 @@ export class Probe implements Taker, Deadlined {
     }
     this.conn = c;
     const { s, host } = this;
-    const values = bindParams(s.sql.sql, {
-      run_id: host.cfg.runId,
-      seq: s.op === 'read' ? host.lastAckedWriteSeq : this.seq,
-      intended_ms: Math.round(this.intendedMs),
-    });
+    const seq = s.op === 'read' ? host.lastAckedWriteSeq : this.seq;
+    const values = bindProbe(s.sql.sql, host.cfg.runId, seq, Math.round(this.intendedMs));
     this.sentMs = host.now();
-    sendProbe(s.prepared, c, s.sql.sql.sql, values, (err, rows) => {
-      this.answered(c, err, rows);
-      host.sendDue(); // any answer is a wakeup: the probes due meanwhile go now (engine.ts sendDue)
-    });
+    sendProbe(s.prepared, c, s.sql.sql.sql, values, (err, rows) => this.answered(err, rows));
   }
 
   fail(err: Error): void {
@@ -130,7 +124,12 @@ export class Probe implements Taker, Deadlined {
     this.host.record(this, outcome, seen);
   }
 
-  private answered(c: Connection, err: mysql.QueryError | null, rows: unknown): void {
+  private answered(err: mysql.QueryError | null, rows: unknown): void {
+    this.settle(this.conn as Connection, err, rows);
+    this.host.sendDue(); // any answer is a wakeup: the probes due meanwhile go now (engine.ts sendDue)
+  }
+
+  private settle(c: Connection, err: mysql.QueryError | null, rows: unknown): void {
     const { s, host } = this;
     if (this.done) {
       // Timed out already. Pool: the answer came within the connection's own bound, so it is reusable unless the

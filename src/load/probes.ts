@@ -90,6 +90,17 @@ export function bindParams(compiled: CompiledSql, values: Record<Placeholder, st
   return compiled.params.map((p) => values[p]);
 }
 
+/** bindParams for a probe, without a record of the values (it runs for every probe). */
+export function bindProbe(compiled: CompiledSql, runId: string, seq: number, intendedMs: number): (string | number)[] {
+  const { params } = compiled;
+  const values = new Array<string | number>(params.length);
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    values[i] = p === 'run_id' ? runId : p === 'seq' ? seq : intendedMs;
+  }
+  return values;
+}
+
 /** Identity of the answering server, from a read probe's first row (when its SQL returns those columns). */
 export type { Identity };
 

@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { median as lowerMedian } from '../src/load/rate-capacity.js';
 import { readResults } from '../src/results/reader.js';
 import { fmt, sysbenchConfig, type Bench } from './common.js';
+import { allocatedPerSecond } from './alloc.js';
 import { cpuBetween, sampleChildCpu } from './cpu-sample.js';
 import type { CpuRow } from './driver-alone.js';
 
@@ -45,13 +46,15 @@ async function harnessCpu(
     ...['--workers', String(workers), '--connection', connection, '--pool-size', '32', '--max-in-flight', '4096'],
     ...['--no-report', '--no-progress', '--no-verify', '--out', out],
   ];
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, ['--trace-gc-nvp', CLI, ...args], {
     env: { ...process.env, MYSQL_PWD: b.srv.password },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const cpu = sampleChildCpu(child.pid as number);
   let stderr = '';
+  let trace = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (trace += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const samples = cpu.stop();
   if (code !== 0) throw new Error(`downtime run exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
@@ -67,11 +70,13 @@ async function harnessCpu(
   const span = cpuBetween(samples, firstSec * 1000, (lastSec + 1) * 1000);
   // CPU per second of the sampled span (within 200 ms of those seconds) over probes answered per second.
   const cpuPerSec = span.cpuUs / ((span.toMs - span.fromMs) / 1000);
+  const allocPerSec = allocatedPerSecond(trace, settleS + 1, 1);
   return {
     client: `downtime${connection === 'per-probe' ? ' per-probe' : ''}, ${workers} worker${workers === 1 ? '' : 's'}`,
     rate,
     achieved: ok / nSecs,
     cpuUsPerProbe: cpuPerSec / Math.max(1, ok / nSecs),
+    allocBytesPerProbe: allocPerSec === null ? null : allocPerSec / Math.max(1, ok / nSecs),
   };
 }
 
@@ -84,10 +89,14 @@ async function driverCpu(
   settleS: number,
 ): Promise<CpuRow> {
   const job = { mode, host: '127.0.0.1', port: b.srv.server.port, user: b.srv.user, database: b.srv.database };
-  const { stdout } = await execFileP(process.execPath, [DRIVER, JSON.stringify({ ...job, rate, seconds, settleS })], {
+  const jobText = JSON.stringify({ ...job, rate, seconds, settleS });
+  const { stdout } = await execFileP(process.execPath, ['--trace-gc-nvp', DRIVER, jobText], {
     env: { ...process.env, DOWNTIME_BENCH_PASSWORD: b.srv.password },
   });
-  return JSON.parse(stdout) as CpuRow;
+  // Its row is the one line of JSON among V8's collections.
+  const row = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{')) ?? 'null') as CpuRow;
+  const allocPerSec = allocatedPerSecond(stdout, settleS + 1, 1);
+  return { ...row, allocBytesPerProbe: allocPerSec === null ? null : allocPerSec / Math.max(1, row.achieved) };
 }
 
 /** sysbench oltp_point_select at a fixed rate (4 threads): its client's CPU per query. */
@@ -136,9 +145,22 @@ function roundRows(rate: number, runs: CpuRow[][]): string[] {
     const spread = ratios.length > 1 ? ` (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})` : '';
     return (
       `| ${rate} | ${first.client} | ${fmt(median(clientRuns.map((r) => r.achieved)), 0)} | ` +
-      `${clientRuns.map((r) => fmt(r.cpuUsPerProbe, 1)).join(', ')} | ${fmt(median(ratios))}${spread} |`
+      `${clientRuns.map((r) => fmt(r.cpuUsPerProbe, 1)).join(', ')} | ${fmt(median(ratios))}${spread} | ` +
+      `${allocCell(clientRuns, yardstick)} |`
     );
   });
+}
+
+/** KB V8 allocated per probe (median of the runs), and its ratio to the yardstick's. */
+function allocCell(runs: CpuRow[], yardstick: CpuRow[]): string {
+  const kb = (rs: CpuRow[]): number | null => {
+    const xs = rs.flatMap((r) => (typeof r.allocBytesPerProbe === 'number' ? [r.allocBytesPerProbe / 1024] : []));
+    return xs.length === 0 ? null : median(xs);
+  };
+  const mine = kb(runs);
+  const theirs = kb(yardstick);
+  if (mine === null) return '—';
+  return theirs === null ? fmt(mine, 2) : `${fmt(mine, 2)} (${fmt(mine / theirs)})`;
 }
 
 export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ lines: string[] }> {
@@ -157,11 +179,13 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ lines: st
       `(the harness CLI and mysql2 alone each a process of its own, from ${settleS} s after the first probe to ` +
       '0.5 s before the last; sysbench: its process, one run). Harness: pool of 32 per worker. CPU per probe of ' +
       'each run; the ratio is the median of each run against mysql2 alone in the same round (range). The last ' +
-      'rows are the per-probe model (a connection per probe) against mysql2 alone opening a connection per query.',
+      'rows are the per-probe model (a connection per probe) against mysql2 alone opening a connection per query. ' +
+      'KB allocated: what V8 counted on every thread of the process over the same part (alloc.ts), the median ' +
+      "of the runs (÷ mysql2 alone's): it does not drift with the machine's load as CPU time does.",
   );
   out('');
-  out('| rate/s | client | achieved/s | CPU µs per probe (each run) | ÷ mysql2 alone |');
-  out('| --- | --- | --- | --- | --- |');
+  out('| rate/s | client | achieved/s | CPU µs per probe (each run) | ÷ mysql2 alone | KB allocated per probe |');
+  out('| --- | --- | --- | --- | --- | --- |');
   for (const rate of rates) {
     const runs: CpuRow[][] = [[], [], []];
     for (let k = 0; k < rounds; k++) {
@@ -174,7 +198,8 @@ export async function cpuPerProbe(b: Bench, quick: boolean): Promise<{ lines: st
     const sb = await sysbenchCpu(b, rate, seconds);
     const driverMedian = median(runs[0]?.map((r) => r.cpuUsPerProbe) ?? []);
     out(
-      `| ${rate} | ${sb.client} | ${fmt(sb.achieved, 0)} | ${fmt(sb.cpuUsPerProbe, 1)} | ${fmt(sb.cpuUsPerProbe / driverMedian)} |`,
+      `| ${rate} | ${sb.client} | ${fmt(sb.achieved, 0)} | ${fmt(sb.cpuUsPerProbe, 1)} | ` +
+        `${fmt(sb.cpuUsPerProbe / driverMedian)} | — |`,
     );
   }
   // The per-probe model: a new connection per probe, against mysql2 doing the same alone.

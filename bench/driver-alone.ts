@@ -21,6 +21,8 @@ export interface CpuRow {
   /** Answered per second over the measured span. */
   achieved: number;
   cpuUsPerProbe: number;
+  /** Bytes V8 allocated per answered probe over the steady part (alloc.ts); null where not counted. */
+  allocBytesPerProbe?: number | null;
 }
 
 interface Job {

@@ -27,6 +27,8 @@ const ADDRESS_EVERY_MS = 250;
 export class ProbeEngine implements ProbeHost {
   private readonly ops: OpState[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The delay the pacing timer was made with (ms; a refreshed timer keeps it). */
+  private timerMs = 0;
   /** Inside issueDue(): a driver that answers at once must not issue the same probes again. */
   private ticking = false;
   private reportTimer: NodeJS.Timeout | null = null;
@@ -160,17 +162,25 @@ export class ProbeEngine implements ProbeHost {
   }
 
   private schedule(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
     const next = this.nextDueMs();
     if (next === Infinity) {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
       for (const s of this.ops) s.nextDueMs = null;
       this.maybeFinish();
       return;
     }
-    // Timers fire late, never early: a probe is sent at or just after its intended time, and the
-    // lateness is part of its measured latency.
-    this.timer = setTimeout(this.onTimer, Math.max(0, next - this.now()));
+    // Timers fire late, never early: a probe is sent at or just after its intended time, and the lateness is
+    // part of its measured latency. None fires sooner than 1 ms: at a probe every millisecond or less the same
+    // 1 ms timer is armed again (refresh), not a new one made for every wakeup.
+    const delayMs = Math.max(1, next - this.now());
+    if (delayMs === 1 && this.timer !== null && this.timerMs === 1) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerMs = delayMs;
+    this.timer = setTimeout(this.onTimer, delayMs);
   }
 
   /**
@@ -334,6 +344,7 @@ export class ProbeEngine implements ProbeHost {
     for (const s of this.ops) if (s.nextDueMs !== null || s.inFlight > 0) return;
     this.finished = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null; // cleared: refresh() would not arm it again
     if (this.reportTimer !== null) clearInterval(this.reportTimer);
     this.stalls.stop();
     for (const s of this.ops) s.deadlines.close();

@@ -70,14 +70,19 @@ async function harnessCpu(
   const span = cpuBetween(samples, firstSec * 1000, (lastSec + 1) * 1000);
   // CPU per second of the sampled span (within 200 ms of those seconds) over probes answered per second.
   const cpuPerSec = span.cpuUs / ((span.toMs - span.fromMs) / 1000);
-  const allocPerSec = allocatedPerSecond(trace, settleS + 1, 1);
   return {
     client: `downtime${connection === 'per-probe' ? ' per-probe' : ''}, ${workers} worker${workers === 1 ? '' : 's'}`,
     rate,
     achieved: ok / nSecs,
     cpuUsPerProbe: cpuPerSec / Math.max(1, ok / nSecs),
-    allocBytesPerProbe: allocPerSec === null ? null : allocPerSec / Math.max(1, ok / nSecs),
+    allocBytesPerProbe: allocPerProbe(trace, settleS, ok / nSecs),
   };
+}
+
+/** Bytes V8 allocated per answered probe over the steady part of a client's `--trace-gc-nvp` output. */
+function allocPerProbe(trace: string, settleS: number, answeredPerSec: number): number | null {
+  const perSec = allocatedPerSecond(trace, settleS + 1, 1);
+  return perSec === null ? null : perSec / Math.max(1, answeredPerSec);
 }
 
 /** mysql2 alone (driver-alone.ts) in a process of its own: `paced` on 32 connections, or a connection per query. */
@@ -95,8 +100,7 @@ async function driverCpu(
   });
   // Its row is the one line of JSON among V8's collections.
   const row = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{')) ?? 'null') as CpuRow;
-  const allocPerSec = allocatedPerSecond(stdout, settleS + 1, 1);
-  return { ...row, allocBytesPerProbe: allocPerSec === null ? null : allocPerSec / Math.max(1, row.achieved) };
+  return { ...row, allocBytesPerProbe: allocPerProbe(stdout, settleS, row.achieved) };
 }
 
 /** sysbench oltp_point_select at a fixed rate (4 threads): its client's CPU per query. */

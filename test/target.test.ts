@@ -111,7 +111,7 @@ test('probe SQL placeholders compile to bound parameters, outside quotes only', 
   const c = compileSql("INSERT INTO t (a, b, c) VALUES (:run_id, ':seq', :seq) -- :intended_ms", '--write-sql');
   assert.equal(c.sql, "INSERT INTO t (a, b, c) VALUES (?, ':seq', ?) -- ?");
   assert.deepEqual(c.params, ['run_id', 'seq', 'intended_ms']);
-  assert.deepEqual(bindParams(c, { run_id: 'r', seq: 5, intended_ms: 9 }), ['r', 5, 9]);
+  assert.deepEqual(bindParams(c, 'r', 5, 9), ['r', 5, 9]);
   assert.throws(
     () => compileSql('SELECT :nope', '--read-sql'),
     /--read-sql uses unknown placeholder :nope; available: :run_id, :seq, :intended_ms/,

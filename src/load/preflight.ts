@@ -132,7 +132,7 @@ export async function checkProbeStatements(conn: mysql.Connection, p: PreflightI
 async function tryOnce(conn: mysql.Connection, p: PreflightInput, op: Op, name: string): Promise<void> {
   const seq = op === 'read' ? -1 : -2;
   const compiled = p.sql[op];
-  const values = bindParams(compiled, { run_id: p.runId, seq, intended_ms: Math.round(p.nowMs) });
+  const values = bindParams(compiled, p.runId, seq, Math.round(p.nowMs));
   try {
     await setupQuery(conn, compiled.sql, values, `${name} before the start`);
   } catch (err) {

@@ -6,9 +6,9 @@ import type { Connection } from './connection.js';
 import type { ConnectionStrategy, Taker, Waiter } from './connections.js';
 import type { Deadlined, DeadlineQueue } from './deadlines.js';
 import type { OpPlan } from './pacer.js';
-import { bindProbe, type IdentityReader, type KeyedIdentity } from './probes.js';
+import { bindParams, type IdentityReader, type KeyedIdentity } from './probes.js';
 import type { WorkerConfig } from './protocol.js';
-import { sendProbe } from './warm-up.js';
+import { isFatal, sendProbe } from './warm-up.js';
 
 /** One op of a worker's engine (engine.ts): its pacing, its SQL, its connections and its probes in flight. */
 export interface OpState {
@@ -92,7 +92,7 @@ export class Probe implements Taker, Deadlined {
     this.conn = c;
     const { s, host } = this;
     const seq = s.op === 'read' ? host.lastAckedWriteSeq : this.seq;
-    const values = bindProbe(s.sql.sql, host.cfg.runId, seq, Math.round(this.intendedMs));
+    const values = bindParams(s.sql.sql, host.cfg.runId, seq, Math.round(this.intendedMs));
     this.sentMs = host.now();
     sendProbe(s.prepared, c, s.sql.sql.sql, values, (err, rows) => this.answered(err, rows));
   }
@@ -137,15 +137,14 @@ export class Probe implements Taker, Deadlined {
       if (this.orphan !== null) {
         clearTimeout(this.orphan);
         this.orphan = null;
-        s.strategy.release(c, !(err && (err as { fatal?: boolean }).fatal === true));
+        s.strategy.release(c, !isFatal(err));
       }
       return;
     }
     if (err) {
-      const fatal = (err as { fatal?: boolean }).fatal === true;
       this.end(classifyError(err), null);
       // A server error (e.g. read-only) leaves the connection usable; a fatal one does not.
-      s.strategy.release(c, !fatal);
+      s.strategy.release(c, !isFatal(err));
       return;
     }
     // The deadline's timer may not have run yet on a busy event loop: slower than the timeout is a failure.

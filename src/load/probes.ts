@@ -6,7 +6,7 @@ import { DowntimeError, ExitCode } from '../errors.js';
  * user-supplied --read-sql / --write-sql get the same values the defaults do.
  */
 const PLACEHOLDERS = ['run_id', 'seq', 'intended_ms'] as const;
-export type Placeholder = (typeof PLACEHOLDERS)[number];
+type Placeholder = (typeof PLACEHOLDERS)[number];
 
 export function defaultWriteSql(table: string): string {
   return `INSERT INTO \`${table}\` (run_id, seq, intended_ms) VALUES (:run_id, :seq, :intended_ms)`;
@@ -86,12 +86,8 @@ export function compileSql(text: string, flag: string): CompiledSql {
   return { sql: out, params };
 }
 
-export function bindParams(compiled: CompiledSql, values: Record<Placeholder, string | number>): (string | number)[] {
-  return compiled.params.map((p) => values[p]);
-}
-
-/** bindParams for a probe, without a record of the values (it runs for every probe). */
-export function bindProbe(compiled: CompiledSql, runId: string, seq: number, intendedMs: number): (string | number)[] {
+/** The values of a probe's `?`s, in order (it runs for every probe: no record of them is made). */
+export function bindParams(compiled: CompiledSql, runId: string, seq: number, intendedMs: number): (string | number)[] {
   const { params } = compiled;
   const values = new Array<string | number>(params.length);
   for (let i = 0; i < params.length; i++) {

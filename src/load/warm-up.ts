@@ -29,7 +29,8 @@ export function sendProbe(
   else c.query({ sql, values }, cb);
 }
 
-function isFatal(err: unknown): boolean {
+/** Whether a driver error broke its connection (mysql2 marks it `fatal`). */
+export function isFatal(err: unknown): boolean {
   return (err as { fatal?: boolean } | null)?.fatal === true;
 }
 
@@ -116,7 +117,7 @@ export interface WarmCode extends WarmBounds {
  * measured probes to meet. Returns their median latency (ms), null when none answered.
  */
 export async function warmCode(w: WarmCode): Promise<number | null> {
-  const values = bindParams(w.sql, { run_id: w.runId, seq: -1, intended_ms: 0 });
+  const values = bindParams(w.sql, w.runId, -1, 0);
   const until = w.now() + WARM_CODE_MS;
   let left = w.pooled ? WARM_CODE_QUERIES : WARM_CONNECTS;
   const tookMs: number[] = [];

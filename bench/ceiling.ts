@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fmt, openConnections, sumOf, sysbenchConfig, workersByDefault, type Bench } from './common.js';
+import { sampleChildCpu, sampleOwnCpu, steadyCpuUs, steadyReads, type Sample } from './cpu-sample.js';
 
 const execFileP = promisify(execFile);
 
@@ -17,6 +18,23 @@ export interface CeilingResult {
   driverQps: number;
   lines: string[];
 }
+
+/** What a closed loop or a rung cost per answered query: this process's CPU (every thread), and the server's. */
+interface CpuPerQuery {
+  clientUs: number;
+  serverUs: number | null;
+}
+
+/** Samples this process's CPU and the server's until stopped. */
+function sampleBoth(b: Bench): { stop: () => { own: Sample[]; server: Sample[] | null } } {
+  const own = sampleOwnCpu();
+  const pid = b.srv.server.pid;
+  const server = pid === null ? null : sampleChildCpu(pid);
+  return { stop: () => ({ own: own.stop(), server: server?.stop() ?? null }) };
+}
+
+const perQuery = (us: CpuPerQuery): string =>
+  `${fmt(us.clientUs, 0)} µs + server ${us.serverUs === null ? '–' : `${fmt(us.serverUs, 0)} µs`}`;
 
 function sysbenchArgs(b: Bench): string[] {
   return [
@@ -50,7 +68,7 @@ async function sysbenchQps(b: Bench, seconds: number, threads: number): Promise<
  * mysql2 in a closed loop on `connections` connections of one thread: each sends the harness's own read
  * probe as a prepared statement and the next as soon as the answer arrives. No timers, no histograms.
  */
-async function driverQps(b: Bench, seconds: number, connections: number): Promise<number> {
+async function driverQps(b: Bench, seconds: number, connections: number): Promise<{ qps: number; cpu: CpuPerQuery }> {
   const sql =
     'SELECT @@server_id AS server_id, @@hostname AS hostname, @@version AS version, @@read_only AS read_only, ' +
     '(SELECT id FROM sbtest1 WHERE id = ?) AS seq';
@@ -59,6 +77,7 @@ async function driverQps(b: Bench, seconds: number, connections: number): Promis
   let startAt = 0;
   const warmUntil = Date.now() + 500;
   const endAt = warmUntil + seconds * 1000;
+  const cpu = sampleBoth(b);
   await Promise.all(
     conns.map(
       (c) =>
@@ -79,8 +98,22 @@ async function driverQps(b: Bench, seconds: number, connections: number): Promis
         }),
     ),
   );
+  const samples = cpu.stop();
   for (const c of conns) c.destroy();
-  return n / ((endAt - startAt) / 1000);
+  const qps = n / ((endAt - startAt) / 1000);
+  const steady = { fromMs: startAt, toMs: endAt, okPerSec: qps };
+  const serverUs = samples.server === null ? null : steadyCpuUs(samples.server, steady);
+  return { qps, cpu: { clientUs: steadyCpuUs(samples.own, steady), serverUs } };
+}
+
+/**
+ * The next rate to try between the highest rung sustained (`lo`) and the lowest missed (`hi`): their midpoint, to
+ * 100/s; null once they are within 5 % (or 100/s) of each other, or when nothing was sustained or nothing missed.
+ */
+export function bisectRate(lo: number, hi: number | null): number | null {
+  if (lo <= 0 || hi === null || hi - lo <= Math.max(100, lo * 0.05)) return null;
+  const mid = Math.round((lo + hi) / 200) * 100;
+  return mid > lo && mid < hi ? mid : null;
 }
 
 export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> {
@@ -93,23 +126,30 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
   await execFileP('sysbench', [...sysbenchArgs(b), 'prepare']);
   try {
     const sbBefore = await sysbenchQps(b, sbSeconds, threads);
-    const driver = await driverQps(b, quick ? 4 : 10, 16);
+    const { qps: driver, cpu: driverCpu } = await driverQps(b, quick ? 4 : 10, 16);
     out(`sysbench oltp_point_select, ${threads} threads, ${sbSeconds} s, closed loop: ${fmt(sbBefore, 0)} qps`);
-    out(`mysql2 alone, closed loop, 16 connections on one thread, prepared: ${fmt(driver, 0)} qps`);
+    out(
+      `mysql2 alone, closed loop, 16 connections on one thread, prepared: ${fmt(driver, 0)} qps; CPU per query ` +
+        `${perQuery(driverCpu)}`,
+    );
     out('');
     out(
       'Harness: the worker threads a run gets by default at each rate against a database on this machine ' +
         '(src/run/args.ts defaultWorkers), pool of 32 per worker, max in flight 4096, reads only.',
     );
     out('');
-    out('| target reads/s | workers | achieved ok/s | ok/due | dropped | p99 send lag (worst s) | sustained |');
-    out('| --- | --- | --- | --- | --- | --- | --- |');
-    let best = 0;
+    out(
+      'CPU per answered probe over the steady seconds (the first one or two left out): the harness (every thread of ' +
+        'this process) and the server (/proc).',
+    );
+    out('');
+    out(
+      '| target reads/s | workers | achieved ok/s | ok/due | dropped | p99 send lag (worst s) | CPU per probe | sustained |',
+    );
+    out('| --- | --- | --- | --- | --- | --- | --- | --- |');
     const seconds = quick ? 4 : 10;
-    // Rungs 25 % apart up to sysbench's figure: the highest rung sustained is the ceiling.
-    const ladder: number[] = [];
-    for (let r = 2000; r <= sbBefore; r = Math.round((r * 1.25) / 100) * 100) ladder.push(r);
-    for (const rate of ladder) {
+    const rung = async (rate: number, note: string): Promise<boolean> => {
+      const cpu = sampleBoth(b);
       const { file } = await b.measure({
         name: `ceiling-${rate}`,
         rates: { read: rate, write: 0 },
@@ -118,16 +158,36 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
         poolSize: 32,
         maxInFlight: 4096,
       });
+      const samples = cpu.stop();
+      const steady = steadyReads(file, seconds, quick ? 1 : 2);
+      const serverUs = samples.server === null ? null : steadyCpuUs(samples.server, steady);
+      const used = perQuery({ clientUs: steadyCpuUs(samples.own, steady), serverUs });
       const due = sumOf(file, 'read', 'due');
       const ok = sumOf(file, 'read', 'ok');
       const dropped = sumOf(file, 'read', 'dropped');
       const lag = Math.max(...file.seconds.read.map((s) => s.sendLagUs?.p99 ?? 0)) / 1000;
       const sustained = ok / due >= 0.99 && dropped / due < 0.001;
       out(
-        `| ${rate} | ${file.header.workers} | ${fmt(ok / seconds, 0)} | ${fmt((100 * ok) / due, 2)} % | ${dropped} | ${fmt(lag)} ms | ${sustained ? 'yes' : 'no'} |`,
+        `| ${rate}${note} | ${file.header.workers} | ${fmt(ok / seconds, 0)} | ${fmt((100 * ok) / due, 2)} % | ${dropped} | ${fmt(lag)} ms | ${used} | ${sustained ? 'yes' : 'no'} |`,
       );
-      if (!sustained) break;
+      return sustained;
+    };
+    // Rungs 25 % apart up to sysbench's figure: the highest rung sustained bounds the ceiling from below and the
+    // first one missed from above; the gap between them is then halved (bisect) down to 5 % of the rate.
+    const ladder: number[] = [];
+    for (let r = 2000; r <= sbBefore; r = Math.round((r * 1.25) / 100) * 100) ladder.push(r);
+    let best = 0;
+    let missed: number | null = null;
+    for (const rate of ladder) {
+      if (!(await rung(rate, ''))) {
+        missed = rate;
+        break;
+      }
       best = rate;
+    }
+    for (let mid = bisectRate(best, missed); mid !== null; mid = bisectRate(best, missed)) {
+      if (await rung(mid, ' (bisect)')) best = mid;
+      else missed = mid;
     }
     const sbAfter = await sysbenchQps(b, sbSeconds, threads);
     const sb = (sbBefore + sbAfter) / 2;

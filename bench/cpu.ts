@@ -21,7 +21,7 @@ import { median as lowerMedian } from '../src/load/rate-capacity.js';
 import { readResults } from '../src/results/reader.js';
 import { fmt, sysbenchConfig, type Bench } from './common.js';
 import { allocatedPerSecond } from './alloc.js';
-import { cpuBetween, sampleChildCpu } from './cpu-sample.js';
+import { sampleChildCpu, steadyCpuUs, steadyReads } from './cpu-sample.js';
 import type { CpuRow } from './driver-alone.js';
 
 const execFileP = promisify(execFile);
@@ -58,24 +58,13 @@ async function harnessCpu(
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const samples = cpu.stop();
   if (code !== 0) throw new Error(`downtime run exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
-  const file = readResults(out);
-  const schedule = file.header.ops.read;
-  if (schedule === undefined) throw new Error('no read schedule');
-  // Whole seconds inside [t0 + settle, end − 0.5 s]: their answered probes against the CPU between their bounds.
-  const firstSec = Math.ceil((schedule.t0Ms + settleS * 1000) / 1000);
-  const lastSec = Math.floor((schedule.t0Ms + seconds * 1000 - 500) / 1000) - 1;
-  const secs = file.seconds.read.filter((s) => s.source === undefined && s.sec >= firstSec && s.sec <= lastSec);
-  const ok = secs.reduce((a, s) => a + s.ok, 0);
-  const nSecs = Math.max(1, lastSec - firstSec + 1);
-  const span = cpuBetween(samples, firstSec * 1000, (lastSec + 1) * 1000);
-  // CPU per second of the sampled span (within 200 ms of those seconds) over probes answered per second.
-  const cpuPerSec = span.cpuUs / ((span.toMs - span.fromMs) / 1000);
+  const steady = steadyReads(readResults(out), seconds, settleS);
   return {
     client: `downtime${connection === 'per-probe' ? ' per-probe' : ''}, ${workers} worker${workers === 1 ? '' : 's'}`,
     rate,
-    achieved: ok / nSecs,
-    cpuUsPerProbe: cpuPerSec / Math.max(1, ok / nSecs),
-    allocBytesPerProbe: allocPerProbe(trace, settleS, ok / nSecs),
+    achieved: steady.okPerSec,
+    cpuUsPerProbe: steadyCpuUs(samples, steady),
+    allocBytesPerProbe: allocPerProbe(trace, settleS, steady.okPerSec),
   };
 }
 

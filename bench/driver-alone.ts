@@ -23,7 +23,15 @@ export interface CpuRow {
   cpuUsPerProbe: number;
   /** Bytes V8 allocated per answered probe over the steady part (alloc.ts); null where not counted. */
   allocBytesPerProbe?: number | null;
+  /** Paced: over the whole run, the probes due, those answered within the timeout, and those dropped. */
+  due?: number;
+  ok?: number;
+  dropped?: number;
 }
+
+/** The harness's defaults the paced yardstick keeps to: its timeout, and the in-flight cap the benchmarks set. */
+const TIMEOUT_MS = 2000;
+const MAX_IN_FLIGHT = 4096;
 
 interface Job {
   mode: 'paced' | 'per-connection';
@@ -73,35 +81,41 @@ async function pacedRun(
   const endMs = t0 + seconds * 1000;
   const answeredAt: number[] = [];
   let sent = 0;
-  // Probes due while every connection is busy wait for the next free one, as the harness's do (its pool queues
-  // them): the yardstick does the same work, only later, when the server is slow for a moment.
-  let waiting = 0;
+  // Probes due while every connection is busy wait for the next free one, in order, as the harness's do (its pool
+  // queues them): the yardstick does the same work, only later, when the server is slow for a moment. As in the
+  // harness (its default cap, and its timeout), a probe due while 4,096 are in flight is dropped, and one answered
+  // more than 2 s after its intended time counts as late: the ceiling benchmark holds both to the same criterion.
+  const waiting: number[] = [];
+  let head = 0;
+  let dropped = 0;
+  let late = 0;
   const fromMs = t0 + settleS * 1000;
   const toMs = endMs - 500;
   await new Promise<void>((resolve, reject) => {
-    const send = (c: mysql.Connection): void => {
-      c.execute({ sql, values: ['cpu', sent] }, (err) => {
+    const send = (c: mysql.Connection, seq: number): void => {
+      c.execute({ sql, values: ['cpu', seq] }, (err) => {
         if (err) {
           clearInterval(timer);
           return reject(err);
         }
-        answeredAt.push(Date.now());
-        if (waiting > 0) {
-          waiting--;
-          send(c);
-        } else free.push(c);
+        const now = Date.now();
+        answeredAt.push(now);
+        if (now - (t0 + (seq * 1000) / rate) > TIMEOUT_MS) late++;
+        if (head < waiting.length) send(c, waiting[head++] as number);
+        else free.push(c);
       });
     };
     const timer = setInterval(() => {
       const now = Date.now();
       const due = Math.floor(((Math.min(now, endMs) - t0) * rate) / 1000);
-      while (sent < due) {
-        sent++;
+      for (; sent < due; sent++) {
         const c = free.pop();
-        if (c === undefined) waiting++;
-        else send(c);
+        if (c !== undefined) send(c, sent);
+        else if (waiting.length - head + conns.length >= MAX_IN_FLIGHT) dropped++;
+        else waiting.push(sent);
       }
-      if (now >= endMs && waiting === 0 && free.length === conns.length) {
+      if (head === waiting.length && head > 0) waiting.length = head = 0;
+      if (now >= endMs && head === waiting.length && free.length === conns.length) {
         clearInterval(timer);
         resolve();
       }
@@ -115,6 +129,9 @@ async function pacedRun(
     rate,
     achieved: ok / ((span.toMs - span.fromMs) / 1000),
     cpuUsPerProbe: span.cpuUs / Math.max(1, ok),
+    due: sent,
+    ok: answeredAt.length - late,
+    dropped,
   };
 }
 

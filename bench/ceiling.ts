@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { fmt, openConnections, sumOf, sysbenchConfig, workersByDefault, type Bench } from './common.js';
 import type { CpuRow } from './driver-alone.js';
 import { sampleChildCpu, sampleOwnCpu, steadyCpuUs, steadyReads, type Sample } from './cpu-sample.js';
+import { runCli } from './cli-run.js';
 
 const execFileP = promisify(execFile);
 const DRIVER = new URL('./driver-alone.js', import.meta.url).pathname;
@@ -29,12 +30,11 @@ interface CpuPerQuery {
   serverUs: number | null;
 }
 
-/** Samples this process's CPU and the server's until stopped. */
-function sampleBoth(b: Bench): { stop: () => { own: Sample[]; server: Sample[] | null } } {
-  const own = sampleOwnCpu();
+/** Samples the server's CPU until stopped (null: its process is not known). */
+function sampleServer(b: Bench): { stop: () => Sample[] | null } {
   const pid = b.srv.server.pid;
   const server = pid === null ? null : sampleChildCpu(pid);
-  return { stop: () => ({ own: own.stop(), server: server?.stop() ?? null }) };
+  return { stop: () => server?.stop() ?? null };
 }
 
 const perQuery = (us: CpuPerQuery): string =>
@@ -81,7 +81,8 @@ async function driverQps(b: Bench, seconds: number, connections: number): Promis
   let startAt = 0;
   const warmUntil = Date.now() + 500;
   const endAt = warmUntil + seconds * 1000;
-  const cpu = sampleBoth(b);
+  const own = sampleOwnCpu();
+  const server = sampleServer(b);
   await Promise.all(
     conns.map(
       (c) =>
@@ -102,7 +103,7 @@ async function driverQps(b: Bench, seconds: number, connections: number): Promis
         }),
     ),
   );
-  const samples = cpu.stop();
+  const samples = { own: own.stop(), server: server.stop() };
   for (const c of conns) c.destroy();
   const qps = n / ((endAt - startAt) / 1000);
   const steady = { fromMs: startAt, toMs: endAt, okPerSec: qps };
@@ -179,13 +180,14 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
     );
     out('');
     out(
-      'Harness: the worker threads a run gets by default at each rate against a database on this machine ' +
-        '(src/run/args.ts defaultWorkers), pool of 32 per worker, max in flight 4096, reads only.',
+      'Harness: the downtime CLI, a process of its own as a user runs it, with the worker threads a run gets by ' +
+        'default at each rate against a database on this machine (src/run/args.ts defaultWorkers), pool of 32 per ' +
+        'worker, max in flight 4096, reads only.',
     );
     out('');
     out(
       'CPU per answered probe over the steady seconds (the first one or two left out): the harness (every thread of ' +
-        'this process) and the server (/proc).',
+        'its process) and the server (/proc).',
     );
     out('');
     out(
@@ -194,19 +196,15 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
     out('| --- | --- | --- | --- | --- | --- | --- | --- |');
     const seconds = quick ? 4 : 10;
     const rung = async (rate: number, note: string): Promise<boolean> => {
-      const cpu = sampleBoth(b);
-      const { file } = await b.measure({
+      const server = sampleServer(b);
+      const { file, samples } = await runCli(b, {
         name: `ceiling-${rate}`,
-        rates: { read: rate, write: 0 },
-        durationMs: seconds * 1000,
-        workers: workersByDefault({ read: rate, write: 0 }),
-        poolSize: 32,
-        maxInFlight: 4096,
+        ...{ rate, seconds, workers: workersByDefault({ read: rate, write: 0 }) },
       });
-      const samples = cpu.stop();
+      const serverSamples = server.stop();
       const steady = steadyReads(file, seconds, quick ? 1 : 2);
-      const serverUs = samples.server === null ? null : steadyCpuUs(samples.server, steady);
-      const used = perQuery({ clientUs: steadyCpuUs(samples.own, steady), serverUs });
+      const serverUs = serverSamples === null ? null : steadyCpuUs(serverSamples, steady);
+      const used = perQuery({ clientUs: steadyCpuUs(samples, steady), serverUs });
       const due = sumOf(file, 'read', 'due');
       const ok = sumOf(file, 'read', 'ok');
       const dropped = sumOf(file, 'read', 'dropped');

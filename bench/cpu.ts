@@ -14,18 +14,16 @@
  * seconds. Set-up (pools, warm-up, the table) and teardown are left out. sysbench's client CPU is its process's
  * user + system time (bash `times`), over every query it ran.
  */
-import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { median as lowerMedian } from '../src/load/rate-capacity.js';
-import { readResults } from '../src/results/reader.js';
 import { fmt, sysbenchConfig, type Bench } from './common.js';
 import { allocatedPerSecond } from './alloc.js';
-import { sampleChildCpu, steadyCpuUs, steadyReads } from './cpu-sample.js';
+import { steadyCpuUs, steadyReads } from './cpu-sample.js';
+import { runCli } from './cli-run.js';
 import type { CpuRow } from './driver-alone.js';
 
 const execFileP = promisify(execFile);
-const CLI = new URL('../src/cli.js', import.meta.url).pathname;
 const DRIVER = new URL('./driver-alone.js', import.meta.url).pathname;
 
 /**
@@ -40,25 +38,11 @@ async function harnessCpu(
   connection: 'pool' | 'per-probe',
   settleS: number,
 ): Promise<CpuRow> {
-  const out = join(b.dir, `cpu-${connection}-${rate}-${workers}w-${Date.now()}.ndjson`);
-  const args = [
-    ...['run', '--target', b.srv.url, '--reads', String(rate), '--writes', '0', '--duration', `${seconds}s`],
-    ...['--workers', String(workers), '--connection', connection, '--pool-size', '32', '--max-in-flight', '4096'],
-    ...['--no-report', '--no-progress', '--no-verify', '--out', out],
-  ];
-  const child = spawn(process.execPath, ['--trace-gc-nvp', CLI, ...args], {
-    env: { ...process.env, MYSQL_PWD: b.srv.password },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { file, samples, trace } = await runCli(b, {
+    name: `cpu-${connection}-${rate}-${workers}w`,
+    ...{ rate, seconds, workers, connection, traceGc: true },
   });
-  const cpu = sampleChildCpu(child.pid as number);
-  let stderr = '';
-  let trace = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => (trace += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const samples = cpu.stop();
-  if (code !== 0) throw new Error(`downtime run exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
-  const steady = steadyReads(readResults(out), seconds, settleS);
+  const steady = steadyReads(file, seconds, settleS);
   return {
     client: `downtime${connection === 'per-probe' ? ' per-probe' : ''}, ${workers} worker${workers === 1 ? '' : 's'}`,
     rate,

@@ -1,8 +1,10 @@
 /**
- * Throughput ceiling: the highest constant probe rate the harness sustains (achieved ≥ 99 % of target,
- * dropped < 0.1 %), divided by sysbench's closed-loop oltp_point_select qps on the same server. A second
- * yardstick, mysql2 itself in a closed loop (the same driver the harness uses, no pacing, no measurement),
- * separates what the harness costs from what the driver costs.
+ * Throughput ceiling: the highest constant probe rate the harness — the downtime CLI, a process of its own, as users
+ * run it — sustains (≥ 99 % of due probes answered in time, < 0.1 % dropped), found on a ladder and bisected, and
+ * divided by sysbench's closed-loop oltp_point_select qps on the same server. Two yardsticks separate what the harness
+ * costs from what its driver costs: mysql2 alone paced (driver-alone.ts: the open loop the harness is, with nothing
+ * around the driver, held to the same criterion and searched the same way) and mysql2 alone in a closed loop (the
+ * next query as soon as an answer comes: it slows down with the server, which no paced client may).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -24,7 +26,7 @@ export interface CeilingResult {
   lines: string[];
 }
 
-/** What a closed loop or a rung cost per answered query: this process's CPU (every thread), and the server's. */
+/** What a client cost per answered query: its process's CPU (every thread), and the server's. */
 interface CpuPerQuery {
   clientUs: number;
   serverUs: number | null;

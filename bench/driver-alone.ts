@@ -1,8 +1,8 @@
 /**
- * mysql2 alone, the yardstick of the CPU benchmark (cpu.ts), run as a process of its own: a fresh V8 heap and
- * nothing else in it, as the harness (the downtime CLI) runs in its own. Measuring it inside the benchmark's
- * process charged it with that process's heap (the results files read so far): 101.7 µs per query at
- * 2,000/s against 55–74 µs alone, and the harness looked cheaper than its own driver.
+ * mysql2 alone, the yardstick of the CPU benchmark (cpu.ts) and, paced, of the ceiling (ceiling.ts), run as a
+ * process of its own: a fresh V8 heap and nothing else in it, as the harness (the downtime CLI) runs in its own.
+ * Measuring it inside the benchmark's process charged it with that process's heap (the results files read so
+ * far): 101.7 µs per query at 2,000/s against 55–74 µs alone, and the harness looked cheaper than its own driver.
  *
  * `node dist/bench/driver-alone.js '{"mode":"paced"|"per-connection","host":…,"port":…,"user":…,"database":…,
  * "rate":…,"seconds":…,"settleS":…}'`, the password in DOWNTIME_BENCH_PASSWORD; prints one JSON line (CpuRow).

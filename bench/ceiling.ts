@@ -9,12 +9,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fmt, openConnections, sumOf, sysbenchConfig, workersByDefault, type Bench } from './common.js';
-import type { CpuRow } from './driver-alone.js';
 import { sampleChildCpu, sampleOwnCpu, steadyCpuUs, steadyReads, type Sample } from './cpu-sample.js';
-import { runCli } from './cli-run.js';
+import { runCli, runDriverAlone } from './cli-run.js';
 
 const execFileP = promisify(execFile);
-const DRIVER = new URL('./driver-alone.js', import.meta.url).pathname;
 
 export interface CeilingResult {
   /** Highest sustained rate, probes/s. */
@@ -151,19 +149,6 @@ export async function findCeiling(
 /** Whether a client kept up with a rate: ≥ 99 % of its due probes answered in time, < 0.1 % dropped. */
 const kept = (due: number, ok: number, dropped: number): boolean => ok / due >= 0.99 && dropped / due < 0.001;
 
-/**
- * mysql2 alone, paced (driver-alone.ts, a process of its own): the open loop the harness is, with nothing around the
- * driver; one rung of its ladder, held to the harness's criterion.
- */
-async function pacedRung(b: Bench, rate: number, seconds: number): Promise<CpuRow> {
-  const job = { mode: 'paced', host: '127.0.0.1', port: b.srv.server.port, user: b.srv.user };
-  const jobText = JSON.stringify({ ...job, database: b.srv.database, rate, seconds, settleS: 1 });
-  const { stdout } = await execFileP(process.execPath, [DRIVER, jobText], {
-    env: { ...process.env, DOWNTIME_BENCH_PASSWORD: b.srv.password },
-  });
-  return JSON.parse(stdout.trim()) as CpuRow;
-}
-
 export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> {
   const lines: string[] = [];
   const out = (l = ''): number => lines.push(l);
@@ -227,7 +212,8 @@ export async function ceiling(b: Bench, quick: boolean): Promise<CeilingResult> 
     out('| target reads/s | achieved ok/s | ok/due | dropped | CPU per probe | sustained |');
     out('| --- | --- | --- | --- | --- | --- |');
     const paced = await findCeiling(sbBefore, async (rate, bisecting) => {
-      const r = await pacedRung(b, rate, seconds);
+      // mysql2 alone paced: the open loop the harness is, with nothing around the driver, held to its criterion.
+      const { row: r } = await runDriverAlone(b, { mode: 'paced', rate, seconds, settleS: 1 });
       const [due, ok, dropped] = [r.due ?? 0, r.ok ?? 0, r.dropped ?? 0];
       const sustained = kept(due, ok, dropped);
       out(

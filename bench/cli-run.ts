@@ -1,16 +1,21 @@
 /**
- * The harness as a user runs it: the downtime CLI, a process of its own (a fresh V8 heap, nothing of the benchmark
- * in it), against the bench's server, reads only. Its CPU (every thread, /proc) is sampled every 200 ms; with
- * `traceGc`, V8's `--trace-gc-nvp` lines are kept for the allocation per probe (alloc.ts).
+ * The clients the benchmarks measure, each a process of its own (a fresh V8 heap, nothing of the benchmark in it),
+ * against the bench's server, reads only: the harness as a user runs it (the downtime CLI; its CPU, every thread,
+ * from /proc every 200 ms), and its yardstick mysql2 alone (driver-alone.ts). With `traceGc`, V8's
+ * `--trace-gc-nvp` lines are kept for the allocation per probe (alloc.ts).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { readResults } from '../src/results/reader.js';
 import type { ResultsFile } from '../src/results/types.js';
 import type { Bench } from './common.js';
 import { sampleChildCpu, type Sample } from './cpu-sample.js';
+import type { CpuRow } from './driver-alone.js';
 
+const execFileP = promisify(execFile);
 const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+const DRIVER = new URL('./driver-alone.js', import.meta.url).pathname;
 
 export interface CliOptions {
   name: string;
@@ -52,4 +57,27 @@ export async function runCli(b: Bench, o: CliOptions): Promise<CliRun> {
   const samples = cpu.stop();
   if (code !== 0) throw new Error(`downtime run exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
   return { file: readResults(out), samples, trace };
+}
+
+export interface DriverJob {
+  mode: 'paced' | 'per-connection';
+  rate: number;
+  seconds: number;
+  settleS: number;
+}
+
+/** mysql2 alone (driver-alone.ts) on the bench's server: its row, and its stdout (V8's collections with `traceGc`). */
+export async function runDriverAlone(
+  b: Bench,
+  job: DriverJob,
+  traceGc = false,
+): Promise<{ row: CpuRow; trace: string }> {
+  const where = { host: '127.0.0.1', port: b.srv.server.port, user: b.srv.user, database: b.srv.database };
+  const jobText = JSON.stringify({ ...where, ...job });
+  const { stdout } = await execFileP(process.execPath, [...(traceGc ? ['--trace-gc-nvp'] : []), DRIVER, jobText], {
+    env: { ...process.env, DOWNTIME_BENCH_PASSWORD: b.srv.password },
+  });
+  // Its row is the one line of JSON (among V8's collections with traceGc).
+  const row = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{')) ?? 'null') as CpuRow;
+  return { row, trace: stdout };
 }

@@ -20,11 +20,10 @@ import { median as lowerMedian } from '../src/load/rate-capacity.js';
 import { fmt, sysbenchConfig, type Bench } from './common.js';
 import { allocatedPerSecond } from './alloc.js';
 import { steadyCpuUs, steadyReads } from './cpu-sample.js';
-import { runCli } from './cli-run.js';
+import { runCli, runDriverAlone } from './cli-run.js';
 import type { CpuRow } from './driver-alone.js';
 
 const execFileP = promisify(execFile);
-const DRIVER = new URL('./driver-alone.js', import.meta.url).pathname;
 
 /**
  * The harness at `rate` reads/s, as a user runs it (the downtime CLI, a process of its own): CPU µs per answered
@@ -66,14 +65,8 @@ async function driverCpu(
   seconds: number,
   settleS: number,
 ): Promise<CpuRow> {
-  const job = { mode, host: '127.0.0.1', port: b.srv.server.port, user: b.srv.user, database: b.srv.database };
-  const jobText = JSON.stringify({ ...job, rate, seconds, settleS });
-  const { stdout } = await execFileP(process.execPath, ['--trace-gc-nvp', DRIVER, jobText], {
-    env: { ...process.env, DOWNTIME_BENCH_PASSWORD: b.srv.password },
-  });
-  // Its row is the one line of JSON among V8's collections.
-  const row = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{')) ?? 'null') as CpuRow;
-  return { ...row, allocBytesPerProbe: allocPerProbe(stdout, settleS, row.achieved) };
+  const { row, trace } = await runDriverAlone(b, { mode, rate, seconds, settleS }, true);
+  return { ...row, allocBytesPerProbe: allocPerProbe(trace, settleS, row.achieved) };
 }
 
 /** sysbench oltp_point_select at a fixed rate (4 threads): its client's CPU per query. */

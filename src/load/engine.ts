@@ -13,7 +13,7 @@ import { remoteAddressOf } from './resolve.js';
 import { StallMonitor, stallThresholdMs } from './stall.js';
 import { preparable, warmCode } from './warm-up.js';
 import { ALL_SEALED, type WorkerBucket, type WorkerConfig, type WorkerMessage } from './protocol.js';
-import { newBucket, toWire, type Bucket } from './buckets.js';
+import { Bucket, OutcomeCodes } from './buckets.js';
 export { lagSummary } from './buckets.js';
 
 /** While an op's probes keep reaching the same address, how often that is reported (endpoint-watch.ts). */
@@ -45,6 +45,8 @@ export class ProbeEngine implements ProbeHost {
   /** The worker's own stalls: a timeout the harness could not watch on time is not the database's. */
   private readonly stalls: StallMonitor;
   private readonly stallMs: number;
+  /** The outcomes' codes in this worker's buckets. */
+  private readonly outcomeCodes = new OutcomeCodes();
 
   constructor(
     readonly cfg: WorkerConfig,
@@ -229,7 +231,8 @@ export class ProbeEngine implements ProbeHost {
   private bucket(s: OpState, sec: number): Bucket {
     let b = s.buckets.get(sec);
     if (!b) {
-      b = newBucket(sec);
+      const { workers } = this.cfg;
+      b = new Bucket(sec, Math.ceil(s.plan.ratePerSec / workers) + 1, workers, this.outcomeCodes);
       s.buckets.set(sec, b);
     }
     return b;
@@ -238,25 +241,20 @@ export class ProbeEngine implements ProbeHost {
   private issue(s: OpState, seq: number): void {
     const intended = dueAtMs(s.plan, seq);
     const b = this.bucket(s, secondOf(intended));
-    b.due++;
     const issuedMs = this.now();
     const lagMs = issuedMs - intended;
-    b.lagsUs.push(lagMs * 1000);
+    b.issued(seq, lagMs * 1000);
     /** Sent so late that a timeout would be the harness's doing. */
     const late = lagMs > this.stallMs;
     // Issued past its deadline (the harness was stalled), or into a full in-flight cap only because it is
     // late: the harness's doing, not sent. On time, a full cap is the database's (probes hang): dropped.
     if (lagMs >= this.cfg.timeoutMs || (late && s.inFlight >= this.cfg.maxInFlight)) {
-      b.seqs.push(seq);
-      b.outcomes.push(STALLED);
-      b.answeredAfterUs.push(-1);
+      b.settled(seq, STALLED, -1);
       b.stalled++;
       return;
     }
     if (s.inFlight >= this.cfg.maxInFlight) {
-      b.seqs.push(seq);
-      b.outcomes.push(DROPPED);
-      b.answeredAfterUs.push(-1);
+      b.settled(seq, DROPPED, -1);
       b.dropped++;
       return;
     }
@@ -275,10 +273,8 @@ export class ProbeEngine implements ProbeHost {
     // A timeout the harness could not watch on time (it was stalled at the deadline, or sent the probe that
     // late) says nothing about the database: the answer may have come, unseen.
     if (outcome === 'timeout' && (p.late || this.stalls.blindAt(Math.min(p.deadlineMs, endMs)))) outcome = STALLED;
-    b.seqs.push(seq);
-    b.outcomes.push(outcome);
     // When the answer came, from the intended time: an outage ends when an answer comes back (windows.ts).
-    b.answeredAfterUs.push(outcome === OK ? Math.round((endMs - intended) * 1000) : -1);
+    b.settled(seq, outcome, outcome === OK ? Math.round((endMs - intended) * 1000) : -1);
     if (outcome === STALLED) {
       b.stalled++;
     } else if (outcome === OK) {
@@ -333,7 +329,7 @@ export class ProbeEngine implements ProbeHost {
       for (const [sec, b] of s.buckets) {
         if (sec > sealed) continue;
         s.buckets.delete(sec);
-        out.push(toWire(s.op, b, this.cfg.workers));
+        out.push(b.toWire(s.op));
       }
     }
     if (out.length > 0 || sealed === ALL_SEALED) this.send({ type: 'buckets', buckets: out, sealedThroughSec: sealed });

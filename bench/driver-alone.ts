@@ -71,9 +71,7 @@ async function pacedRun(
   await Promise.all(
     conns.map(
       (c) =>
-        new Promise<void>((resolve, reject) =>
-          c.execute({ sql, values: ['warm', -1] }, (err) => (err ? reject(err) : resolve())),
-        ),
+        new Promise<void>((resolve, reject) => c.execute(sql, ['warm', -1], (err) => (err ? reject(err) : resolve()))),
     ),
   );
   const cpu = sampleOwnCpu();
@@ -93,7 +91,7 @@ async function pacedRun(
   const toMs = endMs - 500;
   await new Promise<void>((resolve, reject) => {
     const send = (c: mysql.Connection, seq: number): void => {
-      c.execute({ sql, values: ['cpu', seq] }, (err) => {
+      c.execute(sql, ['cpu', seq], (err) => {
         if (err) {
           clearInterval(timer);
           return reject(err);
@@ -167,7 +165,7 @@ async function perConnection(
         inFlight++;
         const c = mysql.createConnection(cfg);
         c.on('error', () => undefined);
-        c.query({ sql, values: ['cpu', sent] }, (err) => {
+        c.query(sql, ['cpu', sent], (err) => {
           inFlight--;
           if (err) failed++;
           else answeredAt.push(Date.now());

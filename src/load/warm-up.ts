@@ -17,7 +17,10 @@ const WARM_CONNECTS = 5;
 
 export type QueryCallback = (err: mysql.QueryError | null, rows: unknown) => void;
 
-/** Sends a probe's statement, prepared (binary protocol) or as text. */
+/**
+ * Sends a probe's statement, prepared (binary protocol) or as text. The SQL and values go as arguments: given as
+ * one object, mysql2 spreads it into its options per call, a copy that changes the object's shape on every probe.
+ */
 export function sendProbe(
   prepared: boolean,
   c: mysql.Connection,
@@ -25,8 +28,8 @@ export function sendProbe(
   values: (string | number)[],
   cb: QueryCallback,
 ): void {
-  if (prepared) c.execute({ sql, values }, cb);
-  else c.query({ sql, values }, cb);
+  if (prepared) c.execute(sql, values, cb);
+  else c.query(sql, values, cb);
 }
 
 /** Whether a driver error broke its connection (mysql2 marks it `fatal`). */

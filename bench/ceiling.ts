@@ -90,7 +90,7 @@ async function driverQps(b: Bench, seconds: number, connections: number): Promis
           const loop = (): void => {
             const now = Date.now();
             if (now >= endAt) return resolve();
-            c.execute({ sql, values: [1 + (n % 10_000)] }, (err) => {
+            c.execute(sql, [1 + (n % 10_000)], (err) => {
               if (err) return reject(err);
               if (Date.now() >= warmUntil) {
                 if (startAt === 0) startAt = Date.now();

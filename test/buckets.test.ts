@@ -22,6 +22,10 @@ test('Bucket: outcomes settled in any order come out as runs in seq order, over 
     [21, 1, 'ok'],
   ]);
   assert.deepEqual(w.okAfterUs, [1100, 1300, 2100]);
+  assert.equal(w.ok, 3);
+  assert.deepEqual(w.failed, { timeout: 2, refused: 1 });
+  assert.equal(w.dropped, 0);
+  assert.equal(w.stalled, undefined);
   assert.deepEqual(w.sendLagUs, { p99: 210, max: 210 });
 });
 
@@ -31,7 +35,9 @@ test('Bucket: a probe not settled is left out of the runs, and the run around it
   b.settled(0, 'ok', 5);
   b.settled(1, 'ok', 6);
   b.settled(3, 'ok', 8);
-  assert.deepEqual(b.toWire('write').runs, [
+  const w = b.toWire('write');
+  assert.equal(w.ok, 3);
+  assert.deepEqual(w.runs, [
     [0, 2, 'ok'],
     [3, 1, 'ok'],
   ]);
@@ -53,4 +59,15 @@ test('OutcomeCodes: one code per outcome, 0 kept for none', () => {
   assert.equal(c.code('timeout'), 2);
   assert.equal(c.code('ok'), 1);
   assert.deepEqual(c.names, ['', 'ok', 'timeout']);
+});
+
+test('Bucket: each outcome is counted once, where it belongs', () => {
+  const b = new Bucket(0, 4, 1, new OutcomeCodes());
+  for (let seq = 0; seq < 4; seq++) b.issued(seq, 0);
+  b.settled(0, 'ok', 5);
+  b.settled(1, 'stalled', -1);
+  b.settled(2, 'dropped', -1);
+  b.settled(3, 'timeout', -1);
+  const w = b.toWire('read');
+  assert.deepEqual([w.due, w.ok, w.stalled, w.dropped, w.failed], [4, 1, 1, 1, { timeout: 1 }]);
 });

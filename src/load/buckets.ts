@@ -1,6 +1,6 @@
 import type { WorkerBucket } from './protocol.js';
 import { encodeHistogram, type Histogram } from '../results/histogram.js';
-import { OK, type Op, type Run, type ServerSeen } from '../results/types.js';
+import { DROPPED, OK, STALLED, type Op, type Run, type ServerSeen } from '../results/types.js';
 
 /** Outcomes (ok, an error class, dropped, …) as small codes for a bucket's column of them; 0 is none yet. */
 export class OutcomeCodes {
@@ -64,13 +64,20 @@ export class Bucket {
     this.lagsUs[this.due++] = lagUs;
   }
 
-  /** What an issued probe came to; `afterUs`: when its answer came, from its intended time (-1: it did not succeed). */
+  /**
+   * What an issued probe came to, counted; `afterUs`: when its answer came, from its intended time (-1: it did not
+   * succeed).
+   */
   settled(seq: number, outcome: string, afterUs: number): void {
     const slot = (seq - this.firstSeq) / this.workers;
     if (!(slot >= 0 && slot < this.due && Number.isInteger(slot)))
       throw new Error(`bucket ${this.sec}: seq ${seq} was not issued into it`);
     this.outcomes[slot] = this.codes.code(outcome);
     this.answeredAfterUs[slot] = afterUs;
+    if (outcome === OK) this.ok++;
+    else if (outcome === STALLED) this.stalled++;
+    else if (outcome === DROPPED) this.dropped++;
+    else this.failed[outcome] = (this.failed[outcome] ?? 0) + 1;
   }
 
   /** Sealed, as sent to the main thread: runs over this worker's seqs (stepping by `workers`), in seq order. */

@@ -250,12 +250,10 @@ export class ProbeEngine implements ProbeHost {
     // late: the harness's doing, not sent. On time, a full cap is the database's (probes hang): dropped.
     if (lagMs >= this.cfg.timeoutMs || (late && s.inFlight >= this.cfg.maxInFlight)) {
       b.settled(seq, STALLED, -1);
-      b.stalled++;
       return;
     }
     if (s.inFlight >= this.cfg.maxInFlight) {
       b.settled(seq, DROPPED, -1);
-      b.dropped++;
       return;
     }
     s.inFlight++;
@@ -275,10 +273,7 @@ export class ProbeEngine implements ProbeHost {
     if (outcome === 'timeout' && (p.late || this.stalls.blindAt(Math.min(p.deadlineMs, endMs)))) outcome = STALLED;
     // When the answer came, from the intended time: an outage ends when an answer comes back (windows.ts).
     b.settled(seq, outcome, outcome === OK ? Math.round((endMs - intended) * 1000) : -1);
-    if (outcome === STALLED) {
-      b.stalled++;
-    } else if (outcome === OK) {
-      b.ok++;
+    if (outcome === OK) {
       if (b.hist === null) b.hist = newHistogram();
       // Latency counts from the intended time (a slow database cannot hide behind a late send), except when
       // the harness itself sent the probe late (stalled): then from when it was sent, or its own stall
@@ -296,8 +291,6 @@ export class ProbeEngine implements ProbeHost {
         if (server) server.count++;
         else b.servers.set(seen.key, { ...seen.identity, count: 1 });
       }
-    } else {
-      b.failed[outcome] = (b.failed[outcome] ?? 0) + 1;
     }
     if (b.inFlight === 0 && s.nextDueMs === null) this.maybeFinish();
   }
